@@ -1,0 +1,217 @@
+/**
+ * The pretraining run config: one validated tree, defaults in one place (DEFAULT_PRETRAIN_CONFIG).
+ * Constants the paper leaves open are fields here, each with the reason for its default.
+ */
+import {
+  ConfigError,
+  type ConfigIssue,
+  bool,
+  checkObject,
+  listOf,
+  mergeDefaults,
+  nested,
+  num,
+  oneOf,
+  str,
+} from './validation';
+
+export const PRETRAIN_METHODS = ['byol', 'self-emd'] as const;
+export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
+
+/** Run-time backends, in the order `auto` tries them. */
+export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export const BACKBONE_NAMES = ['resnet18', 'resnet34', 'resnet50', 'resnet101'] as const;
+export type BackboneName = (typeof BACKBONE_NAMES)[number];
+
+export const MARGINAL_KINDS = ['global-vector', 'mean-feature'] as const;
+/** `global-vector` is the paper's Eq. 13 (default); `mean-feature` is Eq. 12, the ablation. */
+export type MarginalKind = (typeof MARGINAL_KINDS)[number];
+
+export const SPC_PAIRINGS = ['cross', 'same'] as const;
+/** `cross`: every online pyramid level against every target level; `same`: level k against level k only. */
+export type SpcPairing = (typeof SPC_PAIRINGS)[number];
+
+export interface PretrainConfig {
+  method: PretrainMethod;
+  seed: number;
+  backend: BackendChoice;
+  backbone: {
+    name: BackboneName;
+    /** Channels of the stem and of layer1 (torchvision: 64). Smaller widths make CPU runs feasible. */
+    baseWidth: number;
+  };
+  data: {
+    /** `demo` for the built-in cluttered-scene generator, otherwise a folder of images. */
+    source: string;
+    /** Number of generated images when source is `demo`. */
+    demoImages: number;
+    /** Side of the two large views (paper: 224). */
+    imageSize: number;
+    /** Images are decoded once and stored with this short side (× imageSize) so crops stay sharp. */
+    cacheScale: number;
+    /** Random-resized-crop area range (BYOL: 0.08–1). */
+    minCropScale: number;
+  };
+  optim: {
+    epochs: number;
+    batchSize: number;
+    /** Micro-batches accumulated per optimizer step: effective batch = batchSize × accumulate. */
+    accumulate: number;
+    /** Peak learning rate after warm-up (paper: 0.2 at batch 256, i.e. 0.2 × batch / 256). */
+    lr: number;
+    momentum: number;
+    /** Applied to conv and linear weights only, never to BN parameters or biases. */
+    weightDecay: number;
+    warmupEpochs: number;
+  };
+  byol: {
+    projectorHidden: number;
+    projectionDim: number;
+    predictorHidden: number;
+    /** τ_base of the EMA target; τ rises to 1 by τ = 1 − (1 − τ_base)(cos(πk/K) + 1)/2. */
+    tauBase: number;
+  };
+  emd: {
+    /** Sinkhorn entropic weight: P = exp(−λM). See docs/method.md for the choice of 20. */
+    lambda: number;
+    /** Sinkhorn iterations (paper: T = 10). */
+    iterations: number;
+    marginals: MarginalKind;
+    /** Floor added to every marginal before normalising, so an all-zero row cannot make the plan 0/0. */
+    marginalEpsilon: number;
+    /** Stop gradients through the plan π (gradients then reach the features through M only). */
+    detachPlan: boolean;
+    /** Marginals are weights, not targets: no gradient through r and c. */
+    detachMarginals: boolean;
+    globalWeight: number;
+    emdWeight: number;
+    /** Spatial Pyramid Crops of the dense maps: average-pool grids (paper: 7, 5, 3). */
+    spc: boolean;
+    spcGrids: number[];
+    spcPairing: SpcPairing;
+    /** A third, smaller view (paper: 112×112) compared with both large views. */
+    scaleView: boolean;
+    scaleViewSize: number;
+  };
+  checkpoint: {
+    /** Write a checkpoint every N optimizer steps (and always at the end of an epoch). */
+    everySteps: number;
+  };
+}
+
+export const DEFAULT_PRETRAIN_CONFIG: PretrainConfig = {
+  method: 'self-emd',
+  seed: 0,
+  backend: 'auto',
+  backbone: { name: 'resnet18', baseWidth: 64 },
+  data: { source: 'demo', demoImages: 256, imageSize: 224, cacheScale: 1.25, minCropScale: 0.08 },
+  optim: {
+    epochs: 100,
+    batchSize: 32,
+    accumulate: 1,
+    lr: 0.05,
+    momentum: 0.9,
+    weightDecay: 1e-4,
+    warmupEpochs: 4,
+  },
+  byol: { projectorHidden: 4096, projectionDim: 256, predictorHidden: 4096, tauBase: 0.99 },
+  emd: {
+    lambda: 20,
+    iterations: 10,
+    marginals: 'global-vector',
+    marginalEpsilon: 1e-3,
+    detachPlan: true,
+    detachMarginals: true,
+    globalWeight: 1,
+    emdWeight: 1,
+    spc: true,
+    spcGrids: [7, 5, 3],
+    spcPairing: 'cross',
+    scaleView: true,
+    scaleViewSize: 112,
+  },
+  checkpoint: { everySteps: 50 },
+};
+
+const SHAPE = {
+  method: oneOf(PRETRAIN_METHODS),
+  seed: num({ int: true, min: 0, max: 2 ** 31 - 1 }),
+  backend: oneOf(BACKEND_CHOICES),
+  backbone: nested({ name: oneOf(BACKBONE_NAMES), baseWidth: num({ int: true, min: 4, max: 256 }) }),
+  data: nested({
+    source: str({ nonEmpty: true }),
+    demoImages: num({ int: true, min: 2, max: 100_000 }),
+    imageSize: num({ int: true, min: 32, max: 1024 }),
+    cacheScale: num({ min: 1, max: 4 }),
+    minCropScale: num({ min: 0.01, max: 1 }),
+  }),
+  optim: nested({
+    epochs: num({ min: 0, exclusiveMin: true, max: 10_000 }),
+    batchSize: num({ int: true, min: 2, max: 4096 }),
+    accumulate: num({ int: true, min: 1, max: 1024 }),
+    lr: num({ min: 0, exclusiveMin: true, max: 10 }),
+    momentum: num({ min: 0, max: 0.999 }),
+    weightDecay: num({ min: 0, max: 0.1 }),
+    warmupEpochs: num({ min: 0, max: 1000 }),
+  }),
+  byol: nested({
+    projectorHidden: num({ int: true, min: 1, max: 16384 }),
+    projectionDim: num({ int: true, min: 1, max: 4096 }),
+    predictorHidden: num({ int: true, min: 1, max: 16384 }),
+    tauBase: num({ min: 0, max: 1 }),
+  }),
+  emd: nested({
+    lambda: num({ min: 0, exclusiveMin: true, max: 80 }),
+    iterations: num({ int: true, min: 1, max: 1000 }),
+    marginals: oneOf(MARGINAL_KINDS),
+    marginalEpsilon: num({ min: 0, exclusiveMin: true, max: 1 }),
+    detachPlan: bool,
+    detachMarginals: bool,
+    globalWeight: num({ min: 0, max: 100 }),
+    emdWeight: num({ min: 0, max: 100 }),
+    spc: bool,
+    spcGrids: listOf(num({ int: true, min: 1, max: 64 }), { minLength: 1 }),
+    spcPairing: oneOf(SPC_PAIRINGS),
+    scaleView: bool,
+    scaleViewSize: num({ int: true, min: 32, max: 1024 }),
+  }),
+  checkpoint: nested({ everySteps: num({ int: true, min: 1, max: 1_000_000 }) }),
+};
+
+/** Validates a complete config; returns the issues (empty when valid). */
+export function pretrainConfigIssues(value: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  checkObject(value, SHAPE, '', issues);
+  if (issues.length === 0) {
+    const c = value as PretrainConfig;
+    if (c.data.imageSize % 32 !== 0)
+      issues.push({ path: 'data.imageSize', message: `must be a multiple of 32 (the backbone's stride), got ${c.data.imageSize}` });
+    if (c.emd.scaleView && c.emd.scaleViewSize % 32 !== 0)
+      issues.push({ path: 'emd.scaleViewSize', message: `must be a multiple of 32, got ${c.emd.scaleViewSize}` });
+    if (c.emd.scaleView && c.emd.scaleViewSize >= c.data.imageSize)
+      issues.push({ path: 'emd.scaleViewSize', message: `must be smaller than data.imageSize (${c.data.imageSize})` });
+  }
+  return issues;
+}
+
+/** Fills defaults under partial user overrides, validates, and throws a ConfigError naming every bad field. */
+export function resolvePretrainConfig(overrides: unknown = {}): PretrainConfig {
+  const merged = mergeDefaults(DEFAULT_PRETRAIN_CONFIG, overrides);
+  const issues = pretrainConfigIssues(merged);
+  if (issues.length) throw new ConfigError(issues);
+  return merged as PretrainConfig;
+}
+
+/** A small config that trains in seconds on CPU: what demos, tests and the first run use. */
+export function cpuDemoOverrides(): Partial<Record<keyof PretrainConfig, unknown>> {
+  return {
+    backbone: { name: 'resnet18', baseWidth: 32 },
+    data: { imageSize: 96, demoImages: 64 },
+    optim: { epochs: 1, batchSize: 16, lr: 0.05, warmupEpochs: 0.25 },
+    byol: { projectorHidden: 512, projectionDim: 128, predictorHidden: 512 },
+    emd: { scaleViewSize: 64 },
+    checkpoint: { everySteps: 2 },
+  };
+}

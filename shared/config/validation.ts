@@ -1,0 +1,103 @@
+/**
+ * A tiny, dependency-free validation vocabulary for run configs. Every error names the field
+ * path and the problem, so the CLI, the API and the renderer can show it where the user acted.
+ */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    this.name = 'ConfigError';
+  }
+}
+
+export type Checker = (value: unknown, path: string, issues: ConfigIssue[]) => void;
+
+export const num =
+  (opts: { min?: number; max?: number; int?: boolean; exclusiveMin?: boolean } = {}): Checker =>
+  (v, path, issues) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      issues.push({ path, message: `must be a finite number, got ${JSON.stringify(v)}` });
+      return;
+    }
+    if (opts.int && !Number.isInteger(v)) issues.push({ path, message: `must be a whole number, got ${v}` });
+    if (opts.min !== undefined && (opts.exclusiveMin ? v <= opts.min : v < opts.min))
+      issues.push({ path, message: `must be ${opts.exclusiveMin ? '>' : '≥'} ${opts.min}, got ${v}` });
+    if (opts.max !== undefined && v > opts.max) issues.push({ path, message: `must be ≤ ${opts.max}, got ${v}` });
+  };
+
+export const bool: Checker = (v, path, issues) => {
+  if (typeof v !== 'boolean') issues.push({ path, message: `must be true or false, got ${JSON.stringify(v)}` });
+};
+
+export const oneOf =
+  <T extends string>(choices: readonly T[]): Checker =>
+  (v, path, issues) => {
+    if (typeof v !== 'string' || !choices.includes(v as T))
+      issues.push({ path, message: `must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}` });
+  };
+
+export const str =
+  (opts: { nonEmpty?: boolean } = {}): Checker =>
+  (v, path, issues) => {
+    if (typeof v !== 'string') issues.push({ path, message: `must be a string, got ${JSON.stringify(v)}` });
+    else if (opts.nonEmpty && v.trim() === '') issues.push({ path, message: 'must not be empty' });
+  };
+
+export const listOf =
+  (item: Checker, opts: { minLength?: number } = {}): Checker =>
+  (v, path, issues) => {
+    if (!Array.isArray(v)) {
+      issues.push({ path, message: `must be a list, got ${JSON.stringify(v)}` });
+      return;
+    }
+    if (opts.minLength !== undefined && v.length < opts.minLength)
+      issues.push({ path, message: `must have at least ${opts.minLength} item(s)` });
+    v.forEach((x, i) => item(x, `${path}[${i}]`, issues));
+  };
+
+export type Shape = Record<string, Checker>;
+
+/** Checks an object against a shape; unknown keys are errors (a typo must not silently become a default). */
+export function checkObject(value: unknown, shape: Shape, path: string, issues: ConfigIssue[]): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    issues.push({ path: path || '(root)', message: 'must be an object' });
+    return;
+  }
+  const obj = value as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!(key in shape)) issues.push({ path: join(path, key), message: 'is not a known field' });
+  }
+  for (const [key, check] of Object.entries(shape)) {
+    if (key in obj) check(obj[key], join(path, key), issues);
+    else issues.push({ path: join(path, key), message: 'is required' });
+  }
+}
+
+export const nested =
+  (shape: Shape): Checker =>
+  (v, path, issues) =>
+    checkObject(v, shape, path, issues);
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+type Plain = Record<string, unknown>;
+
+/** Deep-merges user overrides onto defaults (objects merge, everything else replaces). */
+export function mergeDefaults<T>(defaults: T, overrides: unknown): unknown {
+  if (!isPlain(overrides)) return overrides === undefined ? structuredClone(defaults) : overrides;
+  const out: Plain = structuredClone(defaults) as Plain;
+  for (const [k, v] of Object.entries(overrides)) {
+    out[k] = isPlain(out[k]) && isPlain(v) ? mergeDefaults(out[k], v) : v;
+  }
+  return out;
+}
+
+function isPlain(v: unknown): v is Plain {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,43 @@
+/**
+ * What every backbone offers the rest of the engine (detectron2's idea): named feature maps with
+ * known strides and channels; heads and necks never look inside the backbone.
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+export type FeatureName = 'res2' | 'res3' | 'res4' | 'res5';
+
+export interface FeatureInfo {
+  stride: number;
+  channels: number;
+}
+
+/**
+ * Called during a training-mode forward pass with each BN layer's batch moments, so running
+ * statistics can be updated after the gradient step (outside the tape). The callee must tf.keep
+ * what it stores.
+ */
+export type BatchStatsSink = (bnName: string, mean: tf.Tensor1D, variance: tf.Tensor1D, count: number) => void;
+
+export interface ForwardOptions {
+  training: boolean;
+  onBatchStats?: BatchStatsSink;
+}
+
+/**
+ * Parameters live in Maps keyed by torchvision names (`conv1.weight`, `layer1.0.bn1.running_mean`).
+ * Layouts are TF.js's: conv weights [kh, kw, in, out], linear weights [in, out]; export converts.
+ */
+export interface ParameterSet {
+  /** Trainable: conv/linear weights and biases, BN weight (γ) and bias (β). */
+  readonly params: Map<string, tf.Variable>;
+  /** Not trained by gradients: BN running_mean / running_var (num_batches_tracked is added at export). */
+  readonly buffers: Map<string, tf.Variable>;
+}
+
+export interface Backbone extends ParameterSet {
+  readonly name: string;
+  readonly baseWidth: number;
+  readonly featureInfo: Record<FeatureName, FeatureInfo>;
+  forward(x: tf.Tensor4D, options: ForwardOptions): Record<FeatureName, tf.Tensor4D>;
+  dispose(): void;
+}

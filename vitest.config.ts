@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Engine tests train real (tiny) networks on the wasm backend: give them room, and run
+// files in separate forked processes so one file's TF.js backend state cannot leak into another.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});
