@@ -1,0 +1,106 @@
+import type { JsonObject } from './json';
+
+/** Runs (pretraining or detector fine-tuning) as the experiment store records them. Times: epoch ms. */
+export const RUN_KINDS = ['pretrain', 'finetune'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+export const RUN_STATUSES = [
+  'queued',
+  'running',
+  'paused',
+  'completed',
+  'failed',
+  'cancelled',
+  'interrupted',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/**
+ * The moves the store accepts (staying in the same status is always allowed).
+ * `interrupted` means the process died without saying so (found at startup); such a run, like a failed
+ * or cancelled one, may be queued again or resumed from its last checkpoint. `completed` is final.
+ */
+export const RUN_STATUS_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
+  queued: ['running', 'cancelled', 'failed'],
+  running: ['paused', 'completed', 'failed', 'cancelled', 'interrupted'],
+  paused: ['running', 'cancelled', 'failed', 'interrupted'],
+  interrupted: ['queued', 'running', 'cancelled', 'failed'],
+  failed: ['queued', 'running'],
+  cancelled: ['queued', 'running'],
+  completed: [],
+};
+
+/** Statuses after which the run's process is gone: `finishedAt` is set on entering them. */
+export const STOPPED_RUN_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
+
+/** The TF.js backend a run actually trained on (known once the process has started). */
+export interface BackendInfo {
+  name: string;
+  version: string;
+  threads?: number;
+}
+
+export interface RunRecord {
+  /** UUID-like text id, also used for the run's folder name. */
+  id: string;
+  kind: RunKind;
+  name: string;
+  /** `byol`, `self-emd` for pretraining; the detector (`retinanet`, ...) for fine-tuning. */
+  method: string;
+  backbone: string;
+  datasetId: number | null;
+  /** The validated run config, as the jobs layer stored it. */
+  config: JsonObject;
+  backend: BackendInfo | null;
+  status: RunStatus;
+  createdAt: number;
+  startedAt: number | null;
+  updatedAt: number;
+  finishedAt: number | null;
+  step: number;
+  totalSteps: number | null;
+  error: string | null;
+  /** The pretraining run whose backbone a fine-tune started from. */
+  parentRunId: string | null;
+  pid: number | null;
+  heartbeatAt: number | null;
+}
+
+export interface NewRun {
+  /** Omit to let the store generate a UUID. Letters, digits, `-` and `_`, at most 64. */
+  id?: string;
+  kind: RunKind;
+  name: string;
+  method: string;
+  backbone: string;
+  datasetId?: number | null;
+  /**
+   * Plain JSON data (checked when stored: no NaN, undefined, Dates or class instances). Typed `object` so
+   * a config interface such as PretrainConfig is accepted without an index signature.
+   */
+  config: object;
+  totalSteps?: number | null;
+  parentRunId?: string | null;
+}
+
+export interface RunFilter {
+  status?: RunStatus | RunStatus[];
+  kind?: RunKind;
+  datasetId?: number;
+  parentRunId?: string;
+  /** Newest first; `limit` defaults to all. */
+  limit?: number;
+  offset?: number;
+}
+
+/** Extra facts recorded together with a status change. */
+export interface RunStatusDetails {
+  pid?: number | null;
+  backend?: BackendInfo;
+  error?: string | null;
+}
+
+export interface RunProgress {
+  step: number;
+  totalSteps?: number | null;
+}

@@ -1,0 +1,14 @@
+/** The experiment store's public surface. */
+export { openStore, type OpenStoreOptions } from './db';
+export {
+  ExperimentStore,
+  type ChangeListener,
+  type ConnectionInfo,
+  type MarkInterruptedOptions,
+} from './experiment-store';
+export { MetricsWriter, type MetricsWriterOptions } from './metrics-writer';
+export { StoreError, isStoreError, type StoreErrorCode, type StoreErrorDetails } from './errors';
+export { MIGRATIONS } from './migrations/index';
+export { migrate, sqlHash, migrationLabel, type Migration, type MigrationResult } from './migrate';
+export { downsampleMinMax } from './downsample';
+export { differingConfigPaths } from './repositories/compare';

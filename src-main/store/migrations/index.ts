@@ -1,0 +1,9 @@
+/**
+ * Every migration, in order. Modules rather than .sql files so bundlers (esbuild for Electron) carry
+ * them without copying assets. Append only: test/store/migrations.test.ts checks this list against the
+ * files in this folder.
+ */
+import type { Migration } from '../migrate';
+import { migration as m0001 } from './0001_initial';
+
+export const MIGRATIONS: readonly Migration[] = [m0001];
