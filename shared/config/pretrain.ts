@@ -186,10 +186,7 @@ export function pretrainConfigIssues(value: unknown): ConfigIssue[] {
   checkObject(value, SHAPE, '', issues);
   if (issues.length === 0) {
     const c = value as PretrainConfig;
-    if (c.data.imageSize % 32 !== 0)
-      issues.push({ path: 'data.imageSize', message: `must be a multiple of 32 (the backbone's stride), got ${c.data.imageSize}` });
-    if (c.emd.scaleView && c.emd.scaleViewSize % 32 !== 0)
-      issues.push({ path: 'emd.scaleViewSize', message: `must be a multiple of 32, got ${c.emd.scaleViewSize}` });
+    // Any size ≥ 32 works ('same' padding rounds each stride up: 112 px gives a 4×4 res5 map).
     if (c.emd.scaleView && c.emd.scaleViewSize >= c.data.imageSize)
       issues.push({ path: 'emd.scaleViewSize', message: `must be smaller than data.imageSize (${c.data.imageSize})` });
   }

@@ -9,6 +9,8 @@ export interface TransportRequest {
   step?: number;
   /** An image file; or, for demo runs, the index of a demo scene. */
   image: { path: string } | { demoIndex: number };
+  /** Crop 2 from another image; both crops come from `image` when omitted. */
+  image2?: { path: string } | { demoIndex: number };
   /** Seeds the two random crops ("re-roll" = another seed). */
   seed: number;
   /** Pyramid grid of both maps (e.g. 7, 5, 3); the full dense map when omitted. */

@@ -1,0 +1,54 @@
+/** `selfemd runs` (list) and `selfemd resume RUN`. */
+import { parse } from '../args';
+import { CliError } from '../cli-error';
+import { followRun } from '../follow-run';
+import { openStudio } from '../home';
+
+export async function runsCommand(argv: string[]): Promise<void> {
+  const { values } = parse('runs', argv, { json: { type: 'boolean' } });
+  const studio = openStudio();
+  try {
+    const runs = studio.store.listRuns();
+    if (values.json) {
+      console.log(JSON.stringify(runs, null, 2));
+      return;
+    }
+    if (runs.length === 0) {
+      console.log('no runs yet: try  selfemd pretrain --data demo');
+      return;
+    }
+    const rows = runs.map((r) => [
+      r.id,
+      r.kind,
+      r.method,
+      r.backbone,
+      r.status,
+      `${r.step}/${r.totalSteps ?? '?'}`,
+      r.backend?.name ?? '-',
+      new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' '),
+    ]);
+    const header = ['id', 'kind', 'method', 'backbone', 'status', 'step', 'backend', 'created'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+  } finally {
+    await studio.close();
+  }
+}
+
+export async function resumeCommand(argv: string[]): Promise<void> {
+  const { positionals, values } = parse('resume', argv, { json: { type: 'boolean' } }, true);
+  const runId = positionals[0];
+  if (!runId) throw new CliError('selfemd resume: which run? usage: selfemd resume RUN_ID');
+  const studio = openStudio();
+  try {
+    if (!studio.store.hasRun(runId)) throw new CliError(`selfemd resume: no run with id ${runId} (see selfemd runs)`);
+    try {
+      studio.manager.resume(runId);
+    } catch (e) {
+      throw new CliError(`selfemd resume: ${(e as Error).message}`);
+    }
+    await followRun(studio, runId, { json: values.json });
+  } finally {
+    await studio.close();
+  }
+}

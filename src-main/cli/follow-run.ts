@@ -1,0 +1,49 @@
+/**
+ * Follows a run in the terminal: progress bar with ETA and latest loss, log lines, and a summary.
+ * Ctrl-C pauses the run at a checkpoint (resume with `selfemd resume ID`) instead of losing it.
+ */
+import { CliError } from './cli-error';
+import type { StudioContext } from './home';
+import { ProgressBar } from './progress-bar';
+
+export async function followRun(studio: StudioContext, runId: string, opts: { json?: boolean } = {}): Promise<void> {
+  const bar = new ProgressBar();
+  let loss = NaN;
+  let firstLoss = NaN;
+  const off = studio.manager.on((e) => {
+    if ('runId' in e && e.runId !== runId) return;
+    if (e.type === 'metrics') {
+      for (const p of e.points)
+        if (p.key === 'loss/total') {
+          loss = p.value;
+          if (Number.isNaN(firstLoss)) firstLoss = p.value;
+        }
+    } else if (e.type === 'progress') {
+      bar.update(e.progress.step, e.progress.totalSteps, e.progress.etaSeconds, `loss ${loss.toFixed(4)}`);
+    } else if (e.type === 'log') {
+      if (!opts.json) process.stderr.write(`\r\x1b[K${e.message}\n`);
+    }
+  });
+  const onSigint = () => {
+    process.stderr.write('\npausing at a checkpoint…\n');
+    void studio.manager.pause(runId);
+  };
+  process.once('SIGINT', onSigint);
+  process.stderr.write(`run ${runId} started\n`);
+  const run = await studio.manager.wait(runId);
+  process.off('SIGINT', onSigint);
+  off();
+  bar.done();
+  const series = studio.store.getMetrics(runId, ['loss/total'])[0]?.points ?? [];
+  const first = series[0]?.value ?? firstLoss;
+  const last = series.at(-1)?.value ?? loss;
+  if (opts.json) {
+    console.log(JSON.stringify({ run, firstLoss: first, lastLoss: last }, null, 2));
+  } else {
+    console.log(`run ${runId}: ${run.status} at step ${run.step}/${run.totalSteps ?? '?'}`);
+    if (series.length) console.log(`loss ${first.toFixed(4)} → ${last.toFixed(4)} over ${series.length} steps`);
+    if (run.backend) console.log(`backend ${run.backend.name} ${run.backend.version}, ${run.backend.threads ?? 1} thread(s)`);
+    if (run.status === 'paused' || run.status === 'interrupted') console.log(`resume with: selfemd resume ${runId}`);
+  }
+  if (run.status === 'failed') throw new CliError(`run ${runId} failed: ${run.error ?? 'unknown error'}`, 1);
+}

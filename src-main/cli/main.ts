@@ -1,0 +1,65 @@
+/** `selfemd`: the headless studio. One-line errors and a non-zero exit for bad arguments. */
+import { ConfigError } from '../../shared/config/validation';
+import { CliError } from './cli-error';
+import { infoCommand } from './commands/info';
+import { pretrainCommand } from './commands/pretrain';
+import { resumeCommand, runsCommand } from './commands/runs';
+import { exportCommand } from './commands/export';
+import { transportCommand } from './commands/transport';
+
+const HELP = `selfemd — Self-EMD Studio, headless
+
+  selfemd info [--backend B] [--json]          backend in use (tfjs-node-gpu → tfjs-node → wasm → cpu), threads
+  selfemd pretrain [--data DIR|demo] [--method byol|self-emd] [--backbone resnet18|resnet34|resnet50|resnet101]
+                   [--width N] [--size PX] [--epochs N] [--batch N] [--accumulate N] [--lr X] [--seed N]
+                   [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--marginals eq13|eq12] [--lambda X]
+                   [--no-spc] [--no-scale-view] [--checkpoint-every N] [--config FILE.json] [--full] [--name S]
+                   Without --full, small CPU-sized defaults (resnet18 width 32, 96 px) fill what you leave out.
+  selfemd runs [--json]                        list runs
+  selfemd resume RUN                           continue a paused or interrupted run from its last checkpoint
+  selfemd export RUN --format tfjs|safetensors --out PATH [--step N]
+                                               the online backbone (torchvision names in safetensors)
+  selfemd transport RUN --image A|demo:N [--image B] [--out PREFIX] [--seed N] [--grid 7|5|3]
+                                               transport plan of two random crops: JSON + PNG (Fig. 5)
+  selfemd help
+
+Data and runs live in $SELFEMD_HOME (default ~/.selfemd).`;
+
+type Command = (argv: string[]) => Promise<void>;
+
+const COMMANDS: Record<string, Command> = {
+  info: infoCommand,
+  pretrain: pretrainCommand,
+  runs: runsCommand,
+  resume: resumeCommand,
+  export: exportCommand,
+  transport: transportCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    console.log(HELP);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new CliError(`selfemd: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}, help)`);
+  await command(rest);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof CliError) {
+      console.error(e.message);
+      process.exit(e.exitCode);
+    }
+    if (e instanceof ConfigError) {
+      console.error(`invalid config: ${e.message}`);
+      process.exit(2);
+    }
+    console.error(`selfemd: ${(e as Error)?.stack ?? String(e)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,137 @@
+/**
+ * Checkpoints: a folder holding `manifest.json` (JSON state + tensor index) and `tensors.bin`
+ * (float32, little-endian, concatenated). Written into a temporary folder and renamed into
+ * place, so a process killed mid-write never leaves a half checkpoint that looks complete.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+export const CHECKPOINT_FORMAT = 'selfemd-checkpoint/1';
+
+interface TensorEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+  length: number;
+}
+
+interface Manifest<S> {
+  format: string;
+  state: S;
+  tensors: TensorEntry[];
+}
+
+export interface LoadedCheckpoint<S> {
+  dir: string;
+  state: S;
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+}
+
+export function checkpointDirName(step: number): string {
+  return `step-${String(step).padStart(8, '0')}`;
+}
+
+/** Writes tensors + state atomically into `<root>/step-XXXXXXXX`; returns the folder and its size in bytes. */
+export async function saveCheckpoint<S>(
+  root: string,
+  step: number,
+  tensors: Map<string, tf.Tensor>,
+  state: S,
+): Promise<{ dir: string; bytes: number }> {
+  fs.mkdirSync(root, { recursive: true });
+  const final = path.join(root, checkpointDirName(step));
+  const tmp = `${final}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp);
+
+  const entries: TensorEntry[] = [];
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    if (t.dtype !== 'float32') throw new Error(`checkpoint: tensor ${name} is ${t.dtype}, only float32 is stored`);
+    const data = (await t.data()) as Float32Array;
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    entries.push({ name, shape: t.shape.slice(), offset, length: data.length });
+    chunks.push(Buffer.from(buf)); // copy: the backend may reuse the memory
+    offset += buf.byteLength;
+  }
+  const blob = Buffer.concat(chunks);
+  writeFileSynced(path.join(tmp, 'tensors.bin'), blob);
+  const manifest: Manifest<S> = { format: CHECKPOINT_FORMAT, state, tensors: entries };
+  writeFileSynced(path.join(tmp, 'manifest.json'), Buffer.from(JSON.stringify(manifest)));
+
+  fs.rmSync(final, { recursive: true, force: true });
+  fs.renameSync(tmp, final);
+  return { dir: final, bytes: blob.byteLength };
+}
+
+export function loadCheckpoint<S>(dir: string): LoadedCheckpoint<S> {
+  const manifestPath = path.join(dir, 'manifest.json');
+  let manifest: Manifest<S>;
+  try {
+    manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as Manifest<S>;
+  } catch (e) {
+    throw new Error(`checkpoint ${manifestPath}: cannot read manifest (${(e as Error).message})`);
+  }
+  if (manifest.format !== CHECKPOINT_FORMAT)
+    throw new Error(`checkpoint ${manifestPath}: unknown format ${JSON.stringify(manifest.format)}`);
+  const bin = fs.readFileSync(path.join(dir, 'tensors.bin'));
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const e of manifest.tensors) {
+    const end = e.offset + e.length * 4;
+    if (end > bin.byteLength) throw new Error(`checkpoint ${dir}: tensors.bin is truncated at ${e.name}`);
+    // Copy into an aligned buffer: Float32Array views need 4-byte alignment.
+    const data = new Float32Array(e.length);
+    new Uint8Array(data.buffer).set(bin.subarray(e.offset, end));
+    tensors.set(e.name, { shape: e.shape, data });
+  }
+  return { dir, state: manifest.state, tensors };
+}
+
+/** Complete checkpoints under `root`, oldest first (temporary folders of interrupted writes are ignored). */
+export function listCheckpoints(root: string): { step: number; dir: string }[] {
+  if (!fs.existsSync(root)) return [];
+  return fs
+    .readdirSync(root)
+    .map((name) => /^step-(\d{8})$/.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ step: Number(m[1]), dir: path.join(root, m[0]) }))
+    .filter((c) => fs.existsSync(path.join(c.dir, 'manifest.json')))
+    .sort((a, b) => a.step - b.step);
+}
+
+/** Keeps the newest `keep` checkpoints; removes older ones and leftovers of interrupted writes. */
+export function pruneCheckpoints(root: string, keep: number): void {
+  const all = listCheckpoints(root);
+  for (const c of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(c.dir, { recursive: true, force: true });
+  for (const name of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+    if (name.includes('.tmp-')) fs.rmSync(path.join(root, name), { recursive: true, force: true });
+  }
+}
+
+/** Copies stored values into existing variables, checking that names and shapes agree. */
+export function restoreVariables(
+  loaded: LoadedCheckpoint<unknown>,
+  prefix: string,
+  vars: Map<string, tf.Variable>,
+): void {
+  for (const [name, v] of vars) {
+    const key = prefix + name;
+    const t = loaded.tensors.get(key);
+    if (!t) throw new Error(`checkpoint ${loaded.dir}: missing tensor ${key}`);
+    if (t.shape.join('x') !== v.shape.join('x'))
+      throw new Error(`checkpoint ${loaded.dir}: ${key} has shape [${t.shape}] but the model expects [${v.shape}]`);
+    tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
+  }
+}
+
+function writeFileSynced(file: string, data: Buffer): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,372 @@
+/**
+ * The pretraining loop (BYOL / Self-EMD). Knows nothing of the store or the UI: it reports through
+ * hooks, and everything it needs to continue lives in its checkpoints, so a killed run resumes
+ * bit-for-bit (weights, momentum, EMA target, BN statistics, data order and RNG state).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { PretrainConfig } from '../../../shared/config/pretrain';
+import { createRng, type Rng, type RngState } from '../data/rng';
+import type { RawImage } from '../data/raw-image';
+import { makeViewBatch } from '../data/augment';
+import { createBatchStatsCollector, updateRunningStats } from '../models/running-stats';
+import { copyInto, emaUpdate } from '../ssl/ema';
+import { createEncoder, disposeEncoder, encoderVariables, partOf, sharedWithTarget, type Encoder } from '../ssl/networks';
+import { pretrainLoss, targetForward, type Views } from '../ssl/objective';
+import { listCheckpoints, loadCheckpoint, pruneCheckpoints, restoreVariables, saveCheckpoint } from './checkpoint';
+import { byolTau, warmupCosineLr } from './schedules';
+import { decayOnlyMatrices, Sgd } from './sgd';
+
+export interface MetricSample {
+  key: string;
+  step: number;
+  value: number;
+  wallTime: number;
+}
+
+export interface ProgressInfo {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  stepsPerEpoch: number;
+  secondsPerStep: number;
+  etaSeconds: number;
+}
+
+export type StopRequest = 'continue' | 'pause' | 'cancel';
+
+export interface PretrainHooks {
+  onMetrics?(points: MetricSample[]): void;
+  onProgress?(progress: ProgressInfo): void;
+  onCheckpoint?(info: { step: number; epoch: number; dir: string; bytes: number }): void;
+  onLog?(message: string): void;
+  /** Polled between optimizer steps. `pause` writes a checkpoint first, `cancel` does not. */
+  shouldStop?(): StopRequest;
+}
+
+export interface PretrainResult {
+  status: 'completed' | 'paused' | 'cancelled';
+  step: number;
+  totalSteps: number;
+  lastLoss: number;
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly step: number,
+    readonly value: number,
+    readonly lastCheckpointStep: number | undefined,
+  ) {
+    super(
+      `loss became ${value} at step ${step}; training stopped. ` +
+        (lastCheckpointStep !== undefined
+          ? `The last good checkpoint (step ${lastCheckpointStep}) is kept: resume from it with a lower learning rate.`
+          : 'No checkpoint was written yet: lower the learning rate and start again.'),
+    );
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** What a checkpoint carries besides tensors. */
+interface TrainState {
+  step: number;
+  epoch: number;
+  /** Position inside `order`, counted in images. */
+  cursor: number;
+  order: number[];
+  rng: RngState;
+  numBatchesTracked: Record<string, number>;
+  method: string;
+  backbone: string;
+}
+
+export interface PretrainPlan {
+  stepsPerEpoch: number;
+  totalSteps: number;
+  warmupSteps: number;
+}
+
+export function planSteps(config: PretrainConfig, imageCount: number): PretrainPlan {
+  const perStep = config.optim.batchSize * config.optim.accumulate;
+  if (imageCount < config.optim.batchSize)
+    throw new Error(
+      `the dataset has ${imageCount} usable image(s), fewer than one batch (optim.batchSize = ${config.optim.batchSize})`,
+    );
+  const stepsPerEpoch = Math.max(1, Math.floor(imageCount / perStep));
+  return {
+    stepsPerEpoch,
+    totalSteps: Math.max(1, Math.round(config.optim.epochs * stepsPerEpoch)),
+    warmupSteps: Math.round(config.optim.warmupEpochs * stepsPerEpoch),
+  };
+}
+
+/** Everything of a run that lives in memory: the two encoders, their variables, the optimizer. */
+class PretrainModel {
+  readonly online: Encoder;
+  readonly target: Encoder;
+  readonly onlineParams: Map<string, tf.Variable>;
+  readonly onlineBuffers: Map<string, tf.Variable>;
+  readonly targetParams: Map<string, tf.Variable>;
+  readonly targetBuffers: Map<string, tf.Variable>;
+  readonly sgd: Sgd;
+  /** tf variable name → our key, to read tf.variableGrads' result. */
+  private readonly keyOfTfName = new Map<string, string>();
+
+  constructor(readonly config: PretrainConfig) {
+    const seed = config.seed * 7919 + 17;
+    this.online = createEncoder(config, 'online', seed);
+    this.target = createEncoder(config, 'target', seed);
+    this.onlineParams = encoderVariables(this.online, 'params');
+    this.onlineBuffers = encoderVariables(this.online, 'buffers');
+    this.targetParams = encoderVariables(this.target, 'params');
+    this.targetBuffers = encoderVariables(this.target, 'buffers');
+    copyInto(this.targetParams, this.onlineParams);
+    copyInto(this.targetBuffers, this.onlineBuffers);
+    for (const [k, v] of this.onlineParams) this.keyOfTfName.set(v.name, k);
+    this.sgd = new Sgd(this.onlineParams, {
+      momentum: config.optim.momentum,
+      weightDecay: config.optim.weightDecay,
+      decays: decayOnlyMatrices(this.onlineParams),
+    });
+  }
+
+  gradsByKey(grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>();
+    for (const [tfName, g] of Object.entries(grads)) out.set(this.keyOfTfName.get(tfName)!, g);
+    return out;
+  }
+
+  checkpointTensors(): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>();
+    const add = (prefix: string, m: Map<string, tf.Variable>) => {
+      for (const [k, v] of m) out.set(prefix + k, v);
+    };
+    add('online.params/', this.onlineParams);
+    add('online.buffers/', this.onlineBuffers);
+    add('target.params/', this.targetParams);
+    add('target.buffers/', this.targetBuffers);
+    add('sgd.momentum/', this.sgd.momentumBuffers);
+    return out;
+  }
+
+  restore(loaded: ReturnType<typeof loadCheckpoint<TrainState>>): void {
+    restoreVariables(loaded, 'online.params/', this.onlineParams);
+    restoreVariables(loaded, 'online.buffers/', this.onlineBuffers);
+    restoreVariables(loaded, 'target.params/', this.targetParams);
+    restoreVariables(loaded, 'target.buffers/', this.targetBuffers);
+    restoreVariables(loaded, 'sgd.momentum/', this.sgd.momentumBuffers);
+    for (const [key, n] of Object.entries(loaded.state.numBatchesTracked)) {
+      const { set, name } = partOf(this.online, key);
+      (set as unknown as { numBatchesTracked: Map<string, number> }).numBatchesTracked.set(name, n);
+    }
+  }
+
+  numBatchesTracked(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const part of ['backbone', 'projector', 'predictor', 'denseProjector', 'densePredictor'] as const) {
+      const set = this.online[part] as unknown as { numBatchesTracked?: Map<string, number> } | undefined;
+      for (const [bn, n] of set?.numBatchesTracked ?? []) out[`${part}/${bn}`] = n;
+    }
+    return out;
+  }
+
+  dispose(): void {
+    disposeEncoder(this.online);
+    disposeEncoder(this.target);
+    this.sgd.dispose();
+  }
+}
+
+export interface RunPretrainingArgs {
+  config: PretrainConfig;
+  images: RawImage[];
+  /** The run's folder: checkpoints go to `<runDir>/checkpoints`. */
+  runDir: string;
+  /** Continue from the newest checkpoint in runDir (error if there is none). */
+  resume?: boolean;
+  hooks?: PretrainHooks;
+  /** Checkpoints kept on disk (newest). */
+  keepCheckpoints?: number;
+}
+
+export async function runPretraining(args: RunPretrainingArgs): Promise<PretrainResult> {
+  const { config, images, runDir, hooks = {} } = args;
+  const plan = planSteps(config, images.length);
+  const ckptRoot = path.join(runDir, 'checkpoints');
+  fs.mkdirSync(ckptRoot, { recursive: true });
+  const model = new PretrainModel(config);
+  const rng = createRng(config.seed);
+  let state: TrainState = {
+    step: 0,
+    epoch: 0,
+    cursor: 0,
+    order: rng.permutation(images.length),
+    rng: rng.getState(),
+    numBatchesTracked: {},
+    method: config.method,
+    backbone: config.backbone.name,
+  };
+  let lastCheckpointStep: number | undefined;
+
+  try {
+    if (args.resume) {
+      const latest = listCheckpoints(ckptRoot).at(-1);
+      if (!latest) throw new Error(`cannot resume: no checkpoint in ${ckptRoot}`);
+      const loaded = loadCheckpoint<TrainState>(latest.dir);
+      if (loaded.state.method !== config.method || loaded.state.backbone !== config.backbone.name)
+        throw new Error(`checkpoint ${latest.dir} is from a ${loaded.state.method}/${loaded.state.backbone} run, not this config`);
+      model.restore(loaded);
+      state = loaded.state;
+      rng.setState(state.rng);
+      lastCheckpointStep = state.step;
+      hooks.onLog?.(`resumed from step ${state.step} (${latest.dir})`);
+    }
+
+    const writeCheckpoint = async () => {
+      state.rng = rng.getState();
+      state.numBatchesTracked = model.numBatchesTracked();
+      const saved = await saveCheckpoint(ckptRoot, state.step, model.checkpointTensors(), state);
+      pruneCheckpoints(ckptRoot, args.keepCheckpoints ?? 3);
+      lastCheckpointStep = state.step;
+      hooks.onCheckpoint?.({ step: state.step, epoch: state.epoch, dir: saved.dir, bytes: saved.bytes });
+    };
+
+    const varList = [...model.onlineParams.values()];
+    const started = performance.now();
+    const startStep = state.step;
+    let lastLoss = NaN;
+
+    while (state.step < plan.totalSteps) {
+      // Awaiting tensor data only yields to microtasks: let IPC messages (pause, cancel) arrive.
+      await new Promise((resolve) => setImmediate(resolve));
+      const stop = hooks.shouldStop?.() ?? 'continue';
+      if (stop === 'pause') {
+        if (lastCheckpointStep !== state.step) await writeCheckpoint();
+        return { status: 'paused', step: state.step, totalSteps: plan.totalSteps, lastLoss };
+      }
+      if (stop === 'cancel') return { status: 'cancelled', step: state.step, totalSteps: plan.totalSteps, lastLoss };
+
+      const t0 = performance.now();
+      const k = state.step;
+      const lr = warmupCosineLr(k, config.optim.lr, plan.warmupSteps, plan.totalSteps);
+      const tau = byolTau(k, plan.totalSteps, config.byol.tauBase);
+      let sums = { total: 0, global: 0, emd: 0, collapse: 0 };
+      let accumulated: Map<string, tf.Tensor> | undefined;
+
+      for (let micro = 0; micro < config.optim.accumulate; micro++) {
+        const batch = nextBatch(state, images.length, config.optim.batchSize, rng);
+        const batchImages = batch.map((i) => images[i]);
+        const views = makeViews(config, batchImages, rng);
+        const targetOut = targetForward(model.target, views);
+        const stats = createBatchStatsCollector();
+        let kept: tf.Scalar[] = [];
+        const { value, grads } = tf.variableGrads(() => {
+          const terms = pretrainLoss(config, model.online, views, targetOut, stats.sink);
+          kept = [terms.global, terms.emd ?? tf.scalar(0), terms.collapseStd].map((t) => tf.keep(t));
+          return terms.total;
+        }, varList);
+        const [total, global, emd, collapse] = await Promise.all(
+          [value, ...kept].map(async (t) => (await t.data())[0]),
+        );
+        tf.dispose([value, ...kept, views.v1, views.v2, views.small, ...Object.values(targetOut)].filter(Boolean) as tf.Tensor[]);
+        if (!Number.isFinite(total)) {
+          tf.dispose(Object.values(grads));
+          stats.clear();
+          accumulated && tf.dispose([...accumulated.values()]);
+          throw new NonFiniteLossError(k, total, lastCheckpointStep);
+        }
+        sums = { total: sums.total + total, global: sums.global + global, emd: sums.emd + emd, collapse: sums.collapse + collapse };
+        const byKey = model.gradsByKey(grads);
+        if (!accumulated) accumulated = byKey;
+        else {
+          for (const [name, g] of byKey) {
+            const prev = accumulated.get(name)!;
+            accumulated.set(name, tf.add(prev, g));
+            tf.dispose([prev, g]);
+          }
+        }
+        applyRunningStats(model.online, stats.records);
+        stats.clear();
+      }
+
+      const scale = 1 / config.optim.accumulate;
+      if (scale !== 1) {
+        for (const [name, g] of accumulated!) {
+          accumulated!.set(name, tf.mul(g, scale));
+          g.dispose();
+        }
+      }
+      model.sgd.step(accumulated!, lr);
+      tf.dispose([...accumulated!.values()]);
+      emaUpdate(model.targetParams, sharedWithTarget(model.onlineParams, model.targetParams), tau);
+      emaUpdate(model.targetBuffers, sharedWithTarget(model.onlineBuffers, model.targetBuffers), tau);
+      state.step += 1;
+      state.epoch = Math.floor(state.step / plan.stepsPerEpoch);
+      lastLoss = sums.total * scale;
+
+      const now = Date.now();
+      const stepMs = performance.now() - t0;
+      const points: MetricSample[] = [
+        { key: 'loss/total', value: lastLoss },
+        { key: 'loss/global', value: sums.global * scale },
+        ...(config.method === 'self-emd' ? [{ key: 'loss/emd', value: sums.emd * scale }] : []),
+        { key: 'opt/lr', value: lr },
+        { key: 'opt/tau', value: tau },
+        { key: 'monitor/collapse_std', value: sums.collapse * scale },
+        { key: 'perf/step_ms', value: stepMs },
+      ].map((p) => ({ ...p, step: state.step, wallTime: now }));
+      hooks.onMetrics?.(points);
+      const secondsPerStep = (performance.now() - started) / 1000 / (state.step - startStep);
+      hooks.onProgress?.({
+        step: state.step,
+        totalSteps: plan.totalSteps,
+        epoch: state.epoch,
+        stepsPerEpoch: plan.stepsPerEpoch,
+        secondsPerStep,
+        etaSeconds: secondsPerStep * (plan.totalSteps - state.step),
+      });
+
+      const epochEnded = state.step % plan.stepsPerEpoch === 0;
+      if (state.step % config.checkpoint.everySteps === 0 || epochEnded || state.step === plan.totalSteps)
+        await writeCheckpoint();
+    }
+    return { status: 'completed', step: state.step, totalSteps: plan.totalSteps, lastLoss };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Indices of the next batch; a new seeded permutation starts each epoch (incomplete tails are dropped). */
+function nextBatch(state: TrainState, n: number, batchSize: number, rng: Rng): number[] {
+  if (state.cursor + batchSize > state.order.length) {
+    state.order = rng.permutation(n);
+    state.cursor = 0;
+  }
+  const batch = state.order.slice(state.cursor, state.cursor + batchSize);
+  state.cursor += batchSize;
+  return batch;
+}
+
+function makeViews(config: PretrainConfig, images: RawImage[], rng: Rng): Views {
+  const spec = { minCropScale: config.data.minCropScale };
+  const v1 = makeViewBatch(images, rng, { ...spec, size: config.data.imageSize, view: 1 }).pixels;
+  const v2 = makeViewBatch(images, rng, { ...spec, size: config.data.imageSize, view: 2 }).pixels;
+  const small =
+    config.method === 'self-emd' && config.emd.scaleView
+      ? makeViewBatch(images, rng, { ...spec, size: config.emd.scaleViewSize, view: 'scale' }).pixels
+      : undefined;
+  return { v1, v2, small };
+}
+
+/** BN moments were reported as `part/bn`; route each to its part's running statistics. */
+function applyRunningStats(enc: Encoder, records: ReturnType<typeof createBatchStatsCollector>['records']): void {
+  const byPart = new Map<string, typeof records>();
+  for (const r of records) {
+    const { name } = partOf(enc, r.bnName);
+    const part = r.bnName.slice(0, r.bnName.indexOf('/'));
+    if (!byPart.has(part)) byPart.set(part, []);
+    byPart.get(part)!.push({ ...r, bnName: name });
+  }
+  for (const [part, rs] of byPart) updateRunningStats(partOf(enc, `${part}/x`).set, rs);
+}

@@ -1,0 +1,86 @@
+/**
+ * Entry point of an engine process: receives one `start`, does the job (a training run or a short
+ * task), streams what happens, exits. Runs apart from the UI and the store so a crash or a kill
+ * cannot take either down; the supervisor persists what it reports.
+ */
+import { initBackend } from '../engine/backend/select';
+import { generateDemoScenes } from '../engine/data/demo-scenes';
+import { decodeImageFile } from '../engine/data/image-folder';
+import type { RawImage } from '../engine/data/raw-image';
+import { inspectTransport } from '../engine/inspect/transport';
+import { exportBackbone } from '../engine/train/export-backbone';
+import { DEMO_DATA_SEED, loadPretrainImages } from '../engine/train/pretrain-data';
+import { runPretraining, type StopRequest } from '../engine/train/pretrain';
+import type { EngineJob, ImageRef, PretrainJob, TransportJob } from './protocol';
+import { workerChannel } from './worker-channel';
+
+const channel = workerChannel();
+let stopRequest: StopRequest = 'continue';
+let started = false;
+
+channel.onMessage((message) => {
+  if (message.type === 'stop') stopRequest = message.mode;
+  else if (message.type === 'start' && !started) {
+    started = true;
+    run(message.job).then(
+      () => process.exit(0),
+      (e: unknown) => {
+        const err = e instanceof Error ? e : new Error(String(e));
+        channel.send({ type: 'failed', name: err.name, message: err.message });
+        // Let the IPC message leave before exiting.
+        setTimeout(() => process.exit(1), 50);
+      },
+    );
+  }
+});
+
+async function run(job: EngineJob): Promise<void> {
+  const info = await initBackend(job.config.backend);
+  channel.send({ type: 'backend', info });
+  switch (job.kind) {
+    case 'pretrain':
+      return pretrain(job);
+    case 'transport':
+      return transport(job);
+    case 'export': {
+      const result = await exportBackbone(job);
+      channel.send({ type: 'result', result });
+    }
+  }
+}
+
+async function pretrain(job: PretrainJob): Promise<void> {
+  const data = await loadPretrainImages(job.config, (message) => channel.send({ type: 'log', message }));
+  channel.send({ type: 'dataset', images: data.images.length, skipped: data.skipped });
+  const result = await runPretraining({
+    config: job.config,
+    images: data.images,
+    runDir: job.runDir,
+    resume: job.resume,
+    hooks: {
+      onMetrics: (points) => channel.send({ type: 'metrics', points }),
+      onProgress: (progress) => channel.send({ type: 'progress', progress }),
+      onCheckpoint: (c) => channel.send({ type: 'checkpoint', ...c }),
+      onLog: (message) => channel.send({ type: 'log', message }),
+      shouldStop: () => stopRequest,
+    },
+  });
+  channel.send({ type: 'finished', result });
+}
+
+async function loadImage(ref: ImageRef, shortSide: number): Promise<RawImage> {
+  if ('path' in ref) return { id: ref.path, ...(await decodeImageFile(ref.path, shortSide)) };
+  const { images } = generateDemoScenes({ count: ref.demoIndex + 1, size: shortSide, seed: DEMO_DATA_SEED, stream: 'train' });
+  return images[ref.demoIndex];
+}
+
+async function transport(job: TransportJob): Promise<void> {
+  const shortSide = Math.round(job.config.data.imageSize * job.config.data.cacheScale);
+  const image = await loadImage(job.image, shortSide);
+  const image2 = job.image2 ? await loadImage(job.image2, shortSide) : undefined;
+  const r = await inspectTransport({ ...job, image, image2 });
+  channel.send({
+    type: 'result',
+    result: { ...r, crops: r.crops.map((png) => `data:image/png;base64,${png.toString('base64')}`) },
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * Messages between a supervisor (RunManager or a task runner, in the app / server / CLI process)
+ * and an engine worker process. Plain JSON-able objects: they cross child_process IPC or
+ * Electron's utilityProcess MessagePort alike.
+ */
+import type { PretrainConfig } from '../../shared/config/pretrain';
+import type { SkippedFile } from '../../shared/dto';
+import type { BackendInfo } from '../engine/backend/select';
+import type { MetricSample, PretrainResult, ProgressInfo } from '../engine/train/pretrain';
+
+export interface PretrainJob {
+  kind: 'pretrain';
+  runId: string;
+  config: PretrainConfig;
+  runDir: string;
+  resume: boolean;
+}
+
+/** An image file, or a scene of the built-in demo dataset by index. */
+export type ImageRef = { path: string } | { demoIndex: number };
+
+export interface TransportJob {
+  kind: 'transport';
+  config: PretrainConfig;
+  runDir: string;
+  image: ImageRef;
+  image2?: ImageRef;
+  seed: number;
+  step?: number;
+  grid?: number;
+}
+
+export interface ExportJob {
+  kind: 'export';
+  config: PretrainConfig;
+  runDir: string;
+  format: 'tfjs' | 'safetensors';
+  outPath: string;
+  step?: number;
+  metadata: Record<string, string>;
+}
+
+export type EngineJob = PretrainJob | TransportJob | ExportJob;
+
+export type SupervisorMessage = { type: 'start'; job: EngineJob } | { type: 'stop'; mode: 'pause' | 'cancel' };
+
+export type WorkerMessage =
+  | { type: 'backend'; info: BackendInfo }
+  | { type: 'dataset'; images: number; skipped: SkippedFile[] }
+  | { type: 'metrics'; points: MetricSample[] }
+  | { type: 'progress'; progress: ProgressInfo }
+  | { type: 'checkpoint'; step: number; epoch: number; dir: string; bytes: number }
+  | { type: 'log'; message: string }
+  | { type: 'finished'; result: PretrainResult }
+  /** A task's answer (transport, export). */
+  | { type: 'result'; result: unknown }
+  | { type: 'failed'; name: string; message: string };

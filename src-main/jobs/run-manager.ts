@@ -1,0 +1,228 @@
+/**
+ * Supervises training processes: creates the run record, starts the worker, persists what it
+ * streams through the one MetricsWriter, and turns its end (or its death) into a final status.
+ * The engine never sees the store; the store never sees TF.js.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { resolvePretrainConfig, type PretrainConfig } from '../../shared/config/pretrain';
+import type { JsonObject, RunRecord } from '../../shared/dto';
+import { MetricsWriter, type ExperimentStore } from '../store';
+import type { WorkerMessage } from './protocol';
+import type { RunEvent, RunEventListener } from './run-events';
+import { nodeWorkerSpawner, type WorkerHandle, type WorkerSpawner } from './worker-process';
+
+export interface RunManagerOptions {
+  /** Folder holding runs/<id>/ (checkpoints, exports). */
+  home: string;
+  spawner?: WorkerSpawner;
+  /** Minimum ms between heartbeat/progress writes to the store. */
+  heartbeatMs?: number;
+}
+
+interface LiveRun {
+  handle: WorkerHandle;
+  done: Promise<RunRecord>;
+  /** Set once the worker said how it ended; otherwise its exit is a crash. */
+  ended: boolean;
+  lastHeartbeat: number;
+}
+
+export class RunManager {
+  private readonly live = new Map<string, LiveRun>();
+  private readonly listeners = new Set<RunEventListener>();
+  private readonly writer: MetricsWriter;
+  private readonly spawner: WorkerSpawner;
+
+  constructor(
+    readonly store: ExperimentStore,
+    private readonly options: RunManagerOptions,
+  ) {
+    this.spawner = options.spawner ?? nodeWorkerSpawner;
+    this.writer = new MetricsWriter(store, {
+      onFlush: (points) => {
+        const byRun = new Map<string, typeof points[number][]>();
+        for (const p of points) (byRun.get(p.runId) ?? byRun.set(p.runId, []).get(p.runId)!).push(p);
+        for (const [runId, pts] of byRun) this.emit({ type: 'metrics', runId, points: pts });
+      },
+    });
+    // A run left `running` by a crashed or closed app is shown as interrupted, with a resume button.
+    for (const run of store.markInterruptedRuns()) this.emit({ type: 'status', run });
+  }
+
+  on(listener: RunEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  runDir(runId: string): string {
+    return path.join(this.options.home, 'runs', runId);
+  }
+
+  isLive(runId: string): boolean {
+    return this.live.has(runId);
+  }
+
+  /** Validates the config (throws ConfigError naming each bad field), records the run and starts it. */
+  startPretrain(overrides: unknown, meta: { name?: string; datasetId?: number | null } = {}): RunRecord {
+    const config = resolvePretrainConfig(overrides);
+    const run = this.store.createRun({
+      kind: 'pretrain',
+      name: meta.name ?? `${config.method} ${config.backbone.name}`,
+      method: config.method,
+      backbone: config.backbone.name,
+      datasetId: meta.datasetId ?? null,
+      config: config as unknown as JsonObject,
+    });
+    this.launch(run.id, config, false);
+    return this.store.getRun(run.id);
+  }
+
+  /** Continues a paused, interrupted, failed or cancelled run from its last checkpoint. */
+  resume(runId: string): RunRecord {
+    const run = this.store.getRun(runId);
+    if (this.live.has(runId)) throw new Error(`run ${runId} is already running`);
+    if (run.status === 'completed') throw new Error(`run ${runId} has completed; there is nothing to resume`);
+    if (!this.store.lastCheckpoint(runId))
+      throw new Error(`run ${runId} has no checkpoint to resume from; start a new run instead`);
+    this.launch(runId, resolvePretrainConfig(run.config), true);
+    return this.store.getRun(runId);
+  }
+
+  /** Asks the worker to checkpoint and stop; resolves when it has. */
+  pause(runId: string): Promise<RunRecord> {
+    return this.stop(runId, 'pause');
+  }
+
+  cancel(runId: string): Promise<RunRecord> {
+    return this.stop(runId, 'cancel');
+  }
+
+  /** Resolves with the final record when the run's process has ended (immediately if none runs). */
+  wait(runId: string): Promise<RunRecord> {
+    return this.live.get(runId)?.done ?? Promise.resolve(this.store.getRun(runId));
+  }
+
+  async delete(runId: string): Promise<void> {
+    if (this.live.has(runId)) await this.cancel(runId);
+    this.store.deleteRun(runId);
+    fs.rmSync(this.runDir(runId), { recursive: true, force: true });
+  }
+
+  /** Stops every live run (pausing, so each can resume) and flushes metrics. */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.live.keys()].map((id) => this.pause(id)));
+    this.writer.close();
+  }
+
+  private stop(runId: string, mode: 'pause' | 'cancel'): Promise<RunRecord> {
+    const live = this.live.get(runId);
+    if (!live) {
+      const run = this.store.getRun(runId);
+      if (mode === 'cancel' && run.status !== 'completed' && run.status !== 'cancelled') {
+        const updated = this.store.updateRunStatus(runId, 'cancelled');
+        this.emit({ type: 'status', run: updated });
+        return Promise.resolve(updated);
+      }
+      return Promise.resolve(run);
+    }
+    live.handle.send({ type: 'stop', mode });
+    return live.done;
+  }
+
+  private launch(runId: string, config: PretrainConfig, resume: boolean): void {
+    const runDir = this.runDir(runId);
+    fs.mkdirSync(runDir, { recursive: true });
+    const handle = this.spawner({});
+    let resolveDone!: (r: RunRecord) => void;
+    const live: LiveRun = {
+      handle,
+      ended: false,
+      lastHeartbeat: 0,
+      done: new Promise((r) => (resolveDone = r)),
+    };
+    this.live.set(runId, live);
+    this.setStatus(runId, 'running', { pid: handle.pid ?? null, error: null });
+
+    handle.onMessage((m) => {
+      try {
+        this.handle(runId, live, m);
+      } catch (e) {
+        this.emit({ type: 'log', runId, message: `could not record ${m.type}: ${(e as Error).message}` });
+      }
+    });
+    handle.onExit((code, signal) => {
+      this.live.delete(runId);
+      this.writer.flush();
+      if (!live.ended) {
+        const why = signal ? `was killed (${signal})` : `exited with code ${code}`;
+        this.setStatus(runId, 'failed', { error: `the training process ${why} before finishing` });
+      }
+      resolveDone(this.store.getRun(runId));
+    });
+    handle.send({ type: 'start', job: { kind: 'pretrain', runId, config, runDir, resume } });
+  }
+
+  private handle(runId: string, live: LiveRun, m: WorkerMessage): void {
+    switch (m.type) {
+      case 'backend':
+        this.setStatus(runId, 'running', {
+          backend: { name: m.info.choice, version: m.info.version, threads: m.info.threads },
+        });
+        this.emit({ type: 'log', runId, message: `backend: ${m.info.choice} (TF.js ${m.info.version}, ${m.info.threads} thread(s))` });
+        break;
+      case 'dataset':
+        this.emit({ type: 'log', runId, message: `${m.images} images, ${m.skipped.length} skipped` });
+        break;
+      case 'metrics':
+        this.writer.push(m.points.map((p) => ({ runId, key: p.key, step: p.step, value: p.value, wallTime: p.wallTime })));
+        break;
+      case 'progress': {
+        const now = Date.now();
+        if (now - live.lastHeartbeat >= (this.options.heartbeatMs ?? 1000) || m.progress.step === m.progress.totalSteps) {
+          live.lastHeartbeat = now;
+          this.store.updateRunProgress(runId, { step: m.progress.step, totalSteps: m.progress.totalSteps });
+          this.store.heartbeat(runId, live.handle.pid);
+        }
+        this.emit({ type: 'progress', runId, progress: m.progress });
+        break;
+      }
+      case 'checkpoint': {
+        this.writer.flush(); // a checkpoint's metrics are on disk before the checkpoint is recorded
+        const checkpoint = this.store.addCheckpoint({ runId, step: m.step, epoch: m.epoch, path: m.dir, bytes: m.bytes });
+        this.store.updateRunProgress(runId, { step: m.step });
+        this.emit({ type: 'checkpoint', runId, checkpoint });
+        break;
+      }
+      case 'log':
+        this.emit({ type: 'log', runId, message: m.message });
+        break;
+      case 'finished':
+        live.ended = true;
+        this.writer.flush();
+        this.store.updateRunProgress(runId, { step: m.result.step, totalSteps: m.result.totalSteps });
+        this.setStatus(runId, m.result.status, { pid: null });
+        break;
+      case 'failed':
+        live.ended = true;
+        this.writer.flush();
+        this.setStatus(runId, 'failed', { error: m.message, pid: null });
+        break;
+    }
+  }
+
+  private setStatus(runId: string, status: RunRecord['status'], details: Parameters<ExperimentStore['updateRunStatus']>[2]): void {
+    const run = this.store.updateRunStatus(runId, status, details);
+    this.emit({ type: 'status', run });
+  }
+
+  private emit(event: RunEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A listener's failure (a closed socket) must not stop the run's bookkeeping.
+      }
+    }
+  }
+}

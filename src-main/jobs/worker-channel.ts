@@ -1,0 +1,30 @@
+/**
+ * The training process's side of the IPC: Electron's utilityProcess gives `process.parentPort`,
+ * a plain Node child gives `process.send`. The worker code uses this one interface.
+ */
+import type { SupervisorMessage, WorkerMessage } from './protocol';
+
+interface ParentPort {
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+  postMessage(message: unknown): void;
+}
+
+export interface WorkerChannel {
+  send(message: WorkerMessage): void;
+  onMessage(listener: (message: SupervisorMessage) => void): void;
+}
+
+export function workerChannel(): WorkerChannel {
+  const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+  if (parentPort) {
+    return {
+      send: (m) => parentPort.postMessage(m),
+      onMessage: (l) => parentPort.on('message', (e) => l(e.data as SupervisorMessage)),
+    };
+  }
+  if (!process.send) throw new Error('the training worker must be started by a supervisor (no IPC channel)');
+  return {
+    send: (m) => process.send!(m),
+    onMessage: (l) => process.on('message', (m) => l(m as SupervisorMessage)),
+  };
+}
