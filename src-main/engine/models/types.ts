@@ -32,6 +32,19 @@ export interface ParameterSet {
   readonly params: Map<string, tf.Variable>;
   /** Not trained by gradients: BN running_mean / running_var (num_batches_tracked is added at export). */
   readonly buffers: Map<string, tf.Variable>;
+  /**
+   * torchvision's `<bn>.num_batches_tracked`, keyed by BN name (`layer1.0.bn1`); kept as JS numbers
+   * because it is a counter, not a tensor. Incremented by updateRunningStats, written at export.
+   * Optional so simple ParameterSets need not carry it (export then writes 0).
+   */
+  readonly numBatchesTracked?: Map<string, number>;
+}
+
+/** One BN layer's batch moments from a training-mode forward (count = elements per channel). */
+export interface BatchMoments {
+  mean: tf.Tensor1D;
+  variance: tf.Tensor1D;
+  count: number;
 }
 
 export interface Backbone extends ParameterSet {
