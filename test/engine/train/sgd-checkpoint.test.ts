@@ -19,7 +19,7 @@ beforeAll(async () => {
 
 describe('SGD', () => {
   it('matches PyTorch semantics: momentum buffer, weight decay on matrices only', async () => {
-    const params = new Map([
+    const params = new Map<string, tf.Variable>([
       ['w', tf.variable(tf.tensor2d([[1, 2]]))],
       ['b', tf.variable(tf.tensor1d([1]))],
     ]);
@@ -43,7 +43,7 @@ describe('checkpoints', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
     const a = tf.tensor2d([[1.5, -2], [3, 4e-8]]);
     const b = tf.tensor1d([7]);
-    for (const step of [1, 2, 3, 4]) await saveCheckpoint(root, step, new Map([['a', a], ['b', b]]), { step, rng: [1, 2, 3, 4] });
+    for (const step of [1, 2, 3, 4]) await saveCheckpoint(root, step, new Map<string, tf.Tensor>([['a', a], ['b', b]]), { step, rng: [1, 2, 3, 4] });
     // A leftover of an interrupted write is neither listed nor kept.
     fs.mkdirSync(path.join(root, 'step-00000005.tmp-999'));
     expect(listCheckpoints(root).map((c) => c.step)).toEqual([1, 2, 3, 4]);

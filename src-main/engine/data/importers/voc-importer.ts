@@ -1,0 +1,315 @@
+/**
+ * Pascal VOC importer: Annotations/<id>.xml, JPEGImages/, ImageSets/Main/<split>.txt.
+ *
+ * VOC corners are 1-based inclusive pixel indices, so a box xmin..xmax covers the continuous range
+ * [xmin - 1, xmax]: bbox = [xmin - 1, ymin - 1, xmax - xmin + 1, ymax - ymin + 1]. (eval/voc's
+ * cocoBoxToVoc inverts this exactly.) `difficult` is kept on the annotation; VOC has no crowd.
+ *
+ * Categories: `classes` if given (ids 1..N in that order, other names reported as unknown); else the
+ * 20 standard VOC classes in their usual order when every name is one of them (ids stable across
+ * splits); else the sorted set of names found. Images and annotations are numbered from 1 in split
+ * order. Throws only when the root, Annotations/ or JPEGImages/ is missing, or the split is unknown.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { checkBox } from './box-check';
+import { mapLimit, probeImage } from './image-probe';
+import type {
+  ImportProblem,
+  ImportResult,
+  LabelledAnnotation,
+  LabelledDataset,
+  LabelledImage,
+} from './labelled-dataset';
+import { parseXml, xmlChild, xmlChildren, xmlChildText, type XmlElement } from './xml';
+
+export const VOC_CLASSES = [
+  'aeroplane',
+  'bicycle',
+  'bird',
+  'boat',
+  'bottle',
+  'bus',
+  'car',
+  'cat',
+  'chair',
+  'cow',
+  'diningtable',
+  'dog',
+  'horse',
+  'motorbike',
+  'person',
+  'pottedplant',
+  'sheep',
+  'sofa',
+  'train',
+  'tvmonitor',
+] as const;
+
+export interface VocImportOptions {
+  /** Name of a list in ImageSets/Main (e.g. 'train', 'val', 'trainval', 'test'). Default: every XML. */
+  split?: string;
+  /** Fixed class list (ids 1..N). */
+  classes?: string[];
+  /** Files read at once. Default 8. */
+  concurrency?: number;
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Split names available under ImageSets/Main (class-specific lists like dog_train are left out). */
+export async function listVocSplits(root: string): Promise<string[]> {
+  const dir = path.join(path.resolve(root), 'ImageSets', 'Main');
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const classPrefixed = new RegExp(`^(${VOC_CLASSES.join('|')})_`);
+  return names
+    .filter((n) => n.endsWith('.txt') && !classPrefixed.test(n))
+    .map((n) => n.slice(0, -4))
+    .sort();
+}
+
+interface ParsedObject {
+  name: string;
+  difficult: boolean;
+  corners: [number, number, number, number];
+  line: number;
+}
+
+interface ParsedFile {
+  xmlFile: string;
+  imageFile: string | null;
+  declared?: { width: number; height: number };
+  objects: ParsedObject[];
+}
+
+/** Reads one annotation file; problems go to `report`; returns null when the file is unusable. */
+async function readVocXml(
+  xmlFile: string,
+  imagesDir: string,
+  id: string,
+  report: ImportProblem[],
+): Promise<ParsedFile | null> {
+  const problem = (p: string, line?: number) =>
+    report.push(line ? { file: xmlFile, problem: p, line } : { file: xmlFile, problem: p });
+  let text: string;
+  try {
+    text = await readFile(xmlFile, 'utf8');
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    problem(
+      missing
+        ? 'annotation file not found: image skipped'
+        : `cannot read the annotation file (${(err as Error).message}): skipped`,
+    );
+    return null;
+  }
+  const parsed = parseXml(text);
+  if (!parsed.ok) {
+    const e = parsed.error;
+    problem(`XML error at line ${e.line}, column ${e.column}: ${e.message}; file skipped`, e.line);
+    return null;
+  }
+  const root = parsed.root;
+  if (root.name !== 'annotation') {
+    problem(`root element is <${root.name}>, expected <annotation>: file skipped`, root.line);
+    return null;
+  }
+  // image file: <filename> if it names an existing file, else <id>.jpg
+  const filename = xmlChildText(root, 'filename');
+  const candidates = [...(filename ? [filename] : []), `${id}.jpg`];
+  let imageFile: string | null = null;
+  for (const c of candidates) {
+    const p = path.join(imagesDir, c);
+    try {
+      if ((await stat(p)).isFile()) {
+        imageFile = p;
+        break;
+      }
+    } catch {
+      // try the next name
+    }
+  }
+  if (!imageFile) {
+    problem(
+      `image file not found (tried ${candidates.map((c) => path.join(imagesDir, c)).join(', ')}): skipped`,
+      root.line,
+    );
+    return { xmlFile, imageFile: null, objects: [] };
+  }
+  let declared: ParsedFile['declared'];
+  const size = xmlChild(root, 'size');
+  if (size) {
+    const w = Number(xmlChildText(size, 'width'));
+    const h = Number(xmlChildText(size, 'height'));
+    if (w > 0 && h > 0) declared = { width: w, height: h };
+  }
+  const objects: ParsedObject[] = [];
+  for (const obj of xmlChildren(root, 'object')) {
+    const parsedObj = readObject(obj);
+    if (typeof parsedObj === 'string') problem(`${parsedObj}: object skipped`, obj.line);
+    else objects.push(parsedObj);
+  }
+  return { xmlFile, imageFile, declared, objects };
+}
+
+function readObject(obj: XmlElement): ParsedObject | string {
+  const name = xmlChildText(obj, 'name');
+  if (!name) return '<object> without <name>';
+  const difficultText = xmlChildText(obj, 'difficult');
+  let difficult = false;
+  if (difficultText !== undefined && difficultText !== '') {
+    if (difficultText === '1' || difficultText === 'true') difficult = true;
+    else if (difficultText !== '0' && difficultText !== 'false')
+      return `<difficult> of "${name}" is ${JSON.stringify(difficultText)}, not 0 or 1`;
+  }
+  const box = xmlChild(obj, 'bndbox');
+  if (!box) return `<object> "${name}" has no <bndbox>`;
+  const corners: number[] = [];
+  for (const k of ['xmin', 'ymin', 'xmax', 'ymax']) {
+    const t = xmlChildText(box, k);
+    const v = t === undefined || t === '' ? NaN : Number(t);
+    if (!Number.isFinite(v))
+      return `<bndbox> of "${name}" has ${t === undefined ? `no <${k}>` : `<${k}> ${JSON.stringify(t)}, not a number`}`;
+    corners.push(v);
+  }
+  return { name, difficult, corners: corners as ParsedObject['corners'], line: obj.line };
+}
+
+export async function importVoc(root: string, opts: VocImportOptions = {}): Promise<ImportResult> {
+  const base = path.resolve(root);
+  if (!(await isDir(base))) throw new Error(`VOC dataset folder ${base} does not exist or is not a folder`);
+  const annDir = path.join(base, 'Annotations');
+  const imagesDir = path.join(base, 'JPEGImages');
+  if (!(await isDir(annDir))) throw new Error(`VOC dataset ${base} has no Annotations/ folder`);
+  if (!(await isDir(imagesDir))) throw new Error(`VOC dataset ${base} has no JPEGImages/ folder`);
+  const report: ImportProblem[] = [];
+
+  // ---- the image ids
+  let ids: string[];
+  if (opts.split !== undefined) {
+    const listFile = path.join(base, 'ImageSets', 'Main', `${opts.split}.txt`);
+    let text: string;
+    try {
+      text = await readFile(listFile, 'utf8');
+    } catch {
+      const available = await listVocSplits(base);
+      throw new Error(
+        `VOC split "${opts.split}" not found: ${listFile} (available: ${available.length ? available.join(', ') : 'none'})`,
+      );
+    }
+    ids = [];
+    const firstLine = new Map<string, number>();
+    text.split(/\r?\n/).forEach((line, k) => {
+      const id = line.trim().split(/\s+/)[0];
+      if (!id) return;
+      const first = firstLine.get(id);
+      if (first !== undefined) {
+        report.push({
+          file: listFile,
+          problem: `duplicate image id ${id} (first on line ${first}): skipped`,
+          line: k + 1,
+        });
+        return;
+      }
+      firstLine.set(id, k + 1);
+      ids.push(id);
+    });
+  } else {
+    ids = (await readdir(annDir))
+      .filter((n) => n.endsWith('.xml'))
+      .map((n) => n.slice(0, -4))
+      .sort();
+  }
+
+  // ---- read every XML and probe every image
+  const concurrency = opts.concurrency ?? 8;
+  const fileReports: ImportProblem[][] = ids.map(() => []);
+  const files = await mapLimit(ids, concurrency, (id, k) =>
+    readVocXml(path.join(annDir, `${id}.xml`), imagesDir, id, fileReports[k]!),
+  );
+  const probes = await mapLimit(files, concurrency, (f) =>
+    f?.imageFile ? probeImage(f.imageFile) : Promise.resolve(null),
+  );
+
+  // ---- categories
+  const names = new Set<string>();
+  for (const f of files) for (const o of f?.objects ?? []) names.add(o.name);
+  let classList: string[];
+  if (opts.classes) classList = opts.classes;
+  else if ([...names].every((n) => (VOC_CLASSES as readonly string[]).includes(n)))
+    classList = [...VOC_CLASSES];
+  else classList = [...names].sort();
+  const catId = new Map(classList.map((n, k) => [n, k + 1]));
+
+  const dataset: LabelledDataset = {
+    images: [],
+    annotations: [],
+    categories: classList.map((name, k) => ({ id: k + 1, name })),
+  };
+  files.forEach((f, k) => {
+    report.push(...fileReports[k]!);
+    if (!f || !f.imageFile) return;
+    const problem = (p: string, line?: number) =>
+      report.push(line ? { file: f.xmlFile, problem: p, line } : { file: f.xmlFile, problem: p });
+    const probe = probes[k]!;
+    if (!probe || !probe.ok) {
+      problem(
+        `${probe ? probe.reason : 'image not probed'}: ${f.imageFile}; image skipped with its ${f.objects.length} objects`,
+      );
+      return;
+    }
+    if (f.declared && (f.declared.width !== probe.width || f.declared.height !== probe.height)) {
+      problem(
+        `<size> says ${f.declared.width}×${f.declared.height} but the image is ${probe.width}×${probe.height}: using the image's size`,
+      );
+    }
+    const image: LabelledImage = {
+      id: dataset.images.length + 1,
+      file: f.imageFile,
+      width: probe.width,
+      height: probe.height,
+    };
+    dataset.images.push(image);
+    for (const o of f.objects) {
+      const categoryId = catId.get(o.name);
+      if (categoryId === undefined) {
+        problem(`unknown category "${o.name}": object skipped`, o.line);
+        continue;
+      }
+      const [xmin, ymin, xmax, ymax] = o.corners;
+      const verdict = checkBox(
+        [xmin - 1, ymin - 1, xmax - xmin + 1, ymax - ymin + 1],
+        image.width,
+        image.height,
+      );
+      const where = `"${o.name}" (xmin ${xmin}, ymin ${ymin}, xmax ${xmax}, ymax ${ymax})`;
+      if (verdict.kind === 'skip') {
+        problem(`${where}: ${verdict.problem}`, o.line);
+        continue;
+      }
+      if (verdict.kind === 'clipped') problem(`${where}: ${verdict.problem}`, o.line);
+      const ann: LabelledAnnotation = {
+        id: dataset.annotations.length + 1,
+        imageId: image.id,
+        categoryId,
+        bbox: verdict.bbox,
+        area: verdict.bbox[2] * verdict.bbox[3],
+        iscrowd: 0,
+        difficult: o.difficult,
+      };
+      dataset.annotations.push(ann);
+    }
+  });
+  return { dataset, report };
+}

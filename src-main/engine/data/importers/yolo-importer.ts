@@ -1,0 +1,304 @@
+/**
+ * YOLO (Ultralytics / darknet) importer: images under images/ (optionally images/<split>/), one
+ * labels/.../<stem>.txt per image with lines `class cx cy w h` normalised to [0, 1] (segment lines
+ * `class x1 y1 x2 y2 ...` are reduced to their bounding box), class names from data.yaml `names`
+ * (list, flow list or index -> name mapping) or, failing that, a darknet classes.txt.
+ *
+ * The label of an image is found as Ultralytics does: the last "/images/" of its path becomes
+ * "/labels/" and the extension ".txt"; an image without label file is a background image (no report).
+ * Category ids are class index + 1 (0 stays free for "background" in detectors). Images and
+ * annotations are numbered from 1 in sorted path order. Throws only when the root or its image
+ * folder is missing.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { checkBox } from './box-check';
+import { mapLimit, probeImage } from './image-probe';
+import type { ImportProblem, ImportResult, LabelledDataset, LabelledImage } from './labelled-dataset';
+import { parseYamlSubset, type YamlValue } from './yaml-subset';
+
+export interface YoloImportOptions {
+  /** 'train', 'val', 'test', ...: the folder named by that key of data.yaml, else images/<split>. */
+  split?: string;
+  /** Files read at once. Default 8. */
+  concurrency?: number;
+}
+
+const IMAGE_EXTENSIONS = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.bmp',
+  '.tif',
+  '.tiff',
+  '.gif',
+  '.avif',
+]);
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await walk(p)));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Ultralytics' img2label_paths. */
+export function yoloLabelPath(imageFile: string): string {
+  const sa = `${path.sep}images${path.sep}`;
+  const sb = `${path.sep}labels${path.sep}`;
+  const k = imageFile.lastIndexOf(sa);
+  const swapped = k >= 0 ? imageFile.slice(0, k) + sb + imageFile.slice(k + sa.length) : imageFile;
+  const ext = path.extname(swapped);
+  return swapped.slice(0, swapped.length - ext.length) + '.txt';
+}
+
+interface ClassNames {
+  /** index -> name; holes are allowed (mapping form). */
+  names: Map<number, string>;
+  /** Known number of classes, when names or nc tell it. */
+  count: number | null;
+  yamlFile: string | null;
+}
+
+async function readClassNames(
+  base: string,
+  report: ImportProblem[],
+): Promise<{ classes: ClassNames; yaml: Map<string, YamlValue> }> {
+  for (const name of ['data.yaml', 'data.yml', 'dataset.yaml']) {
+    const file = path.join(base, name);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const doc = parseYamlSubset(text);
+    for (const p of doc.problems) report.push({ file, problem: `YAML: ${p.message}`, line: p.line });
+    const names = new Map<number, string>();
+    const raw = doc.values.get('names');
+    const namesLine = doc.lines.get('names');
+    const problem = (p: string) =>
+      report.push(namesLine ? { file, problem: p, line: namesLine } : { file, problem: p });
+    if (Array.isArray(raw)) raw.forEach((v, k) => names.set(k, String(v)));
+    else if (raw && typeof raw === 'object') {
+      for (const [key, v] of Object.entries(raw)) {
+        const k = Number(key);
+        if (!Number.isInteger(k) || k < 0)
+          problem(`names: key ${JSON.stringify(key)} is not a class index: ignored`);
+        else names.set(k, String(v));
+      }
+    } else if (raw !== undefined) problem('names is neither a list nor an index -> name mapping: ignored');
+    else problem('data.yaml has no "names": classes are named by their index');
+    let count: number | null = names.size ? Math.max(...names.keys()) + 1 : null;
+    const nc = doc.values.get('nc');
+    if (nc !== undefined) {
+      if (typeof nc !== 'number' || !Number.isInteger(nc) || nc < 0) {
+        report.push({
+          file,
+          problem: `nc ${JSON.stringify(nc)} is not a class count: ignored`,
+          line: doc.lines.get('nc'),
+        });
+      } else {
+        if (count !== null && nc !== count) {
+          report.push({
+            file,
+            problem: `nc is ${nc} but names lists ${count} classes: using names`,
+            line: doc.lines.get('nc'),
+          });
+        }
+        count ??= nc;
+      }
+    }
+    return { classes: { names, count, yamlFile: file }, yaml: doc.values };
+  }
+  // darknet: one name per line
+  for (const name of ['classes.txt', 'obj.names']) {
+    const file = path.join(base, name);
+    try {
+      const lines = (await readFile(file, 'utf8')).split(/\r?\n/).map((l) => l.trim());
+      while (lines.length && lines[lines.length - 1] === '') lines.pop();
+      return {
+        classes: { names: new Map(lines.map((l, k) => [k, l])), count: lines.length, yamlFile: file },
+        yaml: new Map(),
+      };
+    } catch {
+      // not there
+    }
+  }
+  report.push({
+    file: path.join(base, 'data.yaml'),
+    problem: 'no data.yaml (or classes.txt): classes are named by their index',
+  });
+  return { classes: { names: new Map(), count: null, yamlFile: null }, yaml: new Map() };
+}
+
+async function resolveImageDir(
+  base: string,
+  split: string | undefined,
+  yaml: Map<string, YamlValue>,
+): Promise<string> {
+  if (split === undefined) {
+    const dir = path.join(base, 'images');
+    if (await isDir(dir)) return dir;
+    throw new Error(`YOLO dataset ${base} has no images/ folder`);
+  }
+  const tried: string[] = [];
+  const entry = yaml.get(split);
+  if (typeof entry === 'string') {
+    const datasetRoot =
+      typeof yaml.get('path') === 'string' ? path.resolve(base, yaml.get('path') as string) : base;
+    for (const candidate of [path.resolve(datasetRoot, entry), path.resolve(base, entry)]) {
+      tried.push(candidate);
+      if (await isDir(candidate)) return candidate;
+    }
+  }
+  const fallback = path.join(base, 'images', split);
+  tried.push(fallback);
+  if (await isDir(fallback)) return fallback;
+  throw new Error(`YOLO split "${split}" has no image folder (tried ${tried.join(', ')})`);
+}
+
+export async function importYolo(root: string, opts: YoloImportOptions = {}): Promise<ImportResult> {
+  const base = path.resolve(root);
+  if (!(await isDir(base))) throw new Error(`YOLO dataset folder ${base} does not exist or is not a folder`);
+  const report: ImportProblem[] = [];
+  const { classes, yaml } = await readClassNames(base, report);
+  const imageDir = await resolveImageDir(base, opts.split, yaml);
+
+  const all = (await walk(imageDir)).sort();
+  const imageFiles = all.filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase()));
+  // two images with the same stem in one folder would share a label file
+  const byLabel = new Map<string, string>();
+  const images: { file: string; label: string }[] = [];
+  for (const f of imageFiles) {
+    const label = yoloLabelPath(f);
+    const first = byLabel.get(label);
+    if (first) {
+      report.push({
+        file: f,
+        problem: `duplicate image id: same name as ${first} (both would use ${label}): skipped`,
+      });
+      continue;
+    }
+    byLabel.set(label, f);
+    images.push({ file: f, label });
+  }
+  // label files whose image is missing
+  const labelDir = yoloLabelPath(path.join(imageDir, 'x.jpg')).slice(0, -'x.txt'.length);
+  if (labelDir !== imageDir + path.sep && (await isDir(labelDir))) {
+    for (const l of (await walk(labelDir)).sort()) {
+      if (l.endsWith('.txt') && !byLabel.has(l) && path.basename(l) !== 'classes.txt') {
+        report.push({ file: l, problem: 'label file has no image (missing image): skipped' });
+      }
+    }
+  }
+
+  const concurrency = opts.concurrency ?? 8;
+  const probes = await mapLimit(images, concurrency, (im) => probeImage(im.file));
+  const labels = await mapLimit(images, concurrency, async (im) => {
+    try {
+      return await readFile(im.label, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      report.push({
+        file: im.label,
+        problem: `cannot read the label file (${(err as Error).message}): image kept without labels`,
+      });
+      return null;
+    }
+  });
+
+  const dataset: LabelledDataset = { images: [], annotations: [], categories: [] };
+  const usedClasses = new Set<number>();
+  images.forEach((im, k) => {
+    const probe = probes[k]!;
+    if (!probe.ok) {
+      report.push({ file: im.file, problem: `${probe.reason}: image skipped with its labels` });
+      return;
+    }
+    const image: LabelledImage = {
+      id: dataset.images.length + 1,
+      file: im.file,
+      width: probe.width,
+      height: probe.height,
+    };
+    dataset.images.push(image);
+    const text = labels[k];
+    if (!text) return;
+    const problem = (line: number, p: string) => report.push({ file: im.label, problem: p, line });
+    const seen = new Map<string, number>();
+    text.split(/\r?\n/).forEach((raw, lineIdx) => {
+      const line = lineIdx + 1;
+      const tokens = raw.trim().split(/\s+/).filter(Boolean);
+      if (tokens.length === 0) return;
+      const key = tokens.join(' ');
+      const first = seen.get(key);
+      if (first !== undefined) return problem(line, `duplicate label (same as line ${first}): skipped`);
+      seen.set(key, line);
+      if (tokens.length < 5 || (tokens.length > 5 && (tokens.length < 7 || tokens.length % 2 === 0))) {
+        return problem(
+          line,
+          `expected "class cx cy w h" (or "class x1 y1 x2 y2 x3 y3 ..."), found ${tokens.length} values: skipped`,
+        );
+      }
+      const cls = Number(tokens[0]);
+      if (!Number.isInteger(cls) || cls < 0)
+        return problem(line, `class ${JSON.stringify(tokens[0])} is not a class index: skipped`);
+      const nums = tokens.slice(1).map(Number);
+      const bad = nums.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) return problem(line, `value ${JSON.stringify(tokens[bad + 1])} is not a number: skipped`);
+      if (
+        classes.count !== null &&
+        (cls >= classes.count || (classes.names.size > 0 && !classes.names.has(cls)))
+      ) {
+        return problem(line, `unknown category: class ${cls} (${classes.count} classes): skipped`);
+      }
+      let box: number[];
+      if (nums.length === 4) {
+        const [cx, cy, w, h] = nums as [number, number, number, number];
+        box = [(cx - w / 2) * image.width, (cy - h / 2) * image.height, w * image.width, h * image.height];
+      } else {
+        const xs = nums.filter((_, j) => j % 2 === 0);
+        const ys = nums.filter((_, j) => j % 2 === 1);
+        const x0 = Math.min(...xs) * image.width;
+        const y0 = Math.min(...ys) * image.height;
+        box = [x0, y0, Math.max(...xs) * image.width - x0, Math.max(...ys) * image.height - y0];
+      }
+      const verdict = checkBox(box, image.width, image.height);
+      if (verdict.kind === 'skip') return problem(line, verdict.problem);
+      if (verdict.kind === 'clipped') problem(line, verdict.problem);
+      usedClasses.add(cls);
+      dataset.annotations.push({
+        id: dataset.annotations.length + 1,
+        imageId: image.id,
+        categoryId: cls + 1,
+        bbox: verdict.bbox,
+        area: verdict.bbox[2] * verdict.bbox[3],
+        iscrowd: 0,
+      });
+    });
+  });
+
+  const indices =
+    classes.count !== null
+      ? Array.from({ length: classes.count }, (_, k) => k)
+      : [...usedClasses].sort((a, b) => a - b);
+  dataset.categories = indices
+    .filter((k) => classes.names.size === 0 || classes.names.has(k))
+    .map((k) => ({ id: k + 1, name: classes.names.get(k) ?? String(k) }));
+  return { dataset, report };
+}

@@ -1,0 +1,32 @@
+/** Temp-dir dataset fixtures: real images written with sharp, text files as given. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+
+export function makeTempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function writeText(file: string, text: string): string {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  return file;
+}
+
+/** A real image of the given size; the format follows the extension (png, jpg, webp). */
+export async function writeImage(file: string, width: number, height: number): Promise<string> {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const img = sharp({ create: { width, height, channels: 3, background: { r: 40, g: 120, b: 200 } } });
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.png') await img.png().toFile(file);
+  else if (ext === '.webp') await img.webp().toFile(file);
+  else await img.jpeg().toFile(file);
+  return file;
+}
+
+/** Bytes that no decoder accepts, under an image name. */
+export function writeCorruptImage(file: string): string {
+  return writeText(file, 'this is not an image, just text pretending to be one');
+}
