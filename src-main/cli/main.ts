@@ -1,11 +1,6 @@
 /** `selfemd`: the headless studio. One-line errors and a non-zero exit for bad arguments. */
 import { ConfigError } from '../../shared/config/validation';
 import { CliError } from './cli-error';
-import { infoCommand } from './commands/info';
-import { pretrainCommand } from './commands/pretrain';
-import { resumeCommand, runsCommand } from './commands/runs';
-import { exportCommand } from './commands/export';
-import { transportCommand } from './commands/transport';
 
 const HELP = `selfemd — Self-EMD Studio, headless
 
@@ -27,13 +22,14 @@ Data and runs live in $SELFEMD_HOME (default ~/.selfemd).`;
 
 type Command = (argv: string[]) => Promise<void>;
 
-const COMMANDS: Record<string, Command> = {
-  info: infoCommand,
-  pretrain: pretrainCommand,
-  runs: runsCommand,
-  resume: resumeCommand,
-  export: exportCommand,
-  transport: transportCommand,
+// Loaded on demand: `selfemd runs` should not pay for TF.js, nor a typo for anything at all.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  info: async () => (await import('./commands/info')).infoCommand,
+  pretrain: async () => (await import('./commands/pretrain')).pretrainCommand,
+  runs: async () => (await import('./commands/runs')).runsCommand,
+  resume: async () => (await import('./commands/runs')).resumeCommand,
+  export: async () => (await import('./commands/export')).exportCommand,
+  transport: async () => (await import('./commands/transport')).transportCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -42,9 +38,9 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const command = COMMANDS[name];
-  if (!command) throw new CliError(`selfemd: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}, help)`);
-  await command(rest);
+  const load = COMMANDS[name];
+  if (!load) throw new CliError(`selfemd: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}, help)`);
+  await (await load())(rest);
   return 0;
 }
 

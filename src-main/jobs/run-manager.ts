@@ -155,8 +155,10 @@ export class RunManager {
       this.live.delete(runId);
       this.writer.flush();
       if (!live.ended) {
-        const why = signal ? `was killed (${signal})` : `exited with code ${code}`;
-        this.setStatus(runId, 'failed', { error: `the training process ${why} before finishing` });
+        // Killed from outside (OOM killer, kill -9, a closed terminal): resumable from its last
+        // checkpoint. A non-zero exit of its own is a failure.
+        if (signal) this.setStatus(runId, 'interrupted', { error: `the training process was killed (${signal})`, pid: null });
+        else this.setStatus(runId, 'failed', { error: `the training process exited with code ${code} before finishing`, pid: null });
       }
       resolveDone(this.store.getRun(runId));
     });

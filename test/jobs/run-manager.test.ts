@@ -1,0 +1,94 @@
+/**
+ * RunManager with real training processes (child_process + tsx, wasm backend): metrics reach the
+ * store through the one writer, a killed process leaves an interrupted run that resumes from its
+ * last checkpoint to completion, and pause/cancel are honoured.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunManager } from '../../src-main/jobs/run-manager';
+import { openStore, type ExperimentStore } from '../../src-main/store';
+import type { RunEvent } from '../../src-main/jobs/run-events';
+
+const TINY = {
+  method: 'self-emd',
+  backend: 'wasm',
+  backbone: { name: 'resnet18', baseWidth: 4 },
+  data: { demoImages: 8, imageSize: 64 },
+  optim: { batchSize: 4, epochs: 4, warmupEpochs: 0.5, lr: 0.05 },
+  byol: { projectorHidden: 32, projectionDim: 16, predictorHidden: 32 },
+  emd: { scaleViewSize: 32 },
+  checkpoint: { everySteps: 1 },
+};
+
+let home: string;
+let store: ExperimentStore;
+let manager: RunManager;
+const events: RunEvent[] = [];
+
+beforeAll(() => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-jobs-'));
+  store = openStore(path.join(home, 'studio.db'));
+  manager = new RunManager(store, { home, heartbeatMs: 0 });
+  manager.on((e) => events.push(e));
+});
+
+afterAll(async () => {
+  await manager.shutdown();
+  store.close();
+});
+
+describe('RunManager', () => {
+  it('rejects a bad config before creating anything', () => {
+    expect(() => manager.startPretrain({ optim: { batchSize: 0 } })).toThrow(/optim.batchSize: must be ≥ 2, got 0/);
+    expect(store.listRuns()).toEqual([]);
+  });
+
+  it('a killed run is interrupted, then resumes from its last checkpoint to completion', async () => {
+    const run = manager.startPretrain(TINY, { name: 'kill me' });
+    expect(run.status).toBe('running');
+    // Kill the process once two checkpoints are on disk.
+    await new Promise<void>((resolve) => {
+      const off = manager.on((e) => {
+        if (e.type === 'checkpoint' && e.runId === run.id && e.checkpoint.step >= 2) {
+          off();
+          process.kill(store.getRun(run.id).pid!, 'SIGKILL');
+          resolve();
+        }
+      });
+    });
+    const killed = await manager.wait(run.id);
+    expect(killed.status).toBe('interrupted');
+    expect(killed.error).toMatch(/killed \(SIGKILL\)/);
+    expect(killed.backend?.name).toBe('wasm');
+    const lastStep = store.lastCheckpoint(run.id)!.step;
+    expect(lastStep).toBeGreaterThanOrEqual(2);
+
+    manager.resume(run.id);
+    const done = await manager.wait(run.id);
+    expect(done.status).toBe('completed');
+    expect(done.step).toBe(8);
+    const loss = store.getMetrics(run.id, ['loss/total'])[0].points;
+    // Every step 1..8 has a loss: the resumed process re-logged the steps after the checkpoint.
+    expect(loss.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(events.some((e) => e.type === 'log' && e.runId === run.id && /resumed from step/.test(e.message))).toBe(true);
+  });
+
+  it('pauses at a checkpoint and cancels', async () => {
+    const run = manager.startPretrain(TINY);
+    await new Promise<void>((resolve) => {
+      const off = manager.on((e) => {
+        if (e.type === 'progress' && e.runId === run.id && e.progress.step >= 1) {
+          off();
+          resolve();
+        }
+      });
+    });
+    const paused = await manager.pause(run.id);
+    expect(paused.status).toBe('paused');
+    expect(store.lastCheckpoint(run.id)!.step).toBe(paused.step);
+    const cancelled = await manager.cancel(run.id);
+    expect(cancelled.status).toBe('cancelled');
+  });
+});
