@@ -9,7 +9,7 @@ import { decodeImageFile } from '../engine/data/image-folder';
 import type { RawImage } from '../engine/data/raw-image';
 import { inspectTransport } from '../engine/inspect/transport';
 import { exportBackbone } from '../engine/train/export-backbone';
-import { DEMO_DATA_SEED, loadPretrainImages } from '../engine/train/pretrain-data';
+import { DEMO_DATASET_SEED, cacheShortSide, loadPretrainImages } from '../engine/data/pretrain-data';
 import { runPretraining, type StopRequest } from '../engine/train/pretrain';
 import type { EngineJob, ImageRef, PretrainJob, TransportJob } from './protocol';
 import { workerChannel } from './worker-channel';
@@ -50,7 +50,16 @@ async function run(job: EngineJob): Promise<void> {
 }
 
 async function pretrain(job: PretrainJob): Promise<void> {
-  const data = await loadPretrainImages(job.config, (message) => channel.send({ type: 'log', message }));
+  let shown = 0;
+  const data = await loadPretrainImages(job.config.data, {
+    onProgress: (done, total) => {
+      if (done === total || done - shown >= 100) {
+        shown = done;
+        channel.send({ type: 'log', message: `images: ${done}/${total} decoded` });
+      }
+    },
+  });
+  for (const s of data.skipped) channel.send({ type: 'log', message: `skipped ${s.file}: ${s.reason}` });
   channel.send({ type: 'dataset', images: data.images.length, skipped: data.skipped });
   const result = await runPretraining({
     config: job.config,
@@ -70,12 +79,12 @@ async function pretrain(job: PretrainJob): Promise<void> {
 
 async function loadImage(ref: ImageRef, shortSide: number): Promise<RawImage> {
   if ('path' in ref) return { id: ref.path, ...(await decodeImageFile(ref.path, shortSide)) };
-  const { images } = generateDemoScenes({ count: ref.demoIndex + 1, size: shortSide, seed: DEMO_DATA_SEED, stream: 'train' });
+  const { images } = generateDemoScenes({ count: ref.demoIndex + 1, size: shortSide, seed: DEMO_DATASET_SEED, stream: 'train' });
   return images[ref.demoIndex];
 }
 
 async function transport(job: TransportJob): Promise<void> {
-  const shortSide = Math.round(job.config.data.imageSize * job.config.data.cacheScale);
+  const shortSide = cacheShortSide(job.config.data);
   const image = await loadImage(job.image, shortSide);
   const image2 = job.image2 ? await loadImage(job.image2, shortSide) : undefined;
   const r = await inspectTransport({ ...job, image, image2 });

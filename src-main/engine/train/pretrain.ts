@@ -7,9 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { PretrainConfig } from '../../../shared/config/pretrain';
-import { createRng, type Rng, type RngState } from '../data/rng';
+import { createRng } from '../data/rng';
 import type { RawImage } from '../data/raw-image';
-import { makeViewBatch } from '../data/augment';
+import { createPretrainLoader, type LoaderState, type PretrainLoader } from '../data/loader';
+import { pretrainViewSpecs } from '../data/pretrain-data';
 import { createBatchStatsCollector, updateRunningStats } from '../models/running-stats';
 import { copyInto, emaUpdate } from '../ssl/ema';
 import { createEncoder, disposeEncoder, encoderVariables, partOf, sharedWithTarget, type Encoder } from '../ssl/networks';
@@ -72,10 +73,8 @@ export class NonFiniteLossError extends Error {
 interface TrainState {
   step: number;
   epoch: number;
-  /** Position inside `order`, counted in images. */
-  cursor: number;
-  order: number[];
-  rng: RngState;
+  /** Data order and augmentation RNG after the last batch trained on. */
+  loader: LoaderState;
   numBatchesTracked: Record<string, number>;
   method: string;
   backbone: string;
@@ -188,6 +187,11 @@ export interface RunPretrainingArgs {
   hooks?: PretrainHooks;
   /** Checkpoints kept on disk (newest). */
   keepCheckpoints?: number;
+  /**
+   * `worker` renders the next batch's views in a worker thread while this one trains (default);
+   * `none` renders them in-process. Both give bit-identical batches.
+   */
+  prefetch?: 'worker' | 'none';
 }
 
 export async function runPretraining(args: RunPretrainingArgs): Promise<PretrainResult> {
@@ -196,13 +200,17 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
   const ckptRoot = path.join(runDir, 'checkpoints');
   fs.mkdirSync(ckptRoot, { recursive: true });
   const model = new PretrainModel(config);
-  const rng = createRng(config.seed);
+  const loader: PretrainLoader = createPretrainLoader({
+    images,
+    batchSize: config.optim.batchSize,
+    rng: createRng(config.seed),
+    viewSpecs: pretrainViewSpecs(config),
+    prefetch: args.prefetch ?? 'worker',
+  });
   let state: TrainState = {
     step: 0,
     epoch: 0,
-    cursor: 0,
-    order: rng.permutation(images.length),
-    rng: rng.getState(),
+    loader: loader.getState(),
     numBatchesTracked: {},
     method: config.method,
     backbone: config.backbone.name,
@@ -218,13 +226,12 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
         throw new Error(`checkpoint ${latest.dir} is from a ${loaded.state.method}/${loaded.state.backbone} run, not this config`);
       model.restore(loaded);
       state = loaded.state;
-      rng.setState(state.rng);
+      loader.setState(state.loader);
       lastCheckpointStep = state.step;
       hooks.onLog?.(`resumed from step ${state.step} (${latest.dir})`);
     }
 
     const writeCheckpoint = async () => {
-      state.rng = rng.getState();
       state.numBatchesTracked = model.numBatchesTracked();
       const saved = await saveCheckpoint(ckptRoot, state.step, model.checkpointTensors(), state);
       pruneCheckpoints(ckptRoot, args.keepCheckpoints ?? 3);
@@ -255,9 +262,8 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
       let accumulated: Map<string, tf.Tensor> | undefined;
 
       for (let micro = 0; micro < config.optim.accumulate; micro++) {
-        const batch = nextBatch(state, images.length, config.optim.batchSize, rng);
-        const batchImages = batch.map((i) => images[i]);
-        const views = makeViews(config, batchImages, rng);
+        const batch = await loader.next();
+        const views: Views = { v1: batch.views[0].pixels, v2: batch.views[1].pixels, small: batch.views[2]?.pixels };
         const targetOut = targetForward(model.target, views);
         const stats = createBatchStatsCollector();
         let kept: tf.Scalar[] = [];
@@ -269,7 +275,9 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
         const [total, global, emd, collapse] = await Promise.all(
           [value, ...kept].map(async (t) => (await t.data())[0]),
         );
-        tf.dispose([value, ...kept, views.v1, views.v2, views.small, ...Object.values(targetOut)].filter(Boolean) as tf.Tensor[]);
+        tf.dispose([value, ...kept, ...Object.values(targetOut)].filter(Boolean) as tf.Tensor[]);
+        batch.dispose();
+        state.loader = batch.stateAfter;
         if (!Number.isFinite(total)) {
           tf.dispose(Object.values(grads));
           stats.clear();
@@ -334,29 +342,8 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
     return { status: 'completed', step: state.step, totalSteps: plan.totalSteps, lastLoss };
   } finally {
     model.dispose();
+    await loader.close();
   }
-}
-
-/** Indices of the next batch; a new seeded permutation starts each epoch (incomplete tails are dropped). */
-function nextBatch(state: TrainState, n: number, batchSize: number, rng: Rng): number[] {
-  if (state.cursor + batchSize > state.order.length) {
-    state.order = rng.permutation(n);
-    state.cursor = 0;
-  }
-  const batch = state.order.slice(state.cursor, state.cursor + batchSize);
-  state.cursor += batchSize;
-  return batch;
-}
-
-function makeViews(config: PretrainConfig, images: RawImage[], rng: Rng): Views {
-  const spec = { minCropScale: config.data.minCropScale };
-  const v1 = makeViewBatch(images, rng, { ...spec, size: config.data.imageSize, view: 1 }).pixels;
-  const v2 = makeViewBatch(images, rng, { ...spec, size: config.data.imageSize, view: 2 }).pixels;
-  const small =
-    config.method === 'self-emd' && config.emd.scaleView
-      ? makeViewBatch(images, rng, { ...spec, size: config.emd.scaleViewSize, view: 'scale' }).pixels
-      : undefined;
-  return { v1, v2, small };
 }
 
 /** BN moments were reported as `part/bn`; route each to its part's running statistics. */

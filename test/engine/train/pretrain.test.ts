@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
 import { listCheckpoints, loadCheckpoint } from '../../../src-main/engine/train/checkpoint';
-import { loadPretrainImages } from '../../../src-main/engine/train/pretrain-data';
+import { loadPretrainImages } from '../../../src-main/engine/data/pretrain-data';
 import { NonFiniteLossError, runPretraining, type MetricSample } from '../../../src-main/engine/train/pretrain';
 import type { RawImage } from '../../../src-main/engine/data/raw-image';
 import { tinyConfig } from './tiny-config';
@@ -20,7 +20,7 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'pretrain-'));
 
 beforeAll(async () => {
   await initBackend('wasm');
-  images = (await loadPretrainImages(tinyConfig())).images;
+  images = (await loadPretrainImages(tinyConfig().data)).images;
 });
 
 async function finalOnlineWeights(runDir: string): Promise<Map<string, Float32Array>> {

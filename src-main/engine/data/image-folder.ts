@@ -1,0 +1,194 @@
+/**
+ * Loading a folder of unlabelled images for pretraining: every image is decoded once, EXIF-rotated,
+ * converted to 3-channel sRGB and stored at a fixed short side, so augmentation never touches disk.
+ * Bad files are skipped with a reason (a 10 000-image folder must not die on one broken JPEG).
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { decodeBmp, isBmp } from './bmp';
+import type { SkippedFile } from '../../../shared/dto/datasets';
+import type { RawImage } from './raw-image';
+
+/** A file left out, with a reason that names it (the shape the dataset record stores). */
+export type { SkippedFile };
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff'] as const;
+
+export interface LoadImageFolderOptions {
+  /** Short side of the stored images in pixels (the long side is centre-cropped to at most 2×). */
+  shortSide: number;
+  /** Called after each file, decoded or skipped. */
+  onProgress?: (done: number, total: number, file: string) => void;
+  /** Files decoded at once (sharp works on libuv threads); results keep scan order regardless. */
+  concurrency?: number;
+}
+
+export interface LoadedImageFolder {
+  images: RawImage[];
+  skipped: SkippedFile[];
+}
+
+/** Code-unit order, not locale order: the same on every machine. */
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Image files under `dir` (recursively), as POSIX paths relative to `dir`, sorted.
+ * Throws an Error naming the folder when it is missing or not a directory.
+ */
+export async function scanImageFolder(dir: string): Promise<string[]> {
+  let info;
+  try {
+    info = await stat(dir);
+  } catch {
+    throw new Error(`Image folder not found: ${dir}`);
+  }
+  if (!info.isDirectory()) throw new Error(`Image folder is not a directory: ${dir}`);
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files: string[] = [];
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const ext = path.extname(entry.name).toLowerCase();
+    if (!(IMAGE_EXTENSIONS as readonly string[]).includes(ext)) continue;
+    // Dirent.parentPath (Node ≥ 20.12) or .path (older 20.x) is the entry's folder.
+    const e = entry as unknown as { parentPath?: string; path?: string };
+    const parent = e.parentPath ?? e.path ?? dir;
+    const rel = path.relative(dir, path.join(parent, entry.name)).split(path.sep).join('/');
+    files.push(rel);
+  }
+  return files.sort(compareCodeUnits);
+}
+
+/** Output size for a source of (w, h): short side → shortSide, long side capped at 2 × shortSide. */
+export function storedSize(w: number, h: number, shortSide: number): { width: number; height: number } {
+  const scale = shortSide / Math.min(w, h);
+  const cap = 2 * shortSide;
+  return {
+    width: Math.min(cap, Math.max(1, Math.round(w * scale))),
+    height: Math.min(cap, Math.max(1, Math.round(h * scale))),
+  };
+}
+
+/** Orientations 5–8 swap width and height once EXIF rotation is applied. */
+function orientedSize(meta: sharp.Metadata): { w: number; h: number } {
+  const w = meta.width ?? 0;
+  const h = meta.height ?? 0;
+  return (meta.orientation ?? 1) >= 5 ? { w: h, h: w } : { w, h };
+}
+
+async function finishToRaw(
+  pipeline: sharp.Sharp,
+  w: number,
+  h: number,
+  shortSide: number,
+): Promise<Omit<RawImage, 'id'>> {
+  const size = storedSize(w, h, shortSide);
+  // `cover` scales so the short side fits, then centre-crops the long side to the cap.
+  const { data, info } = await pipeline
+    .resize({ width: size.width, height: size.height, fit: 'cover', position: 'centre', kernel: 'lanczos3' })
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || info.width !== size.width || info.height !== size.height)
+    throw new Error(
+      `decoder returned ${info.width}×${info.height}×${info.channels}, expected ${size.width}×${size.height}×3`,
+    );
+  return {
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
+}
+
+/**
+ * Decodes one file to a RawImage at the stored size. Throws an Error with a short reason
+ * (the caller adds the file name).
+ */
+export async function decodeImageFile(file: string, shortSide: number): Promise<Omit<RawImage, 'id'>> {
+  const buf = await readFile(file);
+  if (buf.length === 0) throw new Error('empty file (0 bytes)');
+  if (isBmp(buf)) {
+    const bmp = decodeBmp(buf);
+    const pipeline = sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 3 } });
+    return finishToRaw(pipeline, bmp.width, bmp.height, shortSide);
+  }
+  // failOn 'warning' turns libjpeg's "premature end of file" into an error instead of a grey half-image.
+  const input = () => sharp(buf, { failOn: 'warning' });
+  let meta: sharp.Metadata;
+  try {
+    meta = await input().metadata();
+  } catch (err) {
+    throw new Error(`not a decodable image (${(err as Error).message})`);
+  }
+  const { w, h } = orientedSize(meta);
+  if (w < 1 || h < 1) throw new Error(`image has no pixels (${w}×${h})`);
+  // rotate() applies EXIF orientation; flatten() drops alpha by compositing on black (what a
+  // plain channel drop gives for premultiplied zeros, without exposing garbage under alpha 0);
+  // toColourspace('srgb') turns grey, CMYK and 16-bit inputs into 8-bit RGB.
+  const pipeline = input()
+    .rotate()
+    .flatten({ background: { r: 0, g: 0, b: 0 } })
+    .toColourspace('srgb');
+  try {
+    return await finishToRaw(pipeline, w, h, shortSide);
+  } catch (err) {
+    throw new Error(`could not decode (${(err as Error).message})`);
+  }
+}
+
+/**
+ * Loads every image under `dir` at short side `shortSide`. Unreadable files are listed in `skipped`
+ * with a reason; a missing folder, a folder without image files, or one where nothing decodes throws.
+ */
+export async function loadImageFolder(
+  dir: string,
+  options: LoadImageFolderOptions,
+): Promise<LoadedImageFolder> {
+  const { shortSide, onProgress } = options;
+  if (!Number.isInteger(shortSide) || shortSide < 1)
+    throw new Error(`loadImageFolder: shortSide must be a positive integer, got ${shortSide}`);
+  const files = await scanImageFolder(dir);
+  if (files.length === 0)
+    throw new Error(
+      `Image folder ${dir} contains no images (looked for ${IMAGE_EXTENSIONS.join(' ')}, recursively)`,
+    );
+
+  const results: (RawImage | SkippedFile)[] = new Array(files.length);
+  const concurrency = Math.max(1, Math.min(options.concurrency ?? 2, files.length));
+  let nextIndex = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = nextIndex++;
+      if (i >= files.length) return;
+      const rel = files[i]!;
+      try {
+        const decoded = await decodeImageFile(path.join(dir, rel), shortSide);
+        results[i] = { id: rel, ...decoded };
+      } catch (err) {
+        results[i] = { file: rel, reason: `${rel}: ${(err as Error).message}` };
+      }
+      done++;
+      onProgress?.(done, files.length, rel);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+
+  const images: RawImage[] = [];
+  const skipped: SkippedFile[] = [];
+  for (const r of results) {
+    if ('reason' in r) skipped.push(r);
+    else images.push(r);
+  }
+  if (images.length === 0) {
+    const first = skipped
+      .slice(0, 3)
+      .map((s) => s.reason)
+      .join('; ');
+    throw new Error(
+      `Image folder ${dir}: none of ${files.length} image files could be decoded (${first}${skipped.length > 3 ? '; …' : ''})`,
+    );
+  }
+  return { images, skipped };
+}
