@@ -205,7 +205,7 @@ export function resolvePretrainConfig(overrides: unknown = {}): PretrainConfig {
 export function cpuDemoOverrides(): Partial<Record<keyof PretrainConfig, unknown>> {
   return {
     backbone: { name: 'resnet18', baseWidth: 32 },
-    data: { imageSize: 96, demoImages: 64 },
+    data: { imageSize: 96, demoImages: 256 },
     optim: { epochs: 1, batchSize: 16, lr: 0.05, warmupEpochs: 0.25 },
     byol: { projectorHidden: 512, projectionDim: 128, predictorHidden: 512 },
     emd: { scaleViewSize: 64 },
