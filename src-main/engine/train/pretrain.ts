@@ -281,7 +281,7 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
         if (!Number.isFinite(total)) {
           tf.dispose(Object.values(grads));
           stats.clear();
-          accumulated && tf.dispose([...accumulated.values()]);
+          if (accumulated) tf.dispose([...accumulated.values()]);
           throw new NonFiniteLossError(k, total, lastCheckpointStep);
         }
         sums = { total: sums.total + total, global: sums.global + global, emd: sums.emd + emd, collapse: sums.collapse + collapse };

@@ -49,7 +49,10 @@ describe('pretraining on wasm', () => {
       for (const m of metrics) expect(Number.isFinite(m.value), `${m.key}@${m.step}`).toBe(true);
       const total = metrics.filter((m) => m.key === 'loss/total').map((m) => m.value);
       // BYOL's loss is in [0, 4]; EMD terms too; the mean of the families keeps the sum in [0, 8].
-      for (const v of total) expect(v).toBeGreaterThan(0), expect(v).toBeLessThan(method === 'byol' ? 4 : 8);
+      for (const v of total) {
+        expect(v).toBeGreaterThan(0);
+        expect(v).toBeLessThan(method === 'byol' ? 4 : 8);
+      }
     }
   });
 
