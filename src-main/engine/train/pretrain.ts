@@ -259,10 +259,13 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
       const lr = warmupCosineLr(k, config.optim.lr, plan.warmupSteps, plan.totalSteps);
       const tau = byolTau(k, plan.totalSteps, config.byol.tauBase);
       let sums = { total: 0, global: 0, emd: 0, collapse: 0 };
+      let dataWaitMs = 0;
       let accumulated: Map<string, tf.Tensor> | undefined;
 
       for (let micro = 0; micro < config.optim.accumulate; micro++) {
+        const waitStart = performance.now();
         const batch = await loader.next();
+        dataWaitMs += performance.now() - waitStart;
         const views: Views = { v1: batch.views[0].pixels, v2: batch.views[1].pixels, small: batch.views[2]?.pixels };
         const targetOut = targetForward(model.target, views);
         const stats = createBatchStatsCollector();
@@ -323,6 +326,8 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
         { key: 'opt/tau', value: tau },
         { key: 'monitor/collapse_std', value: sums.collapse * scale },
         { key: 'perf/step_ms', value: stepMs },
+        // Time the step spent waiting for its batch: ~0 when prefetching keeps up with training.
+        { key: 'perf/data_wait_ms', value: dataWaitMs },
       ].map((p) => ({ ...p, step: state.step, wallTime: now }));
       hooks.onMetrics?.(points);
       const secondsPerStep = (performance.now() - started) / 1000 / (state.step - startStep);
