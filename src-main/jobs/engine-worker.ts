@@ -35,7 +35,8 @@ channel.onMessage((message) => {
 });
 
 async function run(job: EngineJob): Promise<void> {
-  const info = await initBackend(job.config.backend);
+  // Threads are chosen by a short measurement (≤ 2 s) at start-up and recorded with the run.
+  const info = await initBackend(job.config.backend, { threads: 'auto' });
   channel.send({ type: 'backend', info });
   switch (job.kind) {
     case 'pretrain':

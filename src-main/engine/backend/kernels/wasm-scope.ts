@@ -1,0 +1,96 @@
+/**
+ * Composition helper for kernels supplied to the wasm backend: runs the backend's own kernels
+ * (Conv2D, Transpose, BatchMatMul, …) at backend level, the way TF.js backends compose kernels,
+ * and frees every intermediate it made. Working below the engine keeps intermediates off the
+ * gradient tape and out of `tf.memory()`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+export type Info = tf.TensorInfo;
+
+export class WasmScope {
+  private readonly temps: Info[] = [];
+
+  constructor(readonly backend: BackendWasm) {}
+
+  /** Runs the wasm backend's registered kernel `name`; the output is freed by `dispose()` unless `keep`. */
+  run(name: string, inputs: Record<string, Info> | Info[], attrs: Record<string, unknown> = {}): Info {
+    const config = tf.getKernel(name, 'wasm');
+    if (!config) throw new Error(`wasm backend has no '${name}' kernel`);
+    const out = config.kernelFunc({
+      inputs: inputs as tf.NamedTensorInfoMap,
+      backend: this.backend,
+      attrs: attrs as tf.NamedAttrMap,
+    });
+    if (Array.isArray(out)) throw new Error(`wasm kernel '${name}' returned several outputs`);
+    this.temps.push(out);
+    return out;
+  }
+
+  /** A fresh tensor on the wasm heap (uninitialised unless `fill` is given). */
+  alloc(shape: number[], dtype: 'float32' | 'int32' = 'float32', fill?: number): Info {
+    const out = this.backend.makeOutput(shape, dtype);
+    this.temps.push(out);
+    if (fill !== undefined) this.view(out).fill(fill);
+    return out;
+  }
+
+  /**
+   * A typed-array view of a tensor's memory. Take views only after the last allocation of a step:
+   * growing the wasm memory detaches earlier views.
+   */
+  view(info: Info): Float32Array | Int32Array {
+    return this.backend.typedArrayFromHeap(info) as Float32Array | Int32Array;
+  }
+
+  f32(info: Info): Float32Array {
+    const v = this.view(info);
+    if (!(v instanceof Float32Array)) throw new Error(`expected float32 data, got ${info.dtype}`);
+    return v;
+  }
+
+  /** Marks `info` as the kernel's result: `dispose()` leaves it alone. */
+  keep(info: Info): Info {
+    const i = this.temps.lastIndexOf(info);
+    if (i >= 0) this.temps.splice(i, 1);
+    return info;
+  }
+
+  dispose(): void {
+    for (const t of this.temps) this.backend.disposeData(t.dataId);
+    this.temps.length = 0;
+  }
+}
+
+/** Runs `body` with a scope and frees its intermediates whether it returns or throws. */
+export function withScope(backend: unknown, body: (s: WasmScope) => Info): Info {
+  const scope = new WasmScope(backend as BackendWasm);
+  try {
+    return scope.keep(body(scope));
+  } finally {
+    scope.dispose();
+  }
+}
+
+/**
+ * Copies the window [top, top+h) × [left, left+w) of an NHWC tensor (crop only: the window lies
+ * inside). The wasm Slice kernel reads the whole tensor into JS first; this copies rows directly.
+ */
+export function crop4d(s: WasmScope, x: Info, top: number, left: number, h: number, w: number): Info {
+  const [n, hIn, wIn, c] = x.shape as [number, number, number, number];
+  if (top < 0 || left < 0 || top + h > hIn || left + w > wIn) {
+    throw new Error(`crop4d: window ${top},${left} ${h}x${w} outside ${hIn}x${wIn}`);
+  }
+  const out = s.alloc([n, h, w, c], x.dtype as 'float32');
+  const src = s.view(x);
+  const dst = s.view(out);
+  const rowLen = w * c;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < h; y++) {
+      const from = ((b * hIn + top + y) * wIn + left) * c;
+      dst.set(src.subarray(from, from + rowLen), (b * h + y) * rowLen);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+/**
+ * Kernels supplied to the TF.js wasm backend so that plain `tf.*` model code trains on it.
+ * Registered for backendName 'wasm' only: other backends keep their stock kernels, and model code
+ * keeps calling tf.conv2d / tf.gather / … unchanged. `initBackend` calls `registerWasmKernels()`
+ * when wasm is chosen; calling it again is a no-op.
+ *
+ * - Conv2DBackpropFilter: missing on wasm (every conv weight gradient).
+ * - Conv2DBackpropInput: present but a naive loop; replaced by XNNPACK convolutions.
+ * - UnsortedSegmentSum: missing on wasm (the gradient of tf.gather).
+ * - MaxPoolGrad, AvgPoolGrad: present but 20–50× slower than the forward pools; AvgPoolGrad also
+ *   divided by k² where the forward pass divides by the non-padded count (see pool-grads.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { conv2dBackpropFilterWasm } from './kernels/conv2d-backprop-filter';
+import { conv2dBackpropInputWasm } from './kernels/conv2d-backprop-input';
+import { avgPoolGradWasm, maxPoolGradWasm } from './kernels/pool-grads';
+import { unsortedSegmentSumWasm } from './kernels/unsorted-segment-sum';
+
+const BACKEND = 'wasm';
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+let registered: string[] | undefined;
+let stockBackpropInput: tf.KernelFunc | undefined;
+
+/** Registers (once) the supplied wasm kernels; returns the kernel names it supplies. */
+export function registerWasmKernels(): string[] {
+  if (registered) return registered;
+  // The stock Conv2DBackpropInput stays reachable for the NCHW layout the replacement does not take.
+  const stock = tf.getKernel(tf.Conv2DBackpropInput, BACKEND);
+  stockBackpropInput = stock?.kernelFunc;
+  const supplied: tf.KernelConfig[] = [
+    { kernelName: tf.Conv2DBackpropFilter, backendName: BACKEND, kernelFunc: conv2dBackpropFilterWasm },
+    { kernelName: tf.Conv2DBackpropInput, backendName: BACKEND, kernelFunc: backpropInput },
+    { kernelName: tf.UnsortedSegmentSum, backendName: BACKEND, kernelFunc: unsortedSegmentSumWasm },
+    { kernelName: tf.MaxPoolGrad, backendName: BACKEND, kernelFunc: maxPoolGradWasm },
+    { kernelName: tf.AvgPoolGrad, backendName: BACKEND, kernelFunc: avgPoolGradWasm },
+  ];
+  for (const config of supplied) {
+    // Unregister first: re-registering over a stock kernel works but logs a warning.
+    if (tf.getKernel(config.kernelName, BACKEND)) tf.unregisterKernel(config.kernelName, BACKEND);
+    tf.registerKernel(config);
+  }
+  registered = supplied.map((c) => c.kernelName);
+  return registered;
+}
+
+function backpropInput(args: KernelArgs): tf.TensorInfo {
+  if ((args.attrs as { dataFormat?: string } | undefined)?.dataFormat === 'NCHW' && stockBackpropInput) {
+    return stockBackpropInput(args) as tf.TensorInfo;
+  }
+  return conv2dBackpropInputWasm(args);
+}
+
+/** The stock wasm Conv2DBackpropInput, for benchmarks and tests (undefined before registration). */
+export function stockWasmConv2dBackpropInput(): tf.KernelFunc | undefined {
+  return stockBackpropInput;
+}
