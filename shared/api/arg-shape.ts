@@ -1,0 +1,63 @@
+/**
+ * Argument shapes for API requests, built on the run-config validation vocabulary. Unlike a config,
+ * request arguments have optional fields; unknown fields are still refused so a misspelt option
+ * cannot silently do nothing.
+ */
+import type { Checker, ConfigIssue } from '../config/validation';
+
+export interface ArgField {
+  check: Checker;
+  optional?: boolean;
+}
+
+export type ArgShape = Record<string, ArgField>;
+
+export const req = (check: Checker): ArgField => ({ check });
+export const opt = (check: Checker): ArgField => ({ check, optional: true });
+
+/** Issues of `value` against `shape`, with paths under `args.`. */
+export function argIssues(value: unknown, shape: ArgShape): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    issues.push({ path: 'args', message: 'must be an object' });
+    return issues;
+  }
+  const obj = value as Record<string, unknown>;
+  for (const key of Object.keys(obj))
+    if (!(key in shape)) issues.push({ path: `args.${key}`, message: 'is not a known argument' });
+  for (const [key, field] of Object.entries(shape)) {
+    const present = key in obj && obj[key] !== undefined;
+    if (!present) {
+      if (!field.optional) issues.push({ path: `args.${key}`, message: 'is required' });
+      continue;
+    }
+    field.check(obj[key], `args.${key}`, issues);
+  }
+  return issues;
+}
+
+/** A plain JSON object of any content (config overrides; checked in depth by their own schema). */
+export const plainObject: Checker = (v, path, issues) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    issues.push({ path, message: 'must be an object' });
+};
+
+/** A run id as the store makes them. */
+export const runId: Checker = (v, path, issues) => {
+  if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(v))
+    issues.push({ path, message: `must be a run id (letters, digits, - and _), got ${JSON.stringify(v)}` });
+};
+
+/** A file-system path: non-empty text without NUL bytes. */
+export const fsPath: Checker = (v, path, issues) => {
+  if (typeof v !== 'string' || v.trim() === '') issues.push({ path, message: 'must be a non-empty path' });
+  else if (v.includes('\0')) issues.push({ path, message: 'must not contain NUL characters' });
+  else if (v.length > 4096) issues.push({ path, message: 'is longer than 4096 characters' });
+};
+
+export const shortText =
+  (max = 200): Checker =>
+  (v, path, issues) => {
+    if (typeof v !== 'string') issues.push({ path, message: `must be text, got ${JSON.stringify(v)}` });
+    else if (v.length > max) issues.push({ path, message: `must be at most ${max} characters` });
+  };

@@ -1,0 +1,183 @@
+/**
+ * The studio's requests, namespaced `datasets.*`, `runs.*`, `metrics.*`, `transport.*`, `exports.*`,
+ * `system.*`. `ApiMethods` is the compile-time contract; `METHOD_ARGS` is its run-time twin, one
+ * argument shape per method, checked by the caller's transport before sending and by the service
+ * before acting (a compromised renderer gets the same answer as a typo).
+ */
+import { bool, listOf, num, oneOf } from '../config/validation';
+import type { DatasetRecord, MetricSeries, RunRecord, RunsComparison, ArtifactRecord } from '../dto';
+import { fsPath, opt, plainObject, req, runId, shortText, type ArgShape } from './arg-shape';
+import {
+  DEMO_SPLITS,
+  EXPORT_FORMATS,
+  IMPORT_FORMATS,
+  NEW_RUN_METHODS,
+  type ConfigCheck,
+  type DatasetDetails,
+  type DatasetImagePage,
+  type DemoSplit,
+  type DirListing,
+  type ExportFormat,
+  type ExportOutcome,
+  type ImportFormat,
+  type MetricsCsv,
+  type NewRunMethod,
+  type RunDetails,
+  type RunProgressInfo,
+  type SystemInfo,
+  type TransportImagePage,
+  type TransportPlan,
+} from './types';
+
+type Empty = Record<string, never>;
+
+export interface ApiMethods {
+  'system.info': { args: Empty; result: SystemInfo };
+  /** Browses the machine the studio runs on (the browser-mode picker; a remote box's folders). */
+  'system.listDir': { args: { path?: string; showFiles?: boolean }; result: DirListing };
+  /** A native open dialog (Electron only; `unavailable` in browser mode). Null when cancelled. */
+  'system.pickPath': { args: { kind: 'folder' | 'file'; title?: string }; result: { path: string | null } };
+
+  'datasets.list': { args: Empty; result: DatasetRecord[] };
+  'datasets.get': { args: { id: number }; result: DatasetDetails };
+  'datasets.images': { args: { id: number; offset?: number; limit?: number }; result: DatasetImagePage };
+  'datasets.thumbnail': { args: { id: number; index: number; size?: number }; result: { dataUrl: string } };
+  /** Resolves when the import is recorded; `datasets.importProgress` events carry `importId` meanwhile. */
+  'datasets.import': {
+    args: { path: string; format?: ImportFormat; name?: string; importId?: string };
+    result: DatasetRecord;
+  };
+  'datasets.addDemo': { args: { count: number; split?: DemoSplit; name?: string }; result: DatasetRecord };
+  'datasets.delete': { args: { id: number }; result: Empty };
+
+  'runs.list': { args: Empty; result: RunRecord[] };
+  'runs.get': { args: { id: string }; result: RunDetails };
+  /** Validates a new run's config exactly as runs.start would, without starting it. */
+  'runs.validate': {
+    args: { method: NewRunMethod; datasetId?: number; config: Record<string, unknown> };
+    result: ConfigCheck;
+  };
+  'runs.start': {
+    args: { method: NewRunMethod; datasetId: number; name?: string; config: Record<string, unknown> };
+    result: RunRecord;
+  };
+  /** Checkpoints and stops; resolves once the training process has. */
+  'runs.pause': { args: { id: string }; result: RunRecord };
+  'runs.resume': { args: { id: string }; result: RunRecord };
+  'runs.cancel': { args: { id: string }; result: RunRecord };
+  'runs.delete': { args: { id: string }; result: Empty };
+  /** Last progress report of every live run, by run id. */
+  'runs.progress': { args: Empty; result: Record<string, RunProgressInfo> };
+
+  'metrics.get': {
+    args: { runId: string; keys?: string[]; sinceStep?: number; maxPoints?: number };
+    result: MetricSeries[];
+  };
+  'metrics.compare': { args: { runIds: string[] }; result: RunsComparison };
+  'metrics.csv': { args: { runIds: string[]; keys?: string[] }; result: MetricsCsv };
+
+  /** Images of the data a run trained on, with small thumbnails. */
+  'transport.images': {
+    args: { runId: string; offset?: number; limit?: number };
+    result: TransportImagePage;
+  };
+  'transport.compute': {
+    args: { runId: string; imageIndex: number; seed: number; step?: number; grid?: number };
+    result: TransportPlan;
+  };
+
+  'exports.run': {
+    args: { runId: string; format: ExportFormat; step?: number; outPath?: string };
+    result: ExportOutcome;
+  };
+  'exports.list': { args: { runId?: string }; result: ArtifactRecord[] };
+  'exports.defaultPath': {
+    args: { runId: string; format: ExportFormat; step?: number };
+    result: { path: string };
+  };
+}
+
+export type MethodName = keyof ApiMethods;
+export type ArgsOf<M extends MethodName> = ApiMethods[M]['args'];
+export type ResultOf<M extends MethodName> = ApiMethods[M]['result'];
+
+const id = req(num({ int: true, min: 1, max: 2 ** 53 - 1 }));
+const index = num({ int: true, min: 0, max: 10_000_000 });
+const step = opt(num({ int: true, min: 0, max: 1e12 }));
+const runIds = listOf(runId, { minLength: 1 });
+const metricKeys = listOf(shortText(120), { minLength: 1 });
+const importId = shortText(64);
+
+export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
+  'system.info': {},
+  'system.listDir': { path: opt(fsPath), showFiles: opt(bool) },
+  'system.pickPath': { kind: req(oneOf(['folder', 'file'])), title: opt(shortText(120)) },
+
+  'datasets.list': {},
+  'datasets.get': { id },
+  'datasets.images': { id, offset: opt(index), limit: opt(num({ int: true, min: 1, max: 500 })) },
+  'datasets.thumbnail': { id, index: req(index), size: opt(num({ int: true, min: 16, max: 512 })) },
+  'datasets.import': {
+    path: req(fsPath),
+    format: opt(oneOf(IMPORT_FORMATS)),
+    name: opt(shortText(120)),
+    importId: opt(importId),
+  },
+  'datasets.addDemo': {
+    count: req(num({ int: true, min: 2, max: 10_000 })),
+    split: opt(oneOf(DEMO_SPLITS)),
+    name: opt(shortText(120)),
+  },
+  'datasets.delete': { id },
+
+  'runs.list': {},
+  'runs.get': { id: req(runId) },
+  'runs.validate': {
+    method: req(oneOf(NEW_RUN_METHODS)),
+    datasetId: opt(num({ int: true, min: 1 })),
+    config: req(plainObject),
+  },
+  'runs.start': {
+    method: req(oneOf(NEW_RUN_METHODS)),
+    datasetId: id,
+    name: opt(shortText(120)),
+    config: req(plainObject),
+  },
+  'runs.pause': { id: req(runId) },
+  'runs.resume': { id: req(runId) },
+  'runs.cancel': { id: req(runId) },
+  'runs.delete': { id: req(runId) },
+  'runs.progress': {},
+
+  'metrics.get': {
+    runId: req(runId),
+    keys: opt(metricKeys),
+    sinceStep: opt(num({ int: true, min: -1 })),
+    maxPoints: opt(num({ int: true, min: 2, max: 100_000 })),
+  },
+  'metrics.compare': { runIds: req(runIds) },
+  'metrics.csv': { runIds: req(runIds), keys: opt(metricKeys) },
+
+  'transport.images': {
+    runId: req(runId),
+    offset: opt(index),
+    limit: opt(num({ int: true, min: 1, max: 200 })),
+  },
+  'transport.compute': {
+    runId: req(runId),
+    imageIndex: req(index),
+    seed: req(num({ int: true, min: 0, max: 2 ** 31 - 1 })),
+    step,
+    grid: opt(num({ int: true, min: 1, max: 64 })),
+  },
+
+  'exports.run': { runId: req(runId), format: req(oneOf(EXPORT_FORMATS)), step, outPath: opt(fsPath) },
+  'exports.list': { runId: opt(runId) },
+  'exports.defaultPath': { runId: req(runId), format: req(oneOf(EXPORT_FORMATS)), step },
+};
+
+export const METHOD_NAMES = Object.keys(METHOD_ARGS) as MethodName[];
+
+export function isMethodName(v: unknown): v is MethodName {
+  return typeof v === 'string' && Object.prototype.hasOwnProperty.call(METHOD_ARGS, v);
+}

@@ -1,0 +1,192 @@
+/**
+ * Shapes the API returns beyond the store's DTOs: what a screen needs in one answer (a dataset with its
+ * per-category counts, a run with its checkpoints and live progress), the transport plan and exports.
+ */
+import type { BackendChoice } from '../config/pretrain';
+import type { ConfigIssue } from '../config/validation';
+import type { ArtifactRecord, CheckpointRecord, DatasetRecord, EvaluationRecord, RunRecord } from '../dto';
+
+// ---------------------------------------------------------------------------------------------- system
+
+export type TransportKind = 'electron' | 'browser';
+
+export interface HardwareInfo {
+  platform: string;
+  arch: string;
+  cpus: number;
+  cpuModel: string;
+  totalMemoryGb: number;
+  /** Backends that can be loaded here, in the order `auto` tries them (`auto` first). */
+  backends: BackendChoice[];
+  /** A CUDA build of TF.js is installed (tfjs-node-gpu). */
+  gpu: boolean;
+}
+
+export interface SystemInfo {
+  version: string;
+  transport: TransportKind;
+  /** Where runs, datasets and the database live. */
+  home: string;
+  hardware: HardwareInfo;
+  /**
+   * Config overrides sized for this machine: a wasm/CPU machine gets a run that finishes in minutes,
+   * a GPU machine the paper's sizes. The new-run form starts from these.
+   */
+  recommended: { label: string; overrides: Record<string, unknown> };
+  /** A native file dialog exists (Electron); otherwise the renderer browses with system.listDir. */
+  nativePicker: boolean;
+  /** Files can be uploaded (browser mode: drag-and-drop from another machine). */
+  uploads: boolean;
+}
+
+export interface DirEntry {
+  name: string;
+  kind: 'dir' | 'file';
+  bytes: number;
+}
+
+export interface DirListing {
+  path: string;
+  parent: string | null;
+  entries: DirEntry[];
+}
+
+// -------------------------------------------------------------------------------------------- datasets
+
+export const IMPORT_FORMATS = ['auto', 'images', 'coco', 'voc', 'yolo'] as const;
+export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+
+export const DEMO_SPLITS = ['train', 'val'] as const;
+export type DemoSplit = (typeof DEMO_SPLITS)[number];
+
+export interface CategoryCount {
+  id: number;
+  name: string;
+  /** Annotated objects of this category. */
+  count: number;
+  /** Images with at least one object of it. */
+  images: number;
+}
+
+export interface DatasetDetails {
+  dataset: DatasetRecord;
+  categoryCounts: CategoryCount[];
+  /** A pretraining run can use it (demo train split, or a folder of images). */
+  pretrainable: boolean;
+}
+
+export interface DatasetImage {
+  index: number;
+  /** Path relative to the dataset's image root, or the demo scene's name. */
+  name: string;
+  width: number;
+  height: number;
+  annotations: number;
+}
+
+export interface DatasetImagePage {
+  total: number;
+  images: DatasetImage[];
+}
+
+export const IMPORT_PHASES = ['scanning', 'reading', 'recording', 'done', 'failed'] as const;
+export type ImportPhase = (typeof IMPORT_PHASES)[number];
+
+// ------------------------------------------------------------------------------------------------ runs
+
+export const NEW_RUN_METHODS = ['random-init', 'byol', 'self-emd'] as const;
+/** `random-init` records a baseline (a backbone with no pretraining) for the detector to compare against. */
+export type NewRunMethod = (typeof NEW_RUN_METHODS)[number];
+
+export interface RunProgressInfo {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  stepsPerEpoch: number;
+  secondsPerStep: number;
+  etaSeconds: number;
+  /** Epoch ms when this was reported. */
+  at: number;
+}
+
+export interface CheckpointView extends CheckpointRecord {
+  /** The files are still there (training keeps the newest few on disk). */
+  onDisk: boolean;
+}
+
+export interface RunLogLine {
+  at: number;
+  message: string;
+}
+
+export interface RunDetails {
+  run: RunRecord;
+  checkpoints: CheckpointView[];
+  evaluations: EvaluationRecord[];
+  artifacts: ArtifactRecord[];
+  /** The last progress report of a live run. */
+  progress: RunProgressInfo | null;
+  live: boolean;
+  /** Newest last. */
+  log: RunLogLine[];
+  /** The dataset the run trained on, when it was recorded. */
+  dataset: DatasetRecord | null;
+}
+
+export interface ConfigCheck {
+  issues: ConfigIssue[];
+  /** Optimizer steps the run would take (when the config is valid and the dataset size is known). */
+  totalSteps: number | null;
+}
+
+// ------------------------------------------------------------------------------------------- transport
+
+export const TRANSPORT_GRIDS = [7, 5, 3] as const;
+
+export interface TransportImage {
+  index: number;
+  name: string;
+  /** A small PNG data URL. */
+  thumbnail: string;
+}
+
+export interface TransportImagePage {
+  total: number;
+  images: TransportImage[];
+}
+
+/** The EMD transport plan between two random crops of one image (Fig. 5 of the paper). */
+export interface TransportPlan {
+  /** The two crops as PNG data URLs. */
+  crops: [string, string];
+  /** Crop boxes in the source image, normalised [y1, x1, y2, x2]. */
+  boxes: [number[], number[]];
+  /** Grid [rows, cols] of crop 1 (rows of the plan) and crop 2 (columns). */
+  grid1: [number, number];
+  grid2: [number, number];
+  /** Row-major π [n1 × n2]. */
+  plan: number[];
+  /** 1 − cos per pair, same layout. */
+  cost: number[];
+  similarity: number;
+  loss: number;
+  checkpointStep: number;
+}
+
+// --------------------------------------------------------------------------------------------- exports
+
+export const EXPORT_FORMATS = ['safetensors', 'tfjs'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportOutcome {
+  path: string;
+  bytes: number;
+  format: ExportFormat;
+  checkpointStep: number;
+  artifact: ArtifactRecord | null;
+}
+
+export interface MetricsCsv {
+  filename: string;
+  csv: string;
+}

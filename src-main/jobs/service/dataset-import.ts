@@ -1,0 +1,215 @@
+/**
+ * Importing a dataset from a path the user picked or dropped: a plain image folder (for pretraining)
+ * or COCO / VOC / YOLO (labelled). The dataset is recorded with its import report (every file left
+ * out, and why), and its image list is indexed for thumbnails, the transport view and training.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { ImportFormat, ImportPhase, CategoryCount } from '../../../shared/api/types';
+import type { DatasetRecord, SkippedFile } from '../../../shared/dto';
+import { scanImageFolder } from '../../engine/data/image-folder';
+import { mapLimit, probeImage } from '../../engine/data/importers/image-probe';
+import { detectDatasetFormat, importDataset } from '../../engine/data/importers/import-dataset';
+import type { ImportProblem } from '../../engine/data/importers/labelled-dataset';
+import type { ExperimentStore } from '../../store';
+import {
+  commonFolder,
+  toPosixRelative,
+  writeDatasetIndex,
+  type DatasetIndex,
+  type IndexedImage,
+} from './dataset-index';
+import { failed } from './api-errors';
+
+export type ImportProgress = (phase: ImportPhase, done: number, total: number, message: string) => void;
+
+export interface ImportArgs {
+  path: string;
+  format?: ImportFormat;
+  name?: string;
+}
+
+/** The folder's only top-level .json file, when it has exactly one. */
+async function soleJsonFile(dir: string): Promise<string | null> {
+  const json = (await readdir(dir, { withFileTypes: true })).filter(
+    (e) => e.isFile() && e.name.toLowerCase().endsWith('.json'),
+  );
+  return json.length === 1 ? path.join(dir, json[0]!.name) : null;
+}
+
+async function kindOf(p: string): Promise<'file' | 'dir' | null> {
+  try {
+    const s = await stat(p);
+    return s.isDirectory() ? 'dir' : s.isFile() ? 'file' : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Throttles progress to ~10 reports a second (a 10 000-file folder must not flood the renderer). */
+function throttled(progress: ImportProgress): ImportProgress {
+  let last = 0;
+  return (phase, done, total, message) => {
+    const now = Date.now();
+    if (phase !== 'reading' || done === total || now - last >= 100) {
+      last = now;
+      progress(phase, done, total, message);
+    }
+  };
+}
+
+export async function importFromPath(
+  home: string,
+  store: ExperimentStore,
+  args: ImportArgs,
+  onProgress: ImportProgress,
+): Promise<DatasetRecord> {
+  const progress = throttled(onProgress);
+  const source = path.resolve(args.path);
+  const kind = await kindOf(source);
+  if (!kind)
+    throw failed(`${source} does not exist or cannot be read`, 'Check the path, or pick the folder again.');
+  progress('scanning', 0, 0, `looking at ${source}`);
+  let format = args.format ?? 'auto';
+  let target = source;
+  if (format === 'auto') {
+    const detected = await detectDatasetFormat(source);
+    const cocoFile = !detected && kind === 'dir' ? await soleJsonFile(source) : null;
+    if (cocoFile) {
+      // A dropped COCO folder: its one annotation file, images beside it.
+      format = 'coco';
+      target = cocoFile;
+    } else format = detected ?? (kind === 'dir' ? 'images' : 'auto');
+  }
+  if (format === 'auto')
+    throw failed(
+      `${source}: not a dataset the studio recognises`,
+      'Pick a folder of images, a COCO .json file, a VOC folder (with Annotations/) or a YOLO folder (with data.yaml or labels/).',
+    );
+  const name = args.name?.trim() || path.basename(source).replace(/\.json$/i, '');
+  return format === 'images'
+    ? importImageFolder(home, store, target, name, progress)
+    : importLabelled(home, store, target, format, name, progress);
+}
+
+async function importImageFolder(
+  home: string,
+  store: ExperimentStore,
+  dir: string,
+  name: string,
+  progress: ImportProgress,
+): Promise<DatasetRecord> {
+  const files = await scanImageFolder(dir);
+  if (files.length === 0)
+    throw failed(
+      `${dir} contains no image files`,
+      'Image folders are searched recursively for .jpg, .png, .webp, .bmp and .tif files.',
+    );
+  progress('reading', 0, files.length, `${files.length} image files found`);
+  let done = 0;
+  const probes = await mapLimit(files, 4, async (rel) => {
+    const probe = await probeImage(path.join(dir, rel));
+    progress('reading', ++done, files.length, rel);
+    return probe;
+  });
+  const images: IndexedImage[] = [];
+  const skipped: SkippedFile[] = [];
+  probes.forEach((p, i) => {
+    if (p.ok) images.push({ file: files[i]!, width: p.width, height: p.height, annotations: 0 });
+    else skipped.push({ file: files[i]!, reason: p.reason });
+  });
+  if (images.length === 0)
+    throw failed(`${dir}: none of the ${files.length} image files can be read (${skipped[0]?.reason ?? ''})`);
+  progress('recording', files.length, files.length, 'recording the dataset');
+  const record = store.createDataset({
+    name,
+    kind: 'images',
+    path: dir,
+    imageCount: images.length,
+    annotationCount: 0,
+    categories: [],
+    importReport: { skipped },
+  });
+  writeDatasetIndex(home, record.id, {
+    format: 'selfemd-dataset-index/1',
+    imageRoot: dir,
+    images,
+    categoryCounts: [],
+    demo: null,
+  });
+  progress('done', files.length, files.length, `${images.length} images, ${skipped.length} skipped`);
+  return record;
+}
+
+function describeProblem(p: ImportProblem, base: string): SkippedFile {
+  const where = [p.line !== undefined ? `line ${p.line}` : '', p.jsonPath ?? ''].filter(Boolean).join(', ');
+  const rel = path.relative(base, p.file);
+  return {
+    file: rel && !rel.startsWith('..') ? rel.split(path.sep).join('/') : p.file,
+    reason: where ? `${where}: ${p.problem}` : p.problem,
+  };
+}
+
+async function importLabelled(
+  home: string,
+  store: ExperimentStore,
+  source: string,
+  format: 'coco' | 'voc' | 'yolo',
+  name: string,
+  progress: ImportProgress,
+): Promise<DatasetRecord> {
+  progress('reading', 0, 0, `reading ${format.toUpperCase()} annotations`);
+  const { dataset, report } = await importDataset(source, { format });
+  const base = (await kindOf(source)) === 'dir' ? source : path.dirname(source);
+  if (dataset.images.length === 0)
+    throw failed(
+      `${source}: no usable images (${report.length} problem(s); first: ${report[0]?.problem ?? 'none'})`,
+      'Check that the image files are where the annotations say they are.',
+    );
+  progress('recording', dataset.images.length, dataset.images.length, 'recording the dataset');
+  const imageRoot = commonFolder(dataset.images.map((im) => im.file));
+  const perImage = new Map<number, number>();
+  const perCategory = new Map<number, { count: number; images: Set<number> }>();
+  for (const a of dataset.annotations) {
+    perImage.set(a.imageId, (perImage.get(a.imageId) ?? 0) + 1);
+    const c = perCategory.get(a.categoryId) ?? { count: 0, images: new Set<number>() };
+    c.count++;
+    c.images.add(a.imageId);
+    perCategory.set(a.categoryId, c);
+  }
+  const categoryCounts: CategoryCount[] = dataset.categories.map((c) => ({
+    id: c.id,
+    name: c.name,
+    count: perCategory.get(c.id)?.count ?? 0,
+    images: perCategory.get(c.id)?.images.size ?? 0,
+  }));
+  const record = store.createDataset({
+    name,
+    kind: format,
+    path: source,
+    imageCount: dataset.images.length,
+    annotationCount: dataset.annotations.length,
+    categories: dataset.categories.map((c) => ({ id: c.id, name: c.name })),
+    importReport: { skipped: report.map((p) => describeProblem(p, base)) },
+  });
+  const index: DatasetIndex = {
+    format: 'selfemd-dataset-index/1',
+    imageRoot,
+    images: dataset.images.map((im) => ({
+      file: toPosixRelative(imageRoot, im.file),
+      width: im.width,
+      height: im.height,
+      annotations: perImage.get(im.id) ?? 0,
+    })),
+    categoryCounts,
+    demo: null,
+  };
+  writeDatasetIndex(home, record.id, index);
+  progress(
+    'done',
+    dataset.images.length,
+    dataset.images.length,
+    `${dataset.images.length} images, ${dataset.annotations.length} objects, ${report.length} report entries`,
+  );
+  return record;
+}

