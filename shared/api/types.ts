@@ -4,7 +4,7 @@
  */
 import type { BackendChoice } from '../config/pretrain';
 import type { ConfigIssue } from '../config/validation';
-import type { ArtifactRecord, CheckpointRecord, DatasetRecord, EvaluationRecord, RunRecord } from '../dto';
+import type { ArtifactRecord, CheckpointRecord, DatasetRecord, EvaluationRecord, RunRecord, TransportResult } from '../dto';
 
 // ---------------------------------------------------------------------------------------------- system
 
@@ -156,22 +156,7 @@ export interface TransportImagePage {
 }
 
 /** The EMD transport plan between two random crops of one image (Fig. 5 of the paper). */
-export interface TransportPlan {
-  /** The two crops as PNG data URLs. */
-  crops: [string, string];
-  /** Crop boxes in the source image, normalised [y1, x1, y2, x2]. */
-  boxes: [number[], number[]];
-  /** Grid [rows, cols] of crop 1 (rows of the plan) and crop 2 (columns). */
-  grid1: [number, number];
-  grid2: [number, number];
-  /** Row-major π [n1 × n2]. */
-  plan: number[];
-  /** 1 − cos per pair, same layout. */
-  cost: number[];
-  similarity: number;
-  loss: number;
-  checkpointStep: number;
-}
+export type TransportPlan = TransportResult;
 
 // --------------------------------------------------------------------------------------------- exports
 

@@ -7,3 +7,4 @@ export * from './artifacts';
 export * from './evaluations';
 export * from './compare';
 export * from './changes';
+export * from './tasks';

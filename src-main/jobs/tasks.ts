@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { resolvePretrainConfig } from '../../shared/config/pretrain';
 import type { ExperimentStore } from '../store';
 import type { EngineJob } from './protocol';
-import type { ExportRequest, ExportResult, TransportRequest, TransportResult } from './task-types';
+import type { ExportRequest, ExportResult, TransportRequest, TransportResult } from '../../shared/dto/tasks';
 import { nodeWorkerSpawner, type WorkerSpawner } from './worker-process';
 
 /** Runs one job in a fresh worker and resolves with its result (rejects with its error). */

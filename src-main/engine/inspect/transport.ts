@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import type { PretrainConfig } from '../../../shared/config/pretrain';
+import type { TransportResult } from '../../../shared/dto/tasks';
 import { applyViewParams } from '../data/augment';
 import { sampleCropParams, type ViewParams } from '../data/augment-params';
 import type { RawImage } from '../data/raw-image';
@@ -17,17 +18,8 @@ import { disposeEncoder, encode } from '../ssl/networks';
 import { spatialPyramid } from '../ssl/spatial-pyramid';
 import { restoreEncoders } from '../train/restore-encoders';
 
-export interface TransportInspection {
-  crops: [Buffer, Buffer];
-  boxes: [number[], number[]];
-  grid1: [number, number];
-  grid2: [number, number];
-  plan: number[];
-  cost: number[];
-  similarity: number;
-  loss: number;
-  checkpointStep: number;
-}
+/** As the studio's TransportResult, with the crops as PNG bytes rather than data URLs. */
+export type TransportInspection = Omit<TransportResult, 'crops'> & { crops: [Buffer, Buffer] };
 
 /** Crops cover 20–100% of the image: big enough to share objects, small enough to differ. */
 const CROP_SCALE: [number, number] = [0.2, 1];

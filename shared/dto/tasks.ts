@@ -1,6 +1,6 @@
 /**
  * Short engine tasks the studio runs outside the UI process (each in its own worker process, like
- * training): the transport plan between two crops, and exporting a run's backbone.
+ * training): the transport plan between two crops (the paper's Fig. 5), and exporting a run's backbone.
  */
 
 export interface TransportRequest {
