@@ -18,6 +18,13 @@ const channel = workerChannel();
 let stopRequest: StopRequest = 'continue';
 let started = false;
 
+// An orphaned run (its app or CLI died) checkpoints and stops instead of training unseen; the
+// supervisor's next start shows it as interrupted, with a resume button.
+channel.onDisconnect(() => {
+  stopRequest = 'pause';
+  if (!started) process.exit(0);
+});
+
 channel.onMessage((message) => {
   if (message.type === 'stop') stopRequest = message.mode;
   else if (message.type === 'start' && !started) {

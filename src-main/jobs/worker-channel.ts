@@ -12,6 +12,8 @@ interface ParentPort {
 export interface WorkerChannel {
   send(message: WorkerMessage): void;
   onMessage(listener: (message: SupervisorMessage) => void): void;
+  /** The supervisor went away (its process died or closed the channel). */
+  onDisconnect(listener: () => void): void;
 }
 
 export function workerChannel(): WorkerChannel {
@@ -20,11 +22,17 @@ export function workerChannel(): WorkerChannel {
     return {
       send: (m) => parentPort.postMessage(m),
       onMessage: (l) => parentPort.on('message', (e) => l(e.data as SupervisorMessage)),
+      // Electron ends a utilityProcess together with its parent: nothing to watch for.
+      onDisconnect: () => undefined,
     };
   }
   if (!process.send) throw new Error('the training worker must be started by a supervisor (no IPC channel)');
   return {
-    send: (m) => process.send!(m),
+    // After a disconnect there is nobody to tell: drop messages rather than throw mid-training.
+    send: (m) => {
+      if (process.connected) process.send!(m);
+    },
     onMessage: (l) => process.on('message', (m) => l(m as SupervisorMessage)),
+    onDisconnect: (l) => process.once('disconnect', l),
   };
 }
