@@ -73,7 +73,11 @@ export interface FinetuneConfig {
     demoTrain: number;
     demoVal: number;
     demoSize: number;
-    /** Seed of the demo scenes: the pretraining run's data.seed must match to reuse its images. */
+    /**
+     * Seed of the demo scenes. 0 is the seed every pretraining run's demo set uses
+     * (engine/data/pretrain-data.ts DEMO_DATASET_SEED), so the demo train split shows the
+     * pretraining scenes.
+     */
     demoSeed: number;
     /** Shortest side sampled uniformly in this range for each training image (detectron2 "range"). */
     minSizeTrain: [number, number];

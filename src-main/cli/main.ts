@@ -16,6 +16,11 @@ const HELP = `selfemd — Self-EMD Studio, headless
                                                the online backbone (torchvision names in safetensors)
   selfemd transport RUN --image A|demo:N [--image B] [--out PREFIX] [--seed N] [--grid 7|5|3]
                                                transport plan of two random crops: JSON + PNG (Fig. 5)
+  selfemd finetune --detector retinanet|faster-rcnn --init RUN|FILE|random --train DATASET --val DATASET
+                   [--size --epochs --batch --lr …]   fine-tune a detector (DATASET: demo or a COCO JSON)
+  selfemd predict RUN --image FILE             boxes as JSON and drawn on a PNG
+  selfemd eval --gt GT.json --dt DETECTIONS.json [--json]
+                                               COCO bbox stats (the 12 of pycocotools) and VOC AP50
   selfemd help
 
 Data and runs live in $SELFEMD_HOME (default ~/.selfemd).`;
@@ -30,6 +35,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   resume: async () => (await import('./commands/runs')).resumeCommand,
   export: async () => (await import('./commands/export')).exportCommand,
   transport: async () => (await import('./commands/transport')).transportCommand,
+  finetune: async () => (await import('./commands/finetune')).finetuneCommand,
+  predict: async () => (await import('./commands/predict')).predictCommand,
+  eval: async () => (await import('./commands/eval')).evalCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -27,7 +27,10 @@ export class Sgd {
     private readonly options: SgdOptions,
   ) {
     for (const [name, p] of params) {
-      this.momentumBuffers.set(name, tf.variable(tf.zerosLike(p), false));
+      // A variable shares its initial tensor's data; dispose the handle so nothing leaks.
+      const zeros = tf.zerosLike(p);
+      this.momentumBuffers.set(name, tf.variable(zeros, false));
+      zeros.dispose();
     }
   }
 

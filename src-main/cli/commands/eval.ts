@@ -1,0 +1,68 @@
+/**
+ * `selfemd eval --gt GT.json --dt DETECTIONS.json [--json]`: any COCO results file against any COCO
+ * ground truth — the 12 COCOeval stats (pycocotools' numbers), per-category AP, and VOC AP50.
+ */
+import * as fs from 'node:fs';
+import { cocoDetectionsFromJson } from '../../engine/eval/coco-detections';
+import type { CocoDataset } from '../../engine/eval/coco-types';
+import { formatCocoStats } from '../../engine/eval/cocoeval';
+import { scoreDetections } from '../../engine/detection/evaluate';
+import { parse } from '../args';
+import { CliError } from '../cli-error';
+
+function readGroundTruth(file: string): CocoDataset {
+  let value: unknown;
+  try {
+    value = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliError(`selfemd eval: --gt ${file}: ${(e as Error).message}`);
+  }
+  const v = value as Partial<CocoDataset>;
+  for (const key of ['images', 'annotations', 'categories'] as const)
+    if (!Array.isArray(v?.[key])) throw new CliError(`selfemd eval: --gt ${file}: not COCO instances JSON ("${key}" is not a list)`);
+  v.annotations!.forEach((a, i) => {
+    if (!Array.isArray(a?.bbox) || a.bbox.length !== 4 || typeof a.image_id !== 'number' || typeof a.category_id !== 'number')
+      throw new CliError(`selfemd eval: --gt ${file}: annotations[${i}] needs image_id, category_id and a 4-number bbox`);
+    if (typeof a.area !== 'number') a.area = a.bbox[2] * a.bbox[3];
+  });
+  return v as CocoDataset;
+}
+
+export async function evalCommand(argv: string[]): Promise<void> {
+  const { values: v } = parse('eval', argv, { gt: { type: 'string' }, dt: { type: 'string' }, json: { type: 'boolean' } });
+  if (!v.gt || !v.dt) throw new CliError('selfemd eval: usage: selfemd eval --gt GT.json --dt DETECTIONS.json [--json]');
+  const gt = readGroundTruth(v.gt);
+  let text: string;
+  try {
+    text = fs.readFileSync(v.dt, 'utf8');
+  } catch (e) {
+    throw new CliError(`selfemd eval: --dt ${v.dt}: ${(e as Error).message}`);
+  }
+  const { detections, report } = cocoDetectionsFromJson(text, { gt, file: v.dt });
+  if (detections.length === 0 && report.some((p) => p.problem.includes('nothing loaded')))
+    throw new CliError(`selfemd eval: --dt ${v.dt}: ${report[0]!.problem}`);
+  for (const p of report.slice(0, 10)) process.stderr.write(`${p.file} ${p.jsonPath ?? ''}: ${p.problem}\n`);
+  if (report.length > 10) process.stderr.write(`… and ${report.length - 10} more\n`);
+  const e = scoreDetections({ coco: gt }, detections);
+  if (v.json) {
+    console.log(
+      JSON.stringify(
+        {
+          stats: e.stats,
+          per_category: Object.fromEntries(
+            Object.entries(e.perCategory).map(([id, r]) => [id, { name: r.name, AP: r.ap, AP50: r.ap50, num_gt: r.numGt }]),
+          ),
+          voc: { mAP50: e.voc.mAP, per_class: e.voc.perClass },
+        },
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  console.log(formatCocoStats(e.stats));
+  // -1 is COCOeval's "no ground truth of this category": not a score.
+  const pct = (v: number) => (v < 0 ? 'n/a' : (100 * v).toFixed(1)).padStart(5);
+  for (const r of Object.values(e.perCategory)) console.log(`  ${r.name.padEnd(16)} AP ${pct(r.ap)}  AP50 ${pct(r.ap50)}  (${r.numGt} gt)`);
+  console.log(`VOC AP50 (area): ${(100 * e.voc.mAP).toFixed(1)} over ${Object.keys(e.voc.perClass).length} classes`);
+}

@@ -1,0 +1,149 @@
+/**
+ * The three arms of the paper's comparison, as where a detector's backbone weights come from:
+ * random init, a pretraining run (BYOL / Self-EMD; the online encoder's backbone of its newest
+ * checkpoint, with BN running statistics), or an exported backbone file (safetensors with
+ * torchvision names, or a TF.js layers model.json written by the exporter).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { BackboneName } from '../../../shared/config/pretrain';
+import type { FinetuneConfig, InitKind } from '../../../shared/config/finetune';
+import { readSafetensors } from '../export/safetensors';
+import { layerName, loadTfjsLayersBackbone } from '../export/tfjs-layers';
+import { loadBackboneFromSafetensors } from '../export/torch-state-dict';
+import { createBackbone } from '../models/registry';
+import { convBnPairs, isResNetBackbone, RESNET_DEPTHS } from '../models/resnet';
+import type { Backbone } from '../models/types';
+import { listCheckpoints, loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
+
+export interface BackboneIdentity {
+  name: BackboneName;
+  baseWidth: number;
+}
+
+const BACKBONE_PREFIX = 'online.params/backbone/';
+const BUFFER_PREFIX = 'online.buffers/backbone/';
+
+/** A run folder, its checkpoints/ folder, or one checkpoint folder → the checkpoint folder to load. */
+export function resolvePretrainCheckpoint(p: string): string {
+  if (fs.existsSync(path.join(p, 'manifest.json'))) return p;
+  const root = fs.existsSync(path.join(p, 'checkpoints')) ? path.join(p, 'checkpoints') : p;
+  if (!fs.existsSync(root)) throw new Error(`init.path ${p}: no such folder`);
+  const latest = listCheckpoints(root).at(-1);
+  if (!latest) throw new Error(`init.path ${p}: no pretraining checkpoint in ${root}`);
+  return latest.dir;
+}
+
+/** Which backbone a file or run holds (so the CLI can default --backbone / --width to it). */
+export async function inspectBackboneInit(kind: InitKind, p: string): Promise<BackboneIdentity | undefined> {
+  if (kind === 'random') return undefined;
+  if (kind === 'pretrain-run') {
+    const ckpt = loadCheckpoint<{ backbone?: string }>(resolvePretrainCheckpoint(p));
+    return identityFromCheckpoint(ckpt);
+  }
+  if (kind === 'safetensors') {
+    const c = await readSafetensors(p);
+    const conv1 = c.tensors.get('conv1.weight');
+    const name = c.metadata.arch ?? inferResNetDepth(new Set(c.tensors.keys()));
+    const width = c.metadata.baseWidth !== undefined ? Number(c.metadata.baseWidth) : conv1?.shape[0];
+    if (!name || !width) throw new Error(`${p}: cannot tell which backbone this file holds (no arch metadata, no conv1.weight)`);
+    return { name: name as BackboneName, baseWidth: width };
+  }
+  const loaded = await loadTfjsLayersBackbone(p);
+  try {
+    const { arch, baseWidth } = loaded.metadata;
+    if (!arch || !baseWidth) throw new Error(`${p}: model.json has no arch / baseWidth metadata`);
+    return { name: arch as BackboneName, baseWidth: Number(baseWidth) };
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+function identityFromCheckpoint(ckpt: LoadedCheckpoint<{ backbone?: string }>): BackboneIdentity {
+  const conv1 = ckpt.tensors.get(`${BACKBONE_PREFIX}conv1.weight`);
+  if (!conv1) throw new Error(`checkpoint ${ckpt.dir}: no ${BACKBONE_PREFIX}conv1.weight — not a pretraining checkpoint`);
+  const keys = new Set([...ckpt.tensors.keys()].filter((k) => k.startsWith(BACKBONE_PREFIX)).map((k) => k.slice(BACKBONE_PREFIX.length)));
+  const name = ckpt.state.backbone ?? inferResNetDepth(keys);
+  if (!name) throw new Error(`checkpoint ${ckpt.dir}: cannot tell the backbone's depth`);
+  return { name: name as BackboneName, baseWidth: conv1.shape[3]! };
+}
+
+/** The ResNet depth whose parameter names match (block kind from conv3, blocks per stage counted). */
+function inferResNetDepth(names: Set<string>): string | undefined {
+  const count = (layer: number) => {
+    let n = 0;
+    while (names.has(`layer${layer}.${n}.conv1.weight`)) n++;
+    return n;
+  };
+  const layers = [1, 2, 3, 4].map(count).join(',');
+  const block = names.has('layer1.0.conv3.weight') ? 'bottleneck' : 'basic';
+  return Object.entries(RESNET_DEPTHS).find(([, s]) => s.block === block && s.layers.join(',') === layers)?.[0];
+}
+
+function checkIdentity(config: FinetuneConfig, found: BackboneIdentity, source: string): void {
+  if (found.name !== config.backbone.name || found.baseWidth !== config.backbone.baseWidth)
+    throw new Error(
+      `${source} holds a ${found.name} of width ${found.baseWidth}, but backbone is ${config.backbone.name} of width ${config.backbone.baseWidth}`,
+    );
+}
+
+/** Builds the configured backbone and fills it from `config.init`. */
+export async function initBackbone(config: FinetuneConfig): Promise<{ backbone: Backbone; description: string }> {
+  const { kind, path: p } = config.init;
+  const backbone = createBackbone(config.backbone.name, { baseWidth: config.backbone.baseWidth, seed: config.seed });
+  try {
+    switch (kind) {
+      case 'random':
+        return { backbone, description: `random init (${config.backbone.name}, width ${config.backbone.baseWidth}, seed ${config.seed})` };
+      case 'pretrain-run': {
+        const dir = resolvePretrainCheckpoint(p);
+        const ckpt = loadCheckpoint<{ backbone?: string; method?: string; step?: number; numBatchesTracked?: Record<string, number> }>(dir);
+        checkIdentity(config, identityFromCheckpoint(ckpt), `checkpoint ${dir}`);
+        const assign = (vars: Map<string, tf.Variable>, prefix: string) => {
+          for (const [name, v] of vars) {
+            const t = ckpt.tensors.get(prefix + name);
+            if (!t) throw new Error(`checkpoint ${dir}: missing ${prefix}${name}`);
+            if (t.shape.join('x') !== v.shape.join('x'))
+              throw new Error(`checkpoint ${dir}: ${prefix}${name} has shape [${t.shape}], the backbone expects [${v.shape}]`);
+            tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
+          }
+        };
+        assign(backbone.params, BACKBONE_PREFIX);
+        assign(backbone.buffers, BUFFER_PREFIX);
+        for (const [key, n] of Object.entries(ckpt.state.numBatchesTracked ?? {}))
+          if (key.startsWith('backbone/')) backbone.numBatchesTracked?.set(key.slice('backbone/'.length), n);
+        return { backbone, description: `${ckpt.state.method ?? 'pretraining'} checkpoint ${dir} (step ${ckpt.state.step ?? '?'})` };
+      }
+      case 'safetensors': {
+        const report = await loadBackboneFromSafetensors(backbone, p);
+        return { backbone, description: `safetensors ${p} (${report.loaded.length} tensors)` };
+      }
+      case 'tfjs': {
+        const loaded = await loadTfjsLayersBackbone(p);
+        try {
+          const { arch, baseWidth } = loaded.metadata;
+          if (arch && baseWidth) checkIdentity(config, { name: arch as BackboneName, baseWidth: Number(baseWidth) }, p);
+          if (!isResNetBackbone(backbone)) throw new Error(`${p}: only ResNet backbones load from TF.js layers models`);
+          for (const { conv, bn } of convBnPairs(backbone.arch)) {
+            const [w] = loaded.model.getLayer(layerName(conv.name)).getWeights();
+            const bnWeights = loaded.model.getLayer(layerName(bn)).getWeights();
+            const targets = [`${conv.name}.weight`, ...['weight', 'bias', 'running_mean', 'running_var'].map((s) => `${bn}.${s}`)];
+            [w!, ...bnWeights].forEach((value, i) => {
+              const v = backbone.params.get(targets[i]!) ?? backbone.buffers.get(targets[i]!);
+              if (!v || v.shape.join('x') !== value.shape.join('x'))
+                throw new Error(`${p}: layer weight for ${targets[i]} has shape [${value.shape}], expected [${v?.shape}]`);
+              v.assign(value);
+            });
+          }
+        } finally {
+          loaded.model.dispose();
+        }
+        return { backbone, description: `TF.js layers model ${p}` };
+      }
+    }
+  } catch (e) {
+    backbone.dispose();
+    throw e;
+  }
+}

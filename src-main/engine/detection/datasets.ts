@@ -1,0 +1,76 @@
+/**
+ * The labelled images a fine-tuning run trains and evaluates on: the demo scenes' train / val
+ * split (the train split is the pretraining set, as COCO train2017 is for the paper) or any dataset
+ * the importers read (COCO JSON, VOC, YOLO), decoded once into memory. Images larger than needed
+ * are stored with their short side at the largest size training or testing will resize to; boxes
+ * follow, and detections are mapped back to the original pixels.
+ */
+import sharp from 'sharp';
+import type { FinetuneConfig } from '../../../shared/config/finetune';
+import { demoSplit } from '../data/demo-scenes';
+import { mapLimit } from '../data/importers/image-probe';
+import { importDataset } from '../data/importers/import-dataset';
+import { toCocoJson } from '../data/importers/to-coco-json';
+import type { RawImage } from '../data/raw-image';
+import type { CocoDataset } from '../eval/coco-types';
+import { detectionDatasetFromCoco, type DetectionDataset } from './inputs';
+
+export interface DetectionData {
+  train: DetectionDataset;
+  val: DetectionDataset;
+}
+
+export async function loadDetectionData(config: FinetuneConfig, log?: (message: string) => void): Promise<DetectionData> {
+  const d = config.data;
+  const needsDemo = d.train === 'demo' || d.val === 'demo';
+  const demo = needsDemo ? demoSplit({ train: d.demoTrain, val: d.demoVal, size: d.demoSize, seed: d.demoSeed }) : undefined;
+  if (demo) log?.(`demo scenes: ${d.demoTrain} train / ${d.demoVal} val at ${d.demoSize} px (seed ${d.demoSeed})`);
+  const shortSide = Math.max(d.minSizeTrain[1], d.minSizeTest);
+  const load = async (source: string, which: 'train' | 'val'): Promise<DetectionDataset> => {
+    if (source === 'demo') {
+      const split = demo![which];
+      return detectionDatasetFromCoco(split.images, split.coco);
+    }
+    return loadImportedDataset(source, shortSide, log);
+  };
+  const train = await load(d.train, 'train');
+  const val = d.val === d.train && d.val !== 'demo' ? train : await load(d.val, 'val');
+  const names = (ds: DetectionDataset) => ds.categories.map((c) => `${c.id}:${c.name}`).join(',');
+  if (names(train) !== names(val))
+    throw new Error(`data.val's categories (${names(val)}) differ from data.train's (${names(train)}); a detector needs one label set`);
+  return { train, val };
+}
+
+/** Imports a dataset (COCO / VOC / YOLO), reports its problems, and decodes every image. */
+export async function loadImportedDataset(source: string, shortSide: number, log?: (message: string) => void): Promise<DetectionDataset> {
+  const { dataset, report } = await importDataset(source);
+  for (const p of report.slice(0, 20)) log?.(`${p.file}${p.jsonPath ? ` ${p.jsonPath}` : p.line ? `:${p.line}` : ''}: ${p.problem}`);
+  if (report.length > 20) log?.(`… and ${report.length - 20} more import problem(s)`);
+  if (dataset.images.length === 0) throw new Error(`${source}: no usable images`);
+  const coco: CocoDataset = toCocoJson(dataset);
+  const images = await mapLimit(dataset.images, 4, async (im) => {
+    try {
+      return await decodeForDetection(im.file, im.width, im.height, shortSide);
+    } catch (e) {
+      throw new Error(`${im.file}: ${(e as Error).message}`);
+    }
+  });
+  log?.(`${source}: ${images.length} images, ${coco.annotations.length} annotations, ${coco.categories.length} categories`);
+  return detectionDatasetFromCoco(images, coco);
+}
+
+/**
+ * Decodes with EXIF orientation applied (the importers report post-EXIF sizes), alpha flattened on
+ * black, as 8-bit sRGB; shrunk (never cropped) so the short side is at most `shortSide`.
+ */
+export async function decodeForDetection(file: string, width: number, height: number, shortSide: number): Promise<RawImage> {
+  const scale = Math.min(1, shortSide / Math.min(width, height));
+  const w = Math.max(1, Math.round(width * scale));
+  const h = Math.max(1, Math.round(height * scale));
+  let pipeline = sharp(file, { failOn: 'warning' }).rotate().flatten({ background: { r: 0, g: 0, b: 0 } }).toColourspace('srgb');
+  if (w !== width || h !== height) pipeline = pipeline.resize({ width: w, height: h, fit: 'fill', kernel: 'lanczos3' });
+  const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || info.width !== w || info.height !== h)
+    throw new Error(`decoder returned ${info.width}×${info.height}×${info.channels}, expected ${w}×${h}×3`);
+  return { id: file, width: w, height: h, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}

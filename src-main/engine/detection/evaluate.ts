@@ -1,0 +1,99 @@
+/**
+ * Running a detector over a dataset at test size and scoring it: detections are mapped back to
+ * each image's original pixels and written as COCO results, then evaluated with the COCO protocol
+ * (the 12 stats, pycocotools' numbers) and VOC's per-class AP at IoU 0.5.
+ */
+import type { FinetuneConfig } from '../../../shared/config/finetune';
+import type { CocoDetection } from '../eval/coco-types';
+import { evaluateCoco, type CocoCategoryResult } from '../eval/cocoeval';
+import { vocEvalCoco } from '../eval/voc';
+import type { Detections, Detector } from './detector';
+import { makeInputBatch, resizedShape, type DetectionCategory, type DetectionDataset, type DetectionSample } from './inputs';
+
+export interface DetectionEvaluation {
+  /** COCOeval.summarize()'s 12 numbers. */
+  stats: number[];
+  perCategory: Record<string, CocoCategoryResult & { name: string }>;
+  /** VOC (area) AP at IoU 0.5 per category name, and its mean. */
+  voc: { mAP: number; perClass: Record<string, number> };
+  detections: CocoDetection[];
+}
+
+/** Detections of `samples` in their original pixels, as COCO results. */
+export function detectSamples(
+  detector: Detector,
+  samples: DetectionSample[],
+  categories: DetectionCategory[],
+  test: { minSize: number; maxSize: number; batchSize?: number },
+): { results: CocoDetection[]; perImage: Detections[] } {
+  const results: CocoDetection[] = [];
+  const perImage: Detections[] = [];
+  const bs = test.batchSize ?? 4;
+  for (let i = 0; i < samples.length; i += bs) {
+    const chunk = samples.slice(i, i + bs);
+    const shapes = chunk.map((s) => resizedShape(s.image.height, s.image.width, test.minSize, test.maxSize));
+    const batch = makeInputBatch(
+      chunk.map((s) => s.image),
+      shapes,
+      chunk.map(() => false),
+    );
+    let dets: Detections[];
+    try {
+      dets = detector.predict(batch.images, batch.sizes);
+    } finally {
+      batch.images.dispose();
+    }
+    dets.forEach((d, j) => {
+      const s = chunk[j]!;
+      const sx = s.originalSize[1] / shapes[j]![1];
+      const sy = s.originalSize[0] / shapes[j]![0];
+      const boxes = new Float32Array(d.boxes.length);
+      for (let o = 0; o < d.boxes.length; o += 4) {
+        boxes[o] = d.boxes[o]! * sx;
+        boxes[o + 1] = d.boxes[o + 1]! * sy;
+        boxes[o + 2] = d.boxes[o + 2]! * sx;
+        boxes[o + 3] = d.boxes[o + 3]! * sy;
+      }
+      perImage.push({ boxes, scores: d.scores, classes: d.classes });
+      for (let k = 0; k < d.scores.length; k++) {
+        const [x1, y1, x2, y2] = [boxes[k * 4]!, boxes[k * 4 + 1]!, boxes[k * 4 + 2]!, boxes[k * 4 + 3]!];
+        results.push({
+          image_id: s.imageId,
+          category_id: categories[d.classes[k]!]!.id,
+          // Rounded like detectron2's COCO exporter writes them (json floats), enough for any IoU.
+          bbox: [round(x1), round(y1), round(x2 - x1), round(y2 - y1)],
+          score: round(d.scores[k]!, 5),
+        });
+      }
+    });
+  }
+  return { results, perImage };
+}
+
+function round(v: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+export function evaluateDetector(detector: Detector, dataset: DetectionDataset, config: FinetuneConfig): DetectionEvaluation {
+  const { results } = detectSamples(detector, dataset.samples, dataset.categories, {
+    minSize: config.data.minSizeTest,
+    maxSize: config.data.maxSizeTest,
+  });
+  return scoreDetections(dataset, results);
+}
+
+export function scoreDetections(dataset: Pick<DetectionDataset, 'coco'>, detections: CocoDetection[]): DetectionEvaluation {
+  const coco = evaluateCoco(dataset.coco, detections);
+  const names = new Map(dataset.coco.categories.map((c) => [c.id, c.name]));
+  const perCategory = Object.fromEntries(
+    Object.entries(coco.perCategory).map(([id, r]) => [id, { ...r, name: names.get(Number(id)) ?? id }]),
+  );
+  const voc = vocEvalCoco(dataset.coco, detections);
+  return {
+    stats: coco.stats,
+    perCategory,
+    voc: { mAP: voc.mAP, perClass: Object.fromEntries(Object.entries(voc.perClass).map(([k, v]) => [k, v.ap])) },
+    detections,
+  };
+}

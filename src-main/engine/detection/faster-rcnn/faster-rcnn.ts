@@ -1,0 +1,245 @@
+/**
+ * Faster R-CNN with FPN (Ren et al. 2015; Lin et al. 2017) as detectron2's GeneralizedRCNN with
+ * StandardROIHeads: backbone → FPN P2–P6 (P6 by max-pooling P5) → RPN on P2–P6 → proposals →
+ * RoIAlign (ROIAlignV2, 7×7, adaptive sampling) on the level each RoI is assigned to among P2–P5
+ * → 2-FC box head → K + 1 class scores and class-specific deltas. Losses are detectron2's
+ * defaults: RPN binary cross-entropy and L1 over 256 sampled anchors per image; box-head softmax
+ * cross-entropy (mean over the 512 sampled RoIs per image) and smooth L1 (β 0) on foreground
+ * class-specific deltas, divided by the number of sampled RoIs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { FinetuneConfig } from '../../../../shared/config/finetune';
+import type { Backbone, ParameterSet } from '../../models/types';
+import { multiLevelAnchors, type MultiLevelAnchors } from '../anchors';
+import { backboneForwardOptions, backboneTrainableParams } from '../backbone-freeze';
+import { decodeBoxes, type BoxWeights } from '../box-coder';
+import type { Detections, Detector, LossContext, TrainTargets } from '../detector';
+import { createFpn } from '../fpn';
+import { boxRegressionLoss, sigmoidCrossEntropy } from '../losses';
+import { finalizeDetections } from '../postprocess';
+import { assignLevels, planRoiAlign, roiAlign, type RoiLevel } from '../roi-align';
+import { createBoxHead } from './box-head';
+import { sampleRois } from './roi-targets';
+import { RPN_WEIGHTS, createRpnHead, findProposals, rpnTargets } from './rpn';
+
+/** RoIs are pooled from P2..P5 (the first four FPN outputs). */
+const POOLER_LEVELS = 4;
+const MIN_POOLER_LEVEL = 2;
+
+export function createFasterRcnn(config: FinetuneConfig, backbone: Backbone, numClasses: number): Detector {
+  const seed = config.seed * 7919 + 202;
+  const rc = config.rpn;
+  const hc = config.roiHeads;
+  const K = numClasses;
+  const weights = hc.bboxRegWeights as unknown as BoxWeights;
+  const fpn = createFpn({
+    inFeatures: ['res2', 'res3', 'res4', 'res5'],
+    featureInfo: backbone.featureInfo,
+    channels: config.fpn.channels,
+    norm: config.fpn.norm,
+    topBlock: 'maxpool',
+    seed,
+  });
+  const rpn = createRpnHead(config.fpn.channels, rc.anchorRatios.length, seed + 1);
+  const P = hc.poolerResolution;
+  const head = createBoxHead([P, P, config.fpn.channels], hc.numFc, hc.fcDim, K, seed + 2);
+  const specs = fpn.levels.map((l, i) => ({ stride: l.stride, sizes: [rc.anchorSizes[i]!], ratios: rc.anchorRatios }));
+  const anchorCache = new Map<string, MultiLevelAnchors>();
+  const anchorsFor = (shapes: [number, number][]) => {
+    const key = shapes.map((s) => s.join('x')).join(',');
+    let a = anchorCache.get(key);
+    if (!a) anchorCache.set(key, (a = multiLevelAnchors(specs, shapes)));
+    return a;
+  };
+  const parts = new Map<string, ParameterSet>([
+    ['backbone', backbone],
+    ['fpn', fpn],
+    ['rpn', rpn],
+    ['roi_heads', head],
+  ]);
+
+  const features = (images: tf.Tensor4D, training: boolean, ctx?: LossContext) => {
+    const sink = ctx?.onBatchStats;
+    const feats = backbone.forward(images, backboneForwardOptions(config.backbone.norm, training, sink));
+    const levels = fpn.forward(feats, { training, onBatchStats: sink ? (bn, m, v, n) => sink(`fpn/${bn}`, m, v, n) : undefined });
+    const out = rpn.forward(levels);
+    const N = images.shape[0];
+    const objectness = tf.concat(
+      out.objectness.map((o) => tf.reshape(o, [N, -1])),
+      1,
+    ) as tf.Tensor2D;
+    const deltas = tf.concat(
+      out.deltas.map((d) => tf.reshape(d, [N, -1, 4])),
+      1,
+    ) as tf.Tensor3D;
+    const shapes = levels.map((l) => [l.shape[1], l.shape[2]] as [number, number]);
+    return { levels, objectness, deltas, anchors: anchorsFor(shapes) };
+  };
+
+  /** RoIAlign of boxes (image-major, `batchIndex`) on P2..P5, then the box head. */
+  const boxHead = (levels: tf.Tensor4D[], boxes: Float32Array, batchIndex: Int32Array) => {
+    const pooled = levels.slice(0, POOLER_LEVELS);
+    const geometry: RoiLevel[] = pooled.map((l, i) => ({ batch: l.shape[0], height: l.shape[1], width: l.shape[2], stride: fpn.levels[i]!.stride }));
+    const levelIndex = assignLevels(boxes, MIN_POOLER_LEVEL, MIN_POOLER_LEVEL + POOLER_LEVELS - 1, hc.canonicalBoxSize, hc.canonicalLevel);
+    const plan = planRoiAlign(boxes, batchIndex, levelIndex, geometry, P, hc.samplingRatio);
+    return head.forward(roiAlign(pooled, plan));
+  };
+
+  return {
+    kind: 'faster-rcnn',
+    numClasses,
+    backbone,
+    parts,
+    trainableParams() {
+      const out = new Map<string, tf.Variable>();
+      for (const [n, v] of backboneTrainableParams(backbone, config.backbone.norm, config.backbone.freezeAt)) out.set(`backbone/${n}`, v);
+      for (const [part, set] of [['fpn', fpn], ['rpn', rpn], ['roi_heads', head]] as const)
+        for (const [n, v] of set.params) out.set(`${part}/${n}`, v);
+      return out;
+    },
+    losses(images, sizes, targets: TrainTargets, ctx) {
+      const N = images.shape[0];
+      const { levels, objectness, deltas, anchors } = features(images, true, ctx);
+      const A = anchors.boxes.length / 4;
+
+      // RPN
+      const t = rpnTargets(anchors.boxes, targets.boxes, rc, ctx.rng);
+      const rpnNorm = rc.batchSizePerImage * N;
+      const rpnCls = sigmoidCrossEntropy(objectness, tf.tensor2d(t.labels, [N, A]), tf.tensor2d(t.sampled, [N, A]));
+      const rpnLoc = boxRegressionLoss(
+        deltas,
+        {
+          deltas: tf.tensor3d(t.deltas, [N, A, 4]),
+          boxes: tf.tensor3d(t.boxes, [N, A, 4]),
+          refs: tf.tile(tf.tensor3d(anchors.boxes, [1, A, 4]), [N, 1, 1]),
+          weights: tf.tensor3d(t.positive, [N, A, 1]),
+        },
+        rc.boxLoss,
+        rc.smoothL1Beta,
+        RPN_WEIGHTS,
+      );
+
+      // Proposals from the current predictions' values (no gradient flows through them).
+      const objValues = objectness.dataSync() as Float32Array;
+      const deltaValues = deltas.dataSync() as Float32Array;
+      const proposals = sizes.map(
+        (size, n) =>
+          findProposals(objValues, deltaValues, anchors, n, size, {
+            preNmsTopk: rc.preNmsTopkTrain,
+            postNmsTopk: rc.postNmsTopkTrain,
+            nmsThresh: rc.nmsThresh,
+          }).boxes,
+      );
+      const rois = sampleRois(
+        proposals,
+        targets.boxes,
+        targets.classes,
+        K,
+        { batchSizePerImage: hc.batchSizePerImage, positiveFraction: hc.positiveFraction, iouThreshold: hc.iouThreshold, weights },
+        ctx.rng,
+      );
+      const R = rois.classes.length;
+      const out = boxHead(levels, rois.boxes, rois.batchIndex);
+
+      // Box head: softmax cross-entropy over K + 1, class-specific regression of foreground RoIs.
+      const onehot = new Float32Array(R * (K + 1));
+      const fgMask = new Float32Array(R * K * 4);
+      const fgTargets = new Float32Array(R * K * 4);
+      const fgRow = new Float32Array(R);
+      rois.classes.forEach((c, r) => {
+        onehot[r * (K + 1) + c] = 1;
+        if (c < K) {
+          fgRow[r] = 1;
+          fgMask.fill(1, (r * K + c) * 4, (r * K + c) * 4 + 4);
+          fgTargets.set(rois.deltas.subarray(r * 4, r * 4 + 4), (r * K + c) * 4);
+        }
+      });
+      const denom = Math.max(R, 1);
+      const cls = tf.div(tf.neg(tf.sum(tf.mul(tf.tensor2d(onehot, [R, K + 1]), tf.logSoftmax(out.logits)))), denom) as tf.Scalar;
+      let box: tf.Scalar;
+      if (hc.boxLoss === 'smooth-l1') {
+        box = boxRegressionLoss(
+          out.deltas,
+          { deltas: tf.tensor2d(fgTargets, [R, K * 4]), boxes: tf.zeros([R, K * 4]), refs: tf.zeros([R, K * 4]), weights: tf.tensor2d(fgMask, [R, K * 4]) },
+          'smooth-l1',
+          hc.smoothL1Beta,
+          weights,
+        );
+      } else {
+        // The foreground class's 4 deltas per RoI (mask-and-sum: no gather on the tape).
+        const mask = tf.tensor3d(fgMask, [R, K, 4]);
+        const own = tf.sum(tf.mul(tf.reshape(out.deltas, [R, K, 4]), mask), 1);
+        box = boxRegressionLoss(
+          own,
+          { deltas: tf.zeros([R, 4]), boxes: tf.tensor2d(rois.matchedBoxes, [R, 4]), refs: tf.tensor2d(rois.boxes, [R, 4]), weights: tf.tensor2d(fgRow, [R, 1]) },
+          'giou',
+          0,
+          weights,
+        );
+      }
+      return {
+        loss_rpn_cls: tf.mul(rpnCls, rc.lossWeight / rpnNorm) as tf.Scalar,
+        loss_rpn_loc: tf.mul(rpnLoc, rc.lossWeight / rpnNorm) as tf.Scalar,
+        loss_cls: cls,
+        loss_box_reg: tf.div(box, denom) as tf.Scalar,
+      };
+    },
+    predict(images, sizes) {
+      const N = images.shape[0];
+      const { probs, boxDeltas, proposals } = tf.tidy(() => {
+        const f = features(images, false);
+        const objValues = f.objectness.dataSync() as Float32Array;
+        const deltaValues = f.deltas.dataSync() as Float32Array;
+        const props = sizes.map((size, n) =>
+          findProposals(objValues, deltaValues, f.anchors, n, size, {
+            preNmsTopk: rc.preNmsTopkTest,
+            postNmsTopk: rc.postNmsTopkTest,
+            nmsThresh: rc.nmsThresh,
+          }),
+        );
+        const boxes = new Float32Array(props.reduce((s, p) => s + p.boxes.length, 0));
+        const batchIndex = new Int32Array(boxes.length / 4);
+        let o = 0;
+        props.forEach((p, n) => {
+          boxes.set(p.boxes, o * 4);
+          batchIndex.fill(n, o, o + p.boxes.length / 4);
+          o += p.boxes.length / 4;
+        });
+        const out = boxHead(f.levels, boxes, batchIndex);
+        return { probs: tf.softmax(out.logits), boxDeltas: out.deltas, proposals: { boxes, batchIndex } };
+      });
+      const p = probs.dataSync() as Float32Array;
+      const d = boxDeltas.dataSync() as Float32Array;
+      tf.dispose([probs, boxDeltas]);
+      const results: Detections[] = [];
+      for (let n = 0; n < N; n++) {
+        const parts: Float32Array[] = [];
+        const scores: number[] = [];
+        const classes: number[] = [];
+        for (let r = 0; r < proposals.batchIndex.length; r++) {
+          if (proposals.batchIndex[r] !== n) continue;
+          const ref = proposals.boxes.subarray(r * 4, r * 4 + 4);
+          for (let k = 0; k < K; k++) {
+            const s = p[r * (K + 1) + k]!;
+            if (!(s > hc.scoreThreshTest)) continue;
+            parts.push(decodeBoxes(ref, d.subarray((r * K + k) * 4, (r * K + k) * 4 + 4), weights));
+            scores.push(s);
+            classes.push(k);
+          }
+        }
+        results.push(finalizeDetections(parts, scores, classes, sizes[n]!, hc.nmsThreshTest, config.test.detectionsPerImage));
+      }
+      return results;
+    },
+    getState() {
+      return {};
+    },
+    setState() {},
+    dispose() {
+      fpn.dispose();
+      rpn.dispose();
+      head.dispose();
+      backbone.dispose();
+    },
+  };
+}

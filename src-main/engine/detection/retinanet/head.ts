@@ -1,0 +1,112 @@
+/**
+ * RetinaNet's head (Lin et al. 2017, detectron2's RetinaNetHead): two subnets shared by every
+ * pyramid level, each `numConvs` × (conv3×3 → [norm] → ReLU) then a conv3×3 predictor —
+ * A·K class logits (bias −log((1 − π)/π), so every anchor starts at probability π) and A·4 box
+ * deltas. Weights normal(0, 0.01), biases 0.
+ *
+ * With norm `bn` each level keeps its own batch / running statistics while γ and β are shared,
+ * as detectron2's CycleBatchNormList does: levels differ too much in statistics to share them.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LayerNorm } from '../../../../shared/config/finetune';
+import { batchNormInfer, batchNormTrain } from '../../nn/batch-norm';
+import { addBuffer, addParam, createParameterSet, disposeParameterSet, getParam, type MutableParameterSet } from '../../models/parameter-set';
+import type { BatchStatsSink } from '../../models/types';
+import { addConvLayer, applyConvLayer } from '../layers';
+
+export interface RetinaNetHeadOptions {
+  channels: number;
+  numClasses: number;
+  numAnchors: number;
+  numConvs: number;
+  norm: LayerNorm;
+  priorProb: number;
+  numLevels: number;
+  seed: number;
+}
+
+export interface RetinaNetHeadOutput {
+  /** Per level [N, H, W, A·K]. */
+  logits: tf.Tensor4D[];
+  /** Per level [N, H, W, A·4]. */
+  deltas: tf.Tensor4D[];
+}
+
+export interface RetinaNetHead extends MutableParameterSet {
+  forward(levels: tf.Tensor4D[], training: boolean, sink?: BatchStatsSink): RetinaNetHeadOutput;
+  dispose(): void;
+}
+
+export function createRetinaNetHead(o: RetinaNetHeadOptions): RetinaNetHead {
+  const set = createParameterSet();
+  const C = o.channels;
+  for (const subnet of ['cls_subnet', 'bbox_subnet']) {
+    for (let i = 0; i < o.numConvs; i++) {
+      // torch's Sequential of (conv, [norm,] relu): conv i sits at index 2i or 3i.
+      const name = `${subnet}.${i * (o.norm === 'bn' ? 3 : 2)}`;
+      addConvLayer(set, name, { kernel: 3, inChannels: C, outChannels: C, init: { std: 0.01 }, norm: 'none' }, o.seed);
+      if (o.norm === 'bn') {
+        const bn = `${subnet}.${i * 3 + 1}`;
+        addParam(set, `${bn}.weight`, new Float32Array(C).fill(1), [C]);
+        addParam(set, `${bn}.bias`, new Float32Array(C), [C]);
+        for (let l = 0; l < o.numLevels; l++) {
+          addBuffer(set, `${bn}.${l}.running_mean`, new Float32Array(C), [C]);
+          addBuffer(set, `${bn}.${l}.running_var`, new Float32Array(C).fill(1), [C]);
+          set.numBatchesTracked.set(`${bn}.${l}`, 0);
+        }
+      }
+    }
+  }
+  const A = o.numAnchors;
+  const bias = -Math.log((1 - o.priorProb) / o.priorProb);
+  addConvLayer(set, 'cls_score', { kernel: 3, inChannels: C, outChannels: A * o.numClasses, init: { std: 0.01 }, biasValue: bias }, o.seed);
+  addConvLayer(set, 'bbox_pred', { kernel: 3, inChannels: C, outChannels: A * 4, init: { std: 0.01 } }, o.seed);
+
+  const subnet = (name: string, x: tf.Tensor4D, level: number, training: boolean, sink?: BatchStatsSink) => {
+    let h = x;
+    for (let i = 0; i < o.numConvs; i++) {
+      const step = o.norm === 'bn' ? 3 : 2;
+      h = applyConvLayer(set, `${name}.${i * step}`, h, { training: false });
+      if (o.norm === 'bn') {
+        const bn = `${name}.${i * 3 + 1}`;
+        const gamma = getParam(set, `${bn}.weight`) as tf.Tensor1D;
+        const beta = getParam(set, `${bn}.bias`) as tf.Tensor1D;
+        if (training) {
+          const count = h.size / C;
+          if (count < 2) throw new Error(`RetinaNet head: BN on level ${level} needs more than 1 value per channel (batch × H × W = ${count})`);
+          const r = batchNormTrain(h, gamma, beta);
+          sink?.(`${bn}.${level}`, r.mean, r.variance, count);
+          h = r.y;
+        } else {
+          h = batchNormInfer(
+            h,
+            getParam(set, `${bn}.${level}.running_mean`) as tf.Tensor1D,
+            getParam(set, `${bn}.${level}.running_var`) as tf.Tensor1D,
+            gamma,
+            beta,
+          );
+        }
+      }
+      h = tf.relu(h);
+    }
+    return h;
+  };
+
+  return {
+    ...set,
+    forward(levels, training, sink) {
+      return tf.tidy(() => {
+        const logits: tf.Tensor4D[] = [];
+        const deltas: tf.Tensor4D[] = [];
+        levels.forEach((x, l) => {
+          logits.push(applyConvLayer(set, 'cls_score', subnet('cls_subnet', x, l, training, sink), { training: false }));
+          deltas.push(applyConvLayer(set, 'bbox_pred', subnet('bbox_subnet', x, l, training, sink), { training: false }));
+        });
+        return { logits, deltas };
+      });
+    },
+    dispose() {
+      disposeParameterSet(set);
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The detector networks' structure: FPN levels and strides, RetinaNet's prior-probability init,
+ * which parameters train under frozen BN / FREEZE_AT, the BN-per-level head, and tensor hygiene.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveFinetuneConfig } from '../../../shared/config/finetune';
+import { initBackend } from '../../../src-main/engine/backend/select';
+import { Rng } from '../../../src-main/engine/data/rng';
+import { createFpn } from '../../../src-main/engine/detection/fpn';
+import { createDetector } from '../../../src-main/engine/detection/registry';
+import { createRetinaNetHead } from '../../../src-main/engine/detection/retinanet/head';
+import { createBackbone } from '../../../src-main/engine/models/registry';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+describe('FPN', () => {
+  it('P3–P7 (RetinaNet) and P2–P6 (Faster R-CNN) with their strides and sizes', () => {
+    const backbone = createBackbone('resnet18', { baseWidth: 4, seed: 1 });
+    const x = tf.randomNormal([2, 96, 128, 3]) as tf.Tensor4D;
+    for (const [top, inFeatures, names, strides, heights] of [
+      ['p6p7', ['res3', 'res4', 'res5'], ['p3', 'p4', 'p5', 'p6', 'p7'], [8, 16, 32, 64, 128], [12, 6, 3, 2, 1]],
+      ['maxpool', ['res2', 'res3', 'res4', 'res5'], ['p2', 'p3', 'p4', 'p5', 'p6'], [4, 8, 16, 32, 64], [24, 12, 6, 3, 2]],
+    ] as const) {
+      const fpn = createFpn({ inFeatures: [...inFeatures], featureInfo: backbone.featureInfo, channels: 16, norm: 'bn', topBlock: top, seed: 0 });
+      expect(fpn.levels.map((l) => l.name)).toEqual(names);
+      expect(fpn.levels.map((l) => l.stride)).toEqual(strides);
+      const before = tf.memory().numTensors;
+      const outs = tf.tidy(() => fpn.forward(backbone.forward(x, { training: false }), { training: false }));
+      expect(outs.map((o) => o.shape[1])).toEqual(heights);
+      expect(outs.every((o) => o.shape[3] === 16 && o.shape[0] === 2)).toBe(true);
+      tf.dispose(outs);
+      expect(tf.memory().numTensors).toBe(before);
+      // detectron2's names; BN instead of a bias where a norm is used, none on the top block
+      expect(fpn.params.has(`fpn_lateral${inFeatures[0]!.slice(3)}.norm.weight`)).toBe(true);
+      expect(fpn.params.has(`fpn_output${inFeatures[0]!.slice(3)}.bias`)).toBe(false);
+      if (top === 'p6p7') expect(fpn.params.has('top_block.p7.bias')).toBe(true);
+      fpn.dispose();
+    }
+    backbone.dispose();
+    x.dispose();
+  });
+});
+
+describe('RetinaNet head', () => {
+  it('starts every anchor at the prior probability 0.01; BN keeps statistics per level', () => {
+    const head = createRetinaNetHead({ channels: 8, numClasses: 3, numAnchors: 9, numConvs: 2, norm: 'bn', priorProb: 0.01, numLevels: 2, seed: 0 });
+    const levels = [tf.randomNormal([2, 8, 8, 8]) as tf.Tensor4D, tf.randomNormal([2, 4, 4, 8], 3, 2) as tf.Tensor4D];
+    const reported: string[] = [];
+    const out = head.forward(levels, true, (bn, m, v) => {
+      reported.push(bn);
+      expect(m.shape).toEqual([8]);
+      expect(v.shape).toEqual([8]);
+    });
+    expect(out.logits.map((l) => l.shape)).toEqual([
+      [2, 8, 8, 27],
+      [2, 4, 4, 27],
+    ]);
+    expect(out.deltas[1]!.shape).toEqual([2, 4, 4, 36]);
+    const p = tf.tidy(() => tf.sigmoid(out.logits[0]!).dataSync());
+    // bias −log(99) plus N(0, 0.01) weights over unit-variance features (std ≈ 0.01·√(72·½) = 0.06):
+    // probabilities scatter tightly around π = 0.01
+    const mean = Array.from(p).reduce((s, v) => s + v, 0) / p.length;
+    expect(mean).toBeGreaterThan(0.0095);
+    expect(mean).toBeLessThan(0.0106);
+    expect(Math.max(...p)).toBeLessThan(0.02);
+    expect(Math.min(...p)).toBeGreaterThan(0.005);
+    expect(reported.sort()).toEqual(['bbox_subnet.1.0', 'bbox_subnet.1.1', 'bbox_subnet.4.0', 'bbox_subnet.4.1', 'cls_subnet.1.0', 'cls_subnet.1.1', 'cls_subnet.4.0', 'cls_subnet.4.1']);
+    // shared γ/β, per-level running statistics
+    expect(head.params.has('cls_subnet.1.weight')).toBe(true);
+    expect(head.buffers.has('cls_subnet.1.1.running_var')).toBe(true);
+    tf.dispose([...levels, ...out.logits, ...out.deltas]);
+    head.dispose();
+  });
+});
+
+describe('detectors', () => {
+  it('frozen BN and FREEZE_AT keep the right backbone parameters out of training; gradients (GIoU box losses) reach the rest', () => {
+    for (const detector of ['retinanet', 'faster-rcnn'] as const) {
+      const config = resolveFinetuneConfig({
+        detector,
+        backbone: { name: 'resnet18', baseWidth: 4, norm: 'frozen-bn', freezeAt: 2 },
+        fpn: { channels: 8, norm: 'none' },
+        // GIoU everywhere here: the overfit tests cover the smooth-L1 default
+        retinanet: { anchorSizes: [8, 16, 32, 64, 128], numConvs: 1, boxLoss: 'giou' },
+        rpn: { anchorSizes: [8, 16, 32, 64, 128], batchSizePerImage: 16, boxLoss: 'giou' },
+        roiHeads: { batchSizePerImage: 16, fcDim: 8, boxLoss: 'giou' },
+      });
+      const det = createDetector(config, createBackbone('resnet18', { baseWidth: 4 }), 2);
+      const trainable = det.trainableParams();
+      const backboneKeys = [...trainable.keys()].filter((k) => k.startsWith('backbone/'));
+      // stem and layer1 frozen, no BN γ/β: layer2..4 conv weights only (5 convs each incl. downsample)
+      expect(backboneKeys).toHaveLength(15);
+      expect(backboneKeys.every((k) => /^backbone\/layer[234]\..*(conv\d|downsample\.0)\.weight$/.test(k))).toBe(true);
+      const x = tf.randomNormal([2, 64, 64, 3]) as tf.Tensor4D;
+      const targets = { boxes: [Float32Array.from([4, 4, 30, 40]), Float32Array.from([10, 20, 60, 50, 0, 0, 16, 16])], classes: [Int32Array.from([1]), Int32Array.from([0, 1])] };
+      const before = tf.memory().numTensors;
+      const { value, grads } = tf.variableGrads(
+        () => tf.addN(Object.values(det.losses(x, [[64, 64], [64, 64]], targets, { onBatchStats: () => {}, rng: new Rng(0) }))) as tf.Scalar,
+        [...trainable.values()],
+      );
+      expect(Number.isFinite(value.dataSync()[0])).toBe(true);
+      const zero = [...trainable].filter(([, v]) => tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0]!) === 0).map(([k]) => k);
+      expect(zero, `${detector}: parameters without gradient`).toEqual([]);
+      tf.dispose([value, ...Object.values(grads)]);
+      expect(tf.memory().numTensors).toBe(before);
+      const dets = det.predict(x, [
+        [64, 64],
+        [64, 48],
+      ]);
+      expect(dets).toHaveLength(2);
+      for (let o = 0; o < dets[1]!.boxes.length; o += 4) expect(dets[1]!.boxes[o + 2]!).toBeLessThanOrEqual(48);
+      expect(tf.memory().numTensors).toBe(before);
+      x.dispose();
+      det.dispose();
+    }
+  });
+});
