@@ -19,7 +19,8 @@ import { loadDetectionData } from '../../engine/detection/datasets';
 import { runFinetune } from '../../engine/detection/finetune';
 import { formatCocoStats } from '../../engine/eval/cocoeval';
 import { openStore } from '../../store';
-import type { StopRequest } from '../../engine/train/pretrain';
+import type { MetricSample, StopRequest } from '../../engine/train/pretrain';
+import { finishFinetuneRecord, startFinetuneRecord } from '../record-finetune';
 import { numberFlag, parse } from '../args';
 import { CliError } from '../cli-error';
 import { studioHome } from '../home';
@@ -203,6 +204,9 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
   const bar = new ProgressBar();
   let loss = NaN;
   let result;
+  const store = openStore(path.join(home, 'studio.db'));
+  const record = startFinetuneRecord(store, { runDir: plan.runDir, config, val: data.val });
+  const metrics: MetricSample[] = [];
   try {
     result = await runFinetune({
       config,
@@ -212,6 +216,7 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
       resume: plan.resume,
       hooks: {
         onMetrics: (points) => {
+          metrics.push(...points);
           for (const p of points) if (p.key === 'loss/total') loss = p.value;
         },
         onProgress: (p) => {
@@ -221,10 +226,24 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
         shouldStop: () => stop,
       },
     });
+  } catch (err) {
+    finishFinetuneRecord(store, { ...record, runId: record.run.id, status: 'failed', step: 0, totalSteps: 0, metrics, error: (err as Error).message });
+    store.close();
+    throw err;
   } finally {
     process.off('SIGINT', onSigint);
     bar.done();
   }
+  finishFinetuneRecord(store, {
+    runId: record.run.id,
+    datasetId: record.datasetId,
+    status: result.status,
+    step: result.step,
+    totalSteps: result.totalSteps,
+    metrics,
+    evaluation: result.evaluation,
+  });
+  store.close();
   const e = result.evaluation;
   if (plan.json) {
     console.log(
