@@ -13,7 +13,12 @@ import type { MetricSample } from '../engine/train/pretrain';
 import type { ExperimentStore } from '../store';
 
 /** The dataset record of `source` (`demo` → the demo val split), created on first use. */
-function datasetFor(store: ExperimentStore, source: string, split: string, data: DetectionDataset): DatasetRecord {
+function datasetFor(
+  store: ExperimentStore,
+  source: string,
+  split: string,
+  data: DetectionDataset,
+): DatasetRecord {
   const isDemo = source === 'demo';
   const found = store
     .listDatasets()
@@ -82,7 +87,9 @@ export function finishFinetuneRecord(
       kind: 'coco',
       checkpointStep: args.step,
       // COCO's −1 ("no ground truth in this range") is not a number to chart: left out.
-      stats: Object.fromEntries(COCO_STAT_NAMES.map((k, i) => [k, e.stats[i]]).filter(([, v]) => (v as number) >= 0)),
+      stats: Object.fromEntries(
+        COCO_STAT_NAMES.map((k, i) => [k, e.stats[i]]).filter(([, v]) => (v as number) >= 0),
+      ),
       perCategory: Object.values(e.perCategory).map((c) => ({
         categoryId: c.id,
         name: c.name,
@@ -95,7 +102,11 @@ export function finishFinetuneRecord(
       kind: 'voc',
       checkpointStep: args.step,
       stats: { mAP: e.voc.mAP },
-      perCategory: Object.entries(e.voc.perClass).map(([name, ap]) => ({ categoryId: 0, name, stats: { AP50: ap } })),
+      perCategory: Object.entries(e.voc.perClass).map(([name, ap]) => ({
+        categoryId: 0,
+        name,
+        stats: { AP50: ap },
+      })),
     });
   }
   store.updateRunStatus(args.runId, args.status, { pid: null, error: args.error ?? null });

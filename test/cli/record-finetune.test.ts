@@ -18,15 +18,31 @@ const val = {
 describe('recording a CLI fine-tune', () => {
   it('records run, metrics and both evaluations against the val dataset', () => {
     const store = openStore(':memory:');
-    const parent = store.createRun({ kind: 'pretrain', name: 'pt', method: 'self-emd', backbone: 'resnet18', config: {} });
-    const config = resolveFinetuneConfig({ init: { kind: 'pretrain-run', path: `/home/u/.selfemd/runs/${parent.id}` } });
+    const parent = store.createRun({
+      kind: 'pretrain',
+      name: 'pt',
+      method: 'self-emd',
+      backbone: 'resnet18',
+      config: {},
+    });
+    const config = resolveFinetuneConfig({
+      init: { kind: 'pretrain-run', path: `/home/u/.selfemd/runs/${parent.id}` },
+    });
     const { run, datasetId } = startFinetuneRecord(store, { runDir: '/tmp/runs/ft-1', config, val });
     expect(run).toMatchObject({ kind: 'finetune', name: 'ft-1', status: 'running', parentRunId: parent.id });
-    expect(store.getDataset(datasetId)).toMatchObject({ kind: 'demo', split: 'val', imageCount: 2, annotationCount: 3 });
+    expect(store.getDataset(datasetId)).toMatchObject({
+      kind: 'demo',
+      split: 'val',
+      imageCount: 2,
+      annotationCount: 3,
+    });
     const stats = [0.5, 0.8, 0.6, -1, 0.4, 0.55, 0.3, 0.6, 0.6, -1, 0.5, 0.7];
     const evaluation = {
       stats,
-      perCategory: { 1: { id: 1, name: 'circle', ap: 0.6, ap50: 0.9, numGt: 2 }, 2: { id: 2, name: 'star', ap: -1, ap50: -1, numGt: 0 } },
+      perCategory: {
+        1: { id: 1, name: 'circle', ap: 0.6, ap50: 0.9, numGt: 2 },
+        2: { id: 2, name: 'star', ap: -1, ap50: -1, numGt: 0 },
+      },
       voc: { mAP: 0.85, perClass: { circle: 0.9, star: 0.8 } },
       detections: [],
     } as unknown as DetectionEvaluation;
@@ -40,10 +56,23 @@ describe('recording a CLI fine-tune', () => {
       evaluation,
     });
     expect(store.getRun(run.id)).toMatchObject({ status: 'completed', step: 10, totalSteps: 10 });
-    expect(store.getMetrics(run.id, ['loss/total'])[0].points).toEqual([{ step: 10, value: 1.25, wallTime: 1 }]);
+    expect(store.getMetrics(run.id, ['loss/total'])[0].points).toEqual([
+      { step: 10, value: 1.25, wallTime: 1 },
+    ]);
     const evals = store.listEvaluations(run.id);
     const coco = evals.find((e) => e.kind === 'coco')!;
-    expect(coco.stats).toEqual({ AP: 0.5, AP50: 0.8, AP75: 0.6, APm: 0.4, APl: 0.55, AR1: 0.3, AR10: 0.6, AR100: 0.6, ARm: 0.5, ARl: 0.7 });
+    expect(coco.stats).toEqual({
+      AP: 0.5,
+      AP50: 0.8,
+      AP75: 0.6,
+      APm: 0.4,
+      APl: 0.55,
+      AR1: 0.3,
+      AR10: 0.6,
+      AR100: 0.6,
+      ARm: 0.5,
+      ARl: 0.7,
+    });
     expect(coco.perCategory).toEqual([
       { categoryId: 1, name: 'circle', stats: { AP: 0.6, AP50: 0.9 } },
       { categoryId: 2, name: 'star', stats: {} },
