@@ -1,26 +1,51 @@
 /**
- * `npm run bench [-- --backbone resnet18 --width 32 --batch 16 --size 96 --steps 6 --warmup 2
- *   --backend auto --soak 0 --json]`
- * Times, in one run on this machine: the supervised-style step, BYOL and the Self-EMD variants
- * (ratios to BYOL), Sinkhorn EMD alone, the data pipeline, memory per step, and the same backbone's
- * step in PyTorch CPU where `import torch` works. Prints a table, or JSON with --json.
+ * `npm run bench [-- --backbone resnet18 --width 32 --batch 16 --size 96 --steps 8 --warmup 2
+ *   --trainer-steps 6 --backend auto --soak 0 --soak-variant self-emd+spc+scale --json]`
+ *
+ * Measures, in one run on this machine, and checks against the targets of issue 5:
+ * - step time of the supervised-style step, BYOL and the Self-EMD variants (ratios to BYOL), Sinkhorn
+ *   EMD alone (share of the BYOL step) and the PyTorch CPU reference of the supervised step;
+ * - the real trainer (runPretraining, worker prefetch) for BYOL and the full Self-EMD: data wait per
+ *   step, tensor count and memory per step; the data pipeline's throughput and hand-off time;
+ * - with --soak N, N trainer steps of one variant: tensors and memory over the run.
+ *
+ * Why interleaved rounds: these machines are shared (other processes take the cores), and load
+ * moves by ±30% over a minute. Every round runs each step once, in an order that rotates, so each
+ * ratio is taken between steps measured seconds apart; the reported ratio is the median of the
+ * per-round ratios. `--steps` is the number of measured rounds, `--warmup` the rounds discarded.
+ * The order is shuffled every round (a fixed cyclic order would always put the same step after
+ * the same other step, and a step pays for the garbage its predecessor left), and a full GC runs
+ * before every measured step, outside its time.
+ * CPU time (process CPU of the step) is what the targets are judged on: wall time on a loaded
+ * machine adds the time spent waiting for a core, which is not the step's cost. Both are printed.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { cpuDemoOverrides, resolvePretrainConfig, type BackboneName, type BackendChoice } from '../shared/config/pretrain';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import {
+  cpuDemoOverrides,
+  resolvePretrainConfig,
+  type BackboneName,
+  type BackendChoice,
+  type PretrainConfig,
+} from '../shared/config/pretrain';
 import { mergeDefaults } from '../shared/config/validation';
 import { initBackend } from '../src-main/engine/backend/select';
 import { generateDemoScenes } from '../src-main/engine/data/demo-scenes';
 import { createPretrainLoader } from '../src-main/engine/data/loader';
 import { cacheShortSide, pretrainViewSpecs } from '../src-main/engine/data/pretrain-data';
 import { createRng } from '../src-main/engine/data/rng';
-import { runPretraining } from '../src-main/engine/train/pretrain';
-import { timeSinkhornEmd } from './sinkhorn-step';
-import { timeSupervisedStep } from './supervised-step';
+import type { Views } from '../src-main/engine/ssl/objective';
+import { PretrainModel, runPretraining } from '../src-main/engine/train/pretrain';
+import { sinkhornStepper } from './sinkhorn-step';
+import { supervisedStepper, type Stepper } from './supervised-step';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: a } = parseArgs({
@@ -29,10 +54,12 @@ const { values: a } = parseArgs({
     width: { type: 'string', default: '32' },
     batch: { type: 'string', default: '16' },
     size: { type: 'string', default: '96' },
-    steps: { type: 'string', default: '6' },
+    steps: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '2' },
+    'trainer-steps': { type: 'string', default: '6' },
     backend: { type: 'string', default: 'auto' },
     soak: { type: 'string', default: '0' },
+    'soak-variant': { type: 'string', default: 'self-emd+spc+scale' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -41,22 +68,40 @@ const opt = {
   width: Number(a.width),
   batch: Number(a.batch),
   size: Number(a.size),
-  steps: Number(a.steps),
+  rounds: Number(a.steps),
   warmup: Number(a.warmup),
+  trainerSteps: Number(a['trainer-steps']),
   soak: Number(a.soak),
 };
+const SSL = ['byol', 'self-emd', 'self-emd+spc', 'self-emd+spc+scale'] as const;
+type SslVariant = (typeof SSL)[number];
+const soakVariant = a['soak-variant'] as SslVariant;
+if (!SSL.includes(soakVariant)) throw new Error(`bench: --soak-variant must be one of ${SSL.join(', ')}`);
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((p, q) => p - q);
+  if (s.length === 0) return NaN;
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const log = (m: string) => {
   if (!a.json) process.stderr.write(`${m}\n`);
 };
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const mb = (bytes: number) => bytes / 2 ** 20;
+const wasmHeapBytes = () =>
+  tf.getBackend() === 'wasm'
+    ? (tf.backend() as unknown as BackendWasm & { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length
+    : NaN;
 
 const backend = await initBackend(a.backend as BackendChoice);
-log(`backend ${backend.choice} (TF.js ${backend.version}, ${backend.threads} thread(s)); ${os.cpus().length} cores, ${os.cpus()[0]?.model}`);
+log(
+  `backend ${backend.choice} (TF.js ${backend.version}, ${backend.threads} thread(s)); ${os.cpus().length} cores, ${os.cpus()[0]?.model}; load average ${os.loadavg()[0].toFixed(1)}`,
+);
 
-function sslConfig(variant: 'byol' | 'self-emd' | 'self-emd+spc' | 'self-emd+spc+scale', totalSteps: number, imageCount: number) {
+function sslConfig(variant: SslVariant, totalSteps: number, imageCount: number): PretrainConfig {
   const perEpoch = Math.floor(imageCount / opt.batch);
   return resolvePretrainConfig(
     mergeDefaults(cpuDemoOverrides(), {
@@ -81,19 +126,186 @@ const images = generateDemoScenes({
   seed: 0,
 }).images;
 
-interface VariantResult {
-  stepMs: number;
-  dataWaitMs: number;
-  tensors: number[];
-  rssMb: number[];
+/** The trainer's own step (PretrainModel.forwardBackward + update) on fixed random views. */
+function sslStepper(variant: SslVariant): Stepper {
+  const config = sslConfig(variant, 1000, images.length);
+  const model = new PretrainModel(config);
+  const s = opt.size;
+  const views: Views = {
+    v1: tf.randomUniform([opt.batch, s, s, 3], -2, 2, 'float32', 1),
+    v2: tf.randomUniform([opt.batch, s, s, 3], -2, 2, 'float32', 2),
+  };
+  if (config.emd.scaleView && config.method === 'self-emd') {
+    const q = config.emd.scaleViewSize;
+    views.small = tf.randomUniform([opt.batch, q, q, 3], -2, 2, 'float32', 3);
+  }
+  return {
+    async step() {
+      const out = await model.forwardBackward(views);
+      if (!out.grads) throw new Error(`bench: ${variant} loss became ${out.total}`);
+      model.update(out.grads, 0.01, 0.99);
+    },
+    dispose() {
+      tf.dispose(Object.values(views).filter(Boolean) as tf.Tensor[]);
+      model.dispose();
+    },
+  };
 }
 
-async function timeVariant(variant: Parameters<typeof sslConfig>[0], steps: number): Promise<VariantResult> {
-  const config = sslConfig(variant, steps, images.length);
-  const stepMs: number[] = [];
-  const wait: number[] = [];
-  const tensors: number[] = [];
-  const rss: number[] = [];
+/** The PyTorch reference as a child process that runs one step per request. */
+async function torchStepper(): Promise<{ stepper: Stepper & { last: { wall: number; cpu: number } }; version: string; threads: number } | { unavailable: string }> {
+  const python = process.env.SELFEMD_TORCH_PYTHON ?? '/usr/bin/python3';
+  const args = JSON.stringify({ backbone: opt.backbone, width: opt.width, batch: opt.batch, size: opt.size, threads: backend.threads });
+  let child: ChildProcessWithoutNullStreams;
+  try {
+    child = spawn(python, [path.join(here, 'torch_reference.py'), args, '--serve']);
+  } catch (e) {
+    return { unavailable: `${python}: ${(e as Error).message}` };
+  }
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const nextLine = async () => {
+    const r = await lines.next();
+    if (r.done) throw new Error(stderr.trim().split('\n').at(-1) ?? 'the PyTorch process ended');
+    return JSON.parse(r.value) as Record<string, unknown>;
+  };
+  let hello: Record<string, unknown>;
+  try {
+    hello = await new Promise((resolve, reject) => {
+      child.on('error', reject);
+      nextLine().then(resolve, reject);
+    });
+  } catch (e) {
+    return { unavailable: `${python} cannot run the PyTorch reference (${(e as Error).message}); apt-get install python3-torch` };
+  }
+  const last = { wall: NaN, cpu: NaN };
+  return {
+    version: String(hello.torch),
+    threads: Number(hello.threads),
+    stepper: {
+      last,
+      async step() {
+        child.stdin.write('step\n');
+        const r = await nextLine();
+        last.wall = Number(r.wall_ms);
+        last.cpu = Number(r.cpu_ms);
+      },
+      dispose() {
+        child.stdin.end('quit\n');
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------- interleaved step times
+type Name = 'supervised' | SslVariant | 'sinkhorn' | 'sinkhorn (per-pair emd-loss.ts)' | 'pytorch';
+log('building models …');
+const steppers = new Map<Name, Stepper>([
+  ['supervised', supervisedStepper(opt)],
+  ...SSL.map((v): [Name, Stepper] => [v, sslStepper(v)]),
+  ['sinkhorn', sinkhornStepper({ pairs: 64, grid: 7, channels: 256, iterations: 10, impl: 'dense-emd' })],
+  ['sinkhorn (per-pair emd-loss.ts)', sinkhornStepper({ pairs: 64, grid: 7, channels: 256, iterations: 10, impl: 'emd-loss' })],
+]);
+const torch = await torchStepper();
+if ('stepper' in torch) steppers.set('pytorch', torch.stepper);
+else log(`PyTorch reference skipped: ${torch.unavailable}`);
+
+interface Sample {
+  wall: number;
+  cpu: number;
+  tensors: number;
+}
+const samples = new Map<Name, Sample[]>([...steppers.keys()].map((k) => [k, []]));
+const order = [...steppers.keys()];
+const totalRounds = opt.warmup + opt.rounds;
+// A full collection before each measured step (gc() is not exposed without the flag; set it now).
+v8.setFlagsFromString('--expose-gc');
+const fullGc = vm.runInNewContext('gc') as () => void;
+let seed = 12345;
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+for (let r = 0; r < totalRounds; r++) {
+  log(`round ${r + 1}/${totalRounds}${r < opt.warmup ? ' (warm-up)' : ''} …`);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  for (const name of order) {
+    fullGc();
+    const c0 = cpuMs();
+    const t0 = performance.now();
+    await steppers.get(name)!.step();
+    let wall = performance.now() - t0;
+    let cpu = cpuMs() - c0;
+    if (name === 'pytorch' && 'stepper' in torch) ({ wall, cpu } = torch.stepper.last);
+    if (r >= opt.warmup) samples.get(name)!.push({ wall, cpu, tensors: tf.memory().numTensors });
+  }
+}
+
+/** Per-step memory of each variant: one more step under tf.profile (peak bytes of live tensors, kernels). */
+const profiles = new Map<Name, { peakMb: number; newTensors: number; kernels: number }>();
+for (const name of ['supervised', ...SSL] as Name[]) {
+  const base = tf.memory().numBytes;
+  const info = await tf.profile(async () => {
+    await steppers.get(name)!.step();
+  });
+  // Peak of live tensor bytes during the step above what lives between steps (all the models).
+  profiles.set(name, { peakMb: mb(info.peakBytes - base), newTensors: info.newTensors, kernels: info.kernels.length });
+}
+for (const s of steppers.values()) s.dispose();
+
+const stat = (name: Name, k: 'wall' | 'cpu') => median(samples.get(name)?.map((s) => s[k]) ?? []);
+/** Median over rounds of the per-round ratio num/den. */
+const ratio = (num: Name, den: Name, k: 'wall' | 'cpu') => {
+  const x = samples.get(num);
+  const y = samples.get(den);
+  if (!x || !y || x.length === 0) return NaN;
+  return median(x.map((s, i) => s[k] / y[i][k]));
+};
+
+// ---------------------------------------------------------------- data pipeline
+log('data pipeline …');
+const fullViews = pretrainViewSpecs(sslConfig('self-emd+spc+scale', 1, images.length));
+const loader = createPretrainLoader({ images, batchSize: opt.batch, rng: createRng(0), viewSpecs: fullViews, prefetch: 'worker' });
+(await loader.next()).dispose(); // worker start-up
+let t0 = performance.now();
+const pipeBatches = 6;
+for (let i = 0; i < pipeBatches; i++) (await loader.next()).dispose();
+const renderMsPerBatch = (performance.now() - t0) / pipeBatches;
+const pipelineImagesPerS = (opt.batch * 1000) / renderMsPerBatch;
+// Hand-off of a ready batch with the main thread as busy as in training: between calls the main
+// thread computes (tf ops) for as long as the fastest SSL step, then next() is timed, in wall and
+// in process CPU time. Wall ≈ CPU means the main thread did not sit idle waiting for the worker:
+// the time is the hand-off itself (receiving the views, uploading them as tensors, sending the
+// next request).
+const fastestSslWall = Math.min(...SSL.map((v) => median(samples.get(v)!.map((x) => x.wall))));
+const handoff: { wall: number; cpu: number }[] = [];
+const busy = tf.randomNormal([384, 384]);
+for (let i = 0; i < 5; i++) {
+  const until = performance.now() + Math.min(fastestSslWall, 3000);
+  while (performance.now() < until) tf.tidy(() => tf.matMul(busy, busy).dataSync());
+  await new Promise((r) => setImmediate(r));
+  const c0 = cpuMs();
+  t0 = performance.now();
+  (await loader.next()).dispose();
+  handoff.push({ wall: performance.now() - t0, cpu: cpuMs() - c0 });
+}
+busy.dispose();
+await loader.close();
+const handoffMs = median(handoff.map((h) => h.wall));
+const handoffIdleMs = median(handoff.map((h) => Math.max(0, h.wall - h.cpu)));
+
+// ---------------------------------------------------------------- the real trainer
+interface TrainerRun {
+  stepMs: number[];
+  dataWaitMs: number[];
+  tensors: number[];
+  rssMb: number[];
+  wasmMb: number[];
+}
+async function trainer(variant: SslVariant, steps: number, warmup: number): Promise<TrainerRun> {
+  const config = sslConfig(variant, steps + warmup, images.length);
+  const run: TrainerRun = { stepMs: [], dataWaitMs: [], tensors: [], rssMb: [], wasmMb: [] };
   await runPretraining({
     config,
     images,
@@ -101,131 +313,191 @@ async function timeVariant(variant: Parameters<typeof sslConfig>[0], steps: numb
     keepCheckpoints: 1,
     hooks: {
       onMetrics: (points) => {
-        const step = points[0].step;
-        if (step <= opt.warmup) return;
+        if (points[0].step <= warmup) return;
         for (const p of points) {
-          if (p.key === 'perf/step_ms') stepMs.push(p.value);
-          if (p.key === 'perf/data_wait_ms') wait.push(p.value);
+          if (p.key === 'perf/step_ms') run.stepMs.push(p.value);
+          if (p.key === 'perf/data_wait_ms') run.dataWaitMs.push(p.value);
         }
-        tensors.push(tf.memory().numTensors);
-        rss.push(process.memoryUsage().rss / 2 ** 20);
+        run.tensors.push(tf.memory().numTensors);
+        run.rssMb.push(mb(process.memoryUsage().rss));
+        run.wasmMb.push(mb(wasmHeapBytes()));
       },
     },
   });
-  return { stepMs: median(stepMs), dataWaitMs: median(wait), tensors, rssMb: rss };
+  return run;
 }
-
-const total = opt.warmup + opt.steps;
-log(`supervised-style step …`);
-const supervised = median(await timeSupervisedStep({ ...opt, steps: opt.steps }));
-const variants = ['byol', 'self-emd', 'self-emd+spc', 'self-emd+spc+scale'] as const;
-const results = {} as Record<(typeof variants)[number], VariantResult>;
-for (const v of variants) {
-  log(`${v} …`);
-  results[v] = await timeVariant(v, total);
+const trainerRuns = new Map<SslVariant, TrainerRun>();
+for (const v of ['byol', 'self-emd+spc+scale'] as const) {
+  log(`trainer: ${v}, ${opt.trainerSteps} steps after 2 …`);
+  trainerRuns.set(v, await trainer(v, opt.trainerSteps, 2));
 }
-
-log('Sinkhorn EMD alone …');
-const sinkhornMs = median(await timeSinkhornEmd({ pairs: 64, grid: 7, channels: 256, iterations: 10, repeats: 5 }));
-
-log('data pipeline …');
-const loader = createPretrainLoader({
-  images,
-  batchSize: opt.batch,
-  rng: createRng(0),
-  viewSpecs: pretrainViewSpecs(sslConfig('self-emd+spc+scale', 1, images.length)),
-  prefetch: 'worker',
-});
-(await loader.next()).dispose(); // worker start-up
-const t0 = performance.now();
-const batches = 6;
-for (let i = 0; i < batches; i++) (await loader.next()).dispose();
-const pipelineImagesPerS = (batches * opt.batch) / ((performance.now() - t0) / 1000);
-await loader.close();
-
-let soak: { steps: number; tensorsFirst: number; tensorsLast: number; rssFirstMb: number; rssLastMb: number } | undefined;
+let soak: (TrainerRun & { variant: SslVariant; steps: number }) | undefined;
 if (opt.soak > 0) {
-  log(`soak: ${opt.soak} BYOL steps …`);
-  const r = await timeVariant('byol', opt.soak + opt.warmup);
-  soak = {
-    steps: opt.soak,
-    tensorsFirst: r.tensors[0],
-    tensorsLast: r.tensors.at(-1)!,
-    rssFirstMb: r.rssMb[0],
-    rssLastMb: r.rssMb.at(-1)!,
-  };
+  log(`soak: ${opt.soak} trainer steps of ${soakVariant} …`);
+  soak = { ...(await trainer(soakVariant, opt.soak, 2)), variant: soakVariant, steps: opt.soak };
 }
 
-let torch: { version: string; threads: number; stepMs: number } | { unavailable: string };
-const python = process.env.SELFEMD_TORCH_PYTHON ?? '/usr/bin/python3';
-const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-if (probe.status !== 0) torch = { unavailable: `${python} cannot import torch (apt-get install python3-torch)` };
-else {
-  log('PyTorch reference …');
-  const r = spawnSync(
-    python,
+// ---------------------------------------------------------------- targets
+const consumption = (opt.batch * 1000) / fastestSslWall;
+const waits = [...trainerRuns.values()].flatMap((r) => r.dataWaitMs);
+const waitShare = [...trainerRuns.values()].flatMap((r) => r.dataWaitMs.map((w, i) => (100 * w) / r.stepMs[i]));
+const flat = (xs: number[]) => xs.length > 0 && xs.every((x) => x === xs[0]);
+const tensorsFlat =
+  [...SSL, 'supervised' as const].every((v) => flat(samples.get(v)!.map((s) => s.tensors.valueOf()))) &&
+  [...trainerRuns.values()].every((r) => flat(r.tensors));
+interface Target {
+  what: string;
+  need: string;
+  got: string;
+  pass: boolean | null;
+}
+const r3 = (x: number) => x.toFixed(3);
+const targets: Target[] = [
+  ...(
     [
-      path.join(here, 'torch_reference.py'),
-      JSON.stringify({ ...opt, threads: backend.threads, steps: opt.steps, warmup: opt.warmup }),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) torch = { unavailable: r.stderr.trim().split('\n').at(-1) ?? 'failed' };
-  else {
-    const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-    torch = { version: j.torch, threads: j.threads, stepMs: j.step_ms };
-  }
+      ['self-emd', 1.05],
+      ['self-emd+spc', 1.08],
+      ['self-emd+spc+scale', 1.3],
+    ] as const
+  ).map(([v, need]) => ({
+    what: `${v} / byol step (CPU; wall ${r3(ratio(v, 'byol', 'wall'))})`,
+    need: `≤ ${need.toFixed(2)}`,
+    got: r3(ratio(v, 'byol', 'cpu')),
+    pass: ratio(v, 'byol', 'cpu') <= need,
+  })),
+  {
+    what: `Sinkhorn EMD fwd+bwd / byol step (CPU; wall ${(100 * ratio('sinkhorn', 'byol', 'wall')).toFixed(1)}%)`,
+    need: '≤ 5%',
+    got: `${(100 * ratio('sinkhorn', 'byol', 'cpu')).toFixed(1)}%`,
+    pass: ratio('sinkhorn', 'byol', 'cpu') <= 0.05,
+  },
+  'stepper' in torch
+    ? {
+        what: `TF.js / PyTorch supervised step (CPU; wall ${r3(ratio('supervised', 'pytorch', 'wall'))})`,
+        need: '≤ 3',
+        got: r3(ratio('supervised', 'pytorch', 'cpu')),
+        pass: ratio('supervised', 'pytorch', 'cpu') <= 3,
+      }
+    : { what: 'TF.js / PyTorch supervised step', need: '≤ 3', got: 'no PyTorch', pass: null },
+  {
+    what: `data: pipeline images/s vs the fastest step's consumption`,
+    need: '≥ 1.5×',
+    got: `${pipelineImagesPerS.toFixed(0)} vs ${consumption.toFixed(1)} (${(pipelineImagesPerS / consumption).toFixed(1)}×)`,
+    pass: pipelineImagesPerS >= 1.5 * consumption,
+  },
+  {
+    what: `data: trainer wait per step / its step, max over steps (median ${median(waitShare).toFixed(2)}%)`,
+    need: '≤ 1%',
+    got: `${Math.max(...waitShare).toFixed(2)}% (max wait ${Math.max(...waits).toFixed(1)} ms)`,
+    pass: Math.max(...waitShare) <= 1,
+  },
+  {
+    what: `data: main thread idle in next() with a ready batch (hand-off ${handoffMs.toFixed(1)} ms)`,
+    need: '≤ 1 ms',
+    got: `${handoffIdleMs.toFixed(1)} ms`,
+    pass: handoffIdleMs <= 1,
+  },
+  {
+    what: 'tensor count after every step, per variant and in the trainer',
+    need: 'constant',
+    got: tensorsFlat ? 'constant' : 'grows',
+    pass: tensorsFlat,
+  },
+];
+if (soak) {
+  const from = Math.floor(soak.rssMb.length / 10);
+  const rssGrowth = soak.rssMb.at(-1)! - soak.rssMb[from];
+  const wasmGrowth = soak.wasmMb.at(-1)! - soak.wasmMb[from];
+  targets.push({
+    what: `soak ${soak.steps} steps (${soak.variant}): tensors ${soak.tensors[0]}→${soak.tensors.at(-1)}, RSS Δ after step ${from + 1}, wasm heap Δ`,
+    need: 'flat (RSS ≤ +32 MB, heap +0)',
+    got: `${flat(soak.tensors) ? 'tensors flat' : 'tensors grow'}, RSS ${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(0)} MB, heap +${wasmGrowth.toFixed(0)} MB`,
+    pass: flat(soak.tensors) && rssGrowth <= 32 && wasmGrowth <= 0,
+  });
 }
 
-const byol = results.byol.stepMs;
 const report = {
-  machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${process.platform}/${process.arch}` },
+  machine: {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    loadAverage: os.loadavg(),
+    node: process.version,
+    platform: `${process.platform}/${process.arch}`,
+  },
   backend,
   config: opt,
-  stepMs: {
-    supervised,
-    ...Object.fromEntries(variants.map((v) => [v, results[v].stepMs])),
-  },
-  ratioToByol: {
-    supervised: supervised / byol,
-    ...Object.fromEntries(variants.map((v) => [v, results[v].stepMs / byol])),
-  },
-  sinkhorn: { pairs: 64, grid: 7, channels: 256, iterations: 10, ms: sinkhornMs, shareOfByolStep: sinkhornMs / byol },
+  steps: Object.fromEntries(
+    [...samples.keys()].map((k) => [
+      k,
+      {
+        cpuMs: stat(k, 'cpu'),
+        wallMs: stat(k, 'wall'),
+        ratioToByolCpu: ratio(k, 'byol', 'cpu'),
+        ratioToByolWall: ratio(k, 'byol', 'wall'),
+        samples: samples.get(k),
+        profile: profiles.get(k),
+      },
+    ]),
+  ),
+  torch: 'stepper' in torch ? { version: torch.version, threads: torch.threads } : torch,
   data: {
     workers: 1,
+    views: fullViews.length,
     imagesPerSecond: pipelineImagesPerS,
-    imagesPerSecondNeeded: (opt.batch * 1000) / Math.min(...variants.map((v) => results[v].stepMs)),
-    medianWaitMs: Object.fromEntries(variants.map((v) => [v, results[v].dataWaitMs])),
+    fastestStepConsumesImagesPerSecond: consumption,
+    handoffMs,
+    handoffIdleMs,
+    handoff,
+    trainer: Object.fromEntries(trainerRuns),
   },
-  memory: Object.fromEntries(
-    variants.map((v) => [v, { tensors: results[v].tensors, rssMb: results[v].rssMb.map((x) => Math.round(x)) }]),
-  ),
   soak,
-  torch,
-  tfjsOverTorch: 'stepMs' in torch ? supervised / torch.stepMs : null,
+  targets,
 };
 
 if (a.json) console.log(JSON.stringify(report, null, 2));
 else {
-  const f = (x: number) => x.toFixed(1).padStart(9);
-  const r = (x: number) => x.toFixed(3).padStart(7);
-  console.log(`\n${opt.backbone} width ${opt.width}, batch ${opt.batch}, ${opt.size} px — ${backend.choice}, ${backend.threads} thread(s), TF.js ${backend.version}`);
-  console.log('step                          ms/step   ÷ byol   data wait ms   tensors (first→last)');
-  console.log(`supervised (fwd+bwd)       ${f(supervised)}  ${r(supervised / byol)}`);
-  for (const v of variants) {
-    const x = results[v];
-    console.log(
-      `${v.padEnd(26)} ${f(x.stepMs)}  ${r(x.stepMs / byol)}  ${x.dataWaitMs.toFixed(1).padStart(12)}   ${x.tensors[0]}→${x.tensors.at(-1)}`,
+  const f = (x: number, w = 9) => (Number.isFinite(x) ? x.toFixed(1) : '—').padStart(w);
+  const rr = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—').padStart(8);
+  const out: string[] = [];
+  out.push(
+    `\n${opt.backbone} width ${opt.width}, batch ${opt.batch}, ${opt.size} px — ${backend.choice}, ${backend.threads} thread(s), TF.js ${backend.version}; load average ${os.loadavg()[0].toFixed(1)}`,
+  );
+  out.push(`${opt.rounds} interleaved rounds after ${opt.warmup} warm-up; medians over rounds (ratios: median of per-round ratios)`);
+  out.push('step                                   cpu ms   wall ms  ÷byol cpu ÷byol wall  tensors  peak MB  kernels');
+  const label: Record<Name, string> = {
+    supervised: 'supervised (fwd+bwd)',
+    byol: 'byol',
+    'self-emd': 'self-emd',
+    'self-emd+spc': 'self-emd+spc',
+    'self-emd+spc+scale': 'self-emd+spc+scale',
+    sinkhorn: 'Sinkhorn EMD 64×7×7 C256 T10 f+b',
+    'sinkhorn (per-pair emd-loss.ts)': '  same, per-pair emd-loss.ts',
+    pytorch: `PyTorch ${'stepper' in torch ? torch.version : ''} CPU supervised`,
+  };
+  for (const k of samples.keys()) {
+    const p = profiles.get(k);
+    const t = samples.get(k)!.map((s) => s.tensors);
+    out.push(
+      `${label[k].padEnd(35)} ${f(stat(k, 'cpu'))} ${f(stat(k, 'wall'))} ${rr(ratio(k, 'byol', 'cpu'))}  ${rr(ratio(k, 'byol', 'wall'))}  ${
+        k === 'pytorch' ? '       ' : String(`${t[0]}${flat(t) ? '' : '→' + t.at(-1)}`).padStart(7)
+      } ${p ? f(p.peakMb, 8) : '        '} ${p ? String(p.kernels).padStart(8) : ''}`,
     );
   }
-  console.log(`Sinkhorn EMD 64×(7×7), C=256, T=10, fwd+bwd: ${sinkhornMs.toFixed(1)} ms = ${(100 * sinkhornMs / byol).toFixed(1)}% of the byol step`);
-  console.log(
-    `data pipeline (1 worker thread, 3 views): ${pipelineImagesPerS.toFixed(0)} images/s; training consumes at most ${report.data.imagesPerSecondNeeded.toFixed(0)} images/s`,
+  out.push(
+    `data pipeline (1 worker thread, ${fullViews.length} views): ${pipelineImagesPerS.toFixed(0)} images/s (${renderMsPerBatch.toFixed(0)} ms/batch); the fastest SSL step consumes ${consumption.toFixed(1)} images/s; hand-off of a ready batch ${handoffMs.toFixed(1)} ms wall, of which idle ${handoffIdleMs.toFixed(1)} ms`,
   );
-  if ('stepMs' in torch)
-    console.log(`PyTorch ${torch.version} CPU, ${torch.threads} thread(s): ${torch.stepMs.toFixed(1)} ms/step → TF.js / PyTorch = ${(supervised / torch.stepMs).toFixed(2)}`);
-  else console.log(`PyTorch reference skipped: ${torch.unavailable}`);
+  for (const [v, r] of trainerRuns)
+    out.push(
+      `trainer ${v}: step ${median(r.stepMs).toFixed(0)} ms (wall), data wait median ${median(r.dataWaitMs).toFixed(1)} ms, max ${Math.max(...r.dataWaitMs).toFixed(1)} ms; tensors ${r.tensors[0]}→${r.tensors.at(-1)}; RSS ${r.rssMb[0].toFixed(0)}→${r.rssMb.at(-1)!.toFixed(0)} MB; wasm heap ${r.wasmMb[0].toFixed(0)}→${r.wasmMb.at(-1)!.toFixed(0)} MB`,
+    );
   if (soak)
-    console.log(`soak ${soak.steps} steps: tensors ${soak.tensorsFirst}→${soak.tensorsLast}, RSS ${soak.rssFirstMb.toFixed(0)}→${soak.rssLastMb.toFixed(0)} MB`);
+    out.push(
+      `soak ${soak.steps} steps (${soak.variant}): tensors ${soak.tensors[0]}→${soak.tensors.at(-1)}, RSS ${soak.rssMb[0].toFixed(0)}→${soak.rssMb.at(-1)!.toFixed(0)} MB (max ${Math.max(...soak.rssMb).toFixed(0)}), wasm heap ${soak.wasmMb[0].toFixed(0)}→${soak.wasmMb.at(-1)!.toFixed(0)} MB, step ${median(soak.stepMs).toFixed(0)} ms median`,
+    );
+  else out.push('soak: not run (--soak N)');
+  out.push('\ntarget                                                                  need                 measured                 ');
+  for (const t of targets)
+    out.push(`${t.what.padEnd(71)} ${t.need.padEnd(20)} ${t.got.padEnd(24)} ${t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'FAIL'}`);
+  console.log(out.join('\n'));
 }
 process.exit(0);

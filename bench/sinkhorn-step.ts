@@ -1,26 +1,38 @@
-/** Sinkhorn EMD alone: B pairs of g×g maps, C channels, T iterations, forward + backward. */
+/**
+ * Sinkhorn EMD alone: B pairs of g×g maps, C channels, T iterations, forward + backward, through
+ * the op the training objective uses (dense-emd.ts), or pair-wise emd-loss.ts for comparison.
+ */
 import * as tf from '@tensorflow/tfjs';
-import { emdLoss } from '../src-main/engine/ssl/emd-loss';
 import { DEFAULT_PRETRAIN_CONFIG } from '../shared/config/pretrain';
+import { denseEmdLoss } from '../src-main/engine/ssl/dense-emd';
+import { emdLoss } from '../src-main/engine/ssl/emd-loss';
+import type { Stepper } from './supervised-step';
 
-export async function timeSinkhornEmd(opts: { pairs: number; grid: number; channels: number; iterations: number; repeats: number }) {
+export function sinkhornStepper(opts: {
+  pairs: number;
+  grid: number;
+  channels: number;
+  iterations: number;
+  impl: 'dense-emd' | 'emd-loss';
+}): Stepper {
   const n = opts.grid * opts.grid;
-  const x = tf.variable(tf.randomNormal([opts.pairs, n, opts.channels], 0, 1, 'float32', 3));
-  const y = tf.variable(tf.randomNormal([opts.pairs, n, opts.channels], 0, 1, 'float32', 4));
+  const x = tf.variable(tf.randomNormal([opts.pairs, n, opts.channels], 0, 1, 'float32', 3)) as tf.Variable<tf.Rank.R3>;
+  const y = tf.randomNormal([opts.pairs, n, opts.channels], 0, 1, 'float32', 4) as tf.Tensor3D;
   const vx = tf.randomNormal([opts.pairs, opts.channels], 0, 1, 'float32', 5) as tf.Tensor2D;
   const vy = tf.randomNormal([opts.pairs, opts.channels], 0, 1, 'float32', 6) as tf.Tensor2D;
   const e = { ...DEFAULT_PRETRAIN_CONFIG.emd, iterations: opts.iterations };
-  const times: number[] = [];
-  for (let i = 0; i < opts.repeats + 1; i++) {
-    const t0 = performance.now();
-    const { value, grads } = tf.variableGrads(
-      () => emdLoss(x as unknown as tf.Tensor3D, y as unknown as tf.Tensor3D, vx, vy, e).loss,
-      [x, y],
-    );
-    await Promise.all([value.data(), ...Object.values(grads).map((g) => g.data())]);
-    tf.dispose([value, ...Object.values(grads)]);
-    if (i > 0) times.push(performance.now() - t0); // the first call pays for kernel setup
-  }
-  tf.dispose([x, y, vx, vy]);
-  return times;
+  const loss = () =>
+    opts.impl === 'dense-emd'
+      ? denseEmdLoss([{ online: [x], target: [y], vOnline: vx, vTarget: vy, blocks: [{ a: 0, b: 0, weight: 1 }] }], e).loss
+      : emdLoss(x, y, vx, vy, e).loss;
+  return {
+    async step() {
+      const { value, grads } = tf.variableGrads(loss, [x]);
+      await Promise.all([value.data(), ...Object.values(grads).map((g) => g.data())]);
+      tf.dispose([value, ...Object.values(grads)]);
+    },
+    dispose() {
+      tf.dispose([x, y, vx, vy]);
+    },
+  };
 }

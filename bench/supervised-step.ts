@@ -9,14 +9,12 @@ import { createBatchStatsCollector, updateRunningStats } from '../src-main/engin
 import { decayOnlyMatrices, Sgd } from '../src-main/engine/train/sgd';
 import type { BackboneName } from '../shared/config/pretrain';
 
-export async function timeSupervisedStep(opts: {
-  backbone: BackboneName;
-  width: number;
-  batch: number;
-  size: number;
-  warmup: number;
-  steps: number;
-}): Promise<number[]> {
+export interface Stepper {
+  step(): Promise<void>;
+  dispose(): void;
+}
+
+export function supervisedStepper(opts: { backbone: BackboneName; width: number; batch: number; size: number }): Stepper {
   const backbone = createBackbone(opts.backbone, { baseWidth: opts.width, seed: 0 });
   const feat = backbone.featureInfo.res5.channels;
   const fcW = tf.variable(tf.randomNormal([feat, 10], 0, 0.01, 'float32', 1));
@@ -26,26 +24,26 @@ export async function timeSupervisedStep(opts: {
   const keyOf = new Map([...params].map(([k, v]) => [v.name, k]));
   const x = tf.randomNormal([opts.batch, opts.size, opts.size, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
   const labels = tf.oneHot(tf.tensor1d(Array.from({ length: opts.batch }, (_, i) => i % 10), 'int32'), 10);
-  const times: number[] = [];
-  for (let i = 0; i < opts.warmup + opts.steps; i++) {
-    const t0 = performance.now();
-    const stats = createBatchStatsCollector();
-    const { value, grads } = tf.variableGrads(() => {
-      const f = backbone.forward(x, { training: true, onBatchStats: stats.sink }).res5;
-      const logits = tf.add(tf.matMul(tf.mean(f, [1, 2]) as tf.Tensor2D, fcW), fcB);
-      return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
-    }, [...params.values()]);
-    await value.data();
-    sgd.step(new Map(Object.entries(grads).map(([n, g]) => [keyOf.get(n)!, g])), 0.01);
-    updateRunningStats(backbone, stats.records);
-    stats.clear();
-    tf.dispose([value, ...Object.values(grads)]);
-    if (i >= opts.warmup) times.push(performance.now() - t0);
-  }
-  tf.dispose([x, labels]);
-  sgd.dispose();
-  backbone.dispose();
-  fcW.dispose();
-  fcB.dispose();
-  return times;
+  return {
+    async step() {
+      const stats = createBatchStatsCollector();
+      const { value, grads } = tf.variableGrads(() => {
+        const f = backbone.forward(x, { training: true, onBatchStats: stats.sink }).res5;
+        const logits = tf.add(tf.matMul(tf.mean(f, [1, 2]) as tf.Tensor2D, fcW), fcB);
+        return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+      }, [...params.values()]);
+      await value.data();
+      sgd.step(new Map(Object.entries(grads).map(([n, g]) => [keyOf.get(n)!, g])), 0.01);
+      updateRunningStats(backbone, stats.records);
+      stats.clear();
+      tf.dispose([value, ...Object.values(grads)]);
+    },
+    dispose() {
+      tf.dispose([x, labels]);
+      sgd.dispose();
+      backbone.dispose();
+      fcW.dispose();
+      fcB.dispose();
+    },
+  };
 }

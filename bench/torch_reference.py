@@ -1,6 +1,12 @@
 """PyTorch CPU reference for `npm run bench`: the same ResNet train step as the TF.js
 supervised-style step (backbone + linear classifier, cross-entropy, SGD momentum), at the same
-base width, input size, batch and thread count. Prints one JSON line. Used only by the benchmark.
+base width, input size, batch and thread count. Used only by the benchmark.
+
+    torch_reference.py '<json args>'           runs warmup + steps, prints one JSON line
+    torch_reference.py '<json args>' --serve   prints {"ready": ...}, then runs one step per
+                                               "step" line on stdin and answers with one JSON line
+                                               {"wall_ms", "cpu_ms"}, so the benchmark can
+                                               interleave these steps with the TF.js ones
 """
 import json
 import statistics
@@ -90,15 +96,29 @@ def main():
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     x = torch.randn(args["batch"], 3, args["size"], args["size"])
     y = torch.randint(0, 10, (args["batch"],))
-    times = []
-    for i in range(args["warmup"] + args["steps"]):
+
+    def step():
         t0 = time.perf_counter()
+        c0 = time.process_time()
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
+        return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+
+    if "--serve" in sys.argv:
+        print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+        for line in sys.stdin:
+            if line.strip() != "step":
+                break
+            wall, cpu = step()
+            print(json.dumps({"wall_ms": wall, "cpu_ms": cpu}), flush=True)
+        return
+    times = []
+    for i in range(args["warmup"] + args["steps"]):
+        wall, _ = step()
         if i >= args["warmup"]:
-            times.append((time.perf_counter() - t0) * 1000)
+            times.append(wall)
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
                       "step_ms": statistics.median(times), "samples": times}))
 

@@ -100,8 +100,20 @@ export function planSteps(config: PretrainConfig, imageCount: number): PretrainP
   };
 }
 
-/** Everything of a run that lives in memory: the two encoders, their variables, the optimizer. */
-class PretrainModel {
+/** What one micro-batch gives: the losses, and the gradients by key (none when the loss is not finite). */
+export interface MicroBatchResult {
+  total: number;
+  global: number;
+  emd: number;
+  collapse: number;
+  grads?: Map<string, tf.Tensor>;
+}
+
+/**
+ * Everything of a run that lives in memory: the two encoders, their variables, the optimizer; and
+ * the step itself (forwardBackward per micro-batch, then update), which `npm run bench` times too.
+ */
+export class PretrainModel {
   readonly online: Encoder;
   readonly target: Encoder;
   readonly onlineParams: Map<string, tf.Variable>;
@@ -111,6 +123,7 @@ class PretrainModel {
   readonly sgd: Sgd;
   /** tf variable name → our key, to read tf.variableGrads' result. */
   private readonly keyOfTfName = new Map<string, string>();
+  private readonly varList: tf.Variable[];
 
   constructor(readonly config: PretrainConfig) {
     const seed = config.seed * 7919 + 17;
@@ -123,11 +136,46 @@ class PretrainModel {
     copyInto(this.targetParams, this.onlineParams);
     copyInto(this.targetBuffers, this.onlineBuffers);
     for (const [k, v] of this.onlineParams) this.keyOfTfName.set(v.name, k);
+    this.varList = [...this.onlineParams.values()];
     this.sgd = new Sgd(this.onlineParams, {
       momentum: config.optim.momentum,
       weightDecay: config.optim.weightDecay,
       decays: decayOnlyMatrices(this.onlineParams),
     });
+  }
+
+  /**
+   * One micro-batch: target forward (outside the tape), online forward and loss under
+   * tf.variableGrads, then the BN running statistics. With a non-finite loss nothing is applied and
+   * no gradients are returned.
+   */
+  async forwardBackward(views: Views): Promise<MicroBatchResult> {
+    const targetOut = targetForward(this.target, views, this.config);
+    const stats = createBatchStatsCollector();
+    let kept: tf.Scalar[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const terms = pretrainLoss(this.config, this.online, views, targetOut, stats.sink);
+      kept = [terms.global, terms.emd ?? tf.scalar(0), terms.collapseStd].map((t) => tf.keep(t));
+      return terms.total;
+    }, this.varList);
+    const [total, global, emd, collapse] = await Promise.all([value, ...kept].map(async (t) => (await t.data())[0]));
+    tf.dispose([value, ...kept, ...Object.values(targetOut).flat()].filter(Boolean) as tf.Tensor[]);
+    if (!Number.isFinite(total)) {
+      tf.dispose(Object.values(grads));
+      stats.clear();
+      return { total, global, emd, collapse };
+    }
+    applyRunningStats(this.online, stats.records);
+    stats.clear();
+    return { total, global, emd, collapse, grads: this.gradsByKey(grads) };
+  }
+
+  /** SGD on the (accumulated) gradients, which it disposes, then the EMA of the target. */
+  update(grads: Map<string, tf.Tensor>, lr: number, tau: number): void {
+    this.sgd.step(grads, lr);
+    tf.dispose([...grads.values()]);
+    emaUpdate(this.targetParams, sharedWithTarget(this.onlineParams, this.targetParams), tau);
+    emaUpdate(this.targetBuffers, sharedWithTarget(this.onlineBuffers, this.targetBuffers), tau);
   }
 
   gradsByKey(grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
@@ -239,7 +287,6 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
       hooks.onCheckpoint?.({ step: state.step, epoch: state.epoch, dir: saved.dir, bytes: saved.bytes });
     };
 
-    const varList = [...model.onlineParams.values()];
     const started = performance.now();
     const startStep = state.step;
     let lastLoss = NaN;
@@ -267,38 +314,27 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
         const batch = await loader.next();
         dataWaitMs += performance.now() - waitStart;
         const views: Views = { v1: batch.views[0].pixels, v2: batch.views[1].pixels, small: batch.views[2]?.pixels };
-        const targetOut = targetForward(model.target, views);
-        const stats = createBatchStatsCollector();
-        let kept: tf.Scalar[] = [];
-        const { value, grads } = tf.variableGrads(() => {
-          const terms = pretrainLoss(config, model.online, views, targetOut, stats.sink);
-          kept = [terms.global, terms.emd ?? tf.scalar(0), terms.collapseStd].map((t) => tf.keep(t));
-          return terms.total;
-        }, varList);
-        const [total, global, emd, collapse] = await Promise.all(
-          [value, ...kept].map(async (t) => (await t.data())[0]),
-        );
-        tf.dispose([value, ...kept, ...Object.values(targetOut)].filter(Boolean) as tf.Tensor[]);
+        const out = await model.forwardBackward(views);
         batch.dispose();
         state.loader = batch.stateAfter;
-        if (!Number.isFinite(total)) {
-          tf.dispose(Object.values(grads));
-          stats.clear();
+        if (!out.grads) {
           if (accumulated) tf.dispose([...accumulated.values()]);
-          throw new NonFiniteLossError(k, total, lastCheckpointStep);
+          throw new NonFiniteLossError(k, out.total, lastCheckpointStep);
         }
-        sums = { total: sums.total + total, global: sums.global + global, emd: sums.emd + emd, collapse: sums.collapse + collapse };
-        const byKey = model.gradsByKey(grads);
-        if (!accumulated) accumulated = byKey;
+        sums = {
+          total: sums.total + out.total,
+          global: sums.global + out.global,
+          emd: sums.emd + out.emd,
+          collapse: sums.collapse + out.collapse,
+        };
+        if (!accumulated) accumulated = out.grads;
         else {
-          for (const [name, g] of byKey) {
+          for (const [name, g] of out.grads) {
             const prev = accumulated.get(name)!;
             accumulated.set(name, tf.add(prev, g));
             tf.dispose([prev, g]);
           }
         }
-        applyRunningStats(model.online, stats.records);
-        stats.clear();
       }
 
       const scale = 1 / config.optim.accumulate;
@@ -308,10 +344,7 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
           g.dispose();
         }
       }
-      model.sgd.step(accumulated!, lr);
-      tf.dispose([...accumulated!.values()]);
-      emaUpdate(model.targetParams, sharedWithTarget(model.onlineParams, model.targetParams), tau);
-      emaUpdate(model.targetBuffers, sharedWithTarget(model.onlineBuffers, model.targetBuffers), tau);
+      model.update(accumulated!, lr, tau);
       state.step += 1;
       state.epoch = Math.floor(state.step / plan.stepsPerEpoch);
       lastLoss = sums.total * scale;

@@ -25,16 +25,24 @@ export function unsortedSegmentSumWasm(args: {
   const inner = x.shape.slice(idRank).reduce((a, b) => a * b, 1);
   return withScope(args.backend, (s) => {
     const out = s.alloc([numSegments, ...x.shape.slice(idRank)], x.dtype as 'float32' | 'int32', 0);
-    const ov = s.view(out);
-    const xv = s.view(x);
-    const ids = s.view(segmentIds);
-    for (let j = 0; j < ids.length; j++) {
-      const k = ids[j];
-      if (k < 0 || k >= numSegments) continue;
-      const src = j * inner;
-      const dst = k * inner;
-      for (let e = 0; e < inner; e++) ov[dst + e] += xv[src + e];
-    }
+    segmentSum(s.view(out), s.view(x), s.view(segmentIds), numSegments, inner);
     return out;
   });
+}
+
+/** Named top-level loop: V8 optimises it, unlike the same loop inside the withScope closure. */
+function segmentSum(
+  ov: Float32Array | Int32Array,
+  xv: Float32Array | Int32Array,
+  ids: Float32Array | Int32Array,
+  numSegments: number,
+  inner: number,
+): void {
+  for (let j = 0; j < ids.length; j++) {
+    const k = ids[j];
+    if (k < 0 || k >= numSegments) continue;
+    const src = j * inner;
+    const dst = k * inner;
+    for (let e = 0; e < inner; e++) ov[dst + e] += xv[src + e];
+  }
 }

@@ -50,6 +50,12 @@ export class WasmScope {
     return v;
   }
 
+  /** Frees `info` with the scope (for outputs of kernels called directly rather than through run). */
+  track(info: Info): Info {
+    this.temps.push(info);
+    return info;
+  }
+
   /** Marks `info` as the kernel's result: `dispose()` leaves it alone. */
   keep(info: Info): Info {
     const i = this.temps.lastIndexOf(info);
