@@ -16,8 +16,14 @@
  * The order is shuffled every round (a fixed cyclic order would always put the same step after
  * the same other step, and a step pays for the garbage its predecessor left), and a full GC runs
  * before every measured step, outside its time.
- * CPU time (process CPU of the step) is what the targets are judged on: wall time on a loaded
- * machine adds the time spent waiting for a core, which is not the step's cost. Both are printed.
+ * What the targets are judged on: the CPU time of the step (process CPU; wall time on a loaded
+ * machine adds the time spent waiting for a core, which is not the step's cost), summarised per
+ * step as the mean of its fastest half of rounds. Other processes only ever slow a step (on these
+ * 2-core SMT machines a busy sibling thread inflates even CPU time), so the slow half of the
+ * samples measures the neighbours more than the step; measured here, two steps that run the very
+ * same computation (self-emd and self-emd+spc at 96 px, where all pyramid levels are the map)
+ * differed by up to 5% in the median of per-round ratios, and by ~1–2% in fastest-half means.
+ * Both, and wall times, are printed.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as os from 'node:os';
@@ -54,7 +60,7 @@ const { values: a } = parseArgs({
     width: { type: 'string', default: '32' },
     batch: { type: 'string', default: '16' },
     size: { type: 'string', default: '96' },
-    steps: { type: 'string', default: '8' },
+    steps: { type: 'string', default: '12' },
     warmup: { type: 'string', default: '2' },
     'trainer-steps': { type: 'string', default: '6' },
     backend: { type: 'string', default: 'auto' },
@@ -153,9 +159,18 @@ function sslStepper(variant: SslVariant): Stepper {
 }
 
 /** The PyTorch reference as a child process that runs one step per request. */
-async function torchStepper(): Promise<{ stepper: Stepper & { last: { wall: number; cpu: number } }; version: string; threads: number } | { unavailable: string }> {
+async function torchStepper(): Promise<
+  | { stepper: Stepper & { last: { wall: number; cpu: number } }; version: string; threads: number }
+  | { unavailable: string }
+> {
   const python = process.env.SELFEMD_TORCH_PYTHON ?? '/usr/bin/python3';
-  const args = JSON.stringify({ backbone: opt.backbone, width: opt.width, batch: opt.batch, size: opt.size, threads: backend.threads });
+  const args = JSON.stringify({
+    backbone: opt.backbone,
+    width: opt.width,
+    batch: opt.batch,
+    size: opt.size,
+    threads: backend.threads,
+  });
   let child: ChildProcessWithoutNullStreams;
   try {
     child = spawn(python, [path.join(here, 'torch_reference.py'), args, '--serve']);
@@ -177,7 +192,9 @@ async function torchStepper(): Promise<{ stepper: Stepper & { last: { wall: numb
       nextLine().then(resolve, reject);
     });
   } catch (e) {
-    return { unavailable: `${python} cannot run the PyTorch reference (${(e as Error).message}); apt-get install python3-torch` };
+    return {
+      unavailable: `${python} cannot run the PyTorch reference (${(e as Error).message}); apt-get install python3-torch`,
+    };
   }
   const last = { wall: NaN, cpu: NaN };
   return {
@@ -205,7 +222,10 @@ const steppers = new Map<Name, Stepper>([
   ['supervised', supervisedStepper(opt)],
   ...SSL.map((v): [Name, Stepper] => [v, sslStepper(v)]),
   ['sinkhorn', sinkhornStepper({ pairs: 64, grid: 7, channels: 256, iterations: 10, impl: 'dense-emd' })],
-  ['sinkhorn (per-pair emd-loss.ts)', sinkhornStepper({ pairs: 64, grid: 7, channels: 256, iterations: 10, impl: 'emd-loss' })],
+  [
+    'sinkhorn (per-pair emd-loss.ts)',
+    sinkhornStepper({ pairs: 64, grid: 7, channels: 256, iterations: 10, impl: 'emd-loss' }),
+  ],
 ]);
 const torch = await torchStepper();
 if ('stepper' in torch) steppers.set('pytorch', torch.stepper);
@@ -223,7 +243,7 @@ const totalRounds = opt.warmup + opt.rounds;
 v8.setFlagsFromString('--expose-gc');
 const fullGc = vm.runInNewContext('gc') as () => void;
 let seed = 12345;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 for (let r = 0; r < totalRounds; r++) {
   log(`round ${r + 1}/${totalRounds}${r < opt.warmup ? ' (warm-up)' : ''} …`);
   for (let i = order.length - 1; i > 0; i--) {
@@ -250,11 +270,22 @@ for (const name of ['supervised', ...SSL] as Name[]) {
     await steppers.get(name)!.step();
   });
   // Peak of live tensor bytes during the step above what lives between steps (all the models).
-  profiles.set(name, { peakMb: mb(info.peakBytes - base), newTensors: info.newTensors, kernels: info.kernels.length });
+  profiles.set(name, {
+    peakMb: mb(info.peakBytes - base),
+    newTensors: info.newTensors,
+    kernels: info.kernels.length,
+  });
 }
 for (const s of steppers.values()) s.dispose();
 
 const stat = (name: Name, k: 'wall' | 'cpu') => median(samples.get(name)?.map((s) => s[k]) ?? []);
+/** Mean of the fastest half of a step's rounds (see the header). */
+const fast = (name: Name, k: 'wall' | 'cpu' = 'cpu') => {
+  const xs = [...(samples.get(name)?.map((s) => s[k]) ?? [])].sort((p, q) => p - q);
+  const half = xs.slice(0, Math.max(1, Math.ceil(xs.length / 2)));
+  return half.reduce((p, q) => p + q, 0) / half.length;
+};
+const fastRatio = (num: Name, den: Name) => fast(num) / fast(den);
 /** Median over rounds of the per-round ratio num/den. */
 const ratio = (num: Name, den: Name, k: 'wall' | 'cpu') => {
   const x = samples.get(num);
@@ -266,7 +297,13 @@ const ratio = (num: Name, den: Name, k: 'wall' | 'cpu') => {
 // ---------------------------------------------------------------- data pipeline
 log('data pipeline …');
 const fullViews = pretrainViewSpecs(sslConfig('self-emd+spc+scale', 1, images.length));
-const loader = createPretrainLoader({ images, batchSize: opt.batch, rng: createRng(0), viewSpecs: fullViews, prefetch: 'worker' });
+const loader = createPretrainLoader({
+  images,
+  batchSize: opt.batch,
+  rng: createRng(0),
+  viewSpecs: fullViews,
+  prefetch: 'worker',
+});
 (await loader.next()).dispose(); // worker start-up
 let t0 = performance.now();
 const pipeBatches = 6;
@@ -340,7 +377,9 @@ if (opt.soak > 0) {
 // ---------------------------------------------------------------- targets
 const consumption = (opt.batch * 1000) / fastestSslWall;
 const waits = [...trainerRuns.values()].flatMap((r) => r.dataWaitMs);
-const waitShare = [...trainerRuns.values()].flatMap((r) => r.dataWaitMs.map((w, i) => (100 * w) / r.stepMs[i]));
+const waitShare = [...trainerRuns.values()].flatMap((r) =>
+  r.dataWaitMs.map((w, i) => (100 * w) / r.stepMs[i]),
+);
 const flat = (xs: number[]) => xs.length > 0 && xs.every((x) => x === xs[0]);
 const tensorsFlat =
   [...SSL, 'supervised' as const].every((v) => flat(samples.get(v)!.map((s) => s.tensors.valueOf()))) &&
@@ -360,23 +399,23 @@ const targets: Target[] = [
       ['self-emd+spc+scale', 1.3],
     ] as const
   ).map(([v, need]) => ({
-    what: `${v} / byol step (CPU; wall ${r3(ratio(v, 'byol', 'wall'))})`,
+    what: `${v} / byol step (paired median: cpu ${r3(ratio(v, 'byol', 'cpu'))}, wall ${r3(ratio(v, 'byol', 'wall'))})`,
     need: `≤ ${need.toFixed(2)}`,
-    got: r3(ratio(v, 'byol', 'cpu')),
-    pass: ratio(v, 'byol', 'cpu') <= need,
+    got: r3(fastRatio(v, 'byol')),
+    pass: fastRatio(v, 'byol') <= need,
   })),
   {
-    what: `Sinkhorn EMD fwd+bwd / byol step (CPU; wall ${(100 * ratio('sinkhorn', 'byol', 'wall')).toFixed(1)}%)`,
+    what: `Sinkhorn EMD fwd+bwd / byol step (paired median cpu ${(100 * ratio('sinkhorn', 'byol', 'cpu')).toFixed(1)}%)`,
     need: '≤ 5%',
-    got: `${(100 * ratio('sinkhorn', 'byol', 'cpu')).toFixed(1)}%`,
-    pass: ratio('sinkhorn', 'byol', 'cpu') <= 0.05,
+    got: `${(100 * fastRatio('sinkhorn', 'byol')).toFixed(1)}%`,
+    pass: fastRatio('sinkhorn', 'byol') <= 0.05,
   },
   'stepper' in torch
     ? {
-        what: `TF.js / PyTorch supervised step (CPU; wall ${r3(ratio('supervised', 'pytorch', 'wall'))})`,
+        what: `TF.js / PyTorch supervised step (paired median: cpu ${r3(ratio('supervised', 'pytorch', 'cpu'))}, wall ${r3(ratio('supervised', 'pytorch', 'wall'))})`,
         need: '≤ 3',
-        got: r3(ratio('supervised', 'pytorch', 'cpu')),
-        pass: ratio('supervised', 'pytorch', 'cpu') <= 3,
+        got: r3(fastRatio('supervised', 'pytorch')),
+        pass: fastRatio('supervised', 'pytorch') <= 3,
       }
     : { what: 'TF.js / PyTorch supervised step', need: '≤ 3', got: 'no PyTorch', pass: null },
   {
@@ -405,11 +444,18 @@ const targets: Target[] = [
   },
 ];
 if (soak) {
-  const from = Math.floor(soak.rssMb.length / 10);
-  const rssGrowth = soak.rssMb.at(-1)! - soak.rssMb[from];
-  const wasmGrowth = soak.wasmMb.at(-1)! - soak.wasmMb[from];
+  // RSS moves by tens of MB with V8's collections, so compare typical levels, not two samples:
+  // the median over the last fifth of the run against the median over its second tenth to 30%
+  // (after start-up allocations).
+  const n = soak.rssMb.length;
+  const early = median(
+    soak.rssMb.slice(Math.floor(n / 10), Math.max(Math.floor(n / 10) + 1, Math.floor((3 * n) / 10))),
+  );
+  const late = median(soak.rssMb.slice(Math.floor((4 * n) / 5)));
+  const rssGrowth = late - early;
+  const wasmGrowth = soak.wasmMb.at(-1)! - soak.wasmMb[Math.floor(n / 10)];
   targets.push({
-    what: `soak ${soak.steps} steps (${soak.variant}): tensors ${soak.tensors[0]}→${soak.tensors.at(-1)}, RSS Δ after step ${from + 1}, wasm heap Δ`,
+    what: `soak ${soak.steps} steps (${soak.variant}): tensors ${soak.tensors[0]}→${soak.tensors.at(-1)}; RSS median, last 20% vs 10–30%; wasm heap`,
     need: 'flat (RSS ≤ +32 MB, heap +0)',
     got: `${flat(soak.tensors) ? 'tensors flat' : 'tensors grow'}, RSS ${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(0)} MB, heap +${wasmGrowth.toFixed(0)} MB`,
     pass: flat(soak.tensors) && rssGrowth <= 32 && wasmGrowth <= 0,
@@ -431,7 +477,9 @@ const report = {
       k,
       {
         cpuMs: stat(k, 'cpu'),
+        cpuFastHalfMs: fast(k),
         wallMs: stat(k, 'wall'),
+        ratioToByolCpuFastHalf: fastRatio(k, 'byol'),
         ratioToByolCpu: ratio(k, 'byol', 'cpu'),
         ratioToByolWall: ratio(k, 'byol', 'wall'),
         samples: samples.get(k),
@@ -462,8 +510,12 @@ else {
   out.push(
     `\n${opt.backbone} width ${opt.width}, batch ${opt.batch}, ${opt.size} px — ${backend.choice}, ${backend.threads} thread(s), TF.js ${backend.version}; load average ${os.loadavg()[0].toFixed(1)}`,
   );
-  out.push(`${opt.rounds} interleaved rounds after ${opt.warmup} warm-up; medians over rounds (ratios: median of per-round ratios)`);
-  out.push('step                                   cpu ms   wall ms  ÷byol cpu ÷byol wall  tensors  peak MB  kernels');
+  out.push(
+    `${opt.rounds} interleaved rounds (shuffled, GC before each step) after ${opt.warmup} warm-up. cpu fast: mean of the fastest half of rounds (targets use it); median: median over rounds; paired ÷byol: median of per-round ratios`,
+  );
+  out.push(
+    'step                              cpu fast  cpu median wall median ÷byol fast  paired cpu paired wall tensors peak MB kernels',
+  );
   const label: Record<Name, string> = {
     supervised: 'supervised (fwd+bwd)',
     byol: 'byol',
@@ -478,9 +530,9 @@ else {
     const p = profiles.get(k);
     const t = samples.get(k)!.map((s) => s.tensors);
     out.push(
-      `${label[k].padEnd(35)} ${f(stat(k, 'cpu'))} ${f(stat(k, 'wall'))} ${rr(ratio(k, 'byol', 'cpu'))}  ${rr(ratio(k, 'byol', 'wall'))}  ${
+      `${label[k].padEnd(33)} ${f(fast(k))} ${f(stat(k, 'cpu'), 11)} ${f(stat(k, 'wall'), 11)} ${rr(fastRatio(k, 'byol'))}   ${rr(ratio(k, 'byol', 'cpu'))}   ${rr(ratio(k, 'byol', 'wall'))} ${
         k === 'pytorch' ? '       ' : String(`${t[0]}${flat(t) ? '' : '→' + t.at(-1)}`).padStart(7)
-      } ${p ? f(p.peakMb, 8) : '        '} ${p ? String(p.kernels).padStart(8) : ''}`,
+      } ${p ? f(p.peakMb, 7) : '       '} ${p ? String(p.kernels).padStart(7) : ''}`,
     );
   }
   out.push(
@@ -495,9 +547,13 @@ else {
       `soak ${soak.steps} steps (${soak.variant}): tensors ${soak.tensors[0]}→${soak.tensors.at(-1)}, RSS ${soak.rssMb[0].toFixed(0)}→${soak.rssMb.at(-1)!.toFixed(0)} MB (max ${Math.max(...soak.rssMb).toFixed(0)}), wasm heap ${soak.wasmMb[0].toFixed(0)}→${soak.wasmMb.at(-1)!.toFixed(0)} MB, step ${median(soak.stepMs).toFixed(0)} ms median`,
     );
   else out.push('soak: not run (--soak N)');
-  out.push('\ntarget                                                                  need                 measured                 ');
+  out.push(
+    '\ntarget                                                                  need                 measured                 ',
+  );
   for (const t of targets)
-    out.push(`${t.what.padEnd(71)} ${t.need.padEnd(20)} ${t.got.padEnd(24)} ${t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'FAIL'}`);
+    out.push(
+      `${t.what.padEnd(71)} ${t.need.padEnd(20)} ${t.got.padEnd(24)} ${t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'FAIL'}`,
+    );
   console.log(out.join('\n'));
 }
 process.exit(0);
