@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { preferGemm } from '../../../src-main/engine/backend/kernels/conv2d-backprop-input';
+import { maxPoolSimdAvailable } from '../../../src-main/engine/backend/kernels/pool-grads';
 import { initBackend } from '../../../src-main/engine/backend/select';
 
 type Pad =
@@ -132,6 +133,10 @@ const POOLS: PoolCase[] = [
   { x: [2, 8, 8, 2], k: 2, s: 2, pad: 'valid' },
   { x: [1, 10, 9, 4], k: 5, s: 1, pad: 'same' },
   { x: [1, 11, 11, 2], k: 7, s: 2, pad: 'valid' },
+  // Channels a multiple of 4: the WebAssembly SIMD search (pool-grads.ts).
+  { x: [2, 9, 8, 8], k: 3, s: 2, pad: 'same', ties: true },
+  { x: [3, 12, 12, 4], k: 3, s: 2, pad: 'same' },
+  { x: [1, 7, 9, 12], k: 2, s: 1, pad: 'valid', ties: true },
 ];
 
 function poolInput(c: PoolCase): tf.Tensor4D {
@@ -222,6 +227,10 @@ describe('wasm Conv2DBackpropFilter / Conv2DBackpropInput vs the cpu kernels', (
 });
 
 describe('wasm MaxPoolGrad vs the cpu kernel', () => {
+  it('finds the wasm memory for its SIMD search on this TF.js version (else it falls back to JS, slowly)', () => {
+    expect(maxPoolSimdAvailable(tf.backend())).toBe(true);
+  });
+
   it.each(POOLS.map((c) => [`x ${c.x} k${c.k} s${c.s} ${c.pad}${c.ties ? ' ties' : ''}`, c] as const))(
     '%s',
     (_, c) => {
