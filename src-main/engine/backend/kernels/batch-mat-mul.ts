@@ -51,7 +51,11 @@ export function makeBatchMatMulWasm(stock: tf.KernelFunc): tf.KernelFunc {
     ];
     return withScope(args.backend, (s) => {
       const run = (x: Info, y: Info) =>
-        stock({ inputs: { a: x, b: y }, backend: s.backend, attrs: { transposeA: false, transposeB: false } }) as Info;
+        stock({
+          inputs: { a: x, b: y },
+          backend: s.backend,
+          attrs: { transposeA: false, transposeB: false },
+        }) as Info;
       const tracked = (x: Info, y: Info) => s.track(run(x, y));
       if (batch === 1) {
         const x = transposeA ? transpose2d(s, a, qa, p) : a;
@@ -111,7 +115,13 @@ function perItem(
 }
 
 /** dst [rows, cols] = src, where src holds the matrix as [rows, cols] or, when `transposed`, [cols, rows]. */
-function copyMaybeTransposed(src: Float32Array, dst: Float32Array, rows: number, cols: number, transposed: boolean): void {
+function copyMaybeTransposed(
+  src: Float32Array,
+  dst: Float32Array,
+  rows: number,
+  cols: number,
+  transposed: boolean,
+): void {
   if (!transposed) {
     dst.set(src);
     return;

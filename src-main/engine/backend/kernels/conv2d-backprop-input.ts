@@ -11,7 +11,7 @@
  * Small maps under large filters take a product form instead (gemmBackpropInput, below).
  */
 import * as tf from '@tensorflow/tfjs';
-import { type Info, type WasmScope, crop4d, withScope } from './wasm-scope';
+import { type Info, type WasmScope, type WindowGeometry, crop4d, withScope } from './wasm-scope';
 
 interface Attrs {
   inputShape: [number, number, number, number];
@@ -257,28 +257,13 @@ function gemmBackpropInput(
   const dx = s.alloc(inputShape, 'float32');
   const dxv = s.f32(dx);
   dxv.fill(0);
-  col2im(dxv, s.f32(p), { n, h: inputShape[1], w: inputShape[2], ci, ho, wo, kh, kw, sh, sw, pt, pl });
+  col2im(dxv, s.f32(p), { n, h: inputShape[1], w: inputShape[2], c: ci, ho, wo, kh, kw, sh, sw, pt, pl });
   return dx;
 }
 
-interface Col2ImGeometry {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  ho: number;
-  wo: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  pt: number;
-  pl: number;
-}
-
 /** dx[b, oy·sh + a − pt, ox·sw + c − pl, i] += P[(a, c, i), (b, oy, ox)]; named top-level loops (V8 optimises them). */
-function col2im(dx: Float32Array, p: Float32Array, g: Col2ImGeometry): void {
-  const { n, h, w, ci, ho, wo, kh, kw, sh, sw, pt, pl } = g;
+function col2im(dx: Float32Array, p: Float32Array, g: WindowGeometry): void {
+  const { n, h, w, c: ci, ho, wo, kh, kw, sh, sw, pt, pl } = g;
   const m = n * ho * wo;
   for (let a = 0; a < kh; a++) {
     for (let c = 0; c < kw; c++) {

@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { type Info, withScope } from './wasm-scope';
+import { type Info, type WindowGeometry, withScope } from './wasm-scope';
 
 interface PoolAttrs {
   filterSize: number | [number, number];
@@ -58,7 +58,7 @@ export function maxPoolGradWasm(args: Args): Info {
     const dx = s.alloc(input.shape, 'float32', 0);
     const y =
       output !== undefined && output.shape.every((d, i) => d === [n, ho, wo, c][i]) ? output : undefined;
-    const geom: PoolGeometry = { n, h, w, c, ho, wo, kh, kw, sh, sw, pt, pl };
+    const geom: WindowGeometry = { n, h, w, c, ho, wo, kh, kw, sh, sw, pt, pl };
     // Views after the last allocation (an allocation may grow the heap and detach older views).
     const win = y && c % 4 === 0 ? simdWindowFn(s.backend) : undefined;
     if (win && y)
@@ -75,21 +75,6 @@ export function maxPoolGradWasm(args: Args): Info {
   });
 }
 
-interface PoolGeometry {
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-  ho: number;
-  wo: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  pt: number;
-  pl: number;
-}
-
 /**
  * The max-pool scatter in JS, for channels not a multiple of 4, a missing forward output, or no
  * WebAssembly SIMD. A named top-level function: V8 optimises (and OSRs into) it reliably, where
@@ -100,7 +85,7 @@ function maxPoolScatter(
   xv: Float32Array,
   dyv: Float32Array,
   yv: Float32Array | undefined,
-  g: PoolGeometry,
+  g: WindowGeometry,
 ): void {
   const { n, h, w, c, ho, wo, kh, kw, sh, sw, pt, pl } = g;
   const taps = new Int32Array(kh * kw);
@@ -161,7 +146,7 @@ function maxPoolScatterSimd(
   xp: number,
   dyp: number,
   yp: number,
-  g: PoolGeometry,
+  g: WindowGeometry,
 ): void {
   const { n, h, w, c, ho, wo, kh, kw, sh, sw, pt, pl } = g;
   const pix = 4 * c;
@@ -345,7 +330,7 @@ export function avgPoolGradWasm(args: Args): Info {
     strideHeight: sh,
     strideWidth: sw,
   } = info;
-  const geom: PoolGeometry = {
+  const geom: WindowGeometry = {
     n,
     h,
     w,
@@ -368,7 +353,7 @@ export function avgPoolGradWasm(args: Args): Info {
 }
 
 /** Named top-level loops (see maxPoolScatter): spread dy along x with 1/cx, then along y with 1/cy. */
-function avgPoolScatter(dxv: Float32Array, midv: Float32Array, dyv: Float32Array, g: PoolGeometry): void {
+function avgPoolScatter(dxv: Float32Array, midv: Float32Array, dyv: Float32Array, g: WindowGeometry): void {
   const { n, h, w, c, ho, wo, kh, kw, sh, sw, pt, pl } = g;
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < ho; oy++) {

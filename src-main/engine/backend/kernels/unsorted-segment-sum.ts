@@ -16,7 +16,9 @@ export function unsortedSegmentSumWasm(args: {
   const idRank = segmentIds.shape.length;
   for (let i = 0; i < idRank; i++) {
     if (segmentIds.shape[i] !== x.shape[i]) {
-      throw new Error(`UnsortedSegmentSum (wasm): segmentIds shape ${segmentIds.shape} is not a prefix of x ${x.shape}`);
+      throw new Error(
+        `UnsortedSegmentSum (wasm): segmentIds shape ${segmentIds.shape} is not a prefix of x ${x.shape}`,
+      );
     }
   }
   if (x.dtype !== 'float32' && x.dtype !== 'int32') {

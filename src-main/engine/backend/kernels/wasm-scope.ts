@@ -100,3 +100,22 @@ export function crop4d(s: WasmScope, x: Info, top: number, left: number, h: numb
   }
   return out;
 }
+
+/**
+ * A sliding window over an NHWC map (pools, convolutions): input n × h × w × c, output ho × wo,
+ * window kh × kw, strides sh, sw, padding pt (top) and pl (left).
+ */
+export interface WindowGeometry {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  ho: number;
+  wo: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+}
