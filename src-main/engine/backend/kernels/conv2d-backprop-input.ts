@@ -208,9 +208,8 @@ function scatterPhase(
       for (let qx = 0; qx < cols.q; qx++) {
         const x = qx * sw + rw - cols.offset;
         if (x < 0 || x >= w) continue;
-        let from = ((b * rows.q + qy) * cols.q + qx) * c;
-        let to = ((b * h + y) * w + x) * c;
-        for (let k = 0; k < c; k++) dx[to++] = src[from++];
+        const from = ((b * rows.q + qy) * cols.q + qx) * c;
+        dx.set(src.subarray(from, from + c), ((b * h + y) * w + x) * c); // one memcpy per pixel
       }
     }
   }
