@@ -15,6 +15,8 @@
  *   batch norm copied its whole input once per step.
  * - SelfEmdBatchNormTrain(+Grad): not TF.js kernels; training-mode batch norm as backend-level
  *   calls for nn/batch-norm.ts (see batch-norm-train.ts).
+ * - SelfEmdSgdMomentum: not a TF.js kernel; one SGD-momentum update per parameter in WebAssembly
+ *   SIMD for train/sgd.ts (see sgd-momentum.ts).
  * - MaxPoolGrad, AvgPoolGrad: present but 20–50× slower than the forward pools; AvgPoolGrad also
  *   divided by k² where the forward pass divides by the non-padded count (see pool-grads.ts).
  */
@@ -29,6 +31,7 @@ import {
 import { conv2dBackpropFilterWasm } from './kernels/conv2d-backprop-filter';
 import { conv2dBackpropInputWasm } from './kernels/conv2d-backprop-input';
 import { avgPoolGradWasm, maxPoolGradWasm } from './kernels/pool-grads';
+import { SGD_MOMENTUM, sgdMomentumWasm } from './kernels/sgd-momentum';
 import { unsortedSegmentSumWasm } from './kernels/unsorted-segment-sum';
 
 const BACKEND = 'wasm';
@@ -54,9 +57,26 @@ export function registerWasmKernels(): string[] {
     { kernelName: tf.MaxPoolGrad, backendName: BACKEND, kernelFunc: maxPoolGradWasm },
     { kernelName: tf.AvgPoolGrad, backendName: BACKEND, kernelFunc: avgPoolGradWasm },
     { kernelName: tf.BatchMatMul, backendName: BACKEND, kernelFunc: makeBatchMatMulWasm(stockMatMul) },
-    { kernelName: tf.Identity, backendName: BACKEND, kernelFunc: (args) => sharedIdentity(args, stockIdentity) },
-    { kernelName: BATCH_NORM_TRAIN, backendName: BACKEND, kernelFunc: batchNormTrainWasm as unknown as tf.KernelFunc },
-    { kernelName: BATCH_NORM_TRAIN_GRAD, backendName: BACKEND, kernelFunc: batchNormTrainGradWasm as unknown as tf.KernelFunc },
+    {
+      kernelName: tf.Identity,
+      backendName: BACKEND,
+      kernelFunc: (args) => sharedIdentity(args, stockIdentity),
+    },
+    {
+      kernelName: BATCH_NORM_TRAIN,
+      backendName: BACKEND,
+      kernelFunc: batchNormTrainWasm as unknown as tf.KernelFunc,
+    },
+    {
+      kernelName: BATCH_NORM_TRAIN_GRAD,
+      backendName: BACKEND,
+      kernelFunc: batchNormTrainGradWasm as unknown as tf.KernelFunc,
+    },
+    {
+      kernelName: SGD_MOMENTUM,
+      backendName: BACKEND,
+      kernelFunc: sgdMomentumWasm as unknown as tf.KernelFunc,
+    },
   ];
   for (const config of supplied) {
     // Unregister first: re-registering over a stock kernel works but logs a warning.

@@ -5,6 +5,7 @@
  * and restorable exactly (bit-for-bit resume).
  */
 import * as tf from '@tensorflow/tfjs';
+import { SGD_MOMENTUM, sgdMomentumAvailable } from '../backend/kernels/sgd-momentum';
 
 export interface SgdOptions {
   momentum: number;
@@ -37,6 +38,22 @@ export class Sgd {
   /** Applies one update; `grads` are keyed like `params`. Missing gradients leave a parameter untouched. */
   step(grads: Map<string, tf.Tensor>, lr: number): void {
     const { momentum, weightDecay, decays } = this.options;
+    if (tf.getKernel(SGD_MOMENTUM, tf.getBackend()) && sgdMomentumAvailable(tf.backend())) {
+      // wasm: one fused kernel per parameter, bit-identical to the op form below.
+      for (const [name, p] of this.params) {
+        const grad = grads.get(name);
+        if (!grad) continue;
+        const buf = this.momentumBuffers.get(name)!;
+        const attrs = { lr, momentum, weightDecay: weightDecay > 0 && decays(name) ? weightDecay : 0 };
+        const [w, v] = tf
+          .engine()
+          .runKernel(SGD_MOMENTUM, { param: p, grad, velocity: buf }, attrs) as tf.Tensor[];
+        buf.assign(v);
+        p.assign(w);
+        tf.dispose([w, v]);
+      }
+      return;
+    }
     tf.tidy(() => {
       for (const [name, p] of this.params) {
         const g0 = grads.get(name);

@@ -17,7 +17,7 @@
  * spread along x with 1/cx, then along y with 1/cy — 2k work per element instead of k².
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { type FunctionSpec, heapFunction, I32, op, simd, V128 } from './wasm-asm';
 import { type Info, type WindowGeometry, withScope } from './wasm-scope';
 
 interface PoolAttrs {
@@ -184,84 +184,37 @@ type WindowFn = (
   chBytes: number,
 ) => void;
 
-const simdWindows = new WeakMap<WebAssembly.Memory, WindowFn | null>();
-
 /** Whether MaxPoolGrad's SIMD search runs on this backend (tests pin it: the fallback is silent). */
 export function maxPoolSimdAvailable(backend: unknown): boolean {
-  return simdWindowFn(backend as BackendWasm) !== undefined;
+  return simdWindowFn(backend) !== undefined;
 }
 
 /**
- * The max-pool window scatter in WebAssembly SIMD, instantiated once on the backend's own memory
- * (an imported memory follows its growth), or undefined (no SIMD, memory not found): the JS loops
- * then run. Why not JS: a typed-array compare costs ~3 ns there, and a [16,48,48,32] gradient
- * needs 2.6 M (9 taps × 295 k outputs); stopping at the first match halves that but mispredicts
- * once per output. Tap-outer/channel-inner rewrites (done masks, chosen-tap arrays, shrinking
- * channel lists) ran 1.2–2.2× slower than the JS loop below; unrolling its search per channel,
- * 1.6× faster, still ~6 ms. f32x4 compares are branch-free and 4 channels wide.
+ * The max-pool window scatter in WebAssembly SIMD on the backend's heap (wasm-asm.ts), or undefined
+ * (no SIMD, memory not found): the JS loops then run. Why not JS: a typed-array compare costs
+ * ~3 ns there, and a [16,48,48,32] gradient needs 2.6 M (9 taps × 295 k outputs); stopping at the
+ * first match halves that but mispredicts once per output. Tap-outer/channel-inner rewrites (done
+ * masks, chosen-tap arrays, shrinking channel lists) ran 1.2–2.2× slower than the JS loop below;
+ * unrolling its search per channel, 1.6× faster, still ~6 ms. f32x4 compares are branch-free and
+ * 4 channels wide.
  */
-function simdWindowFn(backend: BackendWasm): WindowFn | undefined {
-  const mod = backend.wasm as unknown as {
-    asm?: { memory?: unknown };
-    wasmMemory?: unknown;
-    HEAPU8: Uint8Array;
-  };
-  // The single-threaded build exports its memory; the threaded one keeps its shared memory in wasmMemory.
-  const memory = [mod.asm?.memory, mod.wasmMemory].find(
-    (m): m is WebAssembly.Memory => m instanceof WebAssembly.Memory && m.buffer === mod.HEAPU8.buffer,
-  );
-  if (!memory) return undefined;
-  let fn = simdWindows.get(memory);
-  if (fn === undefined) {
-    try {
-      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(maxPoolWindowModule(shared)), {
-        env: { memory },
-      });
-      fn = instance.exports.window as WindowFn;
-    } catch {
-      fn = null; // no WebAssembly SIMD
-    }
-    simdWindows.set(memory, fn);
-  }
-  return fn ?? undefined;
+function simdWindowFn(backend: unknown): WindowFn | undefined {
+  return heapFunction<WindowFn>(backend, 'maxPoolWindow', maxPoolWindowSpec);
 }
 
 /**
- * The module's bytes (~250 of them), assembled here rather than shipped as a binary. Per group of
- * 4 channels: sel = offset of the last tap; for each tap from the last to the first,
+ * Per group of 4 channels: sel = offset of the last tap; for each tap from the last to the first,
  * sel = (x[tap] == y) ? tap : sel, so the first tap equal to the forward's maximum wins (IEEE
  * equality, as JS ===: NaN never matches and then the last tap gets the gradient, as in the JS
  * loop); then dx[sel] += dy, lane by lane (f32.add rounds as a Float32Array store does).
  */
-function maxPoolWindowModule(shared: boolean): Uint8Array<ArrayBuffer> {
-  const [I32, V128] = [0x7f, 0x7b];
-  const uleb = (v: number): number[] => (v < 0x80 ? [v] : [(v & 0x7f) | 0x80, ...uleb(v >>> 7)]);
-  const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-  const str = (t: string): number[] => vec([...t].map((ch) => [ch.charCodeAt(0)]));
-  const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+function maxPoolWindowSpec(): FunctionSpec {
   // Parameters 0–8, then locals (i32 ×8, v128 ×2).
   const [x, dx, y, dy, rows, cols, rowBytes, pix, chBytes] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [k, xk, rowOff, off, last, colsBytes, rowsBytes, a, m, sel] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
-  const get = (i: number) => [0x20, i];
-  const set = (i: number) => [0x21, i];
-  const tee = (i: number) => [0x22, i];
-  const i32 = (v: number) => [0x41, v]; // i32.const, 0 ≤ v < 64 (one byte of signed LEB128)
-  const [add, sub, mul, ne, geU] = [[0x6a], [0x6b], [0x6c], [0x47], [0x4f]];
-  const simd = (op: number, ...imm: number[]) => [0xfd, op, ...imm]; // opcodes used are < 0x80
-  const v128Load = simd(0x00, 2, 0); // align 4, offset 0
-  const [splat, f32x4Eq, bitselect] = [simd(0x11), simd(0x41), simd(0x52)]; // i32x4.splat
-  const lane = (l: number) => simd(0x1b, l); // i32x4.extract_lane
-  const f32Load = (offset: number) => [0x2a, 2, offset];
-  const f32Store = (offset: number) => [0x38, 2, offset];
-  const f32Add = [0x92];
-  const [block, loop, end, br, brIf] = [
-    [0x02, 0x40],
-    [0x03, 0x40],
-    [0x0b],
-    (d: number) => [0x0c, d],
-    (d: number) => [0x0d, d],
-  ];
+  const { get, set, tee, i32, i32Add: add, i32Sub: sub, i32Mul: mul, i32Ne: ne, i32GeU: geU } = op;
+  const { block, loop, end, br, brIf, f32Load, f32Store, f32Add } = op;
+  const { load: v128Load, i32x4Splat: splat, f32x4Eq, bitselect, i32x4ExtractLane: lane } = simd;
   // dx[sel lane l] += dy[l]; the lane offset 4l rides in the memarg.
   // prettier-ignore
   const scatterLane = (l: number) => [
@@ -272,7 +225,6 @@ function maxPoolWindowModule(shared: boolean): Uint8Array<ArrayBuffer> {
   ];
   // prettier-ignore
   const body = [
-    ...vec([[8, I32], [2, V128]]),
     // last = offset of the last tap; colsBytes, rowsBytes = the window's extent.
     ...get(rows), ...i32(1), ...sub, ...get(rowBytes), ...mul, ...get(cols), ...i32(1), ...sub, ...get(pix), ...mul, ...add, ...set(last),
     ...get(cols), ...get(pix), ...mul, ...set(colsBytes),
@@ -297,25 +249,15 @@ function maxPoolWindowModule(shared: boolean): Uint8Array<ArrayBuffer> {
     ...get(k), ...i32(16), ...add, ...set(k),
     ...br(0),
     ...end, ...end,
-    ...end,
   ];
-  // Shared memories (the threaded build) must be imported as shared, with a maximum: 4 GiB.
-  const limits = shared ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, vec([[0x60, ...vec(Array.from({ length: 9 }, () => [I32])), 0]])),
-    ...section(2, vec([[...str('env'), ...str('memory'), 0x02, ...limits]])),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...str('window'), 0x00, 0]])),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
-  ]);
+  return {
+    params: Array.from({ length: 9 }, () => I32),
+    locals: [
+      [8, I32],
+      [2, V128],
+    ],
+    body,
+  };
 }
 
 export function avgPoolGradWasm(args: Args): Info {
