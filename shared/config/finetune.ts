@@ -400,6 +400,14 @@ export function finetuneConfigIssues(value: unknown): ConfigIssue[] {
  * validates, and throws a ConfigError naming every bad field.
  */
 export function resolveFinetuneConfig(overrides: unknown = {}): FinetuneConfig {
+  const merged = mergeFinetuneDefaults(overrides);
+  const issues = finetuneConfigIssues(merged);
+  if (issues.length) throw new ConfigError(issues);
+  return merged as FinetuneConfig;
+}
+
+/** The defaults (with the named detector's learning rate) under `overrides`, not yet validated. */
+export function mergeFinetuneDefaults(overrides: unknown = {}): unknown {
   const detector =
     typeof overrides === 'object' && overrides !== null && 'detector' in overrides
       ? (overrides as { detector: unknown }).detector
@@ -407,10 +415,27 @@ export function resolveFinetuneConfig(overrides: unknown = {}): FinetuneConfig {
   const base = DETECTOR_NAMES.includes(detector as DetectorName)
     ? mergeDefaults(DEFAULT_FINETUNE_CONFIG, detectorDefaults(detector as DetectorName))
     : DEFAULT_FINETUNE_CONFIG;
-  const merged = mergeDefaults(base, overrides);
-  const issues = finetuneConfigIssues(merged);
-  if (issues.length) throw new ConfigError(issues);
-  return merged as FinetuneConfig;
+  return mergeDefaults(base, overrides);
+}
+
+/** Optimizer steps of a run on `imageCount` training images (the trainer's plan; incomplete batches are dropped). */
+export function plannedFinetuneSteps(config: FinetuneConfig, imageCount: number): { stepsPerEpoch: number; totalSteps: number } {
+  const batch = Math.min(config.optim.batchSize, imageCount);
+  const stepsPerEpoch = Math.max(1, Math.floor(imageCount / batch));
+  return { stepsPerEpoch, totalSteps: Math.max(1, Math.round(config.optim.epochs * stepsPerEpoch)) };
+}
+
+/**
+ * One "image size" as the CLI's --size and the studio's form mean it: the test short side, training
+ * short sides sampled in [¾ size, size], long sides capped at 5/3 of it.
+ */
+export function finetuneSizeOverrides(size: number): Pick<FinetuneConfig['data'], 'minSizeTrain' | 'maxSizeTrain' | 'minSizeTest' | 'maxSizeTest'> {
+  return {
+    minSizeTrain: [Math.round(size * 0.75), size],
+    maxSizeTrain: Math.round(size * 1.667),
+    minSizeTest: size,
+    maxSizeTest: Math.round(size * 1.667),
+  };
 }
 
 /**

@@ -11,7 +11,9 @@ import { inspectTransport } from '../engine/inspect/transport';
 import { exportBackbone } from '../engine/train/export-backbone';
 import { DEMO_DATASET_SEED, cacheShortSide, loadPretrainImages } from '../engine/data/pretrain-data';
 import { runPretraining, type StopRequest } from '../engine/train/pretrain';
-import type { EngineJob, ImageRef, PretrainJob, TransportJob } from './protocol';
+import { loadDetectionData } from '../engine/detection/datasets';
+import { runFinetune } from '../engine/detection/finetune';
+import type { EngineJob, FinetuneJob, ImageRef, PretrainJob, TransportJob } from './protocol';
 import { workerChannel } from './worker-channel';
 
 const channel = workerChannel();
@@ -48,6 +50,8 @@ async function run(job: EngineJob): Promise<void> {
   switch (job.kind) {
     case 'pretrain':
       return pretrain(job);
+    case 'finetune':
+      return finetune(job);
     case 'transport':
       return transport(job);
     case 'export': {
@@ -83,6 +87,37 @@ async function pretrain(job: PretrainJob): Promise<void> {
     },
   });
   channel.send({ type: 'finished', result });
+}
+
+async function finetune(job: FinetuneJob): Promise<void> {
+  const log = (message: string) => channel.send({ type: 'log', message });
+  const data = await loadDetectionData(job.config, log);
+  log(
+    `${job.config.detector}: ${data.train.samples.length} train / ${data.val.samples.length} val images, ${data.train.categories.length} classes`,
+  );
+  channel.send({ type: 'dataset', images: data.train.samples.length, skipped: [] });
+  const result = await runFinetune({
+    config: job.config,
+    train: data.train,
+    val: data.val,
+    runDir: job.runDir,
+    resume: job.resume,
+    hooks: {
+      onMetrics: (points) => channel.send({ type: 'metrics', points }),
+      onProgress: (progress) => channel.send({ type: 'progress', progress }),
+      onCheckpoint: (c) => channel.send({ type: 'checkpoint', ...c }),
+      onLog: log,
+      shouldStop: () => stopRequest,
+    },
+  });
+  const { evaluation, ...rest } = result;
+  if (evaluation)
+    channel.send({
+      type: 'evaluation',
+      step: result.step,
+      evaluation: { stats: evaluation.stats, perCategory: evaluation.perCategory, voc: evaluation.voc },
+    });
+  channel.send({ type: 'finished', result: rest });
 }
 
 async function loadImage(ref: ImageRef, shortSide: number): Promise<RawImage> {

@@ -3,15 +3,26 @@
  * and an engine worker process. Plain JSON-able objects: they cross child_process IPC or
  * Electron's utilityProcess MessagePort alike.
  */
+import type { FinetuneConfig } from '../../shared/config/finetune';
 import type { PretrainConfig } from '../../shared/config/pretrain';
 import type { SkippedFile } from '../../shared/dto';
 import type { BackendInfo } from '../engine/backend/select';
 import type { MetricSample, PretrainResult, ProgressInfo } from '../engine/train/pretrain';
+import type { FinetuneEvaluationSummary } from './finetune-record';
 
 export interface PretrainJob {
   kind: 'pretrain';
   runId: string;
   config: PretrainConfig;
+  runDir: string;
+  resume: boolean;
+}
+
+/** A detector fine-tuning run (engine/detection/finetune.ts), streamed like pretraining. */
+export interface FinetuneJob {
+  kind: 'finetune';
+  runId: string;
+  config: FinetuneConfig;
   runDir: string;
   resume: boolean;
 }
@@ -40,7 +51,7 @@ export interface ExportJob {
   metadata: Record<string, string>;
 }
 
-export type EngineJob = PretrainJob | TransportJob | ExportJob;
+export type EngineJob = PretrainJob | FinetuneJob | TransportJob | ExportJob;
 
 export type SupervisorMessage = { type: 'start'; job: EngineJob } | { type: 'stop'; mode: 'pause' | 'cancel' };
 
@@ -51,6 +62,8 @@ export type WorkerMessage =
   | { type: 'progress'; progress: ProgressInfo }
   | { type: 'checkpoint'; step: number; epoch: number; dir: string; bytes: number }
   | { type: 'log'; message: string }
+  /** A fine-tune's evaluation on its val set (sent before `finished`). */
+  | { type: 'evaluation'; step: number; evaluation: FinetuneEvaluationSummary }
   | { type: 'finished'; result: PretrainResult }
   /** A task's answer (transport, export). */
   | { type: 'result'; result: unknown }

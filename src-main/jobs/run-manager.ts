@@ -5,10 +5,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolvePretrainConfig, type PretrainConfig } from '../../shared/config/pretrain';
+import { resolveFinetuneConfig } from '../../shared/config/finetune';
+import { resolvePretrainConfig } from '../../shared/config/pretrain';
 import type { JsonObject, RunRecord } from '../../shared/dto';
 import { MetricsWriter, type ExperimentStore } from '../store';
-import type { WorkerMessage } from './protocol';
+import { createFinetuneRun, recordFinetuneEvaluation } from './finetune-record';
+import type { EngineJob, WorkerMessage } from './protocol';
 import type { RunEvent, RunEventListener } from './run-events';
 import { nodeWorkerSpawner, type WorkerHandle, type WorkerSpawner } from './worker-process';
 
@@ -74,18 +76,44 @@ export class RunManager {
       datasetId: meta.datasetId ?? null,
       config: config as unknown as JsonObject,
     });
-    this.launch(run.id, config, false);
+    this.launch(run.id, (runDir) => ({ kind: 'pretrain', runId: run.id, config, runDir, resume: false }));
     return this.store.getRun(run.id);
   }
 
-  /** Continues a paused, interrupted, failed or cancelled run from its last checkpoint. */
+  /**
+   * Validates a fine-tune config (throws ConfigError naming each bad field), records the run — its
+   * evaluations go against `datasetId`, its backbone came from `parentRunId` — and starts it.
+   */
+  startFinetune(
+    overrides: unknown,
+    meta: { name?: string; datasetId?: number | null; parentRunId?: string | null; totalSteps?: number | null } = {},
+  ): RunRecord {
+    const config = resolveFinetuneConfig(overrides);
+    const run = createFinetuneRun(this.store, {
+      name: meta.name ?? `${config.detector} ${config.backbone.name}`,
+      config,
+      datasetId: meta.datasetId ?? null,
+      parentRunId: meta.parentRunId ?? null,
+      totalSteps: meta.totalSteps,
+    });
+    this.launch(run.id, (runDir) => ({ kind: 'finetune', runId: run.id, config, runDir, resume: false }));
+    return this.store.getRun(run.id);
+  }
+
+  /** Continues a paused, interrupted, failed or cancelled run (pretraining or fine-tune) from its last checkpoint. */
   resume(runId: string): RunRecord {
     const run = this.store.getRun(runId);
     if (this.live.has(runId)) throw new Error(`run ${runId} is already running`);
     if (run.status === 'completed') throw new Error(`run ${runId} has completed; there is nothing to resume`);
     if (!this.store.lastCheckpoint(runId))
       throw new Error(`run ${runId} has no checkpoint to resume from; start a new run instead`);
-    this.launch(runId, resolvePretrainConfig(run.config), true);
+    if (run.kind === 'finetune') {
+      const config = resolveFinetuneConfig(run.config);
+      this.launch(runId, (runDir) => ({ kind: 'finetune', runId, config, runDir, resume: true }));
+    } else {
+      const config = resolvePretrainConfig(run.config);
+      this.launch(runId, (runDir) => ({ kind: 'pretrain', runId, config, runDir, resume: true }));
+    }
     return this.store.getRun(runId);
   }
 
@@ -130,7 +158,7 @@ export class RunManager {
     return live.done;
   }
 
-  private launch(runId: string, config: PretrainConfig, resume: boolean): void {
+  private launch(runId: string, job: (runDir: string) => EngineJob): void {
     const runDir = this.runDir(runId);
     fs.mkdirSync(runDir, { recursive: true });
     const handle = this.spawner({});
@@ -162,7 +190,7 @@ export class RunManager {
       }
       resolveDone(this.store.getRun(runId));
     });
-    handle.send({ type: 'start', job: { kind: 'pretrain', runId, config, runDir, resume } });
+    handle.send({ type: 'start', job: job(runDir) });
   }
 
   private handle(runId: string, live: LiveRun, m: WorkerMessage): void {
@@ -199,6 +227,21 @@ export class RunManager {
       case 'log':
         this.emit({ type: 'log', runId, message: m.message });
         break;
+      case 'evaluation': {
+        const datasetId = this.store.getRun(runId).datasetId;
+        if (datasetId === null) {
+          this.emit({ type: 'log', runId, message: 'evaluation not recorded: the run has no val dataset record' });
+          break;
+        }
+        recordFinetuneEvaluation(this.store, { runId, datasetId, step: m.step, evaluation: m.evaluation });
+        const ap = m.evaluation.stats[0];
+        this.emit({
+          type: 'log',
+          runId,
+          message: `evaluation at step ${m.step} recorded (COCO AP ${typeof ap === 'number' ? (100 * ap).toFixed(1) : '—'}, VOC AP50 ${(100 * m.evaluation.voc.mAP).toFixed(1)})`,
+        });
+        break;
+      }
       case 'finished':
         live.ended = true;
         this.writer.flush();

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { ConfigError, mergeDefaults } from '../../../shared/config/validation';
 import {
   cpuFinetuneOverrides,
+  finetuneSizeOverrides,
   resolveFinetuneConfig,
   type FinetuneConfig,
   type InitKind,
@@ -20,7 +21,7 @@ import { runFinetune } from '../../engine/detection/finetune';
 import { formatCocoStats } from '../../engine/eval/cocoeval';
 import { openStore } from '../../store';
 import type { MetricSample, StopRequest } from '../../engine/train/pretrain';
-import { finishFinetuneRecord, startFinetuneRecord } from '../record-finetune';
+import { finishFinetuneRecord, startFinetuneRecord } from '../../jobs/finetune-record';
 import { numberFlag, parse } from '../args';
 import { CliError } from '../cli-error';
 import { studioHome } from '../home';
@@ -149,10 +150,7 @@ export function finetuneOverrides(argv: string[], home: string, runIdByName?: (n
       demoVal: n('demo-val'),
       demoSize: n('demo-size'),
       // --size is the test size; training samples the short side in [¾ size, size].
-      minSizeTrain: size === undefined ? undefined : [Math.round(size * 0.75), size],
-      maxSizeTrain: size === undefined ? undefined : Math.round(size * 1.667),
-      minSizeTest: size,
-      maxSizeTest: size === undefined ? undefined : Math.round(size * 1.667),
+      ...(size === undefined ? {} : finetuneSizeOverrides(size)),
     },
     fpn: { channels: n('fpn-channels') },
     retinanet: { boxLoss: v['box-loss'] },

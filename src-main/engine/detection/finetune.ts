@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { FinetuneConfig } from '../../../shared/config/finetune';
+import { plannedFinetuneSteps, type FinetuneConfig } from '../../../shared/config/finetune';
 import { createRng, type Rng, type RngState } from '../data/rng';
 import { createBatchStatsCollector, updateRunningStats, type BatchStatsRecord } from '../models/running-stats';
 import { createBackbone } from '../models/registry';
@@ -76,9 +76,7 @@ export interface FinetunePlan {
 
 export function planFinetune(config: FinetuneConfig, imageCount: number): FinetunePlan {
   if (imageCount < 1) throw new Error('the training set has no images');
-  const batch = Math.min(config.optim.batchSize, imageCount);
-  const stepsPerEpoch = Math.max(1, Math.floor(imageCount / batch));
-  return { stepsPerEpoch, totalSteps: Math.max(1, Math.round(config.optim.epochs * stepsPerEpoch)) };
+  return plannedFinetuneSteps(config, imageCount);
 }
 
 /** Variables of all parts, keyed `part/name`. */

@@ -1,7 +1,7 @@
-/** Fine-tune runs of the CLI land in the store: run, metrics, COCO and VOC evaluations on the val dataset. */
+/** Fine-tune runs (of the CLI, here) land in the store: run, metrics, COCO and VOC evaluations on the val dataset. */
 import { describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig } from '../../shared/config/finetune';
-import { finishFinetuneRecord, startFinetuneRecord } from '../../src-main/cli/record-finetune';
+import { finishFinetuneRecord, startFinetuneRecord } from '../../src-main/jobs/finetune-record';
 import type { DetectionDataset } from '../../src-main/engine/detection/inputs';
 import type { DetectionEvaluation } from '../../src-main/engine/detection/evaluate';
 import { openStore } from '../../src-main/store';
