@@ -10,6 +10,7 @@ import { fsPath, opt, plainObject, req, runId, shortText, type ArgShape } from '
 import {
   DEMO_SPLITS,
   EXPORT_FORMATS,
+  FINETUNE_INITS,
   IMPORT_FORMATS,
   NEW_RUN_METHODS,
   type ConfigCheck,
@@ -19,6 +20,7 @@ import {
   type DirListing,
   type ExportFormat,
   type ExportOutcome,
+  type FinetuneInit,
   type ImportFormat,
   type MetricsCsv,
   type NewRunMethod,
@@ -59,6 +61,33 @@ export interface ApiMethods {
   };
   'runs.start': {
     args: { method: NewRunMethod; datasetId: number; name?: string; config: Record<string, unknown> };
+    result: RunRecord;
+  };
+  /**
+   * Validates a detector fine-tune exactly as runs.startFinetune would, without starting it. `config`
+   * overrides the defaults recommended for this machine (shared/config/finetune); the datasets decide
+   * the data, the init its backbone. Ids may be left out while the form is incomplete.
+   */
+  'runs.validateFinetune': {
+    args: {
+      init: FinetuneInit;
+      parentRunId?: string;
+      trainDatasetId?: number;
+      valDatasetId?: number;
+      config: Record<string, unknown>;
+    };
+    result: ConfigCheck;
+  };
+  /** Starts fine-tuning a RetinaNet or Faster R-CNN; it is evaluated (COCO and VOC) on the val dataset at the end. */
+  'runs.startFinetune': {
+    args: {
+      init: FinetuneInit;
+      parentRunId?: string;
+      trainDatasetId: number;
+      valDatasetId: number;
+      name?: string;
+      config: Record<string, unknown>;
+    };
     result: RunRecord;
   };
   /** Checkpoints and stops; resolves once the training process has. */
@@ -140,6 +169,21 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
   'runs.start': {
     method: req(oneOf(NEW_RUN_METHODS)),
     datasetId: id,
+    name: opt(shortText(120)),
+    config: req(plainObject),
+  },
+  'runs.validateFinetune': {
+    init: req(oneOf(FINETUNE_INITS)),
+    parentRunId: opt(runId),
+    trainDatasetId: opt(num({ int: true, min: 1 })),
+    valDatasetId: opt(num({ int: true, min: 1 })),
+    config: req(plainObject),
+  },
+  'runs.startFinetune': {
+    init: req(oneOf(FINETUNE_INITS)),
+    parentRunId: opt(runId),
+    trainDatasetId: id,
+    valDatasetId: id,
     name: opt(shortText(120)),
     config: req(plainObject),
   },

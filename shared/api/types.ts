@@ -33,6 +33,8 @@ export interface SystemInfo {
    * a GPU machine the paper's sizes. The new-run form starts from these.
    */
   recommended: { label: string; overrides: Record<string, unknown> };
+  /** The same for a detector fine-tune (shared/config/finetune overrides); the fine-tune form starts from these. */
+  recommendedFinetune: { label: string; overrides: Record<string, unknown> };
   /** A native file dialog exists (Electron); otherwise the renderer browses with system.listDir. */
   nativePicker: boolean;
   /** Files can be uploaded (browser mode: drag-and-drop from another machine). */
@@ -97,6 +99,14 @@ export type ImportPhase = (typeof IMPORT_PHASES)[number];
 export const NEW_RUN_METHODS = ['random-init', 'byol', 'self-emd'] as const;
 /** `random-init` records a baseline (a backbone with no pretraining) for the detector to compare against. */
 export type NewRunMethod = (typeof NEW_RUN_METHODS)[number];
+
+/**
+ * Where a fine-tuned detector's backbone comes from: `parent` — the pretraining run named by
+ * `parentRunId` (its latest checkpoint; for a random-init baseline run, its seeded random weights);
+ * `random` — fresh random weights, a baseline with no parent.
+ */
+export const FINETUNE_INITS = ['parent', 'random'] as const;
+export type FinetuneInit = (typeof FINETUNE_INITS)[number];
 
 export interface RunProgressInfo {
   step: number;

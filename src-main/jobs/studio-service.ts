@@ -27,7 +27,7 @@ import { readDatasetIndex, removeDatasetIndex } from './service/dataset-index';
 import { importFromPath } from './service/dataset-import';
 import { addDemoDataset, seedDemoDatasets } from './service/demo-datasets';
 import { listDir } from './service/dir-listing';
-import { detectHardware, recommendedConfig } from './service/hardware';
+import { detectHardware, recommendedConfig, recommendedFinetuneConfig } from './service/hardware';
 import {
   datasetSource,
   runSource,
@@ -37,6 +37,7 @@ import {
   transportImage,
 } from './service/image-source';
 import { metricsCsv } from './service/metrics-csv';
+import { resolveNewFinetune } from './service/new-finetune';
 import { notPretrainable, resolveNewRun } from './service/new-run';
 import { appendRunLog, readRunLog } from './service/run-log';
 import { engineTasks, type StudioTasks } from './service/studio-tasks';
@@ -109,6 +110,7 @@ export class StudioService {
       home: options.home,
       hardware,
       recommended: recommendedConfig(hardware),
+      recommendedFinetune: recommendedFinetuneConfig(hardware),
       nativePicker: !!options.pickPath,
       uploads: !!options.uploads,
     };
@@ -315,6 +317,11 @@ export class StudioService {
       return { issues: r.issues, totalSteps: r.totalSteps };
     },
     'runs.start': (a) => this.startRun(a),
+    'runs.validateFinetune': (a) => {
+      const r = resolveNewFinetune(this.home, this.store, a, this.info.recommendedFinetune.overrides);
+      return { issues: r.issues, totalSteps: r.totalSteps };
+    },
+    'runs.startFinetune': (a) => this.startFinetune(a),
     'runs.pause': async (a) => {
       const run = this.store.getRun(a.id);
       if (!this.manager.isLive(a.id))
@@ -389,6 +396,7 @@ export class StudioService {
 
     'exports.run': async (a) => {
       const run = this.store.getRun(a.runId);
+      this.requirePretrain(run);
       const step = this.requireCheckpoint(run, a.step);
       const outPath = a.outPath ? path.resolve(a.outPath) : this.defaultExportPath(run, a.format, step, true);
       if (a.outPath && fs.existsSync(outPath))
@@ -436,6 +444,7 @@ export class StudioService {
     },
     'exports.defaultPath': (a) => {
       const run = this.store.getRun(a.runId);
+      this.requirePretrain(run);
       return { path: this.defaultExportPath(run, a.format, this.requireCheckpoint(run, a.step), true) };
     },
   };
@@ -475,6 +484,40 @@ export class StudioService {
       return done;
     }
     return this.manager.startPretrain(r.config, { name, datasetId: dataset.id });
+  }
+
+  private startFinetune(a: ArgsOf<'runs.startFinetune'>): RunRecord {
+    const r = resolveNewFinetune(this.home, this.store, a, this.info.recommendedFinetune.overrides);
+    if (r.issues.length || !r.config || !r.val)
+      throw new ApiError({
+        code: 'invalid',
+        message: `the fine-tune cannot start: ${r.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+        issues: r.issues,
+        hint: 'Correct the highlighted fields.',
+      });
+    const c = r.config;
+    const name =
+      a.name?.trim() ||
+      (r.parent ? `${c.detector} ← ${r.parent.name}` : `${c.detector} ${c.backbone.name} (random init)`);
+    const run = this.manager.startFinetune(c, {
+      name,
+      datasetId: r.val.id,
+      parentRunId: r.parent?.id ?? null,
+      totalSteps: r.totalSteps,
+    });
+    this.log(
+      run.id,
+      `fine-tune ${c.detector}: backbone from ${r.initDescription}; train "${r.train?.name}", evaluated on "${r.val.name}"`,
+    );
+    return run;
+  }
+
+  private requirePretrain(run: RunRecord): void {
+    if (run.kind !== 'pretrain')
+      throw conflict(
+        `"${run.name}" is a ${run.kind} run: only a pretraining run's backbone is exported`,
+        'Open its pretraining parent to export the backbone.',
+      );
   }
 
   /** The checkpoint step to use (the last one when not given); refuses runs without one. */

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
+import { cpuFinetuneOverrides } from '../../../shared/config/finetune';
 import { cpuDemoOverrides, type BackendChoice } from '../../../shared/config/pretrain';
 import type { HardwareInfo, SystemInfo } from '../../../shared/api/types';
 
@@ -53,4 +54,10 @@ export function recommendedConfig(hw: HardwareInfo): SystemInfo['recommended'] {
       },
     };
   return { label: `wasm/CPU (${hw.cpus} cores): small demo sizes`, overrides: cpuDemoOverrides() };
+}
+
+/** Defaults for the fine-tune form: detectron2's sizes on a GPU, CPU sizes (minutes on the demo scenes) elsewhere. */
+export function recommendedFinetuneConfig(hw: HardwareInfo): SystemInfo['recommendedFinetune'] {
+  if (hw.gpu) return { label: 'GPU (tfjs-node-gpu): detectron2’s sizes', overrides: {} };
+  return { label: `CPU (${hw.cpus} cores): small detector sizes`, overrides: cpuFinetuneOverrides() };
 }
