@@ -69,7 +69,13 @@ export function startFinetuneRecord(
 /** A new fine-tune run: `datasetId` is the dataset it is evaluated on. */
 export function createFinetuneRun(
   store: ExperimentStore,
-  args: { name: string; config: FinetuneConfig; datasetId: number | null; parentRunId: string | null; totalSteps?: number | null },
+  args: {
+    name: string;
+    config: FinetuneConfig;
+    datasetId: number | null;
+    parentRunId: string | null;
+    totalSteps?: number | null;
+  },
 ): RunRecord {
   return store.createRun({
     kind: 'finetune',
@@ -135,6 +141,11 @@ export function finishFinetuneRecord(
   if (args.metrics.length) store.appendMetrics(args.metrics.map((m) => ({ runId: args.runId, ...m })));
   store.updateRunProgress(args.runId, { step: args.step, totalSteps: args.totalSteps });
   if (args.evaluation)
-    recordFinetuneEvaluation(store, { runId: args.runId, datasetId: args.datasetId, step: args.step, evaluation: args.evaluation });
+    recordFinetuneEvaluation(store, {
+      runId: args.runId,
+      datasetId: args.datasetId,
+      step: args.step,
+      evaluation: args.evaluation,
+    });
   store.updateRunStatus(args.runId, args.status, { pid: null, error: args.error ?? null });
 }

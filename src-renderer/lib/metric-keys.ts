@@ -7,12 +7,31 @@ export const METRIC_LABELS: Record<string, string> = {
   'opt/tau': 'τ (EMA)',
   'monitor/collapse_std': 'collapse monitor (std)',
   'perf/step_ms': 'step time (ms)',
+  'loss/loss_cls': 'classification',
+  'loss/loss_box_reg': 'box regression',
+  'loss/loss_rpn_cls': 'RPN objectness',
+  'loss/loss_rpn_loc': 'RPN box',
+  'val/AP': 'val AP',
+  'val/AP50': 'val AP50',
+  'val/AP75': 'val AP75',
+  'val/voc_mAP50': 'val VOC AP50',
 };
 
 export const LOSS_KEYS = ['loss/total', 'loss/global', 'loss/emd'];
 export const SCHEDULE_KEYS = ['opt/lr', 'opt/tau'];
 export const COLLAPSE_KEY = 'monitor/collapse_std';
 export const STEP_TIME_KEY = 'perf/step_ms';
+/** A detector fine-tune's loss terms (RetinaNet: cls + box; Faster R-CNN adds the RPN's two). */
+export const FINETUNE_LOSS_KEYS = [
+  'loss/total',
+  'loss/loss_cls',
+  'loss/loss_box_reg',
+  'loss/loss_rpn_cls',
+  'loss/loss_rpn_loc',
+];
+export const FINETUNE_VAL_KEYS = ['val/AP', 'val/AP50', 'val/voc_mAP50'];
+/** COCO's six AP summary numbers, in the order COCOeval prints them. */
+export const COCO_AP_KEYS = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'];
 
 export const metricLabel = (key: string): string => METRIC_LABELS[key] ?? key;
 

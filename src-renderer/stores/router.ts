@@ -1,8 +1,9 @@
-/** Hash routes (`#/runs/abc`, `#/compare?runs=a,b`): a reload or a shared link lands on the same screen. */
+/** Hash routes (`#/runs/abc`, `#/compare?runs=a,b`, `#/finetune?parent=abc`): a reload or a shared link lands on the same screen. */
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 
-export type RouteName = 'datasets' | 'runs' | 'new-run' | 'run' | 'compare' | 'transport' | 'export';
+export type RouteName =
+  'datasets' | 'runs' | 'new-run' | 'finetune' | 'run' | 'compare' | 'transport' | 'export';
 
 export interface Route {
   name: RouteName;
@@ -22,6 +23,7 @@ export function parseHash(hash: string): Route {
     case 'runs':
       if (second === 'new') return { name: 'new-run', id: null, query };
       return second ? { name: 'run', id: second, query } : { name: 'runs', id: null, query };
+    case 'finetune':
     case 'compare':
     case 'transport':
     case 'export':

@@ -73,7 +73,9 @@ function dataFields(
     if (which === 'train' && demo.stream !== 'train')
       return problem(`"${d.name}" is the held-out demo val split; train on a demo train split`);
     if (which === 'val' && demo.stream !== 'val')
-      return problem(`"${d.name}" is a demo train split (the images being trained on); evaluate on a demo val split`);
+      return problem(
+        `"${d.name}" is a demo train split (the images being trained on); evaluate on a demo val split`,
+      );
     return which === 'train'
       ? { train: 'demo', demoTrain: demo.count, demoSeed: demo.seed }
       : { val: 'demo', demoVal: demo.count, demoSeed: demo.seed };
@@ -108,7 +110,10 @@ export function resolveNewFinetune(
   if (req.init === 'random') {
     forced.init = { kind: 'random', path: '' };
     if (req.parentRunId !== undefined)
-      issues.push({ path: 'parentRunId', message: 'must be left out with init "random" (a random baseline has no parent)' });
+      issues.push({
+        path: 'parentRunId',
+        message: 'must be left out with init "random" (a random baseline has no parent)',
+      });
   } else if (req.parentRunId === undefined) {
     issues.push({ path: 'parentRunId', message: 'is required with init "parent": which pretraining run?' });
   } else {
