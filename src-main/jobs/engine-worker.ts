@@ -107,16 +107,13 @@ async function finetune(job: FinetuneJob): Promise<void> {
       onProgress: (progress) => channel.send({ type: 'progress', progress }),
       onCheckpoint: (c) => channel.send({ type: 'checkpoint', ...c }),
       onLog: log,
+      onEvaluation: (step, e) =>
+        channel.send({ type: 'evaluation', step, evaluation: { stats: e.stats, perCategory: e.perCategory, voc: e.voc } }),
       shouldStop: () => stopRequest,
     },
   });
-  const { evaluation, ...rest } = result;
-  if (evaluation)
-    channel.send({
-      type: 'evaluation',
-      step: result.step,
-      evaluation: { stats: evaluation.stats, perCategory: evaluation.perCategory, voc: evaluation.voc },
-    });
+  // The evaluations went out as they happened; the detections stay in the run folder.
+  const { evaluation: _evaluation, ...rest } = result;
   channel.send({ type: 'finished', result: rest });
 }
 

@@ -62,7 +62,7 @@ export type WorkerMessage =
   | { type: 'progress'; progress: ProgressInfo }
   | { type: 'checkpoint'; step: number; epoch: number; dir: string; bytes: number }
   | { type: 'log'; message: string }
-  /** A fine-tune's evaluation on its val set (sent before `finished`). */
+  /** A fine-tune's evaluation on its val set, as it happens (every eval.everyEpochs and at the end). */
   | { type: 'evaluation'; step: number; evaluation: FinetuneEvaluationSummary }
   | { type: 'finished'; result: PretrainResult }
   /** A task's answer (transport, export). */

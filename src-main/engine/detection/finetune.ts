@@ -24,7 +24,10 @@ import { makeInputBatch, resizedShape, transformBoxes, type DetectionCategory, t
 import { createDetector } from './registry';
 import { scaledSchedule, stepDecayLr } from './schedule';
 
-export type FinetuneHooks = PretrainHooks;
+export interface FinetuneHooks extends PretrainHooks {
+  /** Each evaluation on val (every `config.eval.everyEpochs` and at the end), with the step it scored. */
+  onEvaluation?: (step: number, evaluation: DetectionEvaluation) => void;
+}
 
 export const FINETUNE_CHECKPOINT_KIND = 'selfemd-finetune';
 
@@ -196,6 +199,7 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
         ...names.map((n, i) => ({ key: `val/${n}`, value: evaluation!.stats[i]!, step: state.step, wallTime: now })),
         { key: 'val/voc_mAP50', value: evaluation.voc.mAP, step: state.step, wallTime: now },
       ]);
+      hooks.onEvaluation?.(state.step, evaluation);
       fs.writeFileSync(path.join(runDir, 'val_detections.json'), JSON.stringify(evaluation.detections));
       fs.writeFileSync(path.join(runDir, 'val_gt.json'), JSON.stringify(val.coco));
       hooks.onLog?.(
