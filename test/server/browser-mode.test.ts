@@ -195,6 +195,30 @@ describe('browser mode', () => {
     expect((await request('/api/nothing', { headers: auth() })).status).toBe(404);
   });
 
+  it('carries the fine-tune methods like every other: 400 with the fields named, 404 for an unknown dataset', async () => {
+    const bad = await call('runs.startFinetune', {
+      init: 'random',
+      trainDatasetId: 1,
+      valDatasetId: 'two',
+      config: {},
+    });
+    expect(bad.status).toBe(400);
+    expect(
+      (decodeWire(bad.body) as { error: { issues: { path: string }[] } }).error.issues.map((i) => i.path),
+    ).toEqual(['args.valDatasetId']);
+    const unknown = await call('runs.validateFinetune', { init: 'random', trainDatasetId: 4242, config: {} });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toContain('the train dataset (id 4242) does not exist');
+    const numbers = await call('runs.validateFinetune', {
+      init: 'random',
+      config: { optim: { lr: 'fast' } },
+    });
+    expect(numbers.status).toBe(200);
+    expect((decodeWire(numbers.body) as { value: { issues: { path: string }[] } }).value.issues).toEqual([
+      { path: 'config.optim.lr', message: 'must be a finite number, got "fast"' },
+    ]);
+  });
+
   it('keeps NaN metric values intact over the wire', () => {
     const v = decodeWire(
       encodeWire({
