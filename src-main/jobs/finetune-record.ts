@@ -91,38 +91,50 @@ export function createFinetuneRun(
 
 const isStat = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
-/** Records a COCO and a VOC evaluation of the run's checkpoint at `step` on the dataset `datasetId`. */
+/**
+ * Records a COCO and a VOC evaluation of the run's weights at `step` on the dataset `datasetId`. A
+ * step already evaluated there (a resumed run repeats the evaluations after its checkpoint, with the
+ * same numbers) is not recorded twice.
+ */
 export function recordFinetuneEvaluation(
   store: ExperimentStore,
   args: { runId: string; datasetId: number; step: number; evaluation: FinetuneEvaluationSummary },
 ): void {
   const e = args.evaluation;
-  store.addEvaluation({
-    runId: args.runId,
-    datasetId: args.datasetId,
-    kind: 'coco',
-    checkpointStep: args.step,
-    // COCO's −1 ("no ground truth in this range") is not a number to chart: left out. (NaN crosses
-    // a worker's IPC as null: left out too.)
-    stats: Object.fromEntries(COCO_STAT_NAMES.map((k, i) => [k, e.stats[i]]).filter(([, v]) => isStat(v))),
-    perCategory: Object.values(e.perCategory).map((c) => ({
-      categoryId: c.id,
-      name: c.name,
-      stats: Object.fromEntries(Object.entries({ AP: c.ap, AP50: c.ap50 }).filter(([, v]) => isStat(v))),
-    })),
-  });
-  store.addEvaluation({
-    runId: args.runId,
-    datasetId: args.datasetId,
-    kind: 'voc',
-    checkpointStep: args.step,
-    stats: (isStat(e.voc.mAP) ? { mAP: e.voc.mAP } : {}) as Record<string, number>,
-    perCategory: Object.entries(e.voc.perClass).map(([name, ap]) => ({
-      categoryId: 0,
-      name,
-      stats: (isStat(ap) ? { AP50: ap } : {}) as Record<string, number>,
-    })),
-  });
+  const done = new Set(
+    store
+      .listEvaluations(args.runId)
+      .filter((x) => x.datasetId === args.datasetId && x.checkpointStep === args.step)
+      .map((x) => x.kind),
+  );
+  if (!done.has('coco'))
+    store.addEvaluation({
+      runId: args.runId,
+      datasetId: args.datasetId,
+      kind: 'coco',
+      checkpointStep: args.step,
+      // COCO's −1 ("no ground truth in this range") is not a number to chart: left out. (NaN crosses
+      // a worker's IPC as null: left out too.)
+      stats: Object.fromEntries(COCO_STAT_NAMES.map((k, i) => [k, e.stats[i]]).filter(([, v]) => isStat(v))),
+      perCategory: Object.values(e.perCategory).map((c) => ({
+        categoryId: c.id,
+        name: c.name,
+        stats: Object.fromEntries(Object.entries({ AP: c.ap, AP50: c.ap50 }).filter(([, v]) => isStat(v))),
+      })),
+    });
+  if (!done.has('voc'))
+    store.addEvaluation({
+      runId: args.runId,
+      datasetId: args.datasetId,
+      kind: 'voc',
+      checkpointStep: args.step,
+      stats: (isStat(e.voc.mAP) ? { mAP: e.voc.mAP } : {}) as Record<string, number>,
+      perCategory: Object.entries(e.voc.perClass).map(([name, ap]) => ({
+        categoryId: 0,
+        name,
+        stats: (isStat(ap) ? { AP50: ap } : {}) as Record<string, number>,
+      })),
+    });
 }
 
 export function finishFinetuneRecord(

@@ -78,6 +78,20 @@ describe('recording a CLI fine-tune', () => {
       { categoryId: 2, name: 'star', stats: {} },
     ]);
     expect(evals.find((e) => e.kind === 'voc')!.stats).toEqual({ mAP: 0.85 });
+    // A resumed run evaluating the same step again does not record it twice.
+    finishFinetuneRecord(store, {
+      runId: run.id,
+      datasetId,
+      status: 'completed',
+      step: 10,
+      totalSteps: 10,
+      metrics: [],
+      evaluation,
+    });
+    expect(store.listEvaluations(run.id).map((x) => [x.kind, x.checkpointStep])).toEqual([
+      ['coco', 10],
+      ['voc', 10],
+    ]);
     // A second fine-tune on demo val reuses the dataset record.
     expect(startFinetuneRecord(store, { runDir: '/tmp/runs/ft-2', config, val }).datasetId).toBe(datasetId);
     store.close();
