@@ -10,7 +10,12 @@ import type { RawImage } from '../engine/data/raw-image';
 import { inspectTransport } from '../engine/inspect/transport';
 import { exportBackbone } from '../engine/train/export-backbone';
 import { DEMO_DATASET_SEED, cacheShortSide, loadPretrainImages } from '../engine/data/pretrain-data';
-import { runPretraining, type StopRequest } from '../engine/train/pretrain';
+import {
+  runPretraining,
+  type MetricSample,
+  type ProgressInfo,
+  type StopRequest,
+} from '../engine/train/pretrain';
 import { loadDetectionData } from '../engine/detection/datasets';
 import { runFinetune } from '../engine/detection/finetune';
 import type { EngineJob, FinetuneJob, ImageRef, PretrainJob, TransportJob } from './protocol';
@@ -78,15 +83,21 @@ async function pretrain(job: PretrainJob): Promise<void> {
     images: data.images,
     runDir: job.runDir,
     resume: job.resume,
-    hooks: {
-      onMetrics: (points) => channel.send({ type: 'metrics', points }),
-      onProgress: (progress) => channel.send({ type: 'progress', progress }),
-      onCheckpoint: (c) => channel.send({ type: 'checkpoint', ...c }),
-      onLog: (message) => channel.send({ type: 'log', message }),
-      shouldStop: () => stopRequest,
-    },
+    hooks: streamingHooks(),
   });
   channel.send({ type: 'finished', result });
+}
+
+/** What a training loop (pretraining, fine-tuning) streams to the supervisor, and how it is told to stop. */
+function streamingHooks() {
+  return {
+    onMetrics: (points: MetricSample[]) => channel.send({ type: 'metrics', points }),
+    onProgress: (progress: ProgressInfo) => channel.send({ type: 'progress', progress }),
+    onCheckpoint: (c: { step: number; epoch: number; dir: string; bytes: number }) =>
+      channel.send({ type: 'checkpoint', ...c }),
+    onLog: (message: string) => channel.send({ type: 'log', message }),
+    shouldStop: () => stopRequest,
+  };
 }
 
 async function finetune(job: FinetuneJob): Promise<void> {
@@ -103,13 +114,13 @@ async function finetune(job: FinetuneJob): Promise<void> {
     runDir: job.runDir,
     resume: job.resume,
     hooks: {
-      onMetrics: (points) => channel.send({ type: 'metrics', points }),
-      onProgress: (progress) => channel.send({ type: 'progress', progress }),
-      onCheckpoint: (c) => channel.send({ type: 'checkpoint', ...c }),
-      onLog: log,
+      ...streamingHooks(),
       onEvaluation: (step, e) =>
-        channel.send({ type: 'evaluation', step, evaluation: { stats: e.stats, perCategory: e.perCategory, voc: e.voc } }),
-      shouldStop: () => stopRequest,
+        channel.send({
+          type: 'evaluation',
+          step,
+          evaluation: { stats: e.stats, perCategory: e.perCategory, voc: e.voc },
+        }),
     },
   });
   // The evaluations went out as they happened; the detections stay in the run folder.
@@ -119,7 +130,12 @@ async function finetune(job: FinetuneJob): Promise<void> {
 
 async function loadImage(ref: ImageRef, shortSide: number): Promise<RawImage> {
   if ('path' in ref) return { id: ref.path, ...(await decodeImageFile(ref.path, shortSide)) };
-  const { images } = generateDemoScenes({ count: ref.demoIndex + 1, size: shortSide, seed: DEMO_DATASET_SEED, stream: 'train' });
+  const { images } = generateDemoScenes({
+    count: ref.demoIndex + 1,
+    size: shortSide,
+    seed: DEMO_DATASET_SEED,
+    stream: 'train',
+  });
   return images[ref.demoIndex];
 }
 
