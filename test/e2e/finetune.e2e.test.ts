@@ -136,10 +136,10 @@ describe('fine-tuning a detector in a browser', () => {
       for (const id of [finetuneId, baseline.id])
         await page.check(`[data-testid="run-row"][data-run-id="${id}"] input[type=checkbox]`);
       await page.click(tid('compare-selected'));
-      await page.waitForSelector(tid('eval-table'));
-      const cells = await page
-        .locator(`${tid('eval-table')} tbody tr:has-text("retina from baseline") td`)
-        .allTextContents();
+      // allTextContents() does not wait: wait for the row itself (the comparison loads after the table).
+      const evalRow = `${tid('eval-table')} tbody tr:has-text("retina from baseline")`;
+      await page.waitForSelector(`${evalRow} td`);
+      const cells = await page.locator(`${evalRow} td`).allTextContents();
       expect(cells.slice(1, 8).map((c) => c.trim())).toEqual(
         [
           ...['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'].map((k) => coco.stats[k] ?? null),
