@@ -1,9 +1,9 @@
 /**
  * `node bin/profile.mjs [--variant byol|self-emd|self-emd+spc|self-emd+spc+scale|supervised]
  *   [--steps 4 --warmup 1 --width 32 --batch 16 --size 96 --top 25]`
- * Where the time of one training step goes on the current backend: the step of pretrain.ts
- * (target forward, online forward + loss under tf.variableGrads, SGD, EMA), or the
- * supervised-style step, on fixed random views, with every kernel timed (bench/kernel-timer.ts).
+ * Where the time of one training step goes on the current backend: the trainer's step
+ * (PretrainModel: target forward, online forward + loss under tf.variableGrads, SGD, EMA) or the
+ * supervised-style step of the bench, on fixed random views, with every kernel timed (bench/kernel-timer.ts).
  * Prints wall and CPU ms per step, kernel time per kernel name and the rest (engine, tape, JS).
  * A profiling aid; `npm run bench` is the measurement of record.
  */
@@ -12,13 +12,10 @@ import * as tf from '@tensorflow/tfjs';
 import { cpuDemoOverrides, resolvePretrainConfig, type PretrainConfig } from '../shared/config/pretrain';
 import { mergeDefaults } from '../shared/config/validation';
 import { initBackend } from '../src-main/engine/backend/select';
-import { createBackbone } from '../src-main/engine/models/registry';
-import { createBatchStatsCollector, updateRunningStats } from '../src-main/engine/models/running-stats';
-import { emaUpdate } from '../src-main/engine/ssl/ema';
-import { createEncoder, encoderVariables, sharedWithTarget } from '../src-main/engine/ssl/networks';
-import { pretrainLoss, targetForward, type Views } from '../src-main/engine/ssl/objective';
-import { decayOnlyMatrices, Sgd } from '../src-main/engine/train/sgd';
+import type { Views } from '../src-main/engine/ssl/objective';
+import { PretrainModel } from '../src-main/engine/train/pretrain';
 import { installKernelTimer } from './kernel-timer';
+import { supervisedStepper } from './supervised-step';
 
 const { values: a } = parseArgs({
   options: {
@@ -60,13 +57,10 @@ function config(): PretrainConfig {
 
 type Step = () => Promise<void>;
 
+/** The trainer's own step (PretrainModel), as `npm run bench` times it, on fixed random views. */
 function sslStep(): Step {
   const cfg = config();
-  const online = createEncoder(cfg, 'online', 1);
-  const target = createEncoder(cfg, 'target', 1);
-  const onlineParams = encoderVariables(online, 'params');
-  const targetParams = encoderVariables(target, 'params');
-  const sgd = new Sgd(onlineParams, { momentum: 0.9, weightDecay: 1e-4, decays: decayOnlyMatrices(onlineParams) });
+  const model = new PretrainModel(cfg);
   const views: Views = {
     v1: tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1),
     v2: tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 2),
@@ -75,47 +69,16 @@ function sslStep(): Step {
     const s = cfg.emd.scaleViewSize;
     views.small = tf.randomNormal([batch, s, s, 3], 0, 1, 'float32', 3);
   }
-  const keyOf = new Map([...onlineParams].map(([k, v]) => [v.name, k]));
-  const varList = [...onlineParams.values()];
   return async () => {
-    const tOut = targetForward(target, views, cfg);
-    const stats = createBatchStatsCollector();
-    const { value, grads } = tf.variableGrads(
-      () => pretrainLoss(cfg, online, views, tOut, stats.sink).total,
-      varList,
-    );
-    await value.data();
-    tf.dispose([value, ...(Object.values(tOut).flat().filter(Boolean) as tf.Tensor[])]);
-    sgd.step(new Map(Object.entries(grads).map(([n, g]) => [keyOf.get(n)!, g])), 0.01);
-    tf.dispose(Object.values(grads));
-    stats.clear();
-    emaUpdate(targetParams, sharedWithTarget(onlineParams, targetParams), 0.99);
+    const out = await model.forwardBackward(views);
+    if (!out.grads) throw new Error(`profile: ${variant} loss became ${out.total}`);
+    model.update(out.grads, 0.01, 0.99);
   };
 }
 
 function supervisedStep(): Step {
-  const backbone = createBackbone('resnet18', { baseWidth: width, seed: 0 });
-  const feat = backbone.featureInfo.res5.channels;
-  const fcW = tf.variable(tf.randomNormal([feat, 10], 0, 0.01, 'float32', 1));
-  const fcB = tf.variable(tf.zeros([10]));
-  const params = new Map<string, tf.Variable>([...backbone.params, ['fc.weight', fcW], ['fc.bias', fcB]]);
-  const sgd = new Sgd(params, { momentum: 0.9, weightDecay: 1e-4, decays: decayOnlyMatrices(params) });
-  const keyOf = new Map([...params].map(([k, v]) => [v.name, k]));
-  const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
-  return async () => {
-    const stats = createBatchStatsCollector();
-    const { value, grads } = tf.variableGrads(() => {
-      const f = backbone.forward(x, { training: true, onBatchStats: stats.sink }).res5;
-      const logits = tf.add(tf.matMul(tf.mean(f, [1, 2]) as tf.Tensor2D, fcW), fcB);
-      return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
-    }, [...params.values()]);
-    await value.data();
-    sgd.step(new Map(Object.entries(grads).map(([n, g]) => [keyOf.get(n)!, g])), 0.01);
-    updateRunningStats(backbone, stats.records);
-    stats.clear();
-    tf.dispose([value, ...Object.values(grads)]);
-  };
+  const stepper = supervisedStepper({ backbone: 'resnet18', width, batch, size });
+  return () => stepper.step();
 }
 
 const step = variant === 'supervised' ? supervisedStep() : sslStep();

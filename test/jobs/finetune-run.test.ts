@@ -9,11 +9,11 @@
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finetuneSizeOverrides } from '../../shared/config/finetune';
-import type { ArgsOf, MethodName, ResultOf } from '../../shared/api/methods';
 import type { DatasetRecord, RunRecord } from '../../shared/dto';
 import type { RunEvent } from '../../src-main/jobs/run-events';
 import { StudioService } from '../../src-main/jobs/studio-service';
 import { tempHome } from '../server/fixtures';
+import { serviceCalls } from '../server/service-calls';
 
 let home: ReturnType<typeof tempHome>;
 let service: StudioService;
@@ -21,11 +21,7 @@ let train: DatasetRecord;
 let val: DatasetRecord;
 let parent: RunRecord;
 
-async function call<M extends MethodName>(method: M, args: ArgsOf<M>): Promise<ResultOf<M>> {
-  const r = await service.handle(method, args);
-  if (!r.ok) throw new Error(`${method}: ${r.error.code}: ${r.error.message}`);
-  return r.value as ResultOf<M>;
-}
+const { call } = serviceCalls(() => service);
 
 /** Resolves with the first RunManager event of `runId` that `pick` accepts. */
 function when(runId: string, pick: (e: RunEvent) => boolean): Promise<RunEvent> {

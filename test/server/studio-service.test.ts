@@ -6,32 +6,16 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiResponse } from '../../shared/api/errors';
-import type { ArgsOf, MethodName, ResultOf } from '../../shared/api/methods';
 import type { StudioEvent } from '../../shared/api/events';
 import { StudioService } from '../../src-main/jobs/studio-service';
 import { cocoDataset, imageFolder, pngSize, tempHome } from './fixtures';
+import { serviceCalls } from './service-calls';
 
 let home: ReturnType<typeof tempHome>;
 let service: StudioService;
 const events: StudioEvent[] = [];
 
-async function call<M extends MethodName>(method: M, args: ArgsOf<M>): Promise<ResultOf<M>> {
-  const r = await service.handle(method, args);
-  if (!r.ok) throw new Error(`${method}: ${r.error.code}: ${r.error.message}`);
-  return r.value as ResultOf<M>;
-}
-
-async function refusal(method: string, args: unknown) {
-  const r = (await service.handle(method, args)) as ApiResponse<unknown>;
-  expect(r.ok, `${method} should have been refused`).toBe(false);
-  return (
-    r as {
-      ok: false;
-      error: { code: string; message: string; hint?: string; issues?: { path: string; message: string }[] };
-    }
-  ).error;
-}
+const { call, refusal } = serviceCalls(() => service);
 
 beforeAll(() => {
   home = tempHome();

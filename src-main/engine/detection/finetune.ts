@@ -15,7 +15,7 @@ import { createBatchStatsCollector, updateRunningStats, type BatchStatsRecord } 
 import { createBackbone } from '../models/registry';
 import type { Backbone, ParameterSet } from '../models/types';
 import { listCheckpoints, loadCheckpoint, pruneCheckpoints, restoreVariables, saveCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
-import { NonFiniteLossError, type MetricSample, type PretrainHooks } from '../train/pretrain';
+import { NonFiniteLossError, reportStep, type PretrainHooks } from '../train/pretrain';
 import { Sgd } from '../train/sgd';
 import { initBackbone } from './backbone-init';
 import type { Detector } from './detector';
@@ -275,23 +275,23 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
       state.epoch = Math.floor(state.step / plan.stepsPerEpoch);
       lastLoss = total;
 
-      const now = Date.now();
-      const points: MetricSample[] = [
-        { key: 'loss/total', value: total },
-        ...Object.entries(termValues).map(([k, v]) => ({ key: `loss/${k}`, value: v })),
-        { key: 'opt/lr', value: lr },
-        { key: 'perf/step_ms', value: performance.now() - t0 },
-      ].map((p) => ({ ...p, step: state.step, wallTime: now }));
-      hooks.onMetrics?.(points);
-      const secondsPerStep = (performance.now() - started) / 1000 / (state.step - startStep);
-      hooks.onProgress?.({
-        step: state.step,
-        totalSteps: plan.totalSteps,
-        epoch: state.epoch,
-        stepsPerEpoch: plan.stepsPerEpoch,
-        secondsPerStep,
-        etaSeconds: secondsPerStep * (plan.totalSteps - state.step),
-      });
+      reportStep(
+        hooks,
+        [
+          { key: 'loss/total', value: total },
+          ...Object.entries(termValues).map(([k, v]) => ({ key: `loss/${k}`, value: v })),
+          { key: 'opt/lr', value: lr },
+          { key: 'perf/step_ms', value: performance.now() - t0 },
+        ],
+        {
+          step: state.step,
+          epoch: state.epoch,
+          totalSteps: plan.totalSteps,
+          stepsPerEpoch: plan.stepsPerEpoch,
+          startStep,
+          startedMs: started,
+        },
+      );
 
       const epochEnded = state.step % plan.stepsPerEpoch === 0;
       const done = state.step === plan.totalSteps;

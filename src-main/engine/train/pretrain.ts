@@ -46,6 +46,40 @@ export interface PretrainHooks {
   shouldStop?(): StopRequest;
 }
 
+/** Where a training loop stands after an optimizer step, for reportStep. */
+export interface StepPosition {
+  step: number;
+  epoch: number;
+  totalSteps: number;
+  stepsPerEpoch: number;
+  /** The step this process started (or resumed) at, and when (performance.now()). */
+  startStep: number;
+  startedMs: number;
+}
+
+/**
+ * Reports one finished optimizer step of a training loop (pretraining, detector fine-tuning): its
+ * metrics, stamped with the step and one wall time, then progress with an ETA from the mean step
+ * time since this process started or resumed the run.
+ */
+export function reportStep(
+  hooks: Pick<PretrainHooks, 'onMetrics' | 'onProgress'>,
+  metrics: { key: string; value: number }[],
+  at: StepPosition,
+): void {
+  const now = Date.now();
+  hooks.onMetrics?.(metrics.map((p) => ({ ...p, step: at.step, wallTime: now })));
+  const secondsPerStep = (performance.now() - at.startedMs) / 1000 / (at.step - at.startStep);
+  hooks.onProgress?.({
+    step: at.step,
+    totalSteps: at.totalSteps,
+    epoch: at.epoch,
+    stepsPerEpoch: at.stepsPerEpoch,
+    secondsPerStep,
+    etaSeconds: secondsPerStep * (at.totalSteps - at.step),
+  });
+}
+
 export interface PretrainResult {
   status: 'completed' | 'paused' | 'cancelled';
   step: number;
@@ -349,29 +383,29 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
       state.epoch = Math.floor(state.step / plan.stepsPerEpoch);
       lastLoss = sums.total * scale;
 
-      const now = Date.now();
       const stepMs = performance.now() - t0;
-      const points: MetricSample[] = [
-        { key: 'loss/total', value: lastLoss },
-        { key: 'loss/global', value: sums.global * scale },
-        ...(config.method === 'self-emd' ? [{ key: 'loss/emd', value: sums.emd * scale }] : []),
-        { key: 'opt/lr', value: lr },
-        { key: 'opt/tau', value: tau },
-        { key: 'monitor/collapse_std', value: sums.collapse * scale },
-        { key: 'perf/step_ms', value: stepMs },
-        // Time the step spent waiting for its batch: ~0 when prefetching keeps up with training.
-        { key: 'perf/data_wait_ms', value: dataWaitMs },
-      ].map((p) => ({ ...p, step: state.step, wallTime: now }));
-      hooks.onMetrics?.(points);
-      const secondsPerStep = (performance.now() - started) / 1000 / (state.step - startStep);
-      hooks.onProgress?.({
-        step: state.step,
-        totalSteps: plan.totalSteps,
-        epoch: state.epoch,
-        stepsPerEpoch: plan.stepsPerEpoch,
-        secondsPerStep,
-        etaSeconds: secondsPerStep * (plan.totalSteps - state.step),
-      });
+      reportStep(
+        hooks,
+        [
+          { key: 'loss/total', value: lastLoss },
+          { key: 'loss/global', value: sums.global * scale },
+          ...(config.method === 'self-emd' ? [{ key: 'loss/emd', value: sums.emd * scale }] : []),
+          { key: 'opt/lr', value: lr },
+          { key: 'opt/tau', value: tau },
+          { key: 'monitor/collapse_std', value: sums.collapse * scale },
+          { key: 'perf/step_ms', value: stepMs },
+          // Time the step spent waiting for its batch: ~0 when prefetching keeps up with training.
+          { key: 'perf/data_wait_ms', value: dataWaitMs },
+        ],
+        {
+          step: state.step,
+          epoch: state.epoch,
+          totalSteps: plan.totalSteps,
+          stepsPerEpoch: plan.stepsPerEpoch,
+          startStep,
+          startedMs: started,
+        },
+      );
 
       const epochEnded = state.step % plan.stepsPerEpoch === 0;
       if (state.step % config.checkpoint.everySteps === 0 || epochEnded || state.step === plan.totalSteps)

@@ -13,7 +13,7 @@ export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const V128 = 0x7b;
 
-export const uleb = (v: number): number[] => (v < 0x80 ? [v] : [(v & 0x7f) | 0x80, ...uleb(v >>> 7)]);
+const uleb = (v: number): number[] => (v < 0x80 ? [v] : [(v & 0x7f) | 0x80, ...uleb(v >>> 7)]);
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 const str = (t: string): number[] => vec([...t].map((ch) => [ch.charCodeAt(0)]));
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
@@ -62,7 +62,7 @@ export interface FunctionSpec {
 }
 
 /** A module importing `env.memory` (shared for the threaded build) and exporting `fn`. */
-export function assembleModule(spec: FunctionSpec, sharedMemory: boolean): Uint8Array<ArrayBuffer> {
+function assembleModule(spec: FunctionSpec, sharedMemory: boolean): Uint8Array<ArrayBuffer> {
   // Shared memories must be imported as shared, with a maximum: 4 GiB.
   const limits = sharedMemory ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
   const body = [...vec(spec.locals.map(([count, type]) => [...uleb(count), type])), ...spec.body, ...op.end];
