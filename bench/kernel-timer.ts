@@ -23,7 +23,7 @@ export interface KernelTimer {
   uninstall(): void;
 }
 
-/** `detail`: kernel names whose rows are split by input shapes (and strides/dilations). */
+/** `detail`: kernel names whose rows are split by input shapes (and strides/dilations); `*` splits all. */
 export function installKernelTimer(backendName: string, detail: string[] = []): KernelTimer {
   const table = new Map<string, { calls: number; ms: number; cpuMs: number }>();
   const cpuNow = () => {
@@ -41,7 +41,7 @@ export function installKernelTimer(backendName: string, detail: string[] = []): 
     originals.push([config, original]);
     (config as { kernelFunc: tf.KernelFunc }).kernelFunc = (args) => {
       let name = running.length ? `${running[0]}>${config.kernelName}` : config.kernelName;
-      if (detail.includes(config.kernelName)) {
+      if (detail.includes(config.kernelName) || detail.includes('*')) {
         const shapes = Object.values(args.inputs).map((t) => `[${(t as tf.TensorInfo).shape}]`);
         const at = args.attrs as { strides?: unknown; dilations?: unknown; transposeA?: boolean; transposeB?: boolean } | undefined;
         const extra = at?.strides !== undefined ? ` s${String(at.strides)} d${String(at.dilations)}` : '';

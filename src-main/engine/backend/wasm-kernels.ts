@@ -17,6 +17,8 @@
  *   calls for nn/batch-norm.ts (see batch-norm-train.ts).
  * - SelfEmdSgdMomentum: not a TF.js kernel; one SGD-momentum update per parameter in WebAssembly
  *   SIMD for train/sgd.ts (see sgd-momentum.ts).
+ * - Transpose: the stock kernel gathers with cache-missing strides (power-of-two shapes: 5–15× an
+ *   add of the same size); batched 2-D transposes run as SIMD 4×4 tiles instead (transpose.ts).
  * - MaxPoolGrad, AvgPoolGrad: present but 20–50× slower than the forward pools; AvgPoolGrad also
  *   divided by k² where the forward pass divides by the non-padded count (see pool-grads.ts).
  */
@@ -32,6 +34,7 @@ import { conv2dBackpropFilterWasm } from './kernels/conv2d-backprop-filter';
 import { conv2dBackpropInputWasm } from './kernels/conv2d-backprop-input';
 import { avgPoolGradWasm, maxPoolGradWasm } from './kernels/pool-grads';
 import { SGD_MOMENTUM, sgdMomentumWasm } from './kernels/sgd-momentum';
+import { makeTransposeWasm } from './kernels/transpose';
 import { unsortedSegmentSumWasm } from './kernels/unsorted-segment-sum';
 
 const BACKEND = 'wasm';
@@ -50,6 +53,8 @@ export function registerWasmKernels(): string[] {
   const stockIdentity = tf.getKernel(tf.Identity, BACKEND)?.kernelFunc;
   const stockMatMul = tf.getKernel(tf.BatchMatMul, BACKEND)?.kernelFunc;
   if (!stockMatMul) throw new Error('wasm-kernels.ts: the wasm backend has no BatchMatMul kernel');
+  const stockTranspose = tf.getKernel(tf.Transpose, BACKEND)?.kernelFunc;
+  if (!stockTranspose) throw new Error('wasm-kernels.ts: the wasm backend has no Transpose kernel');
   const supplied: tf.KernelConfig[] = [
     { kernelName: tf.Conv2DBackpropFilter, backendName: BACKEND, kernelFunc: conv2dBackpropFilterWasm },
     { kernelName: tf.Conv2DBackpropInput, backendName: BACKEND, kernelFunc: backpropInput },
@@ -57,6 +62,7 @@ export function registerWasmKernels(): string[] {
     { kernelName: tf.MaxPoolGrad, backendName: BACKEND, kernelFunc: maxPoolGradWasm },
     { kernelName: tf.AvgPoolGrad, backendName: BACKEND, kernelFunc: avgPoolGradWasm },
     { kernelName: tf.BatchMatMul, backendName: BACKEND, kernelFunc: makeBatchMatMulWasm(stockMatMul) },
+    { kernelName: tf.Transpose, backendName: BACKEND, kernelFunc: makeTransposeWasm(stockTranspose) },
     {
       kernelName: tf.Identity,
       backendName: BACKEND,

@@ -18,7 +18,7 @@ describe('initBackend', () => {
     expect(info.threads).toBe(1);
     expect(info.threadsChosenBy).toBe('default');
     expect(info.simd).toBe(true);
-    expect(info.suppliedKernels).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'BatchMatMul', 'Identity', 'SelfEmdBatchNormTrain', 'SelfEmdBatchNormTrainGrad', 'SelfEmdSgdMomentum']);
+    expect(info.suppliedKernels).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'BatchMatMul', 'Transpose', 'Identity', 'SelfEmdBatchNormTrain', 'SelfEmdBatchNormTrainGrad', 'SelfEmdSgdMomentum']);
     expect(currentBackend()).toBe(info);
 
     const text = describeBackend();

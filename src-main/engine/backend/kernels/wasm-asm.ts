@@ -29,6 +29,9 @@ export const op = {
   i32Mul: [0x6c],
   i32Ne: [0x47],
   i32GeU: [0x4f],
+  i32LtU: [0x49],
+  /** select(a, b, cond): a when cond ≠ 0, else b. */
+  select: [0x1b],
   block: [0x02, 0x40],
   if: [0x04, 0x40],
   loop: [0x03, 0x40],
