@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { gemmFunction } from '../../../src-main/engine/backend/kernels/gemm';
 import { initBackend } from '../../../src-main/engine/backend/select';
 
 function pattern(n: number, a: number, b = 0): Float32Array {
@@ -29,6 +30,15 @@ const CASES: Case[] = [
   { a: [2, 3, 33, 40], b: [2, 3, 29, 40], tA: false, tB: true },
   { a: [6, 33, 40], b: [1, 40, 29], tA: false, tB: false }, // broadcast b
   { a: [1, 33, 40], b: [5, 29, 40], tA: false, tB: true }, // broadcast a
+  // The FMA GEMM (M % 4 = N % 8 = 0): plain, A transposed, B transposed while packed (K % 4 = 0)
+  // or before (K = 18), both, and K = 1.
+  { a: [36, 20], b: [20, 24], tA: false, tB: false },
+  { a: [20, 36], b: [20, 24], tA: true, tB: false },
+  { a: [36, 20], b: [24, 20], tA: false, tB: true },
+  { a: [36, 18], b: [24, 18], tA: false, tB: true },
+  { a: [1, 18, 36], b: [1, 24, 18], tA: true, tB: true },
+  { a: [8, 1], b: [1, 8], tA: false, tB: false },
+  { a: [520, 300], b: [300, 16], tA: false, tB: false }, // several row blocks, the last one partial
   { a: [7, 5, 6], b: [7, 6, 4], tA: false, tB: false }, // tiny: stock loop
   { a: [7, 6, 5], b: [7, 4, 6], tA: true, tB: true },
 ];
@@ -76,6 +86,10 @@ beforeAll(async () => {
 });
 
 describe('wasm BatchMatMul (transposes and batches through XNNPACK)', () => {
+  it('finds relaxed SIMD for the FMA GEMM on this engine (else every product goes to XNNPACK)', () => {
+    expect(typeof gemmFunction(tf.backend())).toBe('function');
+  });
+
   it.each(CASES.map((c) => [`[${c.a}]${c.tA ? 'ᵀ' : ''} · [${c.b}]${c.tB ? 'ᵀ' : ''}`, c] as const))('%s equals cpu', (_, c) => {
     expect(tf.getBackend()).toBe('wasm');
     const got = product(c);

@@ -5,14 +5,20 @@
  * dB = Aᵀ·dy), so with the stock kernel the backward pass of every linear layer took that path:
  * in a Self-EMD step the dense heads' weight gradients alone cost ~0.5 s.
  * Here:
- * - a transposed operand is transposed explicitly (the wasm Transpose kernel, O(size)) and the
- *   product goes to XNNPACK untransposed: [288,512]ᵀ·[288,128] 64 ms → 3.3 ms;
+ * - a single product whose sides fit the FMA GEMM's tile (M % 4 = N % 8 = 0) runs there when the
+ *   engine has relaxed SIMD and XNNPACK has no thread pool to use (gemm.ts: ~1.5–2× XNNPACK's
+ *   speed); a transposed A is transposed first, a transposed B is transposed while packed;
+ * - otherwise a transposed operand is transposed explicitly (the wasm Transpose kernel, O(size))
+ *   and the product goes to XNNPACK untransposed: [288,512]ᵀ·[288,128] 64 ms → 3.3 ms;
  * - a batch of products each large enough (≥ PER_ITEM_MIN_MACS multiply-adds) runs as one XNNPACK
  *   product per item on copies of the operands: [64,49,256]·[64,256,49] 51 ms → ~9 ms;
  * - everything else (no transposes and batch 1, or tiny batched products where per-call overhead
  *   would dominate) goes to the stock kernel unchanged, so results there are bit-identical.
  */
 import * as tf from '@tensorflow/tfjs';
+import { wasmPoolThreads } from '../wasm-threaded';
+import { GEMM_MR, GEMM_NR, gemmFunction } from './gemm';
+import { blocksFunction, transposeFunction } from './transpose';
 import { type Info, type WasmScope, withScope } from './wasm-scope';
 
 /** Below this many multiply-adds per batch item the stock loop beats one XNNPACK call per item. */
@@ -42,13 +48,17 @@ export function makeBatchMatMulWasm(stock: tf.KernelFunc): tf.KernelFunc {
     const plain = !transposeA && !transposeB;
     // Shapes the stock kernel rejects (or broadcasts in ways we do not handle) keep its errors.
     if (qa !== qb || (batchA !== batchB && batchA !== 1 && batchB !== 1)) return stock(args);
-    if (batch === 1 && plain) return stock(args);
-    if (batch > 1 && p * qa * r < PER_ITEM_MIN_MACS) return stock(args);
     const outShape = [
       ...tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)),
       p,
       r,
     ];
+    if (batch === 1 && p % GEMM_MR === 0 && r % GEMM_NR === 0 && wasmPoolThreads() === 1) {
+      const out = fmaProduct(args.backend, a, b, p, qa, r, transposeA, transposeB, outShape);
+      if (out) return out;
+    }
+    if (batch === 1 && plain) return stock(args);
+    if (batch > 1 && p * qa * r < PER_ITEM_MIN_MACS) return stock(args);
     return withScope(args.backend, (s) => {
       const run = (x: Info, y: Info) =>
         stock({
@@ -65,6 +75,43 @@ export function makeBatchMatMulWasm(stock: tf.KernelFunc): tf.KernelFunc {
       return perItem(s, a, b, batchA, batchB, p, qa, r, transposeA, transposeB, run, outShape);
     });
   };
+}
+
+/**
+ * op(a)[p, q] · op(b)[q, r] with the FMA GEMM, or undefined where it is not available. B is packed
+ * into r/8 panels [q, 8]: from [q, r] by moving 8-float blocks, from a transposed [r, q] by the
+ * strided 4×4 transpose (q % 4 = 0; otherwise B is transposed first).
+ */
+function fmaProduct(
+  backend: unknown,
+  a: Info,
+  b: Info,
+  p: number,
+  q: number,
+  r: number,
+  transposeA: boolean,
+  transposeB: boolean,
+  outShape: number[],
+): Info | undefined {
+  const gemm = gemmFunction(backend);
+  const blocks = blocksFunction(backend);
+  const transpose = transposeFunction(backend);
+  if (!gemm || !blocks || !transpose) return undefined;
+  return withScope(backend, (s) => {
+    const x = transposeA ? transpose2d(s, a, q, p) : a;
+    const packedFromT = transposeB && q % 4 === 0;
+    const y = transposeB && !packedFromT ? transpose2d(s, b, r, q) : b;
+    const packed = s.alloc([q * r]);
+    const out = s.alloc(outShape);
+    // Views after the last allocation (an allocation may grow the heap and detach older views).
+    const [xv, yv, pv, ov] = [x, y, packed, out].map((t) => s.f32(t).byteOffset);
+    if (packedFromT) transpose(yv, pv, GEMM_NR, q, 4 * q, 4 * GEMM_NR, r / GEMM_NR, 4 * GEMM_NR * q, 4 * GEMM_NR * q, 1);
+    else blocks(yv, pv, q, r / GEMM_NR, 4 * GEMM_NR);
+    // Rows in blocks of ~32 KB of A, so that a block stays in the L1/L2 cache across the panels.
+    const mBlock = Math.max(GEMM_MR, Math.floor(8192 / q / GEMM_MR) * GEMM_MR);
+    gemm(xv, pv, ov, p, r, q, mBlock);
+    return out;
+  });
 }
 
 /** The [rows, cols] matrix held by `x` (any leading dims of size 1), transposed to [cols, rows]. */

@@ -48,7 +48,7 @@ export function canonicalPermutation(shape: number[], perm: number[]): { shape: 
  *   dst[o·dstOuter + c·dstRow + r] = src[o·srcOuter + r·srcRow + c],
  * items o taken `oBlock` at a time inside each tile (see planOf).
  */
-type TransposeFn = (
+export type TransposeFn = (
   src: number,
   dst: number,
   rows: number,
@@ -62,14 +62,15 @@ type TransposeFn = (
 ) => void;
 
 /** fn(src, dst, a, b, blockBytes): dst[j][i][·] = src[i][j][·] for i < a, j < b; blockBytes a multiple of 16. */
-type BlocksFn = (src: number, dst: number, a: number, b: number, blockBytes: number) => void;
+export type BlocksFn = (src: number, dst: number, a: number, b: number, blockBytes: number) => void;
+
+/** The SIMD functions on this backend's heap (undefined where the heap or SIMD is not found). */
+export const transposeFunction = (backend: unknown) => heapFunction<TransposeFn>(backend, 'transpose4x4', transposeSpec);
+export const blocksFunction = (backend: unknown) => heapFunction<BlocksFn>(backend, 'transposeBlocks', blocksSpec);
 
 /** Whether the SIMD forms are found on this backend (tests pin it; otherwise every call is stock). */
 export function fastTransposeAvailable(backend: unknown): boolean {
-  return (
-    heapFunction<TransposeFn>(backend, 'transpose4x4', transposeSpec) !== undefined &&
-    heapFunction<BlocksFn>(backend, 'transposeBlocks', blocksSpec) !== undefined
-  );
+  return transposeFunction(backend) !== undefined && blocksFunction(backend) !== undefined;
 }
 
 export function makeTransposeWasm(stock: tf.KernelFunc): tf.KernelFunc {
@@ -80,8 +81,8 @@ export function makeTransposeWasm(stock: tf.KernelFunc): tf.KernelFunc {
     const c = canonicalPermutation(x.shape, perm);
     const plan = planOf(c.shape, c.perm);
     if (!plan) return stock(args);
-    const fn = heapFunction<TransposeFn>(args.backend, 'transpose4x4', transposeSpec);
-    const blocks = heapFunction<BlocksFn>(args.backend, 'transposeBlocks', blocksSpec);
+    const fn = transposeFunction(args.backend);
+    const blocks = blocksFunction(args.backend);
     if (!fn || !blocks) return stock(args);
     const s = new WasmScope(args.backend as ConstructorParameters<typeof WasmScope>[0]);
     const out = s.alloc(perm.map((axis) => x.shape[axis]));

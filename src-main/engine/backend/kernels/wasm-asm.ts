@@ -26,6 +26,7 @@ export const op = {
   i32: (v: number) => [0x41, v],
   i32Add: [0x6a],
   i32Sub: [0x6b],
+  i32Eqz: [0x45],
   i32Mul: [0x6c],
   i32Ne: [0x47],
   i32GeU: [0x4f],
@@ -47,6 +48,17 @@ export const op = {
 export const simd = {
   load: op.simd(0x00, 2, 0), // v128.load, align 4, offset 0
   store: op.simd(0x0b, 2, 0), // v128.store
+  /** v128.load / v128.store at a constant byte offset (< 128) from the address on the stack. */
+  loadAt: (offset: number) => op.simd(0x00, 2, offset),
+  storeAt: (offset: number) => op.simd(0x0b, 2, offset),
+  /** One f32 from memory in all four lanes. */
+  load32Splat: op.simd(0x09, 2, 0),
+  zero: op.simd(0x0c, ...new Array<number>(16).fill(0)), // v128.const 0
+  /**
+   * Relaxed SIMD: a·b + c, fused (one rounding) where the CPU has FMA. Needs the engine's relaxed
+   * SIMD (Node 20: a V8 flag, see relaxedSimdEnabled).
+   */
+  f32x4RelaxedMadd: op.simd(0x105),
   i32x4Splat: op.simd(0x11),
   f32x4Splat: op.simd(0x13),
   i32x4ExtractLane: (lane: number) => op.simd(0x1b, lane),
@@ -78,6 +90,11 @@ function assembleModule(spec: FunctionSpec, sharedMemory: boolean): Uint8Array<A
     ...section(7, vec([[...str('fn'), 0x00, 0]])),
     ...section(10, vec([[...uleb(body.length), ...body]])),
   ]);
+}
+
+/** Whether this engine accepts the function (e.g. its SIMD opcodes), without instantiating it. */
+export function validates(spec: FunctionSpec): boolean {
+  return WebAssembly.validate(assembleModule(spec, false));
 }
 
 /** The backend's WebAssembly.Memory: exported by the single-threaded build, `wasmMemory` in the threaded one. */
