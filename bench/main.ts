@@ -7,7 +7,8 @@
  *   EMD alone (share of the BYOL step) and the PyTorch CPU reference of the supervised step;
  * - the real trainer (runPretraining, worker prefetch) for BYOL and the full Self-EMD: data wait per
  *   step, tensor count and memory per step; the data pipeline's throughput and hand-off time;
- * - with --soak N, N trainer steps of one variant: tensors and memory over the run.
+ * - with --soak N, N trainer steps of one variant: tensors and memory over the run;
+ * - an A/A control: the BYOL step as a second stepper, whose ratio to BYOL shows the noise floor.
  *
  * Why interleaved rounds: these machines are shared (other processes take the cores), and load
  * moves by ±30% over a minute. Every round runs each step once, so every step samples the same
@@ -140,10 +141,17 @@ const images = generateDemoScenes({
   seed: 0,
 }).images;
 
-/** The trainer's own step (PretrainModel.forwardBackward + update) on fixed random views. */
+/**
+ * The trainer's own step (PretrainModel.forwardBackward + update) on fixed random views. The model
+ * is built afresh at the start of every round (outside the timing): a model instance's tensors sit
+ * at one set of heap addresses for its life, and that placement alone moved a step's time by up to
+ * 2–5 % per instance here (two instances of one BYOL model, same process, differed that much in
+ * their paired median). A new model per round turns that bias into round-to-round noise, which the
+ * fastest-quarter summary and the paired medians then average over.
+ */
 function sslStepper(variant: SslVariant): Stepper {
   const config = sslConfig(variant, 1000, images.length);
-  const model = new PretrainModel(config);
+  let model = new PretrainModel(config);
   const s = opt.size;
   const views: Views = {
     v1: tf.randomUniform([opt.batch, s, s, 3], -2, 2, 'float32', 1),
@@ -154,6 +162,10 @@ function sslStepper(variant: SslVariant): Stepper {
     views.small = tf.randomUniform([opt.batch, q, q, 3], -2, 2, 'float32', 3);
   }
   return {
+    newRound() {
+      model.dispose();
+      model = new PretrainModel(config);
+    },
     async step() {
       const out = await model.forwardBackward(views);
       if (!out.grads) throw new Error(`bench: ${variant} loss became ${out.total}`);
@@ -224,11 +236,14 @@ async function torchStepper(): Promise<
 }
 
 // ---------------------------------------------------------------- interleaved step times
-type Name = 'supervised' | SslVariant | 'sinkhorn' | 'sinkhorn (per-pair emd-loss.ts)' | 'pytorch';
+type Name = 'supervised' | SslVariant | 'byol (A/A control)' | 'sinkhorn' | 'sinkhorn (per-pair emd-loss.ts)' | 'pytorch';
 log('building models …');
 const steppers = new Map<Name, Stepper>([
   ['supervised', supervisedStepper(opt)],
   ...SSL.map((v): [Name, Stepper] => [v, sslStepper(v)]),
+  // The same BYOL step again, as a second stepper: its ratio to byol should be 1, and how far it
+  // is from 1 in this run is the noise floor of every ratio printed beside it.
+  ['byol (A/A control)', sslStepper('byol')],
   ['sinkhorn', sinkhornStepper({ pairs: 64, grid: 7, channels: 256, iterations: 10, impl: 'dense-emd' })],
   [
     'sinkhorn (per-pair emd-loss.ts)',
@@ -254,6 +269,7 @@ let seed = 12345;
 const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 for (let r = 0; r < totalRounds; r++) {
   log(`round ${r + 1}/${totalRounds}${r < opt.warmup ? ' (warm-up)' : ''} …`);
+  for (const s of steppers.values()) s.newRound?.();
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [order[i], order[j]] = [order[j], order[i]];
@@ -496,6 +512,12 @@ const report = {
       },
     ]),
   ),
+  control: {
+    what: 'the same BYOL step as a second stepper: its ratio to byol is the noise floor of the ratios',
+    ratioFastQuarter: fastRatio('byol (A/A control)', 'byol'),
+    ratioPairedCpu: ratio('byol (A/A control)', 'byol', 'cpu'),
+    ratioPairedWall: ratio('byol (A/A control)', 'byol', 'wall'),
+  },
   torch: 'stepper' in torch ? { version: torch.version, threads: torch.threads } : torch,
   data: {
     workers: 1,
@@ -531,6 +553,7 @@ else {
     'self-emd': 'self-emd',
     'self-emd+spc': 'self-emd+spc',
     'self-emd+spc+scale': 'self-emd+spc+scale',
+    'byol (A/A control)': 'byol again (A/A control)',
     sinkhorn: 'Sinkhorn EMD 64×7×7 C256 T10 f+b',
     'sinkhorn (per-pair emd-loss.ts)': '  same, per-pair emd-loss.ts',
     pytorch: `PyTorch ${'stepper' in torch ? torch.version : ''} CPU supervised`,
@@ -544,6 +567,9 @@ else {
       } ${p ? f(p.peakMb, 7) : '       '} ${p ? String(p.kernels).padStart(7) : ''}`,
     );
   }
+  out.push(
+    `A/A control (the byol step measured twice): ratio ${rr(fastRatio('byol (A/A control)', 'byol')).trim()} on the fastest quarter, paired medians ${rr(ratio('byol (A/A control)', 'byol', 'cpu')).trim()} cpu, ${rr(ratio('byol (A/A control)', 'byol', 'wall')).trim()} wall: how far this is from 1 is the noise of every ratio in this run`,
+  );
   out.push(
     `data pipeline (1 worker thread, ${fullViews.length} views): ${pipelineImagesPerS.toFixed(0)} images/s (${renderMsPerBatch.toFixed(0)} ms/batch); the fastest SSL step consumes ${consumption.toFixed(1)} images/s; hand-off of a ready batch ${handoffMs.toFixed(1)} ms wall, of which idle ${handoffIdleMs.toFixed(1)} ms`,
   );

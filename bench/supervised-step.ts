@@ -10,6 +10,8 @@ import { decayOnlyMatrices, Sgd } from '../src-main/engine/train/sgd';
 import type { BackboneName } from '../shared/config/pretrain';
 
 export interface Stepper {
+  /** Called before every round, outside the timing (e.g. to rebuild a model). */
+  newRound?(): void;
   step(): Promise<void>;
   dispose(): void;
 }
