@@ -19,7 +19,7 @@
  * Where neither works, `gemmFunction` is undefined and matMuls stay with XNNPACK.
  */
 import * as v8 from 'node:v8';
-import { type FunctionSpec, heapFunction, I32, op, simd, V128, validates } from './wasm-asm';
+import { forLoop, type FunctionSpec, heapFunction, I32, minInto, op, simd, V128, validates } from './wasm-asm';
 
 /**
  * fn(a, bPacked, c, m, n, k, mBlock): C = A · B with B packed as N/8 panels [K, 8]; m % 4 = n % 8 =
@@ -49,7 +49,7 @@ function gemmSpec(): FunctionSpec {
   const [m0, mEnd, jt, it, kk, pa0, pa1, pa2, pa3, pb, pc, rowBytes, nBytes, panel] = range(7, 14);
   const acc = range(21, 8); // c00 c01 c10 c11 c20 c21 c30 c31
   const [b0, b1, av] = range(29, 3);
-  const { get, set, tee, i32, i32Add: add, i32Sub: sub, i32Mul: mul, i32GeU: geU, block, loop, end, br, brIf } = op;
+  const { get, set, tee, i32, i32Add: add, i32Sub: sub, i32Mul: mul, loop, end, brIf } = op;
   const { load32Splat, loadAt, storeAt, zero, f32x4RelaxedMadd: madd } = simd;
   const rows = [pa0, pa1, pa2, pa3];
   // prettier-ignore
@@ -85,24 +85,13 @@ function gemmSpec(): FunctionSpec {
       ...get(pc), ...get(nBytes), ...add, ...set(pc),
     ]),
   ];
-  /** for (v = from; v < limit; v += step) inner */
-  const forLoop = (v: number, from: number[], limit: number, step: number[], inner: number[]) => [
-    ...from, ...set(v),
-    ...block, ...loop,
-    ...get(v), ...get(limit), ...geU, ...brIf(1),
-    ...inner,
-    ...get(v), ...step, ...add, ...set(v),
-    ...br(0),
-    ...end, ...end,
-  ];
   // Rows in blocks of mBlock (a block of A stays in cache while every panel passes over it).
   // prettier-ignore
   const body = [
     ...get(k), ...i32(4), ...mul, ...set(rowBytes),
     ...get(n), ...i32(4), ...mul, ...set(nBytes),
     ...forLoop(m0, i32(0), m, get(mBlock), [
-      // mEnd = min(m0 + mBlock, m)
-      ...get(m0), ...get(mBlock), ...add, ...tee(mEnd), ...get(m), ...get(mEnd), ...get(m), ...op.i32LtU, ...op.select, ...set(mEnd),
+      ...minInto(mEnd, m0, get(mBlock), m),
       ...get(bp), ...set(panel),
       ...forLoop(jt, i32(0), n, i32(8), [
         ...forLoop(it, get(m0), mEnd, i32(4), tile),

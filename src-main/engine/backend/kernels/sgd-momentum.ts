@@ -10,7 +10,7 @@
  * Kernel: SelfEmdSgdMomentum {param, grad, velocity}, {lr, momentum, weightDecay} → [param', velocity']
  */
 import type * as tf from '@tensorflow/tfjs';
-import { F32, type FunctionSpec, heapFunction, I32, op, simd, V128 } from './wasm-asm';
+import { F32, forLoop, type FunctionSpec, heapFunction, I32, op, simd, V128 } from './wasm-asm';
 import { type Info, WasmScope } from './wasm-scope';
 
 export const SGD_MOMENTUM = 'SelfEmdSgdMomentum';
@@ -95,15 +95,10 @@ export function sgdMomentumWasm(args: {
 function sgdSpec(): FunctionSpec {
   const [w, g, v, wOut, vOut, bytes, lr, mu, wd, decay] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const [i, wv, gv, vv, lrv, muv, wdv] = [10, 11, 12, 13, 14, 15, 16];
-  const { get, set, tee, i32, i32Add: add, i32GeU: geU, block, loop, end, br, brIf } = op;
+  const { get, set, tee, i32, i32Add: add, end } = op;
   const { load, store, f32x4Splat: splat, f32x4Add, f32x4Sub, f32x4Mul } = simd;
   // prettier-ignore
-  const body = [
-    ...get(lr), ...splat, ...set(lrv),
-    ...get(mu), ...splat, ...set(muv),
-    ...get(wd), ...splat, ...set(wdv),
-    ...block, ...loop,
-    ...get(i), ...get(bytes), ...geU, ...brIf(1),
+  const step = [
     ...get(w), ...get(i), ...add, ...load, ...set(wv),
     ...get(g), ...get(i), ...add, ...load, ...set(gv),
     // g ← g + w·wd (only with decay)
@@ -116,9 +111,13 @@ function sgdSpec(): FunctionSpec {
     ...get(wOut), ...get(i), ...add,
     ...get(wv), ...get(vv), ...get(lrv), ...f32x4Mul, ...f32x4Sub,
     ...store,
-    ...get(i), ...i32(16), ...add, ...set(i),
-    ...br(0),
-    ...end, ...end,
+  ];
+  // prettier-ignore
+  const body = [
+    ...get(lr), ...splat, ...set(lrv),
+    ...get(mu), ...splat, ...set(muv),
+    ...get(wd), ...splat, ...set(wdv),
+    ...forLoop(i, i32(0), bytes, i32(16), step),
   ];
   return {
     params: [I32, I32, I32, I32, I32, I32, F32, F32, F32, I32],

@@ -16,7 +16,7 @@
  * stock kernel. Only data is moved, so results are bit-identical to it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type FunctionSpec, heapFunction, I32, op, simd, V128 } from './wasm-asm';
+import { forLoop, type FunctionSpec, heapFunction, I32, minInto, op, simd, V128 } from './wasm-asm';
 import { type Info, WasmScope } from './wasm-scope';
 
 type Args = Parameters<tf.KernelFunc>[0];
@@ -161,23 +161,10 @@ function transposeSpec(): FunctionSpec {
   const [src, dst, rows, cols, srs, drs, count, sso, dso, oBlock] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const [ob, obEnd, r0, rEnd, c, r, o, p] = [10, 11, 12, 13, 14, 15, 16, 17];
   const [va, vb, vc, vd, t0, t1, t2, t3] = [18, 19, 20, 21, 22, 23, 24, 25];
-  const { get, set, tee, i32, i32Add: add, i32Mul: mul, i32GeU: geU, block, loop, end, br, brIf } = op;
+  const { get, set, tee, i32, i32Add: add, i32Mul: mul } = op;
   const { load, store } = simd;
   const shuffle = (...l: number[]) => op.simd(0x0d, ...lanes(...l));
   const TILE = 16;
-  /** `local` = min(`from` + `step`, `limit`), as select(from + step, limit, from + step < limit). */
-  const minInto = (local: number, from: number, step: number[], limit: number) => [
-    ...get(from), ...step, ...add, ...tee(local), ...get(limit), ...get(local), ...get(limit), ...op.i32LtU, ...op.select, ...set(local),
-  ];
-  const forLoop = (v: number, from: number[], limit: number, stepBy: number[], inner: number[]) => [
-    ...from, ...set(v),
-    ...block, ...loop,
-    ...get(v), ...get(limit), ...geU, ...brIf(1),
-    ...inner,
-    ...get(v), ...stepBy, ...add, ...set(v),
-    ...br(0),
-    ...end, ...end,
-  ];
   // prettier-ignore
   const tile = [
     // Four source rows r..r+3 at column c of item o.
@@ -221,34 +208,19 @@ function transposeSpec(): FunctionSpec {
 function blocksSpec(): FunctionSpec {
   const [src, dst, a, b, bytes] = [0, 1, 2, 3, 4];
   const [i, j, k, from, to] = [5, 6, 7, 8, 9];
-  const { get, set, i32, i32Add: add, i32Mul: mul, i32GeU: geU, block, loop, end, br, brIf } = op;
+  const { get, set, i32, i32Add: add, i32Mul: mul } = op;
+  // for i < a, j < b: copy one block, 16 bytes at a time; the source is read in order.
   // prettier-ignore
-  const body = [
-    ...get(src), ...set(from),
-    ...i32(0), ...set(i),
-    ...block, ...loop,
-    ...get(i), ...get(a), ...geU, ...brIf(1),
-    ...i32(0), ...set(j),
-    ...block, ...loop,
-    ...get(j), ...get(b), ...geU, ...brIf(1),
-    // to = dst + (j·a + i)·bytes; the source is read in order (from advances by one block).
+  const copy = [
+    // to = dst + (j·a + i)·bytes
     ...get(dst), ...get(j), ...get(a), ...mul, ...get(i), ...add, ...get(bytes), ...mul, ...add, ...set(to),
-    ...i32(0), ...set(k),
-    ...block, ...loop,
-    ...get(k), ...get(bytes), ...geU, ...brIf(1),
-    ...get(to), ...get(k), ...add,
-    ...get(from), ...get(k), ...add, ...simd.load,
-    ...simd.store,
-    ...get(k), ...i32(16), ...add, ...set(k),
-    ...br(0),
-    ...end, ...end,
+    ...forLoop(k, i32(0), bytes, i32(16), [
+      ...get(to), ...get(k), ...add,
+      ...get(from), ...get(k), ...add, ...simd.load,
+      ...simd.store,
+    ]),
     ...get(from), ...get(bytes), ...add, ...set(from),
-    ...get(j), ...i32(1), ...add, ...set(j),
-    ...br(0),
-    ...end, ...end,
-    ...get(i), ...i32(1), ...add, ...set(i),
-    ...br(0),
-    ...end, ...end,
   ];
+  const body = [...get(src), ...set(from), ...forLoop(i, i32(0), a, i32(1), forLoop(j, i32(0), b, i32(1), copy))];
   return { params: [I32, I32, I32, I32, I32], locals: [[5, I32]], body };
 }

@@ -69,6 +69,31 @@ export const simd = {
   f32x4Mul: op.simd(0xe6),
 };
 
+/** for (v = from; v < limit; v += step) body — v and limit are locals (unsigned compare). */
+export function forLoop(v: number, from: number[], limit: number, step: number[], body: number[]): number[] {
+  const { get, set, i32Add, i32GeU, block, loop, end, br, brIf } = op;
+  // prettier-ignore
+  return [
+    ...from, ...set(v),
+    ...block, ...loop,
+    ...get(v), ...get(limit), ...i32GeU, ...brIf(1),
+    ...body,
+    ...get(v), ...step, ...i32Add, ...set(v),
+    ...br(0),
+    ...end, ...end,
+  ];
+}
+
+/** local = min(from + step, limit) (unsigned), as select(from + step, limit, from + step < limit). */
+export function minInto(local: number, from: number, step: number[], limit: number): number[] {
+  const { get, set, tee, i32Add } = op;
+  // prettier-ignore
+  return [
+    ...get(from), ...step, ...i32Add, ...tee(local),
+    ...get(limit), ...get(local), ...get(limit), ...op.i32LtU, ...op.select, ...set(local),
+  ];
+}
+
 export interface FunctionSpec {
   params: number[];
   /** Extra locals as [count, type] runs, indexed after the parameters. */
