@@ -19,6 +19,7 @@ import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND_CHOICES, type BackendChoice } from '../../../shared/config/pretrain';
 import { registerMissingGradients } from './extra-gradients';
 import { type ThreadProbe, chooseWasmThreads } from './thread-probe';
+import { gemmFunction } from './kernels/gemm';
 import { registerWasmKernels } from './wasm-kernels';
 import {
   MAX_WASM_THREADS,
@@ -48,6 +49,11 @@ export interface BackendInfo {
   threadsChosenBy: string;
   /** WebAssembly SIMD in use; null when the backend is not wasm. */
   simd: boolean | null;
+  /**
+   * wasm: 2-D matMuls run through the FMA GEMM (relaxed SIMD, one thread; kernels/gemm.ts) rather
+   * than XNNPACK. null when the backend is not wasm.
+   */
+  fmaMatMul: boolean | null;
   /** Kernels this project supplies to the backend (wasm only). */
   suppliedKernels: string[];
   /** Why earlier candidates were passed over, for `selfemd info` and the run record. */
@@ -117,6 +123,10 @@ export function describeBackend(info: BackendInfo = currentBackend()): string {
     `threads: ${info.threads} (${info.threadsChosenBy})`,
     `SIMD: ${info.simd === null ? 'n/a' : info.simd ? 'yes' : 'no'}`,
   ];
+  if (info.fmaMatMul !== null)
+    lines.push(
+      `FMA matMuls (relaxed SIMD): ${info.fmaMatMul ? 'yes' : info.threads > 1 ? 'no (XNNPACK, thread pool)' : 'no (the engine has no relaxed SIMD; XNNPACK)'}`,
+    );
   if (info.suppliedKernels.length) lines.push(`supplied kernels: ${info.suppliedKernels.join(', ')}`);
   for (const note of info.notes) lines.push(`note: ${note}`);
   return lines.join('\n');
@@ -173,6 +183,7 @@ async function tryBackend(
         threads: 1,
         threadsChosenBy: 'the cpu backend is plain JavaScript on one thread',
         simd: null,
+        fmaMatMul: null,
         suppliedKernels: [],
       };
   }
@@ -210,6 +221,7 @@ async function tryNative(candidate: 'tfjs-node-gpu' | 'tfjs-node', notes: string
     threads: os.availableParallelism(),
     threadsChosenBy: "TensorFlow's own intra-op pool (one thread per logical core by default)",
     simd: null,
+    fmaMatMul: null,
     suppliedKernels: [],
   };
 }
@@ -280,6 +292,7 @@ async function tryWasm(
     threads: count,
     threadsChosenBy,
     simd,
+    fmaMatMul: count === 1 && gemmFunction(tf.backend()) !== undefined,
     suppliedKernels,
   };
 }

@@ -18,6 +18,7 @@ describe('initBackend', () => {
     expect(info.threads).toBe(1);
     expect(info.threadsChosenBy).toBe('default');
     expect(info.simd).toBe(true);
+    expect(info.fmaMatMul).toBe(true);
     expect(info.suppliedKernels).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'BatchMatMul', 'Transpose', 'Identity', 'SelfEmdBatchNormTrain', 'SelfEmdBatchNormTrainGrad', 'SelfEmdSgdMomentum']);
     expect(currentBackend()).toBe(info);
 
@@ -25,6 +26,7 @@ describe('initBackend', () => {
     expect(text).toContain("backend: wasm (TF.js 'wasm' 4.22.0");
     expect(text).toContain('threads: 1 (default)');
     expect(text).toContain('SIMD: yes');
+    expect(text).toContain('FMA matMuls (relaxed SIMD): yes');
     expect(text).toContain('note: @tensorflow/tfjs-node: not installed');
   });
 
