@@ -39,6 +39,8 @@ const CASES: Case[] = [
   { a: [1, 18, 36], b: [1, 24, 18], tA: true, tB: true },
   { a: [8, 1], b: [1, 8], tA: false, tB: false },
   { a: [520, 300], b: [300, 16], tA: false, tB: false }, // several row blocks, the last one partial
+  { a: [8, 0], b: [0, 16], tA: false, tB: false }, // K = 0: zeros (the stock kernel returns garbage)
+  { a: [3, 0, 5], b: [3, 5, 0], tA: true, tB: true },
   { a: [7, 5, 6], b: [7, 6, 4], tA: false, tB: false }, // tiny: stock loop
   { a: [7, 6, 5], b: [7, 4, 6], tA: true, tB: true },
 ];

@@ -53,6 +53,8 @@ export function makeBatchMatMulWasm(stock: tf.KernelFunc): tf.KernelFunc {
       p,
       r,
     ];
+    // An empty inner side: zeros (the stock kernel leaves its output uninitialised there).
+    if (qa === 0) return withScope(args.backend, (s) => s.alloc(outShape, 'float32', 0));
     if (batch === 1 && p % GEMM_MR === 0 && r % GEMM_NR === 0 && wasmPoolThreads() === 1) {
       const out = fmaProduct(args.backend, a, b, p, qa, r, transposeA, transposeB, outShape);
       if (out) return out;
@@ -93,6 +95,8 @@ function fmaProduct(
   transposeB: boolean,
   outShape: number[],
 ): Info | undefined {
+  // An empty side stays with the stock kernel (the GEMM's k loop runs at least once).
+  if (p === 0 || q === 0 || r === 0) return undefined;
   const gemm = gemmFunction(backend);
   const blocks = blocksFunction(backend);
   const transpose = transposeFunction(backend);
