@@ -28,6 +28,7 @@ const CASES: Case[] = [
   { shape: [32, 10, 10, 3], perm: [3, 1, 2, 0] }, // a side of 3: stock
   { shape: [16, 12], perm: [1, 0], dtype: 'int32' }, // stock
   { shape: [7, 9], perm: [0, 1] }, // identity: stock
+  { shape: [0, 32, 24, 20], perm: [0, 2, 1, 3] }, // empty (the stock kernel divides by zero)
 ];
 
 function input(c: Case): tf.Tensor {

@@ -77,6 +77,11 @@ export function makeTransposeWasm(stock: tf.KernelFunc): tf.KernelFunc {
   return (args: Args) => {
     const x = args.inputs.x as Info;
     const { perm } = args.attrs as unknown as { perm: number[] };
+    // An empty tensor: an empty result (the stock kernel divides by zero on some empty shapes).
+    if (x.shape.includes(0)) {
+      const s = new WasmScope(args.backend as ConstructorParameters<typeof WasmScope>[0]);
+      return s.keep(s.alloc(perm.map((axis) => x.shape[axis]), x.dtype as 'float32' | 'int32'));
+    }
     if (x.dtype !== 'float32') return stock(args);
     const c = canonicalPermutation(x.shape, perm);
     const plan = planOf(c.shape, c.perm);
