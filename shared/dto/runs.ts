@@ -48,7 +48,10 @@ export interface RunRecord {
   /** `byol`, `self-emd` for pretraining; the detector (`retinanet`, ...) for fine-tuning. */
   method: string;
   backbone: string;
+  /** Pretraining: the dataset it trains on. Fine-tuning: the dataset it is evaluated on. */
   datasetId: number | null;
+  /** Fine-tuning: the dataset it trains on (deleting it is refused while the run exists). */
+  trainDatasetId: number | null;
   /** The validated run config, as the jobs layer stored it. */
   config: JsonObject;
   backend: BackendInfo | null;
@@ -74,6 +77,7 @@ export interface NewRun {
   method: string;
   backbone: string;
   datasetId?: number | null;
+  trainDatasetId?: number | null;
   /**
    * Plain JSON data (checked when stored: no NaN, undefined, Dates or class instances). Typed `object` so
    * a config interface such as PretrainConfig is accepted without an index signature.

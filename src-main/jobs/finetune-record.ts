@@ -49,10 +49,11 @@ export function runIdInPath(p: string): string | null {
 /** The CLI's record of a run it trains itself: found by name (a resumed run) or created. */
 export function startFinetuneRecord(
   store: ExperimentStore,
-  args: { runDir: string; config: FinetuneConfig; val: DetectionDataset },
+  args: { runDir: string; config: FinetuneConfig; train: DetectionDataset; val: DetectionDataset },
 ): { run: RunRecord; datasetId: number } {
   const name = path.basename(args.runDir);
   const dataset = datasetFor(store, args.config.data.val, 'val', args.val);
+  const trainDataset = datasetFor(store, args.config.data.train, 'train', args.train);
   const parent = args.config.init.kind === 'pretrain-run' ? runIdInPath(args.config.init.path) : null;
   const existing = store.listRuns({ kind: 'finetune' }).find((r) => r.name === name);
   const run =
@@ -61,18 +62,20 @@ export function startFinetuneRecord(
       name,
       config: args.config,
       datasetId: dataset.id,
+      trainDatasetId: trainDataset.id,
       parentRunId: parent && store.hasRun(parent) ? parent : null,
     });
   return { run: store.updateRunStatus(run.id, 'running', { pid: process.pid }), datasetId: dataset.id };
 }
 
-/** A new fine-tune run: `datasetId` is the dataset it is evaluated on. */
+/** A new fine-tune run: `datasetId` is the dataset it is evaluated on, `trainDatasetId` the one it trains on. */
 export function createFinetuneRun(
   store: ExperimentStore,
   args: {
     name: string;
     config: FinetuneConfig;
     datasetId: number | null;
+    trainDatasetId?: number | null;
     parentRunId: string | null;
     totalSteps?: number | null;
   },
@@ -83,6 +86,7 @@ export function createFinetuneRun(
     method: args.config.detector,
     backbone: args.config.backbone.name,
     datasetId: args.datasetId,
+    trainDatasetId: args.trainDatasetId ?? null,
     config: args.config as unknown as JsonObject,
     parentRunId: args.parentRunId,
     totalSteps: args.totalSteps ?? null,

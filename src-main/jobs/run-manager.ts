@@ -86,13 +86,20 @@ export class RunManager {
    */
   startFinetune(
     overrides: unknown,
-    meta: { name?: string; datasetId?: number | null; parentRunId?: string | null; totalSteps?: number | null } = {},
+    meta: {
+      name?: string;
+      datasetId?: number | null;
+      trainDatasetId?: number | null;
+      parentRunId?: string | null;
+      totalSteps?: number | null;
+    } = {},
   ): RunRecord {
     const config = resolveFinetuneConfig(overrides);
     const run = createFinetuneRun(this.store, {
       name: meta.name ?? `${config.detector} ${config.backbone.name}`,
       config,
       datasetId: meta.datasetId ?? null,
+      trainDatasetId: meta.trainDatasetId ?? null,
       parentRunId: meta.parentRunId ?? null,
       totalSteps: meta.totalSteps,
     });

@@ -502,6 +502,7 @@ export class StudioService {
     const run = this.manager.startFinetune(c, {
       name,
       datasetId: r.val.id,
+      trainDatasetId: r.train?.id ?? null,
       parentRunId: r.parent?.id ?? null,
       totalSteps: r.totalSteps,
     });

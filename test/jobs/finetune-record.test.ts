@@ -14,6 +14,7 @@ const val = {
   ],
   coco: { images: [], annotations: [{}, {}, {}], categories: [] },
 } as unknown as DetectionDataset;
+const train = { ...val, samples: [{}, {}, {}, {}] } as unknown as DetectionDataset;
 
 describe('recording a CLI fine-tune', () => {
   it('records run, metrics and both evaluations against the val dataset', () => {
@@ -28,8 +29,12 @@ describe('recording a CLI fine-tune', () => {
     const config = resolveFinetuneConfig({
       init: { kind: 'pretrain-run', path: `/home/u/.selfemd/runs/${parent.id}` },
     });
-    const { run, datasetId } = startFinetuneRecord(store, { runDir: '/tmp/runs/ft-1', config, val });
+    const { run, datasetId } = startFinetuneRecord(store, { runDir: '/tmp/runs/ft-1', config, train, val });
     expect(run).toMatchObject({ kind: 'finetune', name: 'ft-1', status: 'running', parentRunId: parent.id });
+    // The train split is recorded too, and neither dataset can be deleted while the run exists.
+    expect(store.getDataset(run.trainDatasetId!)).toMatchObject({ kind: 'demo', split: 'train', imageCount: 4 });
+    expect(() => store.deleteDataset(run.trainDatasetId!)).toThrow(/is used by 1 run/);
+    expect(() => store.deleteDataset(datasetId)).toThrow(/is used by 1 run/);
     expect(store.getDataset(datasetId)).toMatchObject({
       kind: 'demo',
       split: 'val',
@@ -93,7 +98,7 @@ describe('recording a CLI fine-tune', () => {
       ['voc', 10],
     ]);
     // A second fine-tune on demo val reuses the dataset record.
-    expect(startFinetuneRecord(store, { runDir: '/tmp/runs/ft-2', config, val }).datasetId).toBe(datasetId);
+    expect(startFinetuneRecord(store, { runDir: '/tmp/runs/ft-2', config, train, val }).datasetId).toBe(datasetId);
     store.close();
   });
 });

@@ -91,6 +91,7 @@ describe('fine-tuning a detector from the studio', () => {
       backbone: 'resnet18',
       parentRunId: parent.id,
       datasetId: val.id,
+      trainDatasetId: train.id,
       status: 'running',
       totalSteps: 6,
       name: 'retinanet ← tiny self-emd',

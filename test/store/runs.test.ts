@@ -37,6 +37,7 @@ describe('runs', () => {
       method: 'byol',
       backbone: 'resnet18',
       datasetId: null,
+      trainDatasetId: null,
       config: { method: 'byol', optim: { lr: 0.05, epochs: 2 }, data: { imageSize: 64 } },
       backend: null,
       status: 'queued',

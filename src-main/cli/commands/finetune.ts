@@ -203,7 +203,7 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
   let loss = NaN;
   let result;
   const store = openStore(path.join(home, 'studio.db'));
-  const record = startFinetuneRecord(store, { runDir: plan.runDir, config, val: data.val });
+  const record = startFinetuneRecord(store, { runDir: plan.runDir, config, train: data.train, val: data.val });
   const metrics: MetricSample[] = [];
   try {
     result = await runFinetune({

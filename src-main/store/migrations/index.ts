@@ -5,5 +5,6 @@
  */
 import type { Migration } from '../migrate';
 import { migration as m0001 } from './0001_initial';
+import { migration as m0002 } from './0002_train_dataset';
 
-export const MIGRATIONS: readonly Migration[] = [m0001];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002];

@@ -18,7 +18,7 @@ const SQL = {
            RETURNING *`,
   byId: 'SELECT * FROM datasets WHERE id = ?',
   list: 'SELECT * FROM datasets ORDER BY created_at DESC, id DESC',
-  usage: `SELECT (SELECT count(*) FROM runs WHERE dataset_id = @id) AS runs,
+  usage: `SELECT (SELECT count(*) FROM runs WHERE dataset_id = @id OR train_dataset_id = @id) AS runs,
                  (SELECT count(*) FROM evaluations WHERE dataset_id = @id) AS evaluations`,
   delete: 'DELETE FROM datasets WHERE id = ?',
 };

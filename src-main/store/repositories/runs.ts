@@ -22,8 +22,8 @@ import { prepareStatements } from '../statements';
 import { int, invalid, jsonObject, list, oneOf, optInt, optText, record, text } from '../validate';
 
 const SQL = {
-  insert: `INSERT INTO runs (id, kind, name, method, backbone, dataset_id, config, status, created_at, updated_at, total_steps, parent_run_id)
-           VALUES (@id, @kind, @name, @method, @backbone, @datasetId, @config, 'queued', @now, @now, @totalSteps, @parentRunId)
+  insert: `INSERT INTO runs (id, kind, name, method, backbone, dataset_id, train_dataset_id, config, status, created_at, updated_at, total_steps, parent_run_id)
+           VALUES (@id, @kind, @name, @method, @backbone, @datasetId, @trainDatasetId, @config, 'queued', @now, @now, @totalSteps, @parentRunId)
            RETURNING *`,
   byId: 'SELECT * FROM runs WHERE id = ?',
   exists: 'SELECT 1 FROM runs WHERE id = ?',
@@ -54,6 +54,7 @@ export interface RunRow {
   method: string;
   backbone: string;
   dataset_id: number | null;
+  train_dataset_id: number | null;
   config: string;
   backend: string | null;
   status: string;
@@ -76,6 +77,7 @@ const toRecord = (r: RunRow): RunRecord => ({
   method: r.method,
   backbone: r.backbone,
   datasetId: r.dataset_id,
+  trainDatasetId: r.train_dataset_id,
   config: readJson<JsonObject>(r.config, 'run', 'config', r.id),
   backend: r.backend === null ? null : readJson<BackendInfo>(r.backend, 'run', 'backend', r.id),
   status: r.status as RunStatus,
@@ -142,6 +144,7 @@ export class RunRepository {
     const id = input.id === undefined ? randomUUID() : text(where, 'id', input.id);
     if (!RUN_ID.test(id)) throw invalid(where, 'id', 'must be 1–64 letters, digits, - or _', id);
     const datasetId = optInt(where, 'datasetId', input.datasetId, 1);
+    const trainDatasetId = optInt(where, 'trainDatasetId', input.trainDatasetId, 1);
     const parentRunId = optText(where, 'parentRunId', input.parentRunId);
     const params = {
       id,
@@ -150,14 +153,19 @@ export class RunRepository {
       method: text(where, 'method', input.method),
       backbone: text(where, 'backbone', input.backbone),
       datasetId,
+      trainDatasetId,
       config: writeJson(jsonObject(where, 'config', input.config)),
       totalSteps: optInt(where, 'totalSteps', input.totalSteps),
       parentRunId,
       now: this.ctx.now(),
     };
     const insert = this.ctx.db.transaction(() => {
-      if (datasetId !== null && this.sql.datasetExists.get(datasetId) === undefined)
-        throw new StoreError('not-found', `${where}: dataset ${datasetId} does not exist`);
+      for (const [field, id] of [
+        ['dataset', datasetId],
+        ['train dataset', trainDatasetId],
+      ] as const)
+        if (id !== null && this.sql.datasetExists.get(id) === undefined)
+          throw new StoreError('not-found', `${where}: ${field} ${id} does not exist`);
       if (parentRunId !== null) this.row(where, parentRunId, 'parentRunId');
       if (this.sql.exists.get(id) !== undefined)
         throw new StoreError('conflict', `${where}: run ${JSON.stringify(id)} already exists`);
