@@ -107,6 +107,8 @@ describe('fine-tuning a detector in a browser', () => {
       finetuneId = /#\/runs\/([A-Za-z0-9_-]+)/.exec(page.url())![1]!;
       expect(await page.textContent(tid('run-kind'))).toBe('fine-tune');
       expect(await page.textContent(tid('run-parent'))).toContain('baseline r18');
+      // The train split's dataset record, by name (the run records it beside its val dataset).
+      expect(await page.textContent(tid('run-train-data'))).toContain('train: Demo scenes · train');
       await page.waitForSelector(`${tid('run-status')}[data-status="completed"]`, { timeout: 200_000 });
       await page.waitForSelector(tid('evaluations'));
       const details = await server.call<RunDetails>('runs.get', { id: finetuneId });
