@@ -196,4 +196,48 @@ describe('fine-tuning a detector from the studio', () => {
     const cancelled = await call('runs.cancel', { id: run.id });
     expect(cancelled.status).toBe('cancelled');
   });
+
+  it('a Faster R-CNN fine-tune from the studio completes with its COCO and VOC evaluations', async () => {
+    const run = await call('runs.startFinetune', {
+      init: 'random',
+      trainDatasetId: train.id,
+      valDatasetId: val.id,
+      name: 'faster r-cnn baseline',
+      config: {
+        ...TINY_DETECTOR,
+        detector: 'faster-rcnn',
+        backbone: { name: 'resnet18', baseWidth: 8 },
+        roiHeads: { numFc: 1, fcDim: 16, poolerResolution: 3, batchSizePerImage: 32 },
+        rpn: {
+          batchSizePerImage: 32,
+          preNmsTopkTrain: 64,
+          postNmsTopkTrain: 32,
+          preNmsTopkTest: 64,
+          postNmsTopkTest: 32,
+        },
+        optim: { ...TINY_DETECTOR.optim, epochs: 1 },
+      },
+    });
+    expect(run).toMatchObject({
+      kind: 'finetune',
+      method: 'faster-rcnn',
+      trainDatasetId: train.id,
+      totalSteps: 2,
+    });
+    await when(run.id, (e) => e.type === 'status' && !['queued', 'running'].includes(e.run.status));
+    const done = service.store.getRun(run.id);
+    expect(done.status).toBe('completed');
+    const evaluations = service.store.listEvaluations(run.id);
+    expect(evaluations.map((e) => e.kind).sort()).toEqual(['coco', 'voc']);
+    expect(evaluations.every((e) => e.checkpointStep === 2)).toBe(true);
+    const metrics = service.store.latestMetrics(run.id);
+    for (const k of [
+      'loss/total',
+      'loss/loss_rpn_cls',
+      'loss/loss_rpn_loc',
+      'loss/loss_cls',
+      'loss/loss_box_reg',
+    ])
+      expect(Object.keys(metrics)).toContain(k);
+  }, 120_000);
 });
