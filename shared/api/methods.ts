@@ -72,6 +72,8 @@ export interface ApiMethods {
     args: {
       init: FinetuneInit;
       parentRunId?: string;
+      /** With init `file`: an exported backbone (.safetensors, or a TF.js model.json or its folder). */
+      weightsPath?: string;
       trainDatasetId?: number;
       valDatasetId?: number;
       config: Record<string, unknown>;
@@ -83,6 +85,7 @@ export interface ApiMethods {
     args: {
       init: FinetuneInit;
       parentRunId?: string;
+      weightsPath?: string;
       trainDatasetId: number;
       valDatasetId: number;
       name?: string;
@@ -175,6 +178,7 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
   'runs.validateFinetune': {
     init: req(oneOf(FINETUNE_INITS)),
     parentRunId: opt(runId),
+    weightsPath: opt(fsPath),
     trainDatasetId: opt(num({ int: true, min: 1 })),
     valDatasetId: opt(num({ int: true, min: 1 })),
     config: req(plainObject),
@@ -182,6 +186,7 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
   'runs.startFinetune': {
     init: req(oneOf(FINETUNE_INITS)),
     parentRunId: opt(runId),
+    weightsPath: opt(fsPath),
     trainDatasetId: id,
     valDatasetId: id,
     name: opt(shortText(120)),

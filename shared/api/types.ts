@@ -105,7 +105,7 @@ export type NewRunMethod = (typeof NEW_RUN_METHODS)[number];
  * `parentRunId` (its latest checkpoint; for a random-init baseline run, its seeded random weights);
  * `random` — fresh random weights, a baseline with no parent.
  */
-export const FINETUNE_INITS = ['parent', 'random'] as const;
+export const FINETUNE_INITS = ['parent', 'random', 'file'] as const;
 export type FinetuneInit = (typeof FINETUNE_INITS)[number];
 
 export interface RunProgressInfo {

@@ -498,7 +498,11 @@ export class StudioService {
     const c = r.config;
     const name =
       a.name?.trim() ||
-      (r.parent ? `${c.detector} ← ${r.parent.name}` : `${c.detector} ${c.backbone.name} (random init)`);
+      (r.parent
+        ? `${c.detector} ← ${r.parent.name}`
+        : c.init.kind === 'random'
+          ? `${c.detector} ${c.backbone.name} (random init)`
+          : `${c.detector} ← ${path.basename(c.init.path)}`);
     const run = this.manager.startFinetune(c, {
       name,
       datasetId: r.val.id,

@@ -75,6 +75,17 @@ describe('fine-tuning a detector in a browser', () => {
         'Demo scenes · val',
       );
 
+      // An exported backbone file: its path is checked on the machine that trains.
+      await page.click(`${tid('ft-init')} [data-value="file"]`);
+      await page.fill(tid('ft-weights'), '/nowhere/backbone.safetensors');
+      await page.waitForSelector(tid('issue-weightsPath'));
+      expect(await page.textContent(tid('issue-weightsPath'))).toContain(
+        '/nowhere/backbone.safetensors: no such file',
+      );
+      expect(await page.isDisabled(tid('start-finetune'))).toBe(true);
+      await page.click(`${tid('ft-init')} [data-value="parent"]`);
+      await page.waitForSelector(tid('ft-parent'));
+
       await page.fill(tid('field-optim.lr'), '-1');
       await page.waitForSelector(tid('issue-optim.lr'));
       expect(await page.textContent(tid('issue-optim.lr'))).toContain('must be > 0, got -1');

@@ -240,4 +240,45 @@ describe('fine-tuning a detector from the studio', () => {
     ])
       expect(Object.keys(metrics)).toContain(k);
   }, 120_000);
+
+  it('fine-tunes from an exported backbone file, linked to the run it came from', async () => {
+    const exported = await call('exports.run', { runId: parent.id, format: 'safetensors' });
+    const bad = await call('runs.validateFinetune', {
+      init: 'file',
+      weightsPath: `${exported.path}.missing`,
+      trainDatasetId: train.id,
+      valDatasetId: val.id,
+      config: TINY_DETECTOR,
+    });
+    expect(bad.issues.map((i) => i.path)).toEqual(['weightsPath']);
+    expect(bad.issues[0]!.message).toMatch(/\.missing: no such file/);
+    const run = await call('runs.startFinetune', {
+      init: 'file',
+      weightsPath: exported.path,
+      trainDatasetId: train.id,
+      valDatasetId: val.id,
+      config: { ...TINY_DETECTOR, optim: { ...TINY_DETECTOR.optim, epochs: 1 } },
+    });
+    // The file's metadata decides the backbone and names its run, which becomes the parent.
+    expect(run).toMatchObject({
+      kind: 'finetune',
+      parentRunId: parent.id,
+      totalSteps: 2,
+      name: 'retinanet ← tiny self-emd',
+    });
+    const config = run.config as {
+      init: { kind: string; path: string };
+      backbone: { name: string; baseWidth: number };
+    };
+    expect(config.init).toEqual({ kind: 'safetensors', path: exported.path });
+    expect(config.backbone).toMatchObject({ name: 'resnet18', baseWidth: 8 });
+    await when(run.id, (e) => e.type === 'status' && !['queued', 'running'].includes(e.run.status));
+    expect(service.store.getRun(run.id).status).toBe('completed');
+    expect(
+      service.store
+        .listEvaluations(run.id)
+        .map((e) => e.kind)
+        .sort(),
+    ).toEqual(['coco', 'voc']);
+  }, 120_000);
 });

@@ -41,7 +41,7 @@ afterAll(async () => {
 describe('runs.validateFinetune / runs.startFinetune', () => {
   it('refuses malformed arguments per field, before looking anything up', async () => {
     expect((await refusal('runs.validateFinetune', { init: 'imagenet', config: {} })).issues).toEqual([
-      { path: 'args.init', message: 'must be one of parent, random, got "imagenet"' },
+      { path: 'args.init', message: 'must be one of parent, random, file, got "imagenet"' },
     ]);
     expect(
       paths(

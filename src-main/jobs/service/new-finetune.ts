@@ -3,7 +3,7 @@
  * recommended for this machine, with what the user picked from the store deciding the rest — the
  * train and val datasets decide the data (demo splits or an imported COCO / VOC / YOLO source), the
  * init decides the backbone (a pretraining run's latest checkpoint, a random-init baseline's seeded
- * weights, or fresh random weights). Validated as the training process will validate it, plus the
+ * weights, an exported backbone file, or fresh random weights). Validated as the training process will validate it, plus the
  * checks only the service can make (boxes, splits, label sets, a checkpoint to start from).
  */
 import * as fs from 'node:fs';
@@ -19,10 +19,12 @@ import type { DatasetRecord, RunRecord } from '../../../shared/dto';
 import type { ExperimentStore } from '../../store';
 import { notFound } from './api-errors';
 import { readDatasetIndex } from './dataset-index';
+import { describeWeightsFile } from './weights-file';
 
 export interface FinetuneRequest {
   init: FinetuneInit;
   parentRunId?: string;
+  weightsPath?: string;
   trainDatasetId?: number;
   valDatasetId?: number;
   config: Record<string, unknown>;
@@ -107,6 +109,8 @@ export function resolveNewFinetune(
   const forced: Record<string, unknown> = { data: { ...trainData, ...valData } };
   let parent: RunRecord | null = null;
   let initDescription = 'random init (a baseline with no pretraining)';
+  if (req.init !== 'file' && req.weightsPath !== undefined)
+    issues.push({ path: 'weightsPath', message: `must be left out with init "${req.init}"` });
   if (req.init === 'random') {
     forced.init = { kind: 'random', path: '' };
     if (req.parentRunId !== undefined)
@@ -114,6 +118,25 @@ export function resolveNewFinetune(
         path: 'parentRunId',
         message: 'must be left out with init "random" (a random baseline has no parent)',
       });
+  } else if (req.init === 'file') {
+    if (req.parentRunId !== undefined)
+      issues.push({
+        path: 'parentRunId',
+        message: 'must be left out with init "file" (the file names its run)',
+      });
+    if (req.weightsPath === undefined)
+      issues.push({ path: 'weightsPath', message: 'is required with init "file": which exported backbone?' });
+    else {
+      const file = describeWeightsFile(req.weightsPath);
+      if (typeof file === 'string') issues.push({ path: 'weightsPath', message: file });
+      else {
+        forced.init = { kind: file.kind, path: file.path };
+        forced.backbone = { name: file.arch, baseWidth: file.baseWidth };
+        // The run it was exported from, if it is still in the store, becomes the parent.
+        parent = file.runId && store.hasRun(file.runId) ? store.getRun(file.runId) : null;
+        initDescription = `the exported backbone ${file.path} (${file.arch}, width ${file.baseWidth}${parent ? `, from "${parent.name}"` : ''})`;
+      }
+    }
   } else if (req.parentRunId === undefined) {
     issues.push({ path: 'parentRunId', message: 'is required with init "parent": which pretraining run?' });
   } else {

@@ -1,0 +1,67 @@
+/** Reading which backbone an exported file holds, from its header only (jobs/service/weights-file.ts). */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeWeightsFile } from '../../src-main/jobs/service/weights-file';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-weights-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function safetensors(name: string, header: Record<string, unknown>): string {
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, Buffer.concat([len, json, Buffer.alloc(16)]));
+  return file;
+}
+
+describe('describeWeightsFile', () => {
+  it('reads arch, width and the source run of a safetensors export', () => {
+    const file = safetensors('r18.safetensors', {
+      __metadata__: { format: 'pt', arch: 'resnet18', baseWidth: '32', run_id: 'abc' },
+      'conv1.weight': { dtype: 'F32', shape: [32, 3, 7, 7], data_offsets: [0, 16] },
+    });
+    expect(describeWeightsFile(file)).toEqual({
+      kind: 'safetensors',
+      path: file,
+      arch: 'resnet18',
+      baseWidth: 32,
+      runId: 'abc',
+    });
+  });
+
+  it('reads a TF.js model given as model.json or as its folder', () => {
+    const folder = path.join(dir, 'tfjs');
+    fs.mkdirSync(folder);
+    const file = path.join(folder, 'model.json');
+    fs.writeFileSync(file, JSON.stringify({ userDefinedMetadata: { arch: 'resnet50', baseWidth: '64' } }));
+    const want = { kind: 'tfjs', path: file, arch: 'resnet50', baseWidth: 64, runId: null };
+    expect(describeWeightsFile(file)).toEqual(want);
+    expect(describeWeightsFile(folder)).toEqual(want);
+  });
+
+  it('says what is wrong with anything else, naming the file', () => {
+    expect(describeWeightsFile('relative.safetensors')).toMatch(/absolute path/);
+    expect(describeWeightsFile(path.join(dir, 'missing.safetensors'))).toMatch(
+      /missing\.safetensors: no such file/,
+    );
+    const noMeta = safetensors('nometa.safetensors', {
+      'conv1.weight': { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+    });
+    expect(describeWeightsFile(noMeta)).toMatch(
+      /nometa\.safetensors: its metadata does not say which backbone/,
+    );
+    const garbage = path.join(dir, 'garbage.safetensors');
+    fs.writeFileSync(garbage, Buffer.from([255, 255, 255, 255, 255, 255, 255, 127, 1, 2]));
+    expect(describeWeightsFile(garbage)).toMatch(/garbage\.safetensors: not a safetensors file/);
+    const badJson = path.join(dir, 'bad');
+    fs.mkdirSync(badJson);
+    fs.writeFileSync(path.join(badJson, 'model.json'), '{ not json');
+    expect(describeWeightsFile(badJson)).toMatch(/model\.json: not valid JSON/);
+    const other = path.join(dir, 'weights.bin');
+    fs.writeFileSync(other, 'x');
+    expect(describeWeightsFile(other)).toMatch(/weights\.bin: not an exported backbone/);
+  });
+});
