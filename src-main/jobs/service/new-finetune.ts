@@ -14,21 +14,15 @@ import {
   type FinetuneConfig,
 } from '../../../shared/config/finetune';
 import { mergeDefaults, type ConfigIssue } from '../../../shared/config/validation';
-import type { FinetuneInit } from '../../../shared/api/types';
+import type { ArgsOf } from '../../../shared/api/methods';
 import type { DatasetRecord, RunRecord } from '../../../shared/dto';
 import type { ExperimentStore } from '../../store';
 import { notFound } from './api-errors';
 import { readDatasetIndex } from './dataset-index';
 import { describeWeightsFile } from './weights-file';
 
-export interface FinetuneRequest {
-  init: FinetuneInit;
-  parentRunId?: string;
-  weightsPath?: string;
-  trainDatasetId?: number;
-  valDatasetId?: number;
-  config: Record<string, unknown>;
-}
+/** What runs.validateFinetune receives (runs.startFinetune's args are the same with ids required). */
+export type FinetuneRequest = ArgsOf<'runs.validateFinetune'>;
 
 export interface ResolvedFinetune {
   config: FinetuneConfig | null;
