@@ -31,6 +31,13 @@ let browser: BrowserContext;
 let page: Page;
 const timings: Record<string, number> = {};
 const state: { demoId?: number; runA?: string; runB?: string; stepsA?: number } = {};
+// The demo set is 16 images: 2 batches of 8 per epoch. A step takes ~0.3 s here, and each run must
+// still be running when the test pauses (A) or crashes (B) it: enough steps to leave seconds of margin
+// (B at 6 steps once finished before the crash on a fast CI run).
+const A_EPOCHS = 12;
+const A_STEPS = 2 * A_EPOCHS;
+const B_EPOCHS = 20;
+const B_STEPS = 2 * B_EPOCHS;
 
 const tid = (id: string) => `[data-testid="${id}"]`;
 
@@ -187,7 +194,7 @@ describe('Self-EMD Studio in a browser', () => {
     'validates the new-run form inline, then starts a tiny Self-EMD run whose curve grows',
     async () => {
       await page.goto(`${server.origin}/#/runs/new?dataset=${state.demoId}`);
-      await fillRunForm({ name: 'A · self-emd', method: 'self-emd', epochs: 6 });
+      await fillRunForm({ name: 'A · self-emd', method: 'self-emd', epochs: A_EPOCHS });
       await page.fill(tid('field-optim.batchSize'), '0');
       await page.waitForSelector(tid('issue-optim.batchSize'));
       expect(await page.textContent(tid('issue-optim.batchSize'))).toContain('≥ 2');
@@ -197,7 +204,7 @@ describe('Self-EMD Studio in a browser', () => {
       await page.waitForSelector(`${tid('issue-optim.batchSize')}:text("16 images")`);
       await shot(page, '03-new-run-validation');
       await page.fill(tid('field-optim.batchSize'), '8');
-      await page.waitForSelector(`${tid('steps-estimate')}:text("12 optimizer steps")`);
+      await page.waitForSelector(`${tid('steps-estimate')}:text("${A_STEPS} optimizer steps")`);
       expect(await page.isDisabled(tid('start-run'))).toBe(false);
 
       const t0 = Date.now();
@@ -226,6 +233,7 @@ describe('Self-EMD Studio in a browser', () => {
       await waitForStatus('paused');
       timings.pauseMs = Date.now() - t0;
       const atPause = await stepsLogged();
+      expect(atPause).toBeLessThan(A_STEPS);
       const details = await server.call<RunDetails>('runs.get', { id: state.runA });
       expect(details.run.status).toBe('paused');
       expect(details.checkpoints.length).toBeGreaterThan(0);
@@ -238,7 +246,7 @@ describe('Self-EMD Studio in a browser', () => {
       await waitForSteps(atPause + 1);
       await waitForStatus('completed');
       state.stepsA = await stepsLogged();
-      expect(state.stepsA).toBe(12);
+      expect(state.stepsA).toBe(A_STEPS);
       timings.runACompletedAfterMs = Date.now() - t0;
       await shot(page, '05-run-detail-completed');
     },
@@ -249,7 +257,7 @@ describe('Self-EMD Studio in a browser', () => {
     'shows a run interrupted by a crash as such, and resumes it',
     async () => {
       await page.goto(`${server.origin}/#/runs/new?dataset=${state.demoId}`);
-      await fillRunForm({ name: 'B · byol', method: 'byol', epochs: 3 });
+      await fillRunForm({ name: 'B · byol', method: 'byol', epochs: B_EPOCHS });
       await page.click(tid('start-run'));
       await page.waitForSelector(tid('run-detail'));
       state.runB = /#\/runs\/([A-Za-z0-9_-]+)/.exec(page.url())![1];
@@ -260,6 +268,8 @@ describe('Self-EMD Studio in a browser', () => {
 
       // A hard crash: the server and the training process die without a word.
       const b = await server.call<RunDetails>('runs.get', { id: state.runB });
+      expect(b.run.status).toBe('running');
+      expect(b.run.step).toBeLessThan(B_STEPS - 5);
       expect(b.run.pid).toBeGreaterThan(0);
       expect(await server.stop('SIGKILL')).toBeNull();
       process.kill(b.run.pid!, 'SIGKILL');
@@ -275,7 +285,7 @@ describe('Self-EMD Studio in a browser', () => {
       await page.click(`${row} ${tid('resume')}`);
       await page.waitForSelector(`${row} [data-status="completed"]`, { timeout: STEP_TIMEOUT });
       const after = await server.call<RunDetails>('runs.get', { id: state.runB });
-      expect(after.run.step).toBe(6);
+      expect(after.run.step).toBe(B_STEPS);
       expect(after.log.some((l) => l.message.includes('interrupted'))).toBe(true);
     },
     LONG,
@@ -290,8 +300,8 @@ describe('Self-EMD Studio in a browser', () => {
       await page.click(tid('compare-selected'));
       await page.waitForSelector(tid('compare-chart'));
       await page.waitForFunction(
-        (sel) => Number(document.querySelector(sel)?.getAttribute('data-points')) >= 18,
-        tid('compare-chart'),
+        ([sel, n]) => Number(document.querySelector(sel)?.getAttribute('data-points')) >= n,
+        [tid('compare-chart'), A_STEPS + B_STEPS] as const,
       );
       const diff = await page
         .locator(`${tid('config-diff')} tbody tr`)
@@ -307,9 +317,11 @@ describe('Self-EMD Studio in a browser', () => {
         .split('\n');
       expect(csv[0]).toBe('run_id,run_name,method,key,step,value,wall_time');
       expect(csv.filter((l) => l.startsWith(`${state.runA},`) && l.includes(',loss/total,'))).toHaveLength(
-        12,
+        A_STEPS,
       );
-      expect(csv.filter((l) => l.startsWith(`${state.runB},`) && l.includes(',loss/total,'))).toHaveLength(6);
+      expect(csv.filter((l) => l.startsWith(`${state.runB},`) && l.includes(',loss/total,'))).toHaveLength(
+        B_STEPS,
+      );
     },
     LONG,
   );
