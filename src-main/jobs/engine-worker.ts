@@ -83,6 +83,7 @@ async function pretrain(job: PretrainJob): Promise<void> {
     images: data.images,
     runDir: job.runDir,
     resume: job.resume,
+    resumeStep: job.resumeStep,
     hooks: streamingHooks(),
   });
   channel.send({ type: 'finished', result });
@@ -113,6 +114,7 @@ async function finetune(job: FinetuneJob): Promise<void> {
     val: data.val,
     runDir: job.runDir,
     resume: job.resume,
+    resumeStep: job.resumeStep,
     hooks: {
       ...streamingHooks(),
       onEvaluation: (step, e) =>

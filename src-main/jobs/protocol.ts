@@ -16,6 +16,8 @@ export interface PretrainJob {
   config: PretrainConfig;
   runDir: string;
   resume: boolean;
+  /** The step of the run's last recorded checkpoint, when resuming (resumeCheckpoint). */
+  resumeStep?: number;
 }
 
 /** A detector fine-tuning run (engine/detection/finetune.ts), streamed like pretraining. */
@@ -25,6 +27,8 @@ export interface FinetuneJob {
   config: FinetuneConfig;
   runDir: string;
   resume: boolean;
+  /** The step of the run's last recorded checkpoint, when resuming (resumeCheckpoint). */
+  resumeStep?: number;
 }
 
 /** An image file, or a scene of the built-in demo dataset by index. */
@@ -53,7 +57,8 @@ export interface ExportJob {
 
 export type EngineJob = PretrainJob | FinetuneJob | TransportJob | ExportJob;
 
-export type SupervisorMessage = { type: 'start'; job: EngineJob } | { type: 'stop'; mode: 'pause' | 'cancel' };
+export type SupervisorMessage =
+  { type: 'start'; job: EngineJob } | { type: 'stop'; mode: 'pause' | 'cancel' };
 
 export type WorkerMessage =
   | { type: 'backend'; info: BackendInfo }

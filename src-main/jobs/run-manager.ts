@@ -43,7 +43,7 @@ export class RunManager {
     this.spawner = options.spawner ?? nodeWorkerSpawner;
     this.writer = new MetricsWriter(store, {
       onFlush: (points) => {
-        const byRun = new Map<string, typeof points[number][]>();
+        const byRun = new Map<string, (typeof points)[number][]>();
         for (const p of points) (byRun.get(p.runId) ?? byRun.set(p.runId, []).get(p.runId)!).push(p);
         for (const [runId, pts] of byRun) this.emit({ type: 'metrics', runId, points: pts });
       },
@@ -112,14 +112,16 @@ export class RunManager {
     const run = this.store.getRun(runId);
     if (this.live.has(runId)) throw new Error(`run ${runId} is already running`);
     if (run.status === 'completed') throw new Error(`run ${runId} has completed; there is nothing to resume`);
-    if (!this.store.lastCheckpoint(runId))
-      throw new Error(`run ${runId} has no checkpoint to resume from; start a new run instead`);
+    const last = this.store.lastCheckpoint(runId);
+    if (!last) throw new Error(`run ${runId} has no checkpoint to resume from; start a new run instead`);
+    // From the checkpoint the record holds, not the newest on disk: metrics are complete up to it.
+    const resume = { resume: true, resumeStep: last.step };
     if (run.kind === 'finetune') {
       const config = resolveFinetuneConfig(run.config);
-      this.launch(runId, (runDir) => ({ kind: 'finetune', runId, config, runDir, resume: true }));
+      this.launch(runId, (runDir) => ({ kind: 'finetune', runId, config, runDir, ...resume }));
     } else {
       const config = resolvePretrainConfig(run.config);
-      this.launch(runId, (runDir) => ({ kind: 'pretrain', runId, config, runDir, resume: true }));
+      this.launch(runId, (runDir) => ({ kind: 'pretrain', runId, config, runDir, ...resume }));
     }
     return this.store.getRun(runId);
   }
@@ -192,8 +194,16 @@ export class RunManager {
       if (!live.ended) {
         // Killed from outside (OOM killer, kill -9, a closed terminal): resumable from its last
         // checkpoint. A non-zero exit of its own is a failure.
-        if (signal) this.setStatus(runId, 'interrupted', { error: `the training process was killed (${signal})`, pid: null });
-        else this.setStatus(runId, 'failed', { error: `the training process exited with code ${code} before finishing`, pid: null });
+        if (signal)
+          this.setStatus(runId, 'interrupted', {
+            error: `the training process was killed (${signal})`,
+            pid: null,
+          });
+        else
+          this.setStatus(runId, 'failed', {
+            error: `the training process exited with code ${code} before finishing`,
+            pid: null,
+          });
       }
       resolveDone(this.store.getRun(runId));
     });
@@ -206,17 +216,26 @@ export class RunManager {
         this.setStatus(runId, 'running', {
           backend: { name: m.info.choice, version: m.info.version, threads: m.info.threads },
         });
-        this.emit({ type: 'log', runId, message: `backend: ${m.info.choice} (TF.js ${m.info.version}, ${m.info.threads} thread(s))` });
+        this.emit({
+          type: 'log',
+          runId,
+          message: `backend: ${m.info.choice} (TF.js ${m.info.version}, ${m.info.threads} thread(s))`,
+        });
         break;
       case 'dataset':
         this.emit({ type: 'log', runId, message: `${m.images} images, ${m.skipped.length} skipped` });
         break;
       case 'metrics':
-        this.writer.push(m.points.map((p) => ({ runId, key: p.key, step: p.step, value: p.value, wallTime: p.wallTime })));
+        this.writer.push(
+          m.points.map((p) => ({ runId, key: p.key, step: p.step, value: p.value, wallTime: p.wallTime })),
+        );
         break;
       case 'progress': {
         const now = Date.now();
-        if (now - live.lastHeartbeat >= (this.options.heartbeatMs ?? 1000) || m.progress.step === m.progress.totalSteps) {
+        if (
+          now - live.lastHeartbeat >= (this.options.heartbeatMs ?? 1000) ||
+          m.progress.step === m.progress.totalSteps
+        ) {
           live.lastHeartbeat = now;
           this.store.updateRunProgress(runId, { step: m.progress.step, totalSteps: m.progress.totalSteps });
           this.store.heartbeat(runId, live.handle.pid);
@@ -226,7 +245,13 @@ export class RunManager {
       }
       case 'checkpoint': {
         this.writer.flush(); // a checkpoint's metrics are on disk before the checkpoint is recorded
-        const checkpoint = this.store.addCheckpoint({ runId, step: m.step, epoch: m.epoch, path: m.dir, bytes: m.bytes });
+        const checkpoint = this.store.addCheckpoint({
+          runId,
+          step: m.step,
+          epoch: m.epoch,
+          path: m.dir,
+          bytes: m.bytes,
+        });
         this.store.updateRunProgress(runId, { step: m.step });
         this.emit({ type: 'checkpoint', runId, checkpoint });
         break;
@@ -237,7 +262,11 @@ export class RunManager {
       case 'evaluation': {
         const datasetId = this.store.getRun(runId).datasetId;
         if (datasetId === null) {
-          this.emit({ type: 'log', runId, message: 'evaluation not recorded: the run has no val dataset record' });
+          this.emit({
+            type: 'log',
+            runId,
+            message: 'evaluation not recorded: the run has no val dataset record',
+          });
           break;
         }
         recordFinetuneEvaluation(this.store, { runId, datasetId, step: m.step, evaluation: m.evaluation });
@@ -263,7 +292,11 @@ export class RunManager {
     }
   }
 
-  private setStatus(runId: string, status: RunRecord['status'], details: Parameters<ExperimentStore['updateRunStatus']>[2]): void {
+  private setStatus(
+    runId: string,
+    status: RunRecord['status'],
+    details: Parameters<ExperimentStore['updateRunStatus']>[2],
+  ): void {
     const run = this.store.updateRunStatus(runId, status, details);
     this.emit({ type: 'status', run });
   }

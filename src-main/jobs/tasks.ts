@@ -25,7 +25,13 @@ export function runEngineTask<T>(job: EngineJob, spawner: WorkerSpawner = nodeWo
       else if (m.type === 'failed') settle(() => reject(new Error(m.message)));
     });
     handle.onExit((code, signal) =>
-      settle(() => reject(new Error(`the ${job.kind} task's process ${signal ? `was killed (${signal})` : `exited with code ${code}`}`))),
+      settle(() =>
+        reject(
+          new Error(
+            `the ${job.kind} task's process ${signal ? `was killed (${signal})` : `exited with code ${code}`}`,
+          ),
+        ),
+      ),
     );
     handle.send({ type: 'start', job });
   });
@@ -33,7 +39,8 @@ export function runEngineTask<T>(job: EngineJob, spawner: WorkerSpawner = nodeWo
 
 function runContext(home: string, store: ExperimentStore, runId: string) {
   const run = store.getRun(runId);
-  if (run.kind !== 'pretrain') throw new Error(`run ${runId} is a ${run.kind} run; only pretraining runs have an encoder to inspect`);
+  if (run.kind !== 'pretrain')
+    throw new Error(`run ${runId} is a ${run.kind} run; only pretraining runs have an encoder to inspect`);
   return { run, config: resolvePretrainConfig(run.config), runDir: path.join(home, 'runs', runId) };
 }
 
@@ -45,7 +52,16 @@ export async function computeTransport(
 ): Promise<TransportResult> {
   const { config, runDir } = runContext(home, store, req.runId);
   return runEngineTask<TransportResult>(
-    { kind: 'transport', config, runDir, image: req.image, image2: req.image2, seed: req.seed, step: req.step, grid: req.grid },
+    {
+      kind: 'transport',
+      config,
+      runDir,
+      image: req.image,
+      image2: req.image2,
+      seed: req.seed,
+      step: req.step,
+      grid: req.grid,
+    },
     spawner,
   );
 }

@@ -11,16 +11,34 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { plannedFinetuneSteps, type FinetuneConfig } from '../../../shared/config/finetune';
 import { createRng, type Rng, type RngState } from '../data/rng';
-import { createBatchStatsCollector, updateRunningStats, type BatchStatsRecord } from '../models/running-stats';
+import {
+  createBatchStatsCollector,
+  updateRunningStats,
+  type BatchStatsRecord,
+} from '../models/running-stats';
 import { createBackbone } from '../models/registry';
 import type { Backbone, ParameterSet } from '../models/types';
-import { listCheckpoints, loadCheckpoint, pruneCheckpoints, restoreVariables, saveCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
+import {
+  loadCheckpoint,
+  resumeCheckpoint,
+  type ResumeOptions,
+  pruneCheckpoints,
+  restoreVariables,
+  saveCheckpoint,
+  type LoadedCheckpoint,
+} from '../train/checkpoint';
 import { NonFiniteLossError, reportStep, type PretrainHooks } from '../train/pretrain';
 import { Sgd } from '../train/sgd';
 import { initBackbone } from './backbone-init';
 import type { Detector } from './detector';
 import { evaluateDetector, type DetectionEvaluation } from './evaluate';
-import { makeInputBatch, resizedShape, transformBoxes, type DetectionCategory, type DetectionDataset } from './inputs';
+import {
+  makeInputBatch,
+  resizedShape,
+  transformBoxes,
+  type DetectionCategory,
+  type DetectionDataset,
+} from './inputs';
 import { createDetector } from './registry';
 import { scaledSchedule, stepDecayLr } from './schedule';
 
@@ -57,15 +75,13 @@ export interface FinetuneResult {
   evaluation?: DetectionEvaluation;
 }
 
-export interface RunFinetuneArgs {
+export interface RunFinetuneArgs extends ResumeOptions {
   config: FinetuneConfig;
   train: DetectionDataset;
   /** Evaluated every `config.eval.everyEpochs` and at the end; omit to skip evaluation. */
   val?: DetectionDataset;
   /** The run's folder: checkpoints go to `<runDir>/checkpoints`, evaluations next to them. */
   runDir: string;
-  /** Continue from the newest checkpoint in runDir (error if there is none). */
-  resume?: boolean;
   hooks?: FinetuneHooks;
   keepCheckpoints?: number;
   /** A backbone already built (it is then owned by the run); otherwise `config.init` is loaded. */
@@ -91,7 +107,8 @@ export function detectorVariables(detector: Detector, which: 'params' | 'buffers
 
 export function detectorBatchCounts(detector: Detector): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [part, set] of detector.parts) for (const [bn, n] of set.numBatchesTracked ?? []) out[`${part}/${bn}`] = n;
+  for (const [part, set] of detector.parts)
+    for (const [bn, n] of set.numBatchesTracked ?? []) out[`${part}/${bn}`] = n;
   return out;
 }
 
@@ -111,7 +128,9 @@ function isNormParam(detector: Detector, key: string): boolean {
   const slash = key.indexOf('/');
   const set = detector.parts.get(key.slice(0, slash));
   const module = key.slice(slash + 1, key.lastIndexOf('.'));
-  return Boolean(set && (set.buffers.has(`${module}.running_mean`) || set.buffers.has(`${module}.0.running_mean`)));
+  return Boolean(
+    set && (set.buffers.has(`${module}.running_mean`) || set.buffers.has(`${module}.0.running_mean`)),
+  );
 }
 
 export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult> {
@@ -126,7 +145,13 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
   const init = args.backbone
     ? { backbone: args.backbone, description: 'backbone supplied by the caller' }
     : args.resume
-      ? { backbone: createBackbone(config.backbone.name, { baseWidth: config.backbone.baseWidth, seed: config.seed }), description: 'restored from the checkpoint' }
+      ? {
+          backbone: createBackbone(config.backbone.name, {
+            baseWidth: config.backbone.baseWidth,
+            seed: config.seed,
+          }),
+          description: 'restored from the checkpoint',
+        }
       : await initBackbone(config);
   hooks.onLog?.(`backbone: ${init.description}`);
   const detector = createDetector(config, init.backbone, train.categories.length);
@@ -162,8 +187,11 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
 
   try {
     if (args.resume) {
-      const latest = listCheckpoints(ckptRoot).at(-1);
-      if (!latest) throw new Error(`cannot resume: no checkpoint in ${ckptRoot}`);
+      const latest = resumeCheckpoint(ckptRoot, args.resumeStep);
+      if (latest.discarded.length > 0)
+        hooks.onLog?.(
+          `discarded checkpoint(s) of step ${latest.discarded.join(', ')}: written after the last one recorded`,
+        );
       const loaded = loadCheckpoint<FinetuneState>(latest.dir);
       if (loaded.state.kind !== FINETUNE_CHECKPOINT_KIND || loaded.state.config.detector !== config.detector)
         throw new Error(`checkpoint ${latest.dir} is not from a ${config.detector} fine-tuning run`);
@@ -196,7 +224,12 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
       const names = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'];
       const now = Date.now();
       hooks.onMetrics?.([
-        ...names.map((n, i) => ({ key: `val/${n}`, value: evaluation!.stats[i]!, step: state.step, wallTime: now })),
+        ...names.map((n, i) => ({
+          key: `val/${n}`,
+          value: evaluation!.stats[i]!,
+          step: state.step,
+          wallTime: now,
+        })),
         { key: 'val/voc_mAP50', value: evaluation.voc.mAP, step: state.step, wallTime: now },
       ]);
       hooks.onEvaluation?.(state.step, evaluation);
@@ -221,7 +254,8 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
         if (lastCheckpointStep !== state.step) await writeCheckpoint();
         return { status: 'paused', step: state.step, totalSteps: plan.totalSteps, lastLoss };
       }
-      if (stop === 'cancel') return { status: 'cancelled', step: state.step, totalSteps: plan.totalSteps, lastLoss };
+      if (stop === 'cancel')
+        return { status: 'cancelled', step: state.step, totalSteps: plan.totalSteps, lastLoss };
 
       const t0 = performance.now();
       const lr = stepDecayLr(state.step, schedule);
@@ -229,7 +263,9 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
       const samples = indices.map((i) => train.samples[i]!);
       // One short side per batch (detectron2 samples per image, then pads; one size wastes no padding).
       const short = lo + rng.int(hi - lo + 1);
-      const shapes = samples.map((s) => resizedShape(s.image.height, s.image.width, short, config.data.maxSizeTrain));
+      const shapes = samples.map((s) =>
+        resizedShape(s.image.height, s.image.width, short, config.data.maxSizeTrain),
+      );
       const flips = samples.map(() => config.data.hflip && rng.next() < 0.5);
       const batch = makeInputBatch(
         samples.map((s) => s.image),
@@ -237,7 +273,9 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
         flips,
       );
       const targets = {
-        boxes: samples.map((s, j) => transformBoxes(s.boxes, [s.image.height, s.image.width], shapes[j]!, flips[j]!)),
+        boxes: samples.map((s, j) =>
+          transformBoxes(s.boxes, [s.image.height, s.image.width], shapes[j]!, flips[j]!),
+        ),
         classes: samples.map((s) => s.classes),
       };
       const stats = createBatchStatsCollector();
@@ -246,7 +284,10 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
       let value: tf.Scalar;
       try {
         ({ value, grads } = tf.variableGrads(() => {
-          const losses = detector.losses(batch.images, batch.sizes, targets, { onBatchStats: stats.sink, rng });
+          const losses = detector.losses(batch.images, batch.sizes, targets, {
+            onBatchStats: stats.sink,
+            rng,
+          });
           terms = Object.fromEntries(Object.entries(losses).map(([k, t]) => [k, tf.keep(t)]));
           return tf.addN(Object.values(losses)) as tf.Scalar;
         }, varList));
@@ -265,7 +306,12 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
       for (const [tfName, g] of Object.entries(grads)) {
         const key = keyOfTfName.get(tfName)!;
         // Norm γ/β decay at their own (default zero) rate: added here, the optimizer skips them.
-        byKey.set(key, normDecay > 0 && isNormParam(detector, key) ? tf.tidy(() => tf.add(g, tf.mul(trainable.get(key)!, normDecay))) : g);
+        byKey.set(
+          key,
+          normDecay > 0 && isNormParam(detector, key)
+            ? tf.tidy(() => tf.add(g, tf.mul(trainable.get(key)!, normDecay)))
+            : g,
+        );
       }
       sgd.step(byKey, lr);
       tf.dispose([...Object.values(grads), ...byKey.values()]);
@@ -295,7 +341,8 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
 
       const epochEnded = state.step % plan.stepsPerEpoch === 0;
       const done = state.step === plan.totalSteps;
-      if (done || (epochEnded && config.eval.everyEpochs > 0 && state.epoch % config.eval.everyEpochs === 0)) runEvaluation();
+      if (done || (epochEnded && config.eval.everyEpochs > 0 && state.epoch % config.eval.everyEpochs === 0))
+        runEvaluation();
       // Not at every epoch end as pretraining does: a small labelled set can make an epoch one step.
       if (state.step % config.checkpoint.everySteps === 0 || done) await writeCheckpoint();
     }

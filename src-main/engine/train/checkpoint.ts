@@ -49,7 +49,8 @@ export async function saveCheckpoint<S>(
   const chunks: Buffer[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
-    if (t.dtype !== 'float32') throw new Error(`checkpoint: tensor ${name} is ${t.dtype}, only float32 is stored`);
+    if (t.dtype !== 'float32')
+      throw new Error(`checkpoint: tensor ${name} is ${t.dtype}, only float32 is stored`);
     const data = (await t.data()) as Float32Array;
     const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     entries.push({ name, shape: t.shape.slice(), offset, length: data.length });
@@ -101,10 +102,45 @@ export function listCheckpoints(root: string): { step: number; dir: string }[] {
     .sort((a, b) => a.step - b.step);
 }
 
+/** How a training loop starts: afresh, or from a checkpoint in its run folder. */
+export interface ResumeOptions {
+  /** Continue from a checkpoint in the run folder (error if there is none). */
+  resume?: boolean;
+  /** With `resume`: the step of the last checkpoint the supervisor recorded (see resumeCheckpoint). */
+  resumeStep?: number;
+}
+
+/**
+ * The checkpoint a resumed run continues from. Without `atStep`, the newest on disk. With it (the
+ * step of the last checkpoint the supervisor recorded), exactly that one, and newer ones on disk are
+ * removed: a training process whose supervisor died goes on to checkpoint before it stops, but its
+ * metrics for those steps never reached the record, so the run must repeat them, not skip them.
+ */
+export function resumeCheckpoint(
+  root: string,
+  atStep?: number,
+): { step: number; dir: string; discarded: number[] } {
+  const all = listCheckpoints(root);
+  if (atStep === undefined) {
+    const latest = all.at(-1);
+    if (!latest) throw new Error(`cannot resume: no checkpoint in ${root}`);
+    return { ...latest, discarded: [] };
+  }
+  const chosen = all.find((c) => c.step === atStep);
+  if (!chosen) {
+    const onDisk = all.map((c) => c.step).join(', ') || 'none';
+    throw new Error(`cannot resume: the checkpoint of step ${atStep} is not in ${root} (on disk: ${onDisk})`);
+  }
+  const newer = all.filter((c) => c.step > atStep);
+  for (const c of newer) fs.rmSync(c.dir, { recursive: true, force: true });
+  return { ...chosen, discarded: newer.map((c) => c.step) };
+}
+
 /** Keeps the newest `keep` checkpoints; removes older ones and leftovers of interrupted writes. */
 export function pruneCheckpoints(root: string, keep: number): void {
   const all = listCheckpoints(root);
-  for (const c of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(c.dir, { recursive: true, force: true });
+  for (const c of all.slice(0, Math.max(0, all.length - keep)))
+    fs.rmSync(c.dir, { recursive: true, force: true });
   for (const name of fs.existsSync(root) ? fs.readdirSync(root) : []) {
     if (name.includes('.tmp-')) fs.rmSync(path.join(root, name), { recursive: true, force: true });
   }
@@ -121,7 +157,9 @@ export function restoreVariables(
     const t = loaded.tensors.get(key);
     if (!t) throw new Error(`checkpoint ${loaded.dir}: missing tensor ${key}`);
     if (t.shape.join('x') !== v.shape.join('x'))
-      throw new Error(`checkpoint ${loaded.dir}: ${key} has shape [${t.shape}] but the model expects [${v.shape}]`);
+      throw new Error(
+        `checkpoint ${loaded.dir}: ${key} has shape [${t.shape}] but the model expects [${v.shape}]`,
+      );
     tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
   }
 }

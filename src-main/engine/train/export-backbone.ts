@@ -34,7 +34,12 @@ export async function exportBackbone(args: {
       fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
       const { tensors, metadata } = backboneToTorchTensors(restored.online.backbone, meta);
       await writeSafetensors(out, tensors, metadata);
-      return { path: out, bytes: fs.statSync(out).size, format: 'safetensors', checkpointStep: restored.step };
+      return {
+        path: out,
+        bytes: fs.statSync(out).size,
+        format: 'safetensors',
+        checkpointStep: restored.step,
+      };
     }
     const res = await saveBackboneAsTfjsLayers(restored.online.backbone, args.outPath, { metadata: meta });
     return {

@@ -13,9 +13,23 @@ import { createPretrainLoader, type LoaderState, type PretrainLoader } from '../
 import { pretrainViewSpecs } from '../data/pretrain-data';
 import { createBatchStatsCollector, updateRunningStats } from '../models/running-stats';
 import { copyInto, emaUpdate } from '../ssl/ema';
-import { createEncoder, disposeEncoder, encoderVariables, partOf, sharedWithTarget, type Encoder } from '../ssl/networks';
+import {
+  createEncoder,
+  disposeEncoder,
+  encoderVariables,
+  partOf,
+  sharedWithTarget,
+  type Encoder,
+} from '../ssl/networks';
 import { pretrainLoss, targetForward, type Views } from '../ssl/objective';
-import { listCheckpoints, loadCheckpoint, pruneCheckpoints, restoreVariables, saveCheckpoint } from './checkpoint';
+import {
+  loadCheckpoint,
+  resumeCheckpoint,
+  type ResumeOptions,
+  pruneCheckpoints,
+  restoreVariables,
+  saveCheckpoint,
+} from './checkpoint';
 import { byolTau, warmupCosineLr } from './schedules';
 import { decayOnlyMatrices, Sgd } from './sgd';
 
@@ -192,7 +206,9 @@ export class PretrainModel {
       kept = [terms.global, terms.emd ?? tf.scalar(0), terms.collapseStd].map((t) => tf.keep(t));
       return terms.total;
     }, this.varList);
-    const [total, global, emd, collapse] = await Promise.all([value, ...kept].map(async (t) => (await t.data())[0]));
+    const [total, global, emd, collapse] = await Promise.all(
+      [value, ...kept].map(async (t) => (await t.data())[0]),
+    );
     tf.dispose([value, ...kept, ...Object.values(targetOut).flat()].filter(Boolean) as tf.Tensor[]);
     if (!Number.isFinite(total)) {
       tf.dispose(Object.values(grads));
@@ -259,13 +275,11 @@ export class PretrainModel {
   }
 }
 
-export interface RunPretrainingArgs {
+export interface RunPretrainingArgs extends ResumeOptions {
   config: PretrainConfig;
   images: RawImage[];
   /** The run's folder: checkpoints go to `<runDir>/checkpoints`. */
   runDir: string;
-  /** Continue from the newest checkpoint in runDir (error if there is none). */
-  resume?: boolean;
   hooks?: PretrainHooks;
   /** Checkpoints kept on disk (newest). */
   keepCheckpoints?: number;
@@ -301,11 +315,16 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
 
   try {
     if (args.resume) {
-      const latest = listCheckpoints(ckptRoot).at(-1);
-      if (!latest) throw new Error(`cannot resume: no checkpoint in ${ckptRoot}`);
+      const latest = resumeCheckpoint(ckptRoot, args.resumeStep);
+      if (latest.discarded.length > 0)
+        hooks.onLog?.(
+          `discarded checkpoint(s) of step ${latest.discarded.join(', ')}: written after the last one recorded`,
+        );
       const loaded = loadCheckpoint<TrainState>(latest.dir);
       if (loaded.state.method !== config.method || loaded.state.backbone !== config.backbone.name)
-        throw new Error(`checkpoint ${latest.dir} is from a ${loaded.state.method}/${loaded.state.backbone} run, not this config`);
+        throw new Error(
+          `checkpoint ${latest.dir} is from a ${loaded.state.method}/${loaded.state.backbone} run, not this config`,
+        );
       model.restore(loaded);
       state = loaded.state;
       loader.setState(state.loader);
@@ -333,7 +352,8 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
         if (lastCheckpointStep !== state.step) await writeCheckpoint();
         return { status: 'paused', step: state.step, totalSteps: plan.totalSteps, lastLoss };
       }
-      if (stop === 'cancel') return { status: 'cancelled', step: state.step, totalSteps: plan.totalSteps, lastLoss };
+      if (stop === 'cancel')
+        return { status: 'cancelled', step: state.step, totalSteps: plan.totalSteps, lastLoss };
 
       const t0 = performance.now();
       const k = state.step;
@@ -347,7 +367,11 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
         const waitStart = performance.now();
         const batch = await loader.next();
         dataWaitMs += performance.now() - waitStart;
-        const views: Views = { v1: batch.views[0].pixels, v2: batch.views[1].pixels, small: batch.views[2]?.pixels };
+        const views: Views = {
+          v1: batch.views[0].pixels,
+          v2: batch.views[1].pixels,
+          small: batch.views[2]?.pixels,
+        };
         const out = await model.forwardBackward(views);
         batch.dispose();
         state.loader = batch.stateAfter;
@@ -419,7 +443,10 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
 }
 
 /** BN moments were reported as `part/bn`; route each to its part's running statistics. */
-function applyRunningStats(enc: Encoder, records: ReturnType<typeof createBatchStatsCollector>['records']): void {
+function applyRunningStats(
+  enc: Encoder,
+  records: ReturnType<typeof createBatchStatsCollector>['records'],
+): void {
   const byPart = new Map<string, typeof records>();
   for (const r of records) {
     const { name } = partOf(enc, r.bnName);

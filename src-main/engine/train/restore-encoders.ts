@@ -17,7 +17,8 @@ export function findCheckpoint(runDir: string, step?: number): { step: number; d
   if (all.length === 0) throw new Error(`${runDir}: the run has no checkpoint yet`);
   if (step === undefined) return all.at(-1)!;
   const found = all.find((c) => c.step === step);
-  if (!found) throw new Error(`${runDir}: no checkpoint at step ${step} (kept: ${all.map((c) => c.step).join(', ')})`);
+  if (!found)
+    throw new Error(`${runDir}: no checkpoint at step ${step} (kept: ${all.map((c) => c.step).join(', ')})`);
   return found;
 }
 

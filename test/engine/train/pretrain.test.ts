@@ -11,7 +11,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
 import { listCheckpoints, loadCheckpoint } from '../../../src-main/engine/train/checkpoint';
 import { loadPretrainImages } from '../../../src-main/engine/data/pretrain-data';
-import { NonFiniteLossError, runPretraining, type MetricSample } from '../../../src-main/engine/train/pretrain';
+import {
+  NonFiniteLossError,
+  runPretraining,
+  type MetricSample,
+} from '../../../src-main/engine/train/pretrain';
 import type { RawImage } from '../../../src-main/engine/data/raw-image';
 import { tinyConfig } from './tiny-config';
 
@@ -96,6 +100,37 @@ describe('pretraining on wasm', () => {
     const early = loadCheckpoint(listCheckpoints(path.join(straight, 'checkpoints'))[0].dir);
     const w = 'online.params/backbone/conv1.weight';
     expect(Array.from(early.tensors.get(w)!.data)).not.toEqual(Array.from(a.get(w)!));
+  });
+
+  it('resumes from the recorded checkpoint, not a newer one on disk, and repeats the steps after it', async () => {
+    const config = tinyConfig();
+    const runDir = tmp();
+    const first: MetricSample[] = [];
+    await runPretraining({ config, images, runDir, hooks: { onMetrics: (p) => first.push(...p) } });
+    const root = path.join(runDir, 'checkpoints');
+    expect(listCheckpoints(root).map((c) => c.step)).toEqual([2, 3, 4]);
+
+    // The supervisor recorded step 2 last (its process died before it heard of 3 and 4).
+    const again: MetricSample[] = [];
+    const log: string[] = [];
+    const resumed = await runPretraining({
+      config,
+      images,
+      runDir,
+      resume: true,
+      resumeStep: 2,
+      hooks: { onMetrics: (p) => again.push(...p), onLog: (m) => log.push(m) },
+    });
+    expect(resumed).toMatchObject({ status: 'completed', step: 4 });
+    const loss = (m: MetricSample[]) => m.filter((p) => p.key === 'loss/total').map((p) => [p.step, p.value]);
+    expect(loss(again)).toEqual(loss(first).slice(2));
+    expect(log).toContain('discarded checkpoint(s) of step 3, 4: written after the last one recorded');
+    expect(log.some((m) => m.startsWith('resumed from step 2 '))).toBe(true);
+
+    // A recorded checkpoint that is gone from disk: said plainly, nothing started.
+    await expect(runPretraining({ config, images, runDir, resume: true, resumeStep: 1 })).rejects.toThrow(
+      `cannot resume: the checkpoint of step 1 is not in ${root} (on disk: 2, 3, 4)`,
+    );
   });
 
   it('stops on a non-finite loss and keeps the last good checkpoint', async () => {
