@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetails } from '../../shared/api/types';
-import type { RunRecord } from '../../shared/dto';
+import type { MetricSeries, RunRecord } from '../../shared/dto';
 import { imageFolder } from '../server/fixtures';
 import {
   artifacts,
@@ -294,15 +294,28 @@ describe('Self-EMD Studio in a browser', () => {
   it(
     'compares the two runs: overlaid curves, differing config fields, CSV export',
     async () => {
+      // The store holds every step once, the crashed and resumed run included.
+      for (const [id, steps] of [
+        [state.runA!, A_STEPS],
+        [state.runB!, B_STEPS],
+      ] as const) {
+        const [loss] = await server.call<MetricSeries[]>('metrics.get', { runId: id, keys: ['loss/total'] });
+        expect(loss.points.map((p) => p.step)).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
+      }
       await page.click(tid('nav-runs'));
       for (const name of ['A · self-emd', 'B · byol'])
         await page.check(`[data-testid="run-row"][data-run-name="${name}"] input[type=checkbox]`);
       await page.click(tid('compare-selected'));
       await page.waitForSelector(tid('compare-chart'));
-      await page.waitForFunction(
-        ([sel, n]) => Number(document.querySelector(sel)?.getAttribute('data-points')) >= n,
-        [tid('compare-chart'), A_STEPS + B_STEPS] as const,
-      );
+      await page
+        .waitForFunction(
+          ([sel, n]) => Number(document.querySelector(sel)?.getAttribute('data-points')) >= n,
+          [tid('compare-chart'), A_STEPS + B_STEPS] as const,
+        )
+        .catch(async (e: Error) => {
+          const shown = await page.getAttribute(tid('compare-chart'), 'data-points');
+          throw new Error(`the compare chart shows ${shown} points, not ${A_STEPS + B_STEPS}: ${e.message}`);
+        });
       const diff = await page
         .locator(`${tid('config-diff')} tbody tr`)
         .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path')));
