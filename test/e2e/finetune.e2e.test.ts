@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetails } from '../../shared/api/types';
 import type { DatasetRecord, RunRecord } from '../../shared/dto';
 import { formatNumber } from '../../src-renderer/lib/format';
-import { ensureRendererBuilt, launchBrowser, shot, startServer, type ServerProcess } from './harness';
+import { launchBrowser, shot, startServer, type ServerProcess } from './harness';
 
 const LONG = 240_000;
 let tmp: string;
@@ -25,7 +25,6 @@ let finetuneId: string;
 const tid = (id: string) => `[data-testid="${id}"]`;
 
 beforeAll(async () => {
-  ensureRendererBuilt();
   tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-ft-'));
   server = await startServer(path.join(tmp, 'home'));
   browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
@@ -65,9 +64,25 @@ describe('fine-tuning a detector in a browser', () => {
       await page.click(tid('finetune'));
       await page.waitForSelector(tid('finetune-view'));
       expect(page.url()).toContain(`#/finetune?parent=${baseline.id}`);
+      // The form fills itself once the runs and datasets have loaded: wait for that, then check it.
+      const selected = (sel: string, text: string) =>
+        page.waitForFunction(
+          ([s, t]) => {
+            const el = document.querySelector(s) as HTMLSelectElement | null;
+            return (
+              !!el &&
+              el.selectedIndex >= 0 &&
+              (el.value === t || el.options[el.selectedIndex]!.text.includes(t))
+            );
+          },
+          [sel, text] as const,
+        );
+      await selected(tid('ft-parent'), baseline.id);
       expect(await page.inputValue(tid('ft-parent'))).toBe(baseline.id);
-      expect(await page.textContent(tid('finetune-view'))).toContain('its seeded random weights');
+      await page.waitForSelector(`${tid('finetune-view')}:has-text("its seeded random weights")`);
       // The demo splits: train on the train split, evaluate on the held-out val split.
+      await selected(tid('ft-train'), 'Demo scenes · train');
+      await selected(tid('ft-val'), 'Demo scenes · val');
       expect(await page.locator(`${tid('ft-train')} option:checked`).textContent()).toContain(
         'Demo scenes · train',
       );

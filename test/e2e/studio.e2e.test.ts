@@ -12,15 +12,9 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetails } from '../../shared/api/types';
 import type { MetricSeries, RunRecord } from '../../shared/dto';
+import { isProcessAlive } from '../../src-main/store/process-alive';
 import { imageFolder } from '../server/fixtures';
-import {
-  artifacts,
-  ensureRendererBuilt,
-  launchBrowser,
-  shot,
-  startServer,
-  type ServerProcess,
-} from './harness';
+import { artifacts, launchBrowser, shot, startServer, type ServerProcess } from './harness';
 
 const STEP_TIMEOUT = 120_000;
 const LONG = 240_000;
@@ -67,15 +61,10 @@ async function waitForStatus(status: string, timeout = STEP_TIMEOUT): Promise<vo
   await page.waitForSelector(`${tid('run-status')}[data-status="${status}"]`, { timeout });
 }
 
-/** Waits until `pid` no longer exists (a killed orphan lingers until its new parent reaps it). */
+/** Waits until `pid` is gone (a killed orphan is a zombie until its new parent reaps it: that counts as gone). */
 async function processGone(pid: number, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
+  while (isProcessAlive(pid)) {
     if (Date.now() > until) throw new Error(`process ${pid} is still there ${timeoutMs} ms after SIGKILL`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -103,9 +92,6 @@ async function fillRunForm(opts: {
 }
 
 beforeAll(async () => {
-  const t0 = Date.now();
-  ensureRendererBuilt();
-  timings.rendererBuildMs = Date.now() - t0;
   tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-'));
   home = path.join(tmp, 'home');
   server = await startServer(home);
@@ -271,6 +257,9 @@ describe('Self-EMD Studio in a browser', () => {
       expect(b.run.status).toBe('running');
       expect(b.run.step).toBeLessThan(B_STEPS - 5);
       expect(b.run.pid).toBeGreaterThan(0);
+      // The training process is frozen first: left running, a worker whose server died checkpoints and
+      // stops on its own, sometimes before the test's kill reaches it (engine-worker.ts).
+      process.kill(b.run.pid!, 'SIGSTOP');
       expect(await server.stop('SIGKILL')).toBeNull();
       process.kill(b.run.pid!, 'SIGKILL');
       await processGone(b.run.pid!);
@@ -316,6 +305,7 @@ describe('Self-EMD Studio in a browser', () => {
           const shown = await page.getAttribute(tid('compare-chart'), 'data-points');
           throw new Error(`the compare chart shows ${shown} points, not ${A_STEPS + B_STEPS}: ${e.message}`);
         });
+      await page.waitForSelector(`${tid('config-diff')} tbody tr[data-path="method"]`);
       const diff = await page
         .locator(`${tid('config-diff')} tbody tr`)
         .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path')));
