@@ -18,6 +18,7 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
 export function numberFlag(command: string, name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new CliError(`selfemd ${command}: --${name} must be a number, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new CliError(`selfemd ${command}: --${name} must be a number, got "${value}"`);
   return n;
 }

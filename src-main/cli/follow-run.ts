@@ -6,7 +6,11 @@ import { CliError } from './cli-error';
 import type { StudioContext } from './home';
 import { ProgressBar } from './progress-bar';
 
-export async function followRun(studio: StudioContext, runId: string, opts: { json?: boolean } = {}): Promise<void> {
+export async function followRun(
+  studio: StudioContext,
+  runId: string,
+  opts: { json?: boolean } = {},
+): Promise<void> {
   const bar = new ProgressBar();
   let loss = NaN;
   let firstLoss = NaN;
@@ -41,9 +45,14 @@ export async function followRun(studio: StudioContext, runId: string, opts: { js
     console.log(JSON.stringify({ run, firstLoss: first, lastLoss: last }, null, 2));
   } else {
     console.log(`run ${runId}: ${run.status} at step ${run.step}/${run.totalSteps ?? '?'}`);
-    if (series.length) console.log(`loss ${first.toFixed(4)} → ${last.toFixed(4)} over ${series.length} steps`);
-    if (run.backend) console.log(`backend ${run.backend.name} ${run.backend.version}, ${run.backend.threads ?? 1} thread(s)`);
-    if (run.status === 'paused' || run.status === 'interrupted') console.log(`resume with: selfemd resume ${runId}`);
+    if (series.length)
+      console.log(`loss ${first.toFixed(4)} → ${last.toFixed(4)} over ${series.length} steps`);
+    if (run.backend)
+      console.log(
+        `backend ${run.backend.name} ${run.backend.version}, ${run.backend.threads ?? 1} thread(s)`,
+      );
+    if (run.status === 'paused' || run.status === 'interrupted')
+      console.log(`resume with: selfemd resume ${runId}`);
   }
   if (run.status === 'failed') throw new CliError(`run ${runId} failed: ${run.error ?? 'unknown error'}`, 1);
 }

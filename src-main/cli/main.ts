@@ -47,8 +47,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const load = COMMANDS[name];
-  if (!load) throw new CliError(`selfemd: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}, help)`);
-  await (await load())(rest);
+  if (!load)
+    throw new CliError(
+      `selfemd: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}, help)`,
+    );
+  await (
+    await load()
+  )(rest);
   return 0;
 }
 

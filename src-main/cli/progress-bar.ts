@@ -10,7 +10,13 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
-export function progressLine(step: number, total: number, etaSeconds: number, extra: string, width = 28): string {
+export function progressLine(
+  step: number,
+  total: number,
+  etaSeconds: number,
+  extra: string,
+  width = 28,
+): string {
   const frac = total > 0 ? Math.min(1, step / total) : 0;
   const filled = Math.round(frac * width);
   const bar = '█'.repeat(filled) + '░'.repeat(width - filled);

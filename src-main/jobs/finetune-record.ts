@@ -10,7 +10,6 @@ import type { DatasetRecord, JsonObject, RunRecord } from '../../shared/dto';
 import type { DetectionEvaluation } from '../engine/detection/evaluate';
 import type { DetectionDataset } from '../engine/detection/inputs';
 import { COCO_STAT_NAMES } from '../engine/eval/cocoeval';
-import type { MetricSample } from '../engine/train/pretrain';
 import type { ExperimentStore } from '../store';
 
 /** What an evaluation carries to the store (the detections themselves stay in the run folder). */
@@ -141,27 +140,13 @@ export function recordFinetuneEvaluation(
     });
 }
 
+export type FinetuneRecordStatus = 'completed' | 'paused' | 'cancelled' | 'failed';
+
+/** The end of a CLI fine-tune (its metrics, checkpoints and evaluations were recorded as they came). */
 export function finishFinetuneRecord(
   store: ExperimentStore,
-  args: {
-    runId: string;
-    datasetId: number;
-    status: 'completed' | 'paused' | 'cancelled' | 'failed';
-    step: number;
-    totalSteps: number;
-    metrics: MetricSample[];
-    evaluation?: FinetuneEvaluationSummary;
-    error?: string;
-  },
+  args: { runId: string; status: FinetuneRecordStatus; step: number; totalSteps: number; error?: string },
 ): void {
-  if (args.metrics.length) store.appendMetrics(args.metrics.map((m) => ({ runId: args.runId, ...m })));
   store.updateRunProgress(args.runId, { step: args.step, totalSteps: args.totalSteps });
-  if (args.evaluation)
-    recordFinetuneEvaluation(store, {
-      runId: args.runId,
-      datasetId: args.datasetId,
-      step: args.step,
-      evaluation: args.evaluation,
-    });
   store.updateRunStatus(args.runId, args.status, { pid: null, error: args.error ?? null });
 }

@@ -12,6 +12,7 @@ import { MetricsWriter, type ExperimentStore } from '../store';
 import { createFinetuneRun, recordFinetuneEvaluation } from './finetune-record';
 import type { EngineJob, WorkerMessage } from './protocol';
 import type { RunEvent, RunEventListener } from './run-events';
+import { recordCheckpoint, recordMetrics } from './run-recorder';
 import { nodeWorkerSpawner, type WorkerHandle, type WorkerSpawner } from './worker-process';
 
 export interface RunManagerOptions {
@@ -116,12 +117,14 @@ export class RunManager {
     if (!last) throw new Error(`run ${runId} has no checkpoint to resume from; start a new run instead`);
     // From the checkpoint the record holds, not the newest on disk: metrics are complete up to it.
     const resume = { resume: true, resumeStep: last.step };
+    // In the folder that checkpoint is in (<runDir>/checkpoints/step-…): a CLI fine-tune keeps its own.
+    const runDir = path.dirname(path.dirname(last.path));
     if (run.kind === 'finetune') {
       const config = resolveFinetuneConfig(run.config);
-      this.launch(runId, (runDir) => ({ kind: 'finetune', runId, config, runDir, ...resume }));
+      this.launch(runId, (dir) => ({ kind: 'finetune', runId, config, runDir: dir, ...resume }), runDir);
     } else {
       const config = resolvePretrainConfig(run.config);
-      this.launch(runId, (runDir) => ({ kind: 'pretrain', runId, config, runDir, ...resume }));
+      this.launch(runId, (dir) => ({ kind: 'pretrain', runId, config, runDir: dir, ...resume }), runDir);
     }
     return this.store.getRun(runId);
   }
@@ -167,8 +170,7 @@ export class RunManager {
     return live.done;
   }
 
-  private launch(runId: string, job: (runDir: string) => EngineJob): void {
-    const runDir = this.runDir(runId);
+  private launch(runId: string, job: (runDir: string) => EngineJob, runDir = this.runDir(runId)): void {
     fs.mkdirSync(runDir, { recursive: true });
     const handle = this.spawner({});
     let resolveDone!: (r: RunRecord) => void;
@@ -226,9 +228,7 @@ export class RunManager {
         this.emit({ type: 'log', runId, message: `${m.images} images, ${m.skipped.length} skipped` });
         break;
       case 'metrics':
-        this.writer.push(
-          m.points.map((p) => ({ runId, key: p.key, step: p.step, value: p.value, wallTime: p.wallTime })),
-        );
+        recordMetrics(this.writer, runId, m.points);
         break;
       case 'progress': {
         const now = Date.now();
@@ -244,15 +244,7 @@ export class RunManager {
         break;
       }
       case 'checkpoint': {
-        this.writer.flush(); // a checkpoint's metrics are on disk before the checkpoint is recorded
-        const checkpoint = this.store.addCheckpoint({
-          runId,
-          step: m.step,
-          epoch: m.epoch,
-          path: m.dir,
-          bytes: m.bytes,
-        });
-        this.store.updateRunProgress(runId, { step: m.step });
+        const checkpoint = recordCheckpoint(this.store, this.writer, runId, m);
         this.emit({ type: 'checkpoint', runId, checkpoint });
         break;
       }

@@ -1,10 +1,15 @@
 /** Fine-tune runs (of the CLI, here) land in the store: run, metrics, COCO and VOC evaluations on the val dataset. */
 import { describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig } from '../../shared/config/finetune';
-import { finishFinetuneRecord, startFinetuneRecord } from '../../src-main/jobs/finetune-record';
+import {
+  finishFinetuneRecord,
+  recordFinetuneEvaluation,
+  startFinetuneRecord,
+} from '../../src-main/jobs/finetune-record';
+import { recordCheckpoint, recordMetrics } from '../../src-main/jobs/run-recorder';
 import type { DetectionDataset } from '../../src-main/engine/detection/inputs';
 import type { DetectionEvaluation } from '../../src-main/engine/detection/evaluate';
-import { openStore } from '../../src-main/store';
+import { MetricsWriter, openStore } from '../../src-main/store';
 
 const val = {
   samples: [{}, {}],
@@ -17,7 +22,7 @@ const val = {
 const train = { ...val, samples: [{}, {}, {}, {}] } as unknown as DetectionDataset;
 
 describe('recording a CLI fine-tune', () => {
-  it('records run, metrics and both evaluations against the val dataset', () => {
+  it('records run, metrics, checkpoint and both evaluations against the val dataset', () => {
     const store = openStore(':memory:');
     const parent = store.createRun({
       kind: 'pretrain',
@@ -32,7 +37,11 @@ describe('recording a CLI fine-tune', () => {
     const { run, datasetId } = startFinetuneRecord(store, { runDir: '/tmp/runs/ft-1', config, train, val });
     expect(run).toMatchObject({ kind: 'finetune', name: 'ft-1', status: 'running', parentRunId: parent.id });
     // The train split is recorded too, and neither dataset can be deleted while the run exists.
-    expect(store.getDataset(run.trainDatasetId!)).toMatchObject({ kind: 'demo', split: 'train', imageCount: 4 });
+    expect(store.getDataset(run.trainDatasetId!)).toMatchObject({
+      kind: 'demo',
+      split: 'train',
+      imageCount: 4,
+    });
     expect(() => store.deleteDataset(run.trainDatasetId!)).toThrow(/is used by 1 run/);
     expect(() => store.deleteDataset(datasetId)).toThrow(/is used by 1 run/);
     expect(store.getDataset(datasetId)).toMatchObject({
@@ -51,15 +60,22 @@ describe('recording a CLI fine-tune', () => {
       voc: { mAP: 0.85, perClass: { circle: 0.9, star: 0.8 } },
       detections: [],
     } as unknown as DetectionEvaluation;
-    finishFinetuneRecord(store, {
-      runId: run.id,
-      datasetId,
-      status: 'completed',
+    // As the CLI records it: metrics and the checkpoint as they come (the checkpoint after its
+    // metrics are committed), the evaluation, then the end.
+    const writer = new MetricsWriter(store);
+    recordMetrics(writer, run.id, [{ key: 'loss/total', step: 10, value: 1.25, wallTime: 1 }]);
+    expect(store.getMetrics(run.id, ['loss/total']).flatMap((m) => m.points)).toEqual([]);
+    recordCheckpoint(store, writer, run.id, {
       step: 10,
-      totalSteps: 10,
-      metrics: [{ key: 'loss/total', step: 10, value: 1.25, wallTime: 1 }],
-      evaluation,
+      epoch: 1,
+      dir: '/tmp/runs/ft-1/checkpoints/step-00000010',
+      bytes: 4,
     });
+    expect(store.getMetrics(run.id, ['loss/total'])[0].points).toHaveLength(1);
+    expect(store.lastCheckpoint(run.id)).toMatchObject({ step: 10, epoch: 1 });
+    recordFinetuneEvaluation(store, { runId: run.id, datasetId, step: 10, evaluation });
+    writer.close();
+    finishFinetuneRecord(store, { runId: run.id, status: 'completed', step: 10, totalSteps: 10 });
     expect(store.getRun(run.id)).toMatchObject({ status: 'completed', step: 10, totalSteps: 10 });
     expect(store.getMetrics(run.id, ['loss/total'])[0].points).toEqual([
       { step: 10, value: 1.25, wallTime: 1 },
@@ -84,21 +100,15 @@ describe('recording a CLI fine-tune', () => {
     ]);
     expect(evals.find((e) => e.kind === 'voc')!.stats).toEqual({ mAP: 0.85 });
     // A resumed run evaluating the same step again does not record it twice.
-    finishFinetuneRecord(store, {
-      runId: run.id,
-      datasetId,
-      status: 'completed',
-      step: 10,
-      totalSteps: 10,
-      metrics: [],
-      evaluation,
-    });
+    recordFinetuneEvaluation(store, { runId: run.id, datasetId, step: 10, evaluation });
     expect(store.listEvaluations(run.id).map((x) => [x.kind, x.checkpointStep])).toEqual([
       ['coco', 10],
       ['voc', 10],
     ]);
     // A second fine-tune on demo val reuses the dataset record.
-    expect(startFinetuneRecord(store, { runDir: '/tmp/runs/ft-2', config, train, val }).datasetId).toBe(datasetId);
+    expect(startFinetuneRecord(store, { runDir: '/tmp/runs/ft-2', config, train, val }).datasetId).toBe(
+      datasetId,
+    );
     store.close();
   });
 });

@@ -19,18 +19,31 @@ function readGroundTruth(file: string): CocoDataset {
   }
   const v = value as Partial<CocoDataset>;
   for (const key of ['images', 'annotations', 'categories'] as const)
-    if (!Array.isArray(v?.[key])) throw new CliError(`selfemd eval: --gt ${file}: not COCO instances JSON ("${key}" is not a list)`);
+    if (!Array.isArray(v?.[key]))
+      throw new CliError(`selfemd eval: --gt ${file}: not COCO instances JSON ("${key}" is not a list)`);
   v.annotations!.forEach((a, i) => {
-    if (!Array.isArray(a?.bbox) || a.bbox.length !== 4 || typeof a.image_id !== 'number' || typeof a.category_id !== 'number')
-      throw new CliError(`selfemd eval: --gt ${file}: annotations[${i}] needs image_id, category_id and a 4-number bbox`);
+    if (
+      !Array.isArray(a?.bbox) ||
+      a.bbox.length !== 4 ||
+      typeof a.image_id !== 'number' ||
+      typeof a.category_id !== 'number'
+    )
+      throw new CliError(
+        `selfemd eval: --gt ${file}: annotations[${i}] needs image_id, category_id and a 4-number bbox`,
+      );
     if (typeof a.area !== 'number') a.area = a.bbox[2] * a.bbox[3];
   });
   return v as CocoDataset;
 }
 
 export async function evalCommand(argv: string[]): Promise<void> {
-  const { values: v } = parse('eval', argv, { gt: { type: 'string' }, dt: { type: 'string' }, json: { type: 'boolean' } });
-  if (!v.gt || !v.dt) throw new CliError('selfemd eval: usage: selfemd eval --gt GT.json --dt DETECTIONS.json [--json]');
+  const { values: v } = parse('eval', argv, {
+    gt: { type: 'string' },
+    dt: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (!v.gt || !v.dt)
+    throw new CliError('selfemd eval: usage: selfemd eval --gt GT.json --dt DETECTIONS.json [--json]');
   const gt = readGroundTruth(v.gt);
   let text: string;
   try {
@@ -50,7 +63,10 @@ export async function evalCommand(argv: string[]): Promise<void> {
         {
           stats: e.stats,
           per_category: Object.fromEntries(
-            Object.entries(e.perCategory).map(([id, r]) => [id, { name: r.name, AP: r.ap, AP50: r.ap50, num_gt: r.numGt }]),
+            Object.entries(e.perCategory).map(([id, r]) => [
+              id,
+              { name: r.name, AP: r.ap, AP50: r.ap50, num_gt: r.numGt },
+            ]),
           ),
           voc: { mAP50: e.voc.mAP, per_class: e.voc.perClass },
         },
@@ -63,6 +79,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   console.log(formatCocoStats(e.stats));
   // -1 is COCOeval's "no ground truth of this category": not a score.
   const pct = (v: number) => (v < 0 ? 'n/a' : (100 * v).toFixed(1)).padStart(5);
-  for (const r of Object.values(e.perCategory)) console.log(`  ${r.name.padEnd(16)} AP ${pct(r.ap)}  AP50 ${pct(r.ap50)}  (${r.numGt} gt)`);
-  console.log(`VOC AP50 (area): ${(100 * e.voc.mAP).toFixed(1)} over ${Object.keys(e.voc.perClass).length} classes`);
+  for (const r of Object.values(e.perCategory))
+    console.log(`  ${r.name.padEnd(16)} AP ${pct(r.ap)}  AP50 ${pct(r.ap50)}  (${r.numGt} gt)`);
+  console.log(
+    `VOC AP50 (area): ${(100 * e.voc.mAP).toFixed(1)} over ${Object.keys(e.voc.perClass).length} classes`,
+  );
 }

@@ -8,17 +8,30 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const { positionals, values } = parse(
     'export',
     argv,
-    { format: { type: 'string' }, out: { type: 'string' }, step: { type: 'string' }, json: { type: 'boolean' } },
+    {
+      format: { type: 'string' },
+      out: { type: 'string' },
+      step: { type: 'string' },
+      json: { type: 'boolean' },
+    },
     true,
   );
   const runId = positionals[0];
-  if (!runId) throw new CliError('selfemd export: which run? usage: selfemd export RUN --format tfjs|safetensors --out PATH');
+  if (!runId)
+    throw new CliError(
+      'selfemd export: which run? usage: selfemd export RUN --format tfjs|safetensors --out PATH',
+    );
   const format = values.format ?? 'safetensors';
-  if (format !== 'tfjs' && format !== 'safetensors') throw new CliError(`selfemd export: --format must be tfjs or safetensors, got "${format}"`);
-  if (!values.out) throw new CliError('selfemd export: --out PATH is required (a folder for tfjs, a .safetensors file otherwise)');
+  if (format !== 'tfjs' && format !== 'safetensors')
+    throw new CliError(`selfemd export: --format must be tfjs or safetensors, got "${format}"`);
+  if (!values.out)
+    throw new CliError(
+      'selfemd export: --out PATH is required (a folder for tfjs, a .safetensors file otherwise)',
+    );
   const studio = openStudio();
   try {
-    if (!studio.store.hasRun(runId)) throw new CliError(`selfemd export: no run with id ${runId} (see selfemd runs)`);
+    if (!studio.store.hasRun(runId))
+      throw new CliError(`selfemd export: no run with id ${runId} (see selfemd runs)`);
     const result = await exportBackbone(studio.home, studio.store, {
       runId,
       format,
@@ -28,7 +41,10 @@ export async function exportCommand(argv: string[]): Promise<void> {
       throw new CliError(`selfemd export: ${e.message}`, 1);
     });
     if (values.json) console.log(JSON.stringify(result, null, 2));
-    else console.log(`exported the backbone of ${runId} at step ${result.checkpointStep} as ${result.format}: ${result.path} (${result.bytes} bytes)`);
+    else
+      console.log(
+        `exported the backbone of ${runId} at step ${result.checkpointStep} as ${result.format}: ${result.path} (${result.bytes} bytes)`,
+      );
   } finally {
     await studio.close();
   }

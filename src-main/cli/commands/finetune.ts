@@ -1,8 +1,10 @@
 /**
  * `selfemd finetune`: fine-tune a RetinaNet or Faster R-CNN from a pretraining run, an exported
- * backbone file or random init, then evaluate it on the val set. Runs in this process for now
- * (the engine's runFinetune is worker-ready: hooks in, checkpoints out). Ctrl-C pauses at a
- * checkpoint; `--resume` continues the run named by --name / --out.
+ * backbone file or random init, then evaluate it on the val set. Runs in this process (the engine's
+ * runFinetune is worker-ready: hooks in, checkpoints out) and records the run in the studio's store as
+ * it trains (metrics, checkpoints, evaluations), so the studio shows it and can resume it. Ctrl-C
+ * pauses at a checkpoint; `--resume` continues the run named by --name / --out from its last recorded
+ * checkpoint.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,9 +21,15 @@ import { inspectBackboneInit } from '../../engine/detection/backbone-init';
 import { loadDetectionData } from '../../engine/detection/datasets';
 import { runFinetune } from '../../engine/detection/finetune';
 import { formatCocoStats } from '../../engine/eval/cocoeval';
-import { openStore } from '../../store';
-import type { MetricSample, StopRequest } from '../../engine/train/pretrain';
-import { finishFinetuneRecord, startFinetuneRecord } from '../../jobs/finetune-record';
+import { MetricsWriter, openStore } from '../../store';
+import type { StopRequest } from '../../engine/train/pretrain';
+import {
+  finishFinetuneRecord,
+  recordFinetuneEvaluation,
+  startFinetuneRecord,
+  type FinetuneRecordStatus,
+} from '../../jobs/finetune-record';
+import { recordCheckpoint, recordMetrics } from '../../jobs/run-recorder';
 import { numberFlag, parse } from '../args';
 import { CliError } from '../cli-error';
 import { studioHome } from '../home';
@@ -72,22 +80,34 @@ function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
  * A pretraining run id or name (under <home>/runs), a run / checkpoint folder, a .safetensors file
  * or a TF.js model. `runIdByName` looks a run's name up in the studio's store.
  */
-export function resolveInit(value: string, home: string, runIdByName?: (name: string) => string | undefined): { kind: InitKind; path: string } {
+export function resolveInit(
+  value: string,
+  home: string,
+  runIdByName?: (name: string) => string | undefined,
+): { kind: InitKind; path: string } {
   if (value === 'random') return { kind: 'random', path: '' };
   const named = runIdByName?.(value);
-  const candidates = [value, path.join(home, 'runs', value), ...(named ? [path.join(home, 'runs', named)] : [])];
+  const candidates = [
+    value,
+    path.join(home, 'runs', value),
+    ...(named ? [path.join(home, 'runs', named)] : []),
+  ];
   for (const c of candidates) {
     if (!fs.existsSync(c)) continue;
     const abs = path.resolve(c);
     if (fs.statSync(abs).isFile()) {
       if (abs.endsWith('.safetensors')) return { kind: 'safetensors', path: abs };
       if (abs.endsWith('.json')) return { kind: 'tfjs', path: abs };
-      throw new CliError(`selfemd finetune: --init ${value}: expected a .safetensors file or a TF.js model.json`);
+      throw new CliError(
+        `selfemd finetune: --init ${value}: expected a .safetensors file or a TF.js model.json`,
+      );
     }
     if (fs.existsSync(path.join(abs, 'model.json'))) return { kind: 'tfjs', path: abs };
     return { kind: 'pretrain-run', path: abs };
   }
-  throw new CliError(`selfemd finetune: --init ${value}: not "random", a file, a folder, or a run id under ${path.join(home, 'runs')}`);
+  throw new CliError(
+    `selfemd finetune: --init ${value}: not "random", a file, a folder, or a run id under ${path.join(home, 'runs')}`,
+  );
 }
 
 export interface FinetuneCliPlan {
@@ -113,16 +133,32 @@ export function storeLookup(home: string): (name: string) => string | undefined 
   };
 }
 
-export function finetuneOverrides(argv: string[], home: string, runIdByName?: (name: string) => string | undefined): FinetuneCliPlan {
+export function finetuneOverrides(
+  argv: string[],
+  home: string,
+  runIdByName?: (name: string) => string | undefined,
+): FinetuneCliPlan {
   const { values: v } = parse('finetune', argv, OPTIONS);
   const n = (name: keyof typeof OPTIONS) => numberFlag('finetune', name, v[name] as string | undefined);
   const runDir = path.resolve(
-    v.out ?? path.join(home, 'runs', v.name ?? `finetune-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`),
+    v.out ??
+      path.join(
+        home,
+        'runs',
+        v.name ?? `finetune-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`,
+      ),
   );
   if (v.resume) {
     const file = path.join(runDir, 'config.json');
-    if (!fs.existsSync(file)) throw new CliError(`selfemd finetune --resume: ${file} not found (name the run with --name or --out)`);
-    return { overrides: JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>, runDir, resume: true, json: Boolean(v.json), backboneGiven: true };
+    if (!fs.existsSync(file))
+      throw new CliError(`selfemd finetune --resume: ${file} not found (name the run with --name or --out)`);
+    return {
+      overrides: JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>,
+      runDir,
+      resume: true,
+      json: Boolean(v.json),
+      backboneGiven: true,
+    };
   }
   let fromFile: Record<string, unknown> = {};
   if (v.config) {
@@ -134,7 +170,8 @@ export function finetuneOverrides(argv: string[], home: string, runIdByName?: (n
   }
   for (const which of ['train', 'val'] as const) {
     const d = v[which];
-    if (d && d !== 'demo' && !fs.existsSync(d)) throw new CliError(`selfemd finetune: --${which} ${d}: no such file or folder`);
+    if (d && d !== 'demo' && !fs.existsSync(d))
+      throw new CliError(`selfemd finetune: --${which} ${d}: no such file or folder`);
   }
   const size = n('size');
   const flags = {
@@ -162,7 +199,13 @@ export function finetuneOverrides(argv: string[], home: string, runIdByName?: (n
   // Precedence: CPU sizes (unless --full) < --config file < flags.
   const base = mergeDefaults(v.full ? {} : cpuFinetuneOverrides(), fromFile);
   const overrides = mergeDefaults(base, dropUndefined(flags)) as Record<string, unknown>;
-  return { overrides, runDir, resume: false, json: Boolean(v.json), backboneGiven: v.backbone !== undefined || v.width !== undefined };
+  return {
+    overrides,
+    runDir,
+    resume: false,
+    json: Boolean(v.json),
+    backboneGiven: v.backbone !== undefined || v.width !== undefined,
+  };
 }
 
 function resolveConfig(overrides: Record<string, unknown>): FinetuneConfig {
@@ -181,7 +224,8 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
   if (!plan.backboneGiven && config.init.kind !== 'random') {
     // Fine-tune the backbone the file holds unless told otherwise.
     const found = await inspectBackboneInit(config.init.kind, config.init.path);
-    if (found) config = resolveConfig(mergeDefaults(plan.overrides, { backbone: found }) as Record<string, unknown>);
+    if (found)
+      config = resolveConfig(mergeDefaults(plan.overrides, { backbone: found }) as Record<string, unknown>);
   }
   fs.mkdirSync(plan.runDir, { recursive: true });
   fs.writeFileSync(path.join(plan.runDir, 'config.json'), JSON.stringify(config, null, 2));
@@ -191,7 +235,9 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
   const info = await initBackend(config.backend);
   log(`backend: ${info.choice} (TF.js ${info.version}); run folder ${plan.runDir}`);
   const data = await loadDetectionData(config, log);
-  log(`${config.detector}: ${data.train.samples.length} train / ${data.val.samples.length} val images, ${data.train.categories.length} classes`);
+  log(
+    `${config.detector}: ${data.train.samples.length} train / ${data.val.samples.length} val images, ${data.train.categories.length} classes`,
+  );
 
   let stop: StopRequest = 'continue';
   const onSigint = () => {
@@ -203,8 +249,25 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
   let loss = NaN;
   let result;
   const store = openStore(path.join(home, 'studio.db'));
-  const record = startFinetuneRecord(store, { runDir: plan.runDir, config, train: data.train, val: data.val });
-  const metrics: MetricSample[] = [];
+  const record = startFinetuneRecord(store, {
+    runDir: plan.runDir,
+    config,
+    train: data.train,
+    val: data.val,
+  });
+  const runId = record.run.id;
+  // Recorded as it happens, like a studio run: a killed fine-tune keeps its history up to its last
+  // checkpoint, and --resume continues from the checkpoint recorded last.
+  const writer = new MetricsWriter(store);
+  const finish = (
+    status: FinetuneRecordStatus,
+    progress: { step: number; totalSteps: number },
+    error?: string,
+  ) => {
+    writer.close();
+    finishFinetuneRecord(store, { runId, status, ...progress, error });
+    store.close();
+  };
   try {
     result = await runFinetune({
       config,
@@ -212,48 +275,60 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
       val: data.val,
       runDir: plan.runDir,
       resume: plan.resume,
+      resumeStep: plan.resume ? store.lastCheckpoint(runId)?.step : undefined,
       hooks: {
         onMetrics: (points) => {
-          metrics.push(...points);
+          recordMetrics(writer, runId, points);
           for (const p of points) if (p.key === 'loss/total') loss = p.value;
         },
         onProgress: (p) => {
-          if (!plan.json) bar.update(p.step, p.totalSteps, p.etaSeconds, `loss ${loss.toFixed(4)} ${p.secondsPerStep.toFixed(2)} s/step`);
+          if (!plan.json)
+            bar.update(
+              p.step,
+              p.totalSteps,
+              p.etaSeconds,
+              `loss ${loss.toFixed(4)} ${p.secondsPerStep.toFixed(2)} s/step`,
+            );
         },
+        onCheckpoint: (c) => void recordCheckpoint(store, writer, runId, c),
+        onEvaluation: (step, e) =>
+          recordFinetuneEvaluation(store, { runId, datasetId: record.datasetId, step, evaluation: e }),
         onLog: log,
         shouldStop: () => stop,
       },
     });
   } catch (err) {
-    finishFinetuneRecord(store, { ...record, runId: record.run.id, status: 'failed', step: 0, totalSteps: 0, metrics, error: (err as Error).message });
-    store.close();
+    const { step, totalSteps } = store.getRun(runId);
+    finish('failed', { step, totalSteps: totalSteps ?? 0 }, (err as Error).message);
     throw err;
   } finally {
     process.off('SIGINT', onSigint);
     bar.done();
   }
-  finishFinetuneRecord(store, {
-    runId: record.run.id,
-    datasetId: record.datasetId,
-    status: result.status,
-    step: result.step,
-    totalSteps: result.totalSteps,
-    metrics,
-    evaluation: result.evaluation,
-  });
-  store.close();
+  finish(result.status, result);
   const e = result.evaluation;
   if (plan.json) {
     console.log(
       JSON.stringify(
-        { runDir: plan.runDir, status: result.status, step: result.step, totalSteps: result.totalSteps, lastLoss: result.lastLoss, stats: e?.stats, per_category: e?.perCategory, voc: e?.voc },
+        {
+          runDir: plan.runDir,
+          status: result.status,
+          step: result.step,
+          totalSteps: result.totalSteps,
+          lastLoss: result.lastLoss,
+          stats: e?.stats,
+          per_category: e?.perCategory,
+          voc: e?.voc,
+        },
         null,
         2,
       ),
     );
     return;
   }
-  console.log(`${plan.runDir}: ${result.status} at step ${result.step}/${result.totalSteps}, last loss ${result.lastLoss.toFixed(4)}`);
+  console.log(
+    `${plan.runDir}: ${result.status} at step ${result.step}/${result.totalSteps}, last loss ${result.lastLoss.toFixed(4)}`,
+  );
   if (result.status === 'paused') console.log(`resume with: selfemd finetune --resume --out ${plan.runDir}`);
   if (e) {
     console.log(formatCocoStats(e.stats));

@@ -9,10 +9,17 @@ import { studioHome } from '../home';
 export async function infoCommand(argv: string[]): Promise<void> {
   const { values } = parse('info', argv, { backend: { type: 'string' }, json: { type: 'boolean' } });
   const choice = (values.backend ?? process.env.SELFEMD_BACKEND ?? 'auto') as BackendChoice;
-  if (!BACKEND_CHOICES.includes(choice)) throw new CliError(`selfemd info: --backend must be one of ${BACKEND_CHOICES.join(', ')}`);
+  if (!BACKEND_CHOICES.includes(choice))
+    throw new CliError(`selfemd info: --backend must be one of ${BACKEND_CHOICES.join(', ')}`);
   const info = await initBackend(choice);
   if (values.json) {
-    console.log(JSON.stringify({ backend: info, backbones: listBackbones(), home: studioHome(), node: process.version }, null, 2));
+    console.log(
+      JSON.stringify(
+        { backend: info, backbones: listBackbones(), home: studioHome(), node: process.version },
+        null,
+        2,
+      ),
+    );
     return;
   }
   console.log(describeBackend());

@@ -14,19 +14,31 @@ export async function predictCommand(argv: string[]): Promise<void> {
   const { values: v, positionals } = parse(
     'predict',
     argv,
-    { image: { type: 'string' }, out: { type: 'string' }, 'min-score': { type: 'string' }, backend: { type: 'string' } },
+    {
+      image: { type: 'string' },
+      out: { type: 'string' },
+      'min-score': { type: 'string' },
+      backend: { type: 'string' },
+    },
     true,
   );
   const [run, ...extra] = positionals;
-  if (!run || extra.length) throw new CliError('selfemd predict: usage: selfemd predict RUN --image FILE [--out FILE.png] [--min-score X]');
+  if (!run || extra.length)
+    throw new CliError(
+      'selfemd predict: usage: selfemd predict RUN --image FILE [--out FILE.png] [--min-score X]',
+    );
   if (!v.image) throw new CliError('selfemd predict: --image FILE is required');
   if (!fs.existsSync(v.image)) throw new CliError(`selfemd predict: --image ${v.image}: no such file`);
   const minScore = numberFlag('predict', 'min-score', v['min-score']) ?? 0.3;
   const runDir = [run, path.join(studioHome(), 'runs', run)].find((p) => fs.existsSync(p));
-  if (!runDir) throw new CliError(`selfemd predict: ${run}: not a run folder nor a run id under ${path.join(studioHome(), 'runs')}`);
+  if (!runDir)
+    throw new CliError(
+      `selfemd predict: ${run}: not a run folder nor a run id under ${path.join(studioHome(), 'runs')}`,
+    );
 
   const backend = (v.backend ?? 'auto') as BackendChoice;
-  if (!BACKEND_CHOICES.includes(backend)) throw new CliError(`selfemd predict: --backend must be one of ${BACKEND_CHOICES.join(', ')}`);
+  if (!BACKEND_CHOICES.includes(backend))
+    throw new CliError(`selfemd predict: --backend must be one of ${BACKEND_CHOICES.join(', ')}`);
   await initBackend(backend);
   let model;
   try {
@@ -39,7 +51,9 @@ export async function predictCommand(argv: string[]): Promise<void> {
     try {
       meta = await sharp(v.image).metadata();
     } catch (e) {
-      throw new CliError(`selfemd predict: --image ${v.image}: not a decodable image (${(e as Error).message})`);
+      throw new CliError(
+        `selfemd predict: --image ${v.image}: not a decodable image (${(e as Error).message})`,
+      );
     }
     const swap = (meta.orientation ?? 1) >= 5;
     const width = (swap ? meta.height : meta.width) ?? 0;
@@ -48,7 +62,20 @@ export async function predictCommand(argv: string[]): Promise<void> {
     const boxes = predictImage(model, image, minScore);
     const out = v.out ?? `${v.image.replace(/\.[^./\\]+$/, '')}.detections.png`;
     await writePng(out, drawBoxes(image, boxes, model.categories));
-    console.log(JSON.stringify({ image: path.resolve(v.image), width, height, checkpoint: model.checkpointDir, png: path.resolve(out), detections: boxes }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          image: path.resolve(v.image),
+          width,
+          height,
+          checkpoint: model.checkpointDir,
+          png: path.resolve(out),
+          detections: boxes,
+        },
+        null,
+        2,
+      ),
+    );
   } finally {
     model.detector.dispose();
   }

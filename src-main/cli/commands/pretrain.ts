@@ -46,7 +46,11 @@ function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** Flags → partial config. Unless --full, the CPU demo sizes are the base (a first run must finish). */
-export function pretrainOverrides(argv: string[]): { overrides: Record<string, unknown>; name?: string; json: boolean } {
+export function pretrainOverrides(argv: string[]): {
+  overrides: Record<string, unknown>;
+  name?: string;
+  json: boolean;
+} {
   const { values: v } = parse('pretrain', argv, OPTIONS);
   const n = (name: keyof typeof OPTIONS) => numberFlag('pretrain', name, v[name] as string | undefined);
   let fromFile: Record<string, unknown> = {};
@@ -76,7 +80,8 @@ export function pretrainOverrides(argv: string[]): { overrides: Record<string, u
   // Precedence: CPU demo sizes (unless --full) < --config file < flags.
   const base = mergeDefaults(v.full ? {} : cpuDemoOverrides(), fromFile);
   const overrides = mergeDefaults(base, dropUndefined(flags)) as Record<string, unknown>;
-  if (v.data && v.data !== 'demo' && !fs.existsSync(v.data)) throw new CliError(`selfemd pretrain: --data ${v.data}: no such folder`);
+  if (v.data && v.data !== 'demo' && !fs.existsSync(v.data))
+    throw new CliError(`selfemd pretrain: --data ${v.data}: no such folder`);
   return { overrides, name: v.name, json: Boolean(v.json) };
 }
 

@@ -41,7 +41,8 @@ export async function resumeCommand(argv: string[]): Promise<void> {
   if (!runId) throw new CliError('selfemd resume: which run? usage: selfemd resume RUN_ID');
   const studio = openStudio();
   try {
-    if (!studio.store.hasRun(runId)) throw new CliError(`selfemd resume: no run with id ${runId} (see selfemd runs)`);
+    if (!studio.store.hasRun(runId))
+      throw new CliError(`selfemd resume: no run with id ${runId} (see selfemd runs)`);
     try {
       studio.manager.resume(runId);
     } catch (e) {

@@ -35,11 +35,14 @@ export async function transportCommand(argv: string[]): Promise<void> {
   const runId = positionals[0];
   const images = values.image ?? [];
   if (!runId || images.length < 1 || images.length > 2)
-    throw new CliError('selfemd transport: usage: selfemd transport RUN --image A [--image B] [--out PREFIX] [--grid 7|5|3]');
+    throw new CliError(
+      'selfemd transport: usage: selfemd transport RUN --image A [--image B] [--out PREFIX] [--grid 7|5|3]',
+    );
   const [image, image2] = images.map(imageRef);
   const studio = openStudio();
   try {
-    if (!studio.store.hasRun(runId)) throw new CliError(`selfemd transport: no run with id ${runId} (see selfemd runs)`);
+    if (!studio.store.hasRun(runId))
+      throw new CliError(`selfemd transport: no run with id ${runId} (see selfemd runs)`);
     const result = await computeTransport(studio.home, studio.store, {
       runId,
       image,
@@ -52,11 +55,21 @@ export async function transportCommand(argv: string[]): Promise<void> {
     });
     const prefix = values.out ?? path.join(studio.home, 'runs', runId, `transport-seed${values.seed ?? 0}`);
     fs.mkdirSync(path.dirname(path.resolve(prefix)), { recursive: true });
-    const crops = result.crops.map((url) => Buffer.from(url.slice(url.indexOf(',') + 1), 'base64')) as [Buffer, Buffer];
+    const crops = result.crops.map((url) => Buffer.from(url.slice(url.indexOf(',') + 1), 'base64')) as [
+      Buffer,
+      Buffer,
+    ];
     fs.writeFileSync(`${prefix}.json`, JSON.stringify({ ...result, crops: undefined }, null, 1));
     fs.writeFileSync(`${prefix}.png`, await renderTransportFigure({ ...result, crops }));
-    studio.store.addArtifact({ runId, kind: 'transport', path: `${prefix}.png`, meta: { json: `${prefix}.json`, similarity: result.similarity } });
-    console.log(`transport plan ${result.grid1.join('×')} → ${result.grid2.join('×')} at step ${result.checkpointStep}: S = ${result.similarity.toFixed(4)}, EMD loss ${result.loss.toFixed(4)}`);
+    studio.store.addArtifact({
+      runId,
+      kind: 'transport',
+      path: `${prefix}.png`,
+      meta: { json: `${prefix}.json`, similarity: result.similarity },
+    });
+    console.log(
+      `transport plan ${result.grid1.join('×')} → ${result.grid2.join('×')} at step ${result.checkpointStep}: S = ${result.similarity.toFixed(4)}, EMD loss ${result.loss.toFixed(4)}`,
+    );
     console.log(`wrote ${prefix}.json and ${prefix}.png`);
   } finally {
     await studio.close();

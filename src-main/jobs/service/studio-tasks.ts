@@ -3,7 +3,12 @@
  * export (../tasks starts a worker process for each, with the same spawner as training, so under
  * Electron they run in a utilityProcess too).
  */
-import type { ExportRequest, ExportResult, TransportRequest, TransportResult } from '../../../shared/dto/tasks';
+import type {
+  ExportRequest,
+  ExportResult,
+  TransportRequest,
+  TransportResult,
+} from '../../../shared/dto/tasks';
 import { computeTransport, exportBackbone } from '../tasks';
 import type { WorkerSpawner } from '../worker-process';
 import type { ExperimentStore } from '../../store';

@@ -1,0 +1,150 @@
+/**
+ * `selfemd finetune` records its run as it trains, like a studio run: killed mid-run, the store keeps
+ * every step up to the last recorded checkpoint, and `--resume` continues from that checkpoint (not a
+ * newer one on disk the store never heard of) to a complete history and an evaluation.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finetuneSizeOverrides } from '../../shared/config/finetune';
+import { RunManager } from '../../src-main/jobs/run-manager';
+import { openStore } from '../../src-main/store';
+
+const BIN = path.resolve(__dirname, '../../bin/selfemd.mjs');
+const NAME = 'ft-cli';
+let home: string;
+
+/** Sizes a CPU trains in seconds: 8 train / 4 val demo scenes at 64 px, 2 steps per epoch. */
+const TINY = {
+  detector: 'retinanet',
+  backend: 'wasm',
+  init: { kind: 'random' },
+  backbone: { name: 'resnet18', baseWidth: 8 },
+  data: { demoTrain: 8, demoVal: 4, demoSize: 64, ...finetuneSizeOverrides(64) },
+  fpn: { channels: 8 },
+  retinanet: { numConvs: 1 },
+  optim: { epochs: 4, batchSize: 4, lr: 0.01 },
+  checkpoint: { everySteps: 1 },
+};
+const STEPS = 8;
+
+function selfemd(args: string[], until?: (stop: () => void) => void) {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, SELFEMD_HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  until?.(() => child.kill('SIGKILL'));
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>(
+    (resolve) => child.on('exit', (code, signal) => resolve({ code, signal, out, err })),
+  );
+}
+
+/** The store as the CLI left it (opened per look: the CLI process writes it meanwhile). */
+function look<T>(f: (store: ReturnType<typeof openStore>, runId: string | undefined) => T, name = NAME): T {
+  const store = openStore(path.join(home, 'studio.db'));
+  try {
+    return f(store, store.listRuns({ kind: 'finetune' }).find((r) => r.name === name)?.id);
+  } finally {
+    store.close();
+  }
+}
+
+/** Starts a CLI fine-tune called `name` and kills it once the store has its checkpoint of step 2. */
+function startAndKill(name: string) {
+  return selfemd(['finetune', '--config', path.join(home, 'tiny.json'), '--name', name], (kill) => {
+    const timer = setInterval(() => {
+      if (!fs.existsSync(path.join(home, 'studio.db'))) return;
+      const step = look((s, id) => (id ? (s.lastCheckpoint(id)?.step ?? 0) : 0), name);
+      if (step >= 2) {
+        clearInterval(timer);
+        kill();
+      }
+    }, 100);
+  });
+}
+
+beforeAll(() => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-ft-cli-'));
+  fs.writeFileSync(path.join(home, 'tiny.json'), JSON.stringify(TINY));
+});
+
+afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
+
+describe('selfemd finetune', () => {
+  it('killed after two recorded checkpoints, keeps its history and resumes to a complete one', async () => {
+    const killed = await startAndKill(NAME);
+    expect(killed.signal, killed.err).toBe('SIGKILL');
+
+    const recorded = look((s, id) => {
+      const last = s.lastCheckpoint(id!)!;
+      const steps = s.getMetrics(id!, ['loss/total'])[0]!.points.map((p) => p.step);
+      return { last: last.step, dir: path.dirname(last.path), steps, status: s.getRun(id!).status };
+    });
+    expect(recorded.last).toBeGreaterThanOrEqual(2);
+    expect(recorded.last).toBeLessThan(STEPS);
+    expect(recorded.status).toBe('running'); // the studio shows it as interrupted once the pid is gone
+    // Every step up to the recorded checkpoint is stored (later ones may be too: they are repeated).
+    expect(recorded.steps.slice(0, recorded.last)).toEqual(
+      Array.from({ length: recorded.last }, (_, i) => i + 1),
+    );
+
+    // A checkpoint written after the last one recorded (killed between the two): not resumed from.
+    const name = (step: number) => `step-${String(step).padStart(8, '0')}`;
+    const newer = path.join(recorded.dir, name(recorded.last + 1));
+    fs.rmSync(newer, { recursive: true, force: true });
+    fs.cpSync(path.join(recorded.dir, name(recorded.last)), newer, { recursive: true });
+    const manifest = path.join(newer, 'manifest.json');
+    const m = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { state: { step: number } };
+    m.state.step = recorded.last + 1;
+    fs.writeFileSync(manifest, JSON.stringify(m));
+
+    const resumed = await selfemd(['finetune', '--resume', '--name', NAME]);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.err).toContain(`resumed from step ${recorded.last} `);
+    expect(resumed.out).toContain(`completed at step ${STEPS}/${STEPS}`);
+    const after = look((s, id) => ({
+      runs: s.listRuns({ kind: 'finetune' }).length,
+      run: s.getRun(id!),
+      steps: s.getMetrics(id!, ['loss/total'])[0]!.points.map((p) => p.step),
+      checkpoints: s.listCheckpoints(id!).map((c) => c.step),
+      evaluations: s.listEvaluations(id!).map((e) => [e.kind, e.checkpointStep]),
+    }));
+    expect(after.runs).toBe(1);
+    expect(after.run).toMatchObject({ status: 'completed', step: STEPS, totalSteps: STEPS, pid: null });
+    expect(after.steps).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+    expect(after.checkpoints.at(-1)).toBe(STEPS);
+    expect(after.evaluations).toContainEqual(['coco', STEPS]);
+    expect(after.evaluations).toContainEqual(['voc', STEPS]);
+  }, 240_000);
+
+  it('killed, is shown interrupted in the studio and resumes there, in its own folder', async () => {
+    const name = 'ft-cli-studio';
+    expect((await startAndKill(name)).signal).toBe('SIGKILL');
+    const store = openStore(path.join(home, 'studio.db'));
+    const manager = new RunManager(store, { home });
+    try {
+      const id = store.listRuns({ kind: 'finetune' }).find((r) => r.name === name)!.id;
+      expect(store.getRun(id).status).toBe('interrupted');
+      expect(store.lastCheckpoint(id)!.step).toBeLessThan(STEPS);
+      manager.resume(id);
+      const done = await manager.wait(id);
+      expect(done).toMatchObject({ status: 'completed', step: STEPS });
+      expect(store.getMetrics(id, ['loss/total'])[0]!.points.map((p) => p.step)).toEqual(
+        Array.from({ length: STEPS }, (_, i) => i + 1),
+      );
+      // In the CLI's folder (<home>/runs/<name>), not <home>/runs/<id>.
+      expect(store.lastCheckpoint(id)!.path).toBe(
+        path.join(home, 'runs', name, 'checkpoints', 'step-00000008'),
+      );
+    } finally {
+      await manager.shutdown();
+      store.close();
+    }
+  }, 240_000);
+});
