@@ -84,11 +84,15 @@ describe('selfemd finetune', () => {
     const recorded = look((s, id) => {
       const last = s.lastCheckpoint(id!)!;
       const steps = s.getMetrics(id!, ['loss/total'])[0]!.points.map((p) => p.step);
-      return { last: last.step, dir: path.dirname(last.path), steps, status: s.getRun(id!).status };
+      const run = s.getRun(id!);
+      return { last: last.step, dir: path.dirname(last.path), steps, status: run.status, run };
     });
     expect(recorded.last).toBeGreaterThanOrEqual(2);
     expect(recorded.last).toBeLessThan(STEPS);
     expect(recorded.status).toBe('running'); // the studio shows it as interrupted once the pid is gone
+    // It said it was alive while it trained (a silent run is taken as interrupted after a minute).
+    expect(recorded.run.heartbeatAt).not.toBeNull();
+    expect(recorded.run.totalSteps).toBe(STEPS);
     // Every step up to the recorded checkpoint is stored (later ones may be too: they are repeated).
     expect(recorded.steps.slice(0, recorded.last)).toEqual(
       Array.from({ length: recorded.last }, (_, i) => i + 1),

@@ -259,6 +259,7 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
   // Recorded as it happens, like a studio run: a killed fine-tune keeps its history up to its last
   // checkpoint, and --resume continues from the checkpoint recorded last.
   const writer = new MetricsWriter(store);
+  let lastHeartbeat = 0;
   const finish = (
     status: FinetuneRecordStatus,
     progress: { step: number; totalSteps: number },
@@ -282,6 +283,12 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
           for (const p of points) if (p.key === 'loss/total') loss = p.value;
         },
         onProgress: (p) => {
+          // The studio takes a run without a heartbeat for a minute as interrupted (and offers to resume it).
+          if (Date.now() - lastHeartbeat >= 1000 || p.step === p.totalSteps) {
+            lastHeartbeat = Date.now();
+            store.updateRunProgress(runId, { step: p.step, totalSteps: p.totalSteps });
+            store.heartbeat(runId, process.pid);
+          }
           if (!plan.json)
             bar.update(
               p.step,
