@@ -22,7 +22,7 @@ import { openStore, type ExperimentStore } from '../store';
 import { RunManager } from './run-manager';
 import type { RunEvent } from './run-events';
 import type { WorkerSpawner } from './worker-process';
-import { conflict, failed, notFound, toApiError, unavailable } from './service/api-errors';
+import { conflict, failed, invalid, notFound, toApiError, unavailable } from './service/api-errors';
 import { readDatasetIndex, removeDatasetIndex } from './service/dataset-index';
 import { importFromPath } from './service/dataset-import';
 import { addDemoDataset, seedDemoDatasets } from './service/demo-datasets';
@@ -41,6 +41,7 @@ import { resolveNewFinetune } from './service/new-finetune';
 import { notPretrainable, resolveNewRun } from './service/new-run';
 import { appendRunLog, readRunLog } from './service/run-log';
 import { engineTasks, type StudioTasks } from './service/studio-tasks';
+import { makeFolder } from '../engine/export/make-folder';
 
 export interface StudioServiceOptions {
   /** Folder of the database, runs and dataset indexes. */
@@ -398,13 +399,16 @@ export class StudioService {
       const run = this.store.getRun(a.runId);
       this.requirePretrain(run);
       const step = this.requireCheckpoint(run, a.step);
+      // A relative path would land wherever the server happens to run.
+      if (a.outPath && !path.isAbsolute(a.outPath))
+        throw invalid(`${a.outPath} is not an absolute path`, 'Give the full path of the destination.');
       const outPath = a.outPath ? path.resolve(a.outPath) : this.defaultExportPath(run, a.format, step, true);
       if (a.outPath && fs.existsSync(outPath))
         throw conflict(
           `${outPath} already exists`,
           'Choose another destination, or delete the existing file first.',
         );
-      fs.mkdirSync(path.dirname(outPath), { recursive: true });
+      makeFolder(path.dirname(outPath));
       const result = await this.tasks.exportBackbone(this.home, this.store, {
         runId: a.runId,
         step,

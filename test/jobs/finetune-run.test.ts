@@ -21,7 +21,7 @@ let train: DatasetRecord;
 let val: DatasetRecord;
 let parent: RunRecord;
 
-const { call } = serviceCalls(() => service);
+const { call, refusal } = serviceCalls(() => service);
 
 /** Resolves with the first RunManager event of `runId` that `pick` accepts. */
 function when(runId: string, pick: (e: RunEvent) => boolean): Promise<RunEvent> {
@@ -243,6 +243,21 @@ describe('fine-tuning a detector from the studio', () => {
 
   it('fine-tunes from an exported backbone file, linked to the run it came from', async () => {
     const exported = await call('exports.run', { runId: parent.id, format: 'safetensors' });
+    // Destinations that cannot be: said at once, nothing written.
+    const relative = await refusal('exports.run', {
+      runId: parent.id,
+      format: 'safetensors',
+      outPath: 'x/b.safetensors',
+    });
+    expect(relative).toMatchObject({ code: 'invalid', message: 'x/b.safetensors is not an absolute path' });
+    const t0 = Date.now();
+    const noFolder = await refusal('exports.run', {
+      runId: parent.id,
+      format: 'safetensors',
+      outPath: '/proc/nope/b.safetensors', // Node's recursive mkdir never returned here
+    });
+    expect(noFolder.message).toBe('cannot create the folder /proc/nope: ENOENT');
+    expect(Date.now() - t0).toBeLessThan(5000);
     const bad = await call('runs.validateFinetune', {
       init: 'file',
       weightsPath: `${exported.path}.missing`,

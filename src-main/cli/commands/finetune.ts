@@ -34,6 +34,7 @@ import { numberFlag, parse } from '../args';
 import { CliError } from '../cli-error';
 import { studioHome } from '../home';
 import { ProgressBar } from '../progress-bar';
+import { makeFolder } from '../../engine/export/make-folder';
 
 const OPTIONS = {
   detector: { type: 'string' },
@@ -227,7 +228,7 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
     if (found)
       config = resolveConfig(mergeDefaults(plan.overrides, { backbone: found }) as Record<string, unknown>);
   }
-  fs.mkdirSync(plan.runDir, { recursive: true });
+  makeFolder(plan.runDir);
   fs.writeFileSync(path.join(plan.runDir, 'config.json'), JSON.stringify(config, null, 2));
   const log = (m: string) => {
     if (!plan.json) process.stderr.write(`\r\x1b[K${m}\n`);

@@ -11,6 +11,7 @@ import { openStudio } from '../home';
 import { computeTransport } from '../../jobs/tasks';
 import type { ImageRef } from '../../jobs/protocol';
 import { renderTransportFigure } from '../../engine/inspect/transport-figure';
+import { makeFolder } from '../../engine/export/make-folder';
 
 function imageRef(arg: string): ImageRef {
   const demo = /^demo:(\d+)$/.exec(arg);
@@ -54,7 +55,7 @@ export async function transportCommand(argv: string[]): Promise<void> {
       throw new CliError(`selfemd transport: ${e.message}`, 1);
     });
     const prefix = values.out ?? path.join(studio.home, 'runs', runId, `transport-seed${values.seed ?? 0}`);
-    fs.mkdirSync(path.dirname(path.resolve(prefix)), { recursive: true });
+    makeFolder(path.dirname(path.resolve(prefix)));
     const crops = result.crops.map((url) => Buffer.from(url.slice(url.indexOf(',') + 1), 'base64')) as [
       Buffer,
       Buffer,

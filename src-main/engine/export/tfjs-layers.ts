@@ -8,11 +8,12 @@
  * handler, since there is no file:// handler without tfjs-node.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isResNetBackbone, type ConvBnSpec } from '../models/resnet';
 import { getParam } from '../models/parameter-set';
 import type { Backbone, FeatureName } from '../models/types';
+import { makeFolder } from './make-folder';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -142,7 +143,7 @@ export async function saveBackboneAsTfjsLayers(
           weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }],
         };
         if (artifacts.userDefinedMetadata) modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
-        await mkdir(dir, { recursive: true });
+        makeFolder(dir);
         await writeFile(weightsPath, new Uint8Array(weights));
         await writeFile(modelJsonPath, JSON.stringify(modelJson));
         return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };

@@ -10,6 +10,7 @@ import { writeSafetensors } from '../export/safetensors';
 import { saveBackboneAsTfjsLayers } from '../export/tfjs-layers';
 import { disposeEncoder } from '../ssl/networks';
 import { restoreEncoders } from './restore-encoders';
+import { makeFolder } from '../export/make-folder';
 
 export interface BackboneExport {
   path: string;
@@ -31,7 +32,7 @@ export async function exportBackbone(args: {
     const meta = { method: args.config.method, checkpoint_step: String(restored.step), ...args.metadata };
     if (args.format === 'safetensors') {
       const out = args.outPath.endsWith('.safetensors') ? args.outPath : `${args.outPath}.safetensors`;
-      fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+      makeFolder(path.dirname(path.resolve(out)));
       const { tensors, metadata } = backboneToTorchTensors(restored.online.backbone, meta);
       await writeSafetensors(out, tensors, metadata);
       return {

@@ -33,6 +33,7 @@ export function toApiError(e: unknown): ApiErrorData {
 
 export const notFound = (message: string, hint?: string) =>
   new ApiError({ code: 'not-found', message, hint });
+export const invalid = (message: string, hint?: string) => new ApiError({ code: 'invalid', message, hint });
 export const conflict = (message: string, hint?: string) => new ApiError({ code: 'conflict', message, hint });
 export const failed = (message: string, hint?: string) => new ApiError({ code: 'failed', message, hint });
 export const unavailable = (message: string, hint?: string) =>
