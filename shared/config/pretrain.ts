@@ -188,7 +188,10 @@ export function pretrainConfigIssues(value: unknown): ConfigIssue[] {
     const c = value as PretrainConfig;
     // Any size ≥ 32 works ('same' padding rounds each stride up: 112 px gives a 4×4 res5 map).
     if (c.emd.scaleView && c.emd.scaleViewSize >= c.data.imageSize)
-      issues.push({ path: 'emd.scaleViewSize', message: `must be smaller than data.imageSize (${c.data.imageSize})` });
+      issues.push({
+        path: 'emd.scaleViewSize',
+        message: `must be smaller than data.imageSize (${c.data.imageSize})`,
+      });
   }
   return issues;
 }
@@ -211,4 +214,25 @@ export function cpuDemoOverrides(): Partial<Record<keyof PretrainConfig, unknown
     emd: { scaleViewSize: 64 },
     checkpoint: { everySteps: 2 },
   };
+}
+
+/**
+ * What Spatial Pyramid Crops compare at an image size: the res5 map is ⌈size / 32⌉ per side ('same'
+ * padding rounds each stride up), and a grid at least as large as the map pools to the map itself,
+ * so at small sizes several grids (or all) give the same level. `levels` are the distinct level
+ * sides, largest first; `note` says so in words when some grids coincide (null when all differ).
+ */
+export function spcLevels(
+  imageSize: number,
+  grids: readonly number[],
+): { mapSide: number; levels: number[]; note: string | null } {
+  const mapSide = Math.ceil(imageSize / 32);
+  const levels = [...new Set(grids.map((g) => Math.min(g, mapSide)))].sort((a, b) => b - a);
+  if (levels.length === new Set(grids).size) return { mapSide, levels, note: null };
+  const map = `${mapSide}×${mapSide}`;
+  const note =
+    levels.length === 1
+      ? `at ${imageSize} px the dense map is ${map}: every grid (${grids.join(', ')}) gives the whole map, so the crops add nothing; levels start to differ at ${32 * (Math.min(...grids) + 1)} px`
+      : `at ${imageSize} px the dense map is ${map}: grids ${grids.join(', ')} give ${levels.length} distinct levels (${levels.map((s) => `${s}×${s}`).join(', ')}); all differ from ${32 * Math.max(...grids)} px`;
+  return { mapSide, levels, note };
 }

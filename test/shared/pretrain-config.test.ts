@@ -4,6 +4,7 @@ import {
   cpuDemoOverrides,
   pretrainConfigIssues,
   resolvePretrainConfig,
+  spcLevels,
 } from '../../shared/config/pretrain';
 import { ConfigError } from '../../shared/config/validation';
 
@@ -48,8 +49,27 @@ describe('pretrain config', () => {
 
   it('checks cross-field constraints once the shape is right', () => {
     expect(pretrainConfigIssues(resolveUnchecked({ data: { imageSize: 160 } }))).toEqual([]);
-    const small = pretrainConfigIssues(resolveUnchecked({ data: { imageSize: 96 }, emd: { scaleViewSize: 128 } }));
-    expect(small).toEqual([{ path: 'emd.scaleViewSize', message: 'must be smaller than data.imageSize (96)' }]);
+    const small = pretrainConfigIssues(
+      resolveUnchecked({ data: { imageSize: 96 }, emd: { scaleViewSize: 128 } }),
+    );
+    expect(small).toEqual([
+      { path: 'emd.scaleViewSize', message: 'must be smaller than data.imageSize (96)' },
+    ]);
+  });
+
+  it('says what Spatial Pyramid Crops compare at an image size', () => {
+    expect(spcLevels(224, [7, 5, 3])).toEqual({ mapSide: 7, levels: [7, 5, 3], note: null });
+    expect(spcLevels(96, [7, 5, 3])).toEqual({
+      mapSide: 3,
+      levels: [3],
+      note: 'at 96 px the dense map is 3×3: every grid (7, 5, 3) gives the whole map, so the crops add nothing; levels start to differ at 128 px',
+    });
+    // 'same' padding rounds up: 80 px gives a 3×3 map, 160 px a 5×5 one.
+    expect(spcLevels(80, [7, 5, 3]).mapSide).toBe(3);
+    expect(spcLevels(160, [7, 5, 3])).toMatchObject({
+      levels: [5, 3],
+      note: 'at 160 px the dense map is 5×5: grids 7, 5, 3 give 2 distinct levels (5×5, 3×3); all differ from 224 px',
+    });
   });
 });
 

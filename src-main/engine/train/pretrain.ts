@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { PretrainConfig } from '../../../shared/config/pretrain';
+import { spcLevels, type PretrainConfig } from '../../../shared/config/pretrain';
 import { createRng } from '../data/rng';
 import type { RawImage } from '../data/raw-image';
 import { createPretrainLoader, type LoaderState, type PretrainLoader } from '../data/loader';
@@ -314,6 +314,11 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
   let lastCheckpointStep: number | undefined;
 
   try {
+    const spc =
+      config.method === 'self-emd' && config.emd.spc
+        ? spcLevels(config.data.imageSize, config.emd.spcGrids)
+        : null;
+    if (spc?.note) hooks.onLog?.(`spatial pyramid crops: ${spc.note}`);
     if (args.resume) {
       const latest = resumeCheckpoint(ckptRoot, args.resumeStep);
       if (latest.discarded.length > 0)
