@@ -97,14 +97,30 @@ describe('runs.validateFinetune / runs.startFinetune', () => {
     // The detector's own learning rate when none is given (detectron2: 0.02 for Faster R-CNN).
     expect(r.config!.optim.lr).toBe(0.02);
     // A labelled import trains from its source on disk.
+    const cocoVal = await call('datasets.import', {
+      path: await cocoDataset(path.join(home.dir, 'held-out')),
+    });
     const fromCoco = resolveNewFinetune(
+      home.dir,
+      service.store,
+      { init: 'random', trainDatasetId: coco.id, valDatasetId: cocoVal.id, config: {} },
+      {},
+    );
+    expect(fromCoco.issues).toEqual([]);
+    expect([fromCoco.config!.data.train, fromCoco.config!.data.val]).toEqual([coco.path, cocoVal.path]);
+    // Evaluated on its own training images: refused, said under the val field.
+    const same = resolveNewFinetune(
       home.dir,
       service.store,
       { init: 'random', trainDatasetId: coco.id, valDatasetId: coco.id, config: {} },
       {},
     );
-    expect(fromCoco.issues).toEqual([]);
-    expect([fromCoco.config!.data.train, fromCoco.config!.data.val]).toEqual([coco.path, coco.path]);
+    expect(same.issues).toEqual([
+      {
+        path: 'valDatasetId',
+        message: `is the train dataset ("${coco.name}"): evaluate on held-out images (import a separate val set)`,
+      },
+    ]);
   });
 
   it('names unknown datasets and runs', async () => {

@@ -94,7 +94,13 @@ export function resolveNewFinetune(
   const val = dataset(store, req.valDatasetId, 'val');
   const trainData = train ? dataFields(home, train, 'train', issues) : null;
   const valData = val ? dataFields(home, val, 'val', issues) : null;
-  if (train && val && trainData && valData && labelSet(train) !== labelSet(val))
+  // AP measured on the images the detector trained on says nothing about the backbone.
+  if (train && val && train.id === val.id)
+    issues.push({
+      path: 'valDatasetId',
+      message: `is the train dataset ("${train.name}"): evaluate on held-out images (import a separate val set)`,
+    });
+  else if (train && val && trainData && valData && labelSet(train) !== labelSet(val))
     issues.push({
       path: 'valDatasetId',
       message: `"${val.name}" has other categories (${labelSet(val)}) than "${train.name}" (${labelSet(train)}); a detector needs one label set`,
