@@ -3,7 +3,7 @@
  * their import reports and thumbnails, run configs validated on this side too, baselines, CSV, and
  * refusals that say what to do. No training here (that is the e2e test's job).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StudioEvent } from '../../shared/api/events';
@@ -131,6 +131,22 @@ describe('StudioService', () => {
     expect(err.code).toBe('failed');
     expect(err.message).toContain('does not exist');
     expect(err.hint).toBeTruthy();
+    const before = (await call('datasets.list', {})).length;
+    // A broken annotation file: its own problem first, not "no usable images".
+    const dir = path.join(home.dir, 'broken-coco');
+    mkdirSync(dir, { recursive: true });
+    const broken = path.join(dir, 'instances.json');
+    writeFileSync(broken, '{"images": [ {"id": 1, "file_name": "a.png",, } ]}');
+    const syntax = await refusal('datasets.import', { path: broken });
+    expect(syntax.message).toMatch(new RegExp(`^${broken}: JSON syntax error at line 1, column \\d+`));
+    expect(syntax.hint).toBe('Fix the annotation file and import it again.');
+    // A folder with two JSON files: which one is the annotation file? (not imported as bare images)
+    writeFileSync(path.join(dir, 'other.json'), '{}');
+    const two = await refusal('datasets.import', { path: dir });
+    expect(two.message).toBe(
+      `${dir} holds 2 JSON files (instances.json, other.json): which one is the COCO annotation file?`,
+    );
+    expect((await call('datasets.list', {})).length).toBe(before);
   });
 
   it('validates run configs on this side: schema issues and the dataset-size check', async () => {

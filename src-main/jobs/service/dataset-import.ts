@@ -30,11 +30,11 @@ export interface ImportArgs {
 }
 
 /** The folder's only top-level .json file, when it has exactly one. */
-async function soleJsonFile(dir: string): Promise<string | null> {
-  const json = (await readdir(dir, { withFileTypes: true })).filter(
-    (e) => e.isFile() && e.name.toLowerCase().endsWith('.json'),
-  );
-  return json.length === 1 ? path.join(dir, json[0]!.name) : null;
+async function jsonFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.json'))
+    .map((e) => e.name)
+    .sort();
 }
 
 async function kindOf(p: string): Promise<'file' | 'dir' | null> {
@@ -74,12 +74,18 @@ export async function importFromPath(
   let target = source;
   if (format === 'auto') {
     const detected = await detectDatasetFormat(source);
-    const cocoFile = !detected && kind === 'dir' ? await soleJsonFile(source) : null;
-    if (cocoFile) {
+    const json = !detected && kind === 'dir' ? await jsonFiles(source) : [];
+    if (json.length === 1) {
       // A dropped COCO folder: its one annotation file, images beside it.
       format = 'coco';
-      target = cocoFile;
-    } else format = detected ?? (kind === 'dir' ? 'images' : 'auto');
+      target = path.join(source, json[0]!);
+    } else if (json.length > 1)
+      // Importing it as plain images would drop every box without a word.
+      throw failed(
+        `${source} holds ${json.length} JSON files (${json.join(', ')}): which one is the COCO annotation file?`,
+        'Import that .json file itself: the images are found from it.',
+      );
+    else format = detected ?? (kind === 'dir' ? 'images' : 'auto');
   }
   if (format === 'auto')
     throw failed(
@@ -161,11 +167,19 @@ async function importLabelled(
   progress('reading', 0, 0, `reading ${format.toUpperCase()} annotations`);
   const { dataset, report } = await importDataset(source, { format });
   const base = (await kindOf(source)) === 'dir' ? source : path.dirname(source);
-  if (dataset.images.length === 0)
+  if (dataset.images.length === 0) {
+    // The annotation file itself is broken: that is the news, not the missing images.
+    const own = report.find((p) => path.resolve(p.file) === source);
+    if (own) throw failed(`${source}: ${own.problem}`, 'Fix the annotation file and import it again.');
+    const first = report[0];
+    const where = first
+      ? `${path.relative(base, first.file) || path.basename(first.file)}: ${first.problem}`
+      : 'none';
     throw failed(
-      `${source}: no usable images (${report.length} problem(s); first: ${report[0]?.problem ?? 'none'})`,
+      `${source}: no usable images (${report.length} problem(s); first: ${where})`,
       'Check that the image files are where the annotations say they are.',
     );
+  }
   progress('recording', dataset.images.length, dataset.images.length, 'recording the dataset');
   const imageRoot = commonFolder(dataset.images.map((im) => im.file));
   const perImage = new Map<number, number>();
