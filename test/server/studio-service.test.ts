@@ -131,6 +131,9 @@ describe('StudioService', () => {
     expect(err.code).toBe('failed');
     expect(err.message).toContain('does not exist');
     expect(err.hint).toBeTruthy();
+    // Store errors reach the user without the name of the function that threw them.
+    const run = await refusal('runs.get', { id: 'no-such-run' });
+    expect([run.code, run.message]).toEqual(['not-found', 'run "no-such-run" does not exist']);
     const before = (await call('datasets.list', {})).length;
     // A broken annotation file: its own problem first, not "no usable images".
     const dir = path.join(home.dir, 'broken-coco');

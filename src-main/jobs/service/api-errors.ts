@@ -26,7 +26,10 @@ export function toApiError(e: unknown): ApiErrorData {
       })),
       hint: 'Correct the highlighted fields and try again.',
     };
-  if (e instanceof StoreError) return { code: STORE_CODES[e.code], message: e.message };
+  // Store messages start with the function that threw ("getRun: run … does not exist"): the user
+  // needs the rest.
+  if (e instanceof StoreError)
+    return { code: STORE_CODES[e.code], message: e.message.replace(/^[A-Za-z]+(\.[A-Za-z]+)?: /, '') };
   if (e instanceof Error) return { code: 'failed', message: e.message };
   return { code: 'internal', message: String(e) };
 }
