@@ -70,6 +70,8 @@ const EXPORT_EXT = { safetensors: '.safetensors', tfjs: '' } as const;
 export class StudioService {
   private readonly listeners = new Set<StudioEventListener>();
   private readonly progress = new Map<string, RunProgressInfo>();
+  /** The last status written to each run's log (status events repeat it when other fields change). */
+  private readonly loggedStatus = new Map<string, RunRecord['status']>();
   private readonly tasks: StudioTasks;
   private readonly info: SystemInfo;
   private readonly unsubscribe: (() => void)[] = [];
@@ -190,11 +192,14 @@ export class StudioService {
     switch (e.type) {
       case 'status':
         if (e.run.status !== 'running') this.progress.delete(e.run.id);
-        if (this.store.hasRun(e.run.id))
+        // A status event also carries other changes (the backend a run got): log status changes only.
+        if (this.store.hasRun(e.run.id) && this.loggedStatus.get(e.run.id) !== e.run.status) {
+          this.loggedStatus.set(e.run.id, e.run.status);
           this.log(
             e.run.id,
             `status: ${e.run.status}${e.run.error && e.run.status !== 'running' ? ` (${e.run.error})` : ''}`,
           );
+        }
         this.emit({ name: 'runs.status', payload: { run: e.run } });
         break;
       case 'progress': {

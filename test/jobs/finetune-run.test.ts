@@ -163,6 +163,13 @@ describe('fine-tuning a detector from the studio', () => {
     const log = details.log.map((l) => l.message).join('\n');
     expect(log).toContain(`backbone from "tiny self-emd" (self-emd), checkpoint of step 2`);
     expect(log).toMatch(/resumed from step \d/);
+    // One line per status change: started, interrupted, resumed, completed.
+    expect(details.log.map((l) => l.message).filter((m) => m.startsWith('status: '))).toEqual([
+      'status: running',
+      expect.stringMatching(/^status: interrupted/),
+      'status: running',
+      'status: completed',
+    ]);
     expect(log).toMatch(/evaluation at step 6 recorded/);
 
     // The runs list shows it with its kind; the parent lists it as a child.
