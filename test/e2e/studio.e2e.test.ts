@@ -137,6 +137,11 @@ describe('Self-EMD Studio in a browser', () => {
       expect(await page.locator(`${tid('category-counts')} tr`).count()).toBe(6);
       state.demoId = Number(/#\/datasets\/(\d+)/.exec(page.url())?.[1]);
       expect(state.demoId).toBeGreaterThan(0);
+      // A link to a dataset that is not there says so (not "No datasets" beside the listed ones).
+      await page.goto(`${server.origin}/#/datasets/9999`);
+      await page.waitForSelector(`${tid('dataset-missing')}:text("Dataset 9999 was not found")`);
+      await page.goto(`${server.origin}/#/datasets/${state.demoId}`);
+      await page.waitForSelector(`${tid('dataset-title')}:text("Demo scenes · train (16)")`);
 
       const folder = await imageFolder(tmp);
       await page.fill(tid('import-path'), folder);
@@ -325,6 +330,13 @@ describe('Self-EMD Studio in a browser', () => {
       expect(csv.filter((l) => l.startsWith(`${state.runB},`) && l.includes(',loss/total,'))).toHaveLength(
         B_STEPS,
       );
+
+      // The view follows a changed link while it stays open: the runs in the other order.
+      await page.evaluate(
+        ([a, b]) => (window.location.hash = `#/compare?runs=${b},${a}`),
+        [state.runA!, state.runB!],
+      );
+      await page.waitForSelector(`${tid('config-diff')} thead th:nth-child(2):text("B · byol")`);
     },
     LONG,
   );
@@ -417,6 +429,9 @@ describe('Self-EMD Studio in a browser', () => {
           `[data-testid="run-row"][data-run-name="${name}"] [data-status="completed"]`,
         );
       await shot(page, '11-runs-after-restart');
+      await page.fill('input.filter', 'no such run');
+      await page.waitForSelector(`${tid('runs-no-match')}:text("No runs match")`);
+      await page.fill('input.filter', '');
       await page.click(`[data-run-name="A · self-emd"] a`);
       await waitForSteps(state.stepsA!);
       expect(await stepsLogged()).toBe(state.stepsA);
