@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StudioEvent } from '../../shared/api/events';
 import { StudioService } from '../../src-main/jobs/studio-service';
-import { cocoDataset, imageFolder, pngSize, tempHome } from './fixtures';
+import { cocoDataset, imageFolder, pngSize, tempHome, writePng } from './fixtures';
 import { serviceCalls } from './service-calls';
 
 let home: ReturnType<typeof tempHome>;
@@ -124,6 +124,25 @@ describe('StudioService', () => {
       3,
       'coco folder',
     ]);
+  });
+
+  it('reports a broken VOC annotation with its line once', async () => {
+    const dir = path.join(home.dir, 'voc');
+    await writePng(path.join(dir, 'JPEGImages', 'a.png'), 64, 48, 6);
+    mkdirSync(path.join(dir, 'Annotations'), { recursive: true });
+    const box = '<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>10</xmax><ymax>10</ymax></bndbox>';
+    writeFileSync(
+      path.join(dir, 'Annotations', 'a.xml'),
+      `<annotation><filename>a.png</filename><size><width>64</width><height>48</height><depth>3</depth></size><object><name>cat</name>${box}</object></annotation>`,
+    );
+    writeFileSync(
+      path.join(dir, 'Annotations', 'b.xml'),
+      '<annotation><filename>b.png</filename></annotatio>',
+    );
+    const record = await call('datasets.import', { path: dir });
+    expect(record.kind).toBe('voc');
+    const broken = record.importReport.skipped.find((x) => x.file === 'Annotations/b.xml')!;
+    expect(broken.reason).toMatch(/^XML error at line 1, column \d+: /);
   });
 
   it('says in words why a path cannot be imported', async () => {

@@ -148,7 +148,11 @@ async function importImageFolder(
 }
 
 function describeProblem(p: ImportProblem, base: string): SkippedFile {
-  const where = [p.line !== undefined ? `line ${p.line}` : '', p.jsonPath ?? ''].filter(Boolean).join(', ');
+  // The line is left out where the problem already names it ("XML error at line 3, column 9").
+  const lineSaid = p.line !== undefined && p.problem.includes(`line ${p.line}`);
+  const where = [p.line !== undefined && !lineSaid ? `line ${p.line}` : '', p.jsonPath ?? '']
+    .filter(Boolean)
+    .join(', ');
   const rel = path.relative(base, p.file);
   return {
     file: rel && !rel.startsWith('..') ? rel.split(path.sep).join('/') : p.file,
