@@ -23,10 +23,13 @@ export const num =
       issues.push({ path, message: `must be a finite number, got ${JSON.stringify(v)}` });
       return;
     }
-    if (opts.int && !Number.isInteger(v)) issues.push({ path, message: `must be a whole number, got ${v}` });
+    // One issue per field, naming every bound the value misses ("must be a whole number ≥ 4, got 3.5").
+    const missed: string[] = [];
+    if (opts.int && !Number.isInteger(v)) missed.push('a whole number');
     if (opts.min !== undefined && (opts.exclusiveMin ? v <= opts.min : v < opts.min))
-      issues.push({ path, message: `must be ${opts.exclusiveMin ? '>' : '≥'} ${opts.min}, got ${v}` });
-    if (opts.max !== undefined && v > opts.max) issues.push({ path, message: `must be ≤ ${opts.max}, got ${v}` });
+      missed.push(`${opts.exclusiveMin ? '>' : '≥'} ${opts.min}`);
+    if (opts.max !== undefined && v > opts.max) missed.push(`≤ ${opts.max}`);
+    if (missed.length) issues.push({ path, message: `must be ${missed.join(' ')}, got ${v}` });
   };
 
 export const bool: Checker = (v, path, issues) => {

@@ -47,6 +47,14 @@ describe('pretrain config', () => {
     expect((error as ConfigError).message).toContain('emd.lambdda: is not a known field');
   });
 
+  it('gives one issue per field, naming every bound the value misses', () => {
+    const c = resolveUnchecked({ backbone: { baseWidth: 3.5 }, optim: { batchSize: 1 } });
+    expect(pretrainConfigIssues(c)).toEqual([
+      { path: 'backbone.baseWidth', message: 'must be a whole number ≥ 4, got 3.5' },
+      { path: 'optim.batchSize', message: 'must be ≥ 2, got 1' },
+    ]);
+  });
+
   it('checks cross-field constraints once the shape is right', () => {
     expect(pretrainConfigIssues(resolveUnchecked({ data: { imageSize: 160 } }))).toEqual([]);
     const small = pretrainConfigIssues(
