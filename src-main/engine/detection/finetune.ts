@@ -19,7 +19,6 @@ import {
 import { createBackbone } from '../models/registry';
 import type { Backbone, ParameterSet } from '../models/types';
 import {
-  loadCheckpoint,
   resumeCheckpoint,
   type ResumeOptions,
   pruneCheckpoints,
@@ -187,20 +186,15 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
 
   try {
     if (args.resume) {
-      const latest = resumeCheckpoint(ckptRoot, args.resumeStep);
-      if (latest.discarded.length > 0)
-        hooks.onLog?.(
-          `discarded checkpoint(s) of step ${latest.discarded.join(', ')}: written after the last one recorded`,
-        );
-      const loaded = loadCheckpoint<FinetuneState>(latest.dir);
+      const loaded = resumeCheckpoint<FinetuneState>(ckptRoot, args.resumeStep, (m) => hooks.onLog?.(m));
       if (loaded.state.kind !== FINETUNE_CHECKPOINT_KIND || loaded.state.config.detector !== config.detector)
-        throw new Error(`checkpoint ${latest.dir} is not from a ${config.detector} fine-tuning run`);
+        throw new Error(`checkpoint ${loaded.dir} is not from a ${config.detector} fine-tuning run`);
       restoreDetector(detector, loaded);
       restoreVariables(loaded, 'sgd.momentum/', sgd.momentumBuffers);
       state = { ...loaded.state, config };
       rng.setState(state.rng);
       lastCheckpointStep = state.step;
-      hooks.onLog?.(`resumed from step ${state.step} (${latest.dir})`);
+      hooks.onLog?.(`resumed from step ${state.step} (${loaded.dir})`);
     }
 
     const writeCheckpoint = async () => {

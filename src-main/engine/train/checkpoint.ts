@@ -111,20 +111,22 @@ export interface ResumeOptions {
 }
 
 /**
- * The checkpoint a resumed run continues from. Without `atStep`, the newest on disk. With it (the
+ * Loads the checkpoint a resumed run continues from. Without `atStep`, the newest on disk. With it (the
  * step of the last checkpoint the supervisor recorded), exactly that one, and newer ones on disk are
- * removed: a training process whose supervisor died goes on to checkpoint before it stops, but its
- * metrics for those steps never reached the record, so the run must repeat them, not skip them.
+ * removed (and said through `log`): a training process whose supervisor died goes on to checkpoint
+ * before it stops, but its metrics for those steps never reached the record, so the run must repeat
+ * them, not skip them.
  */
-export function resumeCheckpoint(
+export function resumeCheckpoint<S>(
   root: string,
   atStep?: number,
-): { step: number; dir: string; discarded: number[] } {
+  log?: (message: string) => void,
+): LoadedCheckpoint<S> {
   const all = listCheckpoints(root);
   if (atStep === undefined) {
     const latest = all.at(-1);
     if (!latest) throw new Error(`cannot resume: no checkpoint in ${root}`);
-    return { ...latest, discarded: [] };
+    return loadCheckpoint<S>(latest.dir);
   }
   const chosen = all.find((c) => c.step === atStep);
   if (!chosen) {
@@ -133,7 +135,11 @@ export function resumeCheckpoint(
   }
   const newer = all.filter((c) => c.step > atStep);
   for (const c of newer) fs.rmSync(c.dir, { recursive: true, force: true });
-  return { ...chosen, discarded: newer.map((c) => c.step) };
+  if (newer.length > 0)
+    log?.(
+      `discarded checkpoint(s) of step ${newer.map((c) => c.step).join(', ')}: written after the last one recorded`,
+    );
+  return loadCheckpoint<S>(chosen.dir);
 }
 
 /** Keeps the newest `keep` checkpoints; removes older ones and leftovers of interrupted writes. */

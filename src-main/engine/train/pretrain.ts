@@ -320,21 +320,16 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
         : null;
     if (spc?.note) hooks.onLog?.(`spatial pyramid crops: ${spc.note}`);
     if (args.resume) {
-      const latest = resumeCheckpoint(ckptRoot, args.resumeStep);
-      if (latest.discarded.length > 0)
-        hooks.onLog?.(
-          `discarded checkpoint(s) of step ${latest.discarded.join(', ')}: written after the last one recorded`,
-        );
-      const loaded = loadCheckpoint<TrainState>(latest.dir);
+      const loaded = resumeCheckpoint<TrainState>(ckptRoot, args.resumeStep, (m) => hooks.onLog?.(m));
       if (loaded.state.method !== config.method || loaded.state.backbone !== config.backbone.name)
         throw new Error(
-          `checkpoint ${latest.dir} is from a ${loaded.state.method}/${loaded.state.backbone} run, not this config`,
+          `checkpoint ${loaded.dir} is from a ${loaded.state.method}/${loaded.state.backbone} run, not this config`,
         );
       model.restore(loaded);
       state = loaded.state;
       loader.setState(state.loader);
       lastCheckpointStep = state.step;
-      hooks.onLog?.(`resumed from step ${state.step} (${latest.dir})`);
+      hooks.onLog?.(`resumed from step ${state.step} (${loaded.dir})`);
     }
 
     const writeCheckpoint = async () => {
