@@ -10,12 +10,8 @@ import type { RawImage } from '../engine/data/raw-image';
 import { inspectTransport } from '../engine/inspect/transport';
 import { exportBackbone } from '../engine/train/export-backbone';
 import { DEMO_DATASET_SEED, cacheShortSide, loadPretrainImages } from '../engine/data/pretrain-data';
-import {
-  runPretraining,
-  type MetricSample,
-  type ProgressInfo,
-  type StopRequest,
-} from '../engine/train/pretrain';
+import { runPretraining } from '../engine/train/pretrain';
+import type { StopRequest, TrainingHooks } from '../engine/train/training-hooks';
 import { loadDetectionData } from '../engine/detection/datasets';
 import { runFinetune } from '../engine/detection/finetune';
 import type { EngineJob, FinetuneJob, ImageRef, PretrainJob, TransportJob } from './protocol';
@@ -90,13 +86,12 @@ async function pretrain(job: PretrainJob): Promise<void> {
 }
 
 /** What a training loop (pretraining, fine-tuning) streams to the supervisor, and how it is told to stop. */
-function streamingHooks() {
+function streamingHooks(): Required<TrainingHooks> {
   return {
-    onMetrics: (points: MetricSample[]) => channel.send({ type: 'metrics', points }),
-    onProgress: (progress: ProgressInfo) => channel.send({ type: 'progress', progress }),
-    onCheckpoint: (c: { step: number; epoch: number; dir: string; bytes: number }) =>
-      channel.send({ type: 'checkpoint', ...c }),
-    onLog: (message: string) => channel.send({ type: 'log', message }),
+    onMetrics: (points) => channel.send({ type: 'metrics', points }),
+    onProgress: (progress) => channel.send({ type: 'progress', progress }),
+    onCheckpoint: (c) => channel.send({ type: 'checkpoint', ...c }),
+    onLog: (message) => channel.send({ type: 'log', message }),
     shouldStop: () => stopRequest,
   };
 }

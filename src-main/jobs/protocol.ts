@@ -7,7 +7,7 @@ import type { FinetuneConfig } from '../../shared/config/finetune';
 import type { PretrainConfig } from '../../shared/config/pretrain';
 import type { SkippedFile } from '../../shared/dto';
 import type { BackendInfo } from '../engine/backend/select';
-import type { MetricSample, PretrainResult, ProgressInfo } from '../engine/train/pretrain';
+import type { MetricSample, ProgressInfo, TrainingResult } from '../engine/train/training-hooks';
 import type { FinetuneEvaluationSummary } from './finetune-record';
 
 export interface PretrainJob {
@@ -69,7 +69,7 @@ export type WorkerMessage =
   | { type: 'log'; message: string }
   /** A fine-tune's evaluation on its val set, as it happens (every eval.everyEpochs and at the end). */
   | { type: 'evaluation'; step: number; evaluation: FinetuneEvaluationSummary }
-  | { type: 'finished'; result: PretrainResult }
+  | { type: 'finished'; result: TrainingResult }
   /** A task's answer (transport, export). */
   | { type: 'result'; result: unknown }
   | { type: 'failed'; name: string; message: string };

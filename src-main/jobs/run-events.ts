@@ -1,6 +1,6 @@
 /** What a RunManager tells its listeners (the UI streams these; the CLI draws its progress bar). */
 import type { CheckpointRecord, MetricPoint, RunRecord } from '../../shared/dto';
-import type { ProgressInfo } from '../engine/train/pretrain';
+import type { ProgressInfo } from '../engine/train/training-hooks';
 
 export type RunEvent =
   | { type: 'status'; run: RunRecord }

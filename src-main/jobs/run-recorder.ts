@@ -5,7 +5,7 @@
  * the RunManager (reports from a worker process) and the CLI's in-process fine-tune.
  */
 import type { CheckpointRecord } from '../../shared/dto';
-import type { MetricSample } from '../engine/train/pretrain';
+import type { MetricSample } from '../engine/train/training-hooks';
 import type { ExperimentStore, MetricsWriter } from '../store';
 
 export function recordMetrics(writer: MetricsWriter, runId: string, points: readonly MetricSample[]): void {

@@ -22,7 +22,7 @@ import { loadDetectionData } from '../../engine/detection/datasets';
 import { runFinetune } from '../../engine/detection/finetune';
 import { formatCocoStats } from '../../engine/eval/cocoeval';
 import { MetricsWriter, openStore } from '../../store';
-import type { StopRequest } from '../../engine/train/pretrain';
+import type { StopRequest } from '../../engine/train/training-hooks';
 import {
   finishFinetuneRecord,
   recordFinetuneEvaluation,

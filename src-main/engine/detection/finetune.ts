@@ -1,5 +1,6 @@
 /**
- * The detector fine-tuning loop. Like pretraining it knows nothing of the store or the UI: it
+ * Detector fine-tuning: its step and its state, run by the shared training loop
+ * (train/training-loop.ts). Like pretraining it knows nothing of the store or the UI: it
  * reports through hooks, and its checkpoints carry everything a resume needs (weights, BN
  * statistics, momentum, data order, RNG state, the detector's own state), so a paused or killed
  * run continues where it stopped. Training follows detectron2: multi-scale short side and
@@ -11,23 +12,15 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { plannedFinetuneSteps, type FinetuneConfig } from '../../../shared/config/finetune';
 import { createRng, type Rng, type RngState } from '../data/rng';
-import {
-  createBatchStatsCollector,
-  updateRunningStats,
-  type BatchStatsRecord,
-} from '../models/running-stats';
+import { createBatchStatsCollector } from '../models/running-stats';
 import { createBackbone } from '../models/registry';
-import type { Backbone, ParameterSet } from '../models/types';
-import {
-  resumeCheckpoint,
-  type ResumeOptions,
-  pruneCheckpoints,
-  restoreVariables,
-  saveCheckpoint,
-  type LoadedCheckpoint,
-} from '../train/checkpoint';
-import { NonFiniteLossError, reportStep, type PretrainHooks } from '../train/pretrain';
+import type { Backbone } from '../models/types';
+import { restoreVariables, type LoadedCheckpoint, type ResumeOptions } from '../train/checkpoint';
+import { applyRunningStats, batchCounts, partVariables, restoreBatchCounts } from '../train/model-parts';
 import { Sgd } from '../train/sgd';
+import type { TrainingHooks, TrainingResult } from '../train/training-hooks';
+import { readScalars, runTrainingLoop, type LoopPosition, type TrainingTask } from '../train/training-loop';
+import { keyedVariableGrads } from '../train/variable-grads';
 import { initBackbone } from './backbone-init';
 import type { Detector } from './detector';
 import { evaluateDetector, type DetectionEvaluation } from './evaluate';
@@ -41,7 +34,7 @@ import {
 import { createDetector } from './registry';
 import { scaledSchedule, stepDecayLr } from './schedule';
 
-export interface FinetuneHooks extends PretrainHooks {
+export interface FinetuneHooks extends TrainingHooks {
   /** Each evaluation on val (every `config.eval.everyEpochs` and at the end), with the step it scored. */
   onEvaluation?: (step: number, evaluation: DetectionEvaluation) => void;
 }
@@ -49,12 +42,11 @@ export interface FinetuneHooks extends PretrainHooks {
 export const FINETUNE_CHECKPOINT_KIND = 'selfemd-finetune';
 
 /** What a fine-tuning checkpoint carries besides tensors. */
-export interface FinetuneState {
+export interface FinetuneState extends LoopPosition {
   kind: typeof FINETUNE_CHECKPOINT_KIND;
   config: FinetuneConfig;
   categories: DetectionCategory[];
-  step: number;
-  epoch: number;
+  /** Data order: the epoch's permutation of the training set, and how far into it training is. */
   cursor: number;
   order: number[];
   rng: RngState;
@@ -65,11 +57,7 @@ export interface FinetuneState {
   init: string;
 }
 
-export interface FinetuneResult {
-  status: 'completed' | 'paused' | 'cancelled';
-  step: number;
-  totalSteps: number;
-  lastLoss: number;
+export interface FinetuneResult extends TrainingResult {
   /** The last evaluation on val (always run at completion). */
   evaluation?: DetectionEvaluation;
 }
@@ -97,28 +85,11 @@ export function planFinetune(config: FinetuneConfig, imageCount: number): Finetu
   return plannedFinetuneSteps(config, imageCount);
 }
 
-/** Variables of all parts, keyed `part/name`. */
-export function detectorVariables(detector: Detector, which: 'params' | 'buffers'): Map<string, tf.Variable> {
-  const out = new Map<string, tf.Variable>();
-  for (const [part, set] of detector.parts) for (const [n, v] of set[which]) out.set(`${part}/${n}`, v);
-  return out;
-}
-
-export function detectorBatchCounts(detector: Detector): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [part, set] of detector.parts)
-    for (const [bn, n] of set.numBatchesTracked ?? []) out[`${part}/${bn}`] = n;
-  return out;
-}
-
 /** Loads a fine-tuning checkpoint's weights, BN counters and state into a detector built from its config. */
 export function restoreDetector(detector: Detector, loaded: LoadedCheckpoint<FinetuneState>): void {
-  restoreVariables(loaded, 'model.params/', detectorVariables(detector, 'params'));
-  restoreVariables(loaded, 'model.buffers/', detectorVariables(detector, 'buffers'));
-  for (const [key, n] of Object.entries(loaded.state.numBatchesTracked)) {
-    const slash = key.indexOf('/');
-    detector.parts.get(key.slice(0, slash))?.numBatchesTracked?.set(key.slice(slash + 1), n);
-  }
+  restoreVariables(loaded, 'model.params/', partVariables(detector.parts, 'params'));
+  restoreVariables(loaded, 'model.buffers/', partVariables(detector.parts, 'buffers'));
+  restoreBatchCounts(detector.parts, loaded.state.numBatchesTracked, `checkpoint ${loaded.dir}`);
   detector.setState(loaded.state.detectorState);
 }
 
@@ -135,10 +106,6 @@ function isNormParam(detector: Detector, key: string): boolean {
 export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult> {
   const { config, train, val, runDir, hooks = {} } = args;
   const plan = planFinetune(config, train.samples.length);
-  const batchSize = Math.min(config.optim.batchSize, train.samples.length);
-  const schedule = scaledSchedule(plan.totalSteps, config.optim);
-  const ckptRoot = path.join(runDir, 'checkpoints');
-  fs.mkdirSync(ckptRoot, { recursive: true });
 
   // A resumed run restores every weight from its checkpoint: the init source is not needed again.
   const init = args.backbone
@@ -155,106 +122,76 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
   hooks.onLog?.(`backbone: ${init.description}`);
   const detector = createDetector(config, init.backbone, train.categories.length);
   const trainable = detector.trainableParams();
-  const params = detectorVariables(detector, 'params');
-  // In a tidy: Sgd's constructor leaves one zerosLike temporary per parameter undisposed.
-  const sgd = tf.tidy(
-    () =>
-      new Sgd(trainable, {
-        momentum: config.optim.momentum,
-        weightDecay: config.optim.weightDecay,
-        decays: (name) => !isNormParam(detector, name),
-      }) as unknown as tf.TensorContainer,
-  ) as unknown as Sgd;
-  const normDecay = config.optim.weightDecayNorm;
-  const keyOfTfName = new Map([...trainable].map(([k, v]) => [v.name, k]));
-  const rng = createRng(config.seed);
-  let state: FinetuneState = {
-    kind: FINETUNE_CHECKPOINT_KIND,
-    config,
-    categories: train.categories,
-    step: 0,
-    epoch: 0,
-    cursor: 0,
-    order: rng.permutation(train.samples.length),
-    rng: rng.getState(),
-    numBatchesTracked: {},
-    detectorState: detector.getState(),
-    init: init.description,
-  };
-  let lastCheckpointStep: number | undefined;
+  const sgd = new Sgd(trainable, {
+    momentum: config.optim.momentum,
+    weightDecay: config.optim.weightDecay,
+    decays: (name) => !isNormParam(detector, name),
+  });
   let evaluation: DetectionEvaluation | undefined;
-
   try {
-    if (args.resume) {
-      const loaded = resumeCheckpoint<FinetuneState>(ckptRoot, args.resumeStep, (m) => hooks.onLog?.(m));
-      if (loaded.state.kind !== FINETUNE_CHECKPOINT_KIND || loaded.state.config.detector !== config.detector)
-        throw new Error(`checkpoint ${loaded.dir} is not from a ${config.detector} fine-tuning run`);
-      restoreDetector(detector, loaded);
-      restoreVariables(loaded, 'sgd.momentum/', sgd.momentumBuffers);
-      state = { ...loaded.state, config };
-      rng.setState(state.rng);
-      lastCheckpointStep = state.step;
-      hooks.onLog?.(`resumed from step ${state.step} (${loaded.dir})`);
-    }
+    const task = finetuneTask({
+      config,
+      plan,
+      train,
+      detector,
+      trainable,
+      sgd,
+      init: init.description,
+      evaluate: val
+        ? (step) => (evaluation = evaluateOnVal(detector, val, config, runDir, hooks, step))
+        : undefined,
+    });
+    const result = await runTrainingLoop(task, {
+      runDir,
+      hooks,
+      resume: args.resume,
+      resumeStep: args.resumeStep,
+      keepCheckpoints: args.keepCheckpoints,
+      checkpointEvery: config.checkpoint.everySteps,
+      // Not at every epoch end as pretraining does: a small labelled set can make an epoch one step.
+      checkpointAtEpochEnd: false,
+    });
+    return result.status === 'completed' ? { ...result, evaluation } : result;
+  } finally {
+    sgd.dispose();
+    detector.dispose();
+  }
+}
 
-    const writeCheckpoint = async () => {
-      state.rng = rng.getState();
-      state.numBatchesTracked = detectorBatchCounts(detector);
-      state.detectorState = detector.getState();
-      const tensors = new Map<string, tf.Tensor>();
-      for (const [k, v] of params) tensors.set(`model.params/${k}`, v);
-      for (const [k, v] of detectorVariables(detector, 'buffers')) tensors.set(`model.buffers/${k}`, v);
-      for (const [k, v] of sgd.momentumBuffers) tensors.set(`sgd.momentum/${k}`, v);
-      const saved = await saveCheckpoint(ckptRoot, state.step, tensors, state);
-      pruneCheckpoints(ckptRoot, args.keepCheckpoints ?? 3);
-      lastCheckpointStep = state.step;
-      hooks.onCheckpoint?.({ step: state.step, epoch: state.epoch, dir: saved.dir, bytes: saved.bytes });
-    };
+interface FinetuneTaskArgs {
+  config: FinetuneConfig;
+  plan: FinetunePlan;
+  train: DetectionDataset;
+  detector: Detector;
+  /** The variables the optimizer updates, keyed `part/name`. */
+  trainable: Map<string, tf.Variable>;
+  sgd: Sgd;
+  /** Where the backbone came from, for the checkpoints. */
+  init: string;
+  /** Evaluates on val after the given step (omitted: no val set). */
+  evaluate?: (step: number) => void;
+}
 
-    const runEvaluation = () => {
-      if (!val) return;
-      const t0 = performance.now();
-      evaluation = evaluateDetector(detector, val, config);
-      const names = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'];
-      const now = Date.now();
-      hooks.onMetrics?.([
-        ...names.map((n, i) => ({
-          key: `val/${n}`,
-          value: evaluation!.stats[i]!,
-          step: state.step,
-          wallTime: now,
-        })),
-        { key: 'val/voc_mAP50', value: evaluation.voc.mAP, step: state.step, wallTime: now },
-      ]);
-      hooks.onEvaluation?.(state.step, evaluation);
-      fs.writeFileSync(path.join(runDir, 'val_detections.json'), JSON.stringify(evaluation.detections));
-      fs.writeFileSync(path.join(runDir, 'val_gt.json'), JSON.stringify(val.coco));
-      hooks.onLog?.(
-        `step ${state.step}: val AP ${(100 * evaluation.stats[0]!).toFixed(1)}, AP50 ${(100 * evaluation.stats[1]!).toFixed(1)} ` +
-          `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
-      );
-    };
+/** Fine-tuning as the training loop runs it: one step is one batch and one SGD update. */
+function finetuneTask(args: FinetuneTaskArgs): TrainingTask<FinetuneState> {
+  const { config, plan, train, detector, trainable, sgd } = args;
+  const n = train.samples.length;
+  const batchSize = Math.min(config.optim.batchSize, n);
+  const schedule = scaledSchedule(plan.totalSteps, config.optim);
+  const normDecay = config.optim.weightDecayNorm;
+  const [lo, hi] = config.data.minSizeTrain;
+  const rng = createRng(config.seed);
+  // What a resume takes from the checkpoint rather than from this start (the config is this run's).
+  let recorded = { categories: train.categories, init: args.init };
+  const data = { order: rng.permutation(n), cursor: 0 };
 
-    const varList = [...trainable.values()];
-    const started = performance.now();
-    const startStep = state.step;
-    let lastLoss = NaN;
-    const [lo, hi] = config.data.minSizeTrain;
+  return {
+    totalSteps: plan.totalSteps,
+    stepsPerEpoch: plan.stepsPerEpoch,
 
-    while (state.step < plan.totalSteps) {
-      await new Promise((resolve) => setImmediate(resolve));
-      const stop = hooks.shouldStop?.() ?? 'continue';
-      if (stop === 'pause') {
-        if (lastCheckpointStep !== state.step) await writeCheckpoint();
-        return { status: 'paused', step: state.step, totalSteps: plan.totalSteps, lastLoss };
-      }
-      if (stop === 'cancel')
-        return { status: 'cancelled', step: state.step, totalSteps: plan.totalSteps, lastLoss };
-
-      const t0 = performance.now();
-      const lr = stepDecayLr(state.step, schedule);
-      const indices = nextBatch(state, train.samples.length, batchSize, rng);
-      const samples = indices.map((i) => train.samples[i]!);
+    async step(k) {
+      const lr = stepDecayLr(k, schedule);
+      const samples = nextBatch(data, n, batchSize, rng).map((i) => train.samples[i]!);
       // One short side per batch (detectron2 samples per image, then pads; one size wastes no padding).
       const short = lo + rng.int(hi - lo + 1);
       const shapes = samples.map((s) =>
@@ -274,99 +211,132 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
       };
       const stats = createBatchStatsCollector();
       let terms: Record<string, tf.Scalar> = {};
-      let grads: tf.NamedTensorMap;
-      let value: tf.Scalar;
+      let computed: ReturnType<typeof keyedVariableGrads>;
       try {
-        ({ value, grads } = tf.variableGrads(() => {
+        computed = keyedVariableGrads(() => {
           const losses = detector.losses(batch.images, batch.sizes, targets, {
             onBatchStats: stats.sink,
             rng,
           });
-          terms = Object.fromEntries(Object.entries(losses).map(([k, t]) => [k, tf.keep(t)]));
+          terms = Object.fromEntries(Object.entries(losses).map(([key, t]) => [key, tf.keep(t)]));
           return tf.addN(Object.values(losses)) as tf.Scalar;
-        }, varList));
+        }, trainable);
       } finally {
         batch.images.dispose();
       }
-      const total = (await value.data())[0]!;
-      const termValues = Object.fromEntries(Object.entries(terms).map(([k, t]) => [k, t.dataSync()[0]!]));
+      const { value, grads } = computed;
+      const [total, ...termValues] = await readScalars([value, ...Object.values(terms)]);
       tf.dispose([value, ...Object.values(terms)]);
       if (!Number.isFinite(total)) {
-        tf.dispose(Object.values(grads));
+        // Nothing applied: the loop stops on this loss.
+        tf.dispose([...grads.values()]);
         stats.clear();
-        throw new NonFiniteLossError(state.step, total, lastCheckpointStep);
+        return { loss: total!, metrics: [] };
       }
-      const byKey = new Map<string, tf.Tensor>();
-      for (const [tfName, g] of Object.entries(grads)) {
-        const key = keyOfTfName.get(tfName)!;
+      const update = new Map<string, tf.Tensor>();
+      for (const [key, g] of grads) {
         // Norm γ/β decay at their own (default zero) rate: added here, the optimizer skips them.
-        byKey.set(
+        update.set(
           key,
           normDecay > 0 && isNormParam(detector, key)
             ? tf.tidy(() => tf.add(g, tf.mul(trainable.get(key)!, normDecay)))
             : g,
         );
       }
-      sgd.step(byKey, lr);
-      tf.dispose([...Object.values(grads), ...byKey.values()]);
-      applyRunningStats(detector, stats.records);
+      sgd.step(update, lr);
+      tf.dispose([...grads.values(), ...update.values()]);
+      applyRunningStats(detector.parts, stats.records);
       stats.clear();
-      state.step += 1;
-      state.epoch = Math.floor(state.step / plan.stepsPerEpoch);
-      lastLoss = total;
-
-      reportStep(
-        hooks,
-        [
-          { key: 'loss/total', value: total },
-          ...Object.entries(termValues).map(([k, v]) => ({ key: `loss/${k}`, value: v })),
+      return {
+        loss: total!,
+        metrics: [
+          ...Object.keys(terms).map((key, i) => ({ key: `loss/${key}`, value: termValues[i]! })),
           { key: 'opt/lr', value: lr },
-          { key: 'perf/step_ms', value: performance.now() - t0 },
         ],
-        {
-          step: state.step,
-          epoch: state.epoch,
-          totalSteps: plan.totalSteps,
-          stepsPerEpoch: plan.stepsPerEpoch,
-          startStep,
-          startedMs: started,
-        },
-      );
+      };
+    },
 
-      const epochEnded = state.step % plan.stepsPerEpoch === 0;
-      const done = state.step === plan.totalSteps;
-      if (done || (epochEnded && config.eval.everyEpochs > 0 && state.epoch % config.eval.everyEpochs === 0))
-        runEvaluation();
-      // Not at every epoch end as pretraining does: a small labelled set can make an epoch one step.
-      if (state.step % config.checkpoint.everySteps === 0 || done) await writeCheckpoint();
-    }
-    return { status: 'completed', step: state.step, totalSteps: plan.totalSteps, lastLoss, evaluation };
-  } finally {
-    sgd.dispose();
-    detector.dispose();
-  }
+    afterStep(at) {
+      const epochEnded = at.step % plan.stepsPerEpoch === 0;
+      const due =
+        at.step === plan.totalSteps ||
+        (epochEnded && config.eval.everyEpochs > 0 && at.epoch % config.eval.everyEpochs === 0);
+      if (due) args.evaluate?.(at.step);
+    },
+
+    checkpointTensors() {
+      const tensors = new Map<string, tf.Tensor>();
+      for (const [k, v] of partVariables(detector.parts, 'params')) tensors.set(`model.params/${k}`, v);
+      for (const [k, v] of partVariables(detector.parts, 'buffers')) tensors.set(`model.buffers/${k}`, v);
+      for (const [k, v] of sgd.momentumBuffers) tensors.set(`sgd.momentum/${k}`, v);
+      return tensors;
+    },
+
+    checkpointState: () => ({
+      kind: FINETUNE_CHECKPOINT_KIND,
+      config,
+      categories: recorded.categories,
+      cursor: data.cursor,
+      order: data.order,
+      rng: rng.getState(),
+      numBatchesTracked: batchCounts(detector.parts),
+      detectorState: detector.getState(),
+      init: recorded.init,
+    }),
+
+    restore(loaded) {
+      const state = loaded.state;
+      if (state.kind !== FINETUNE_CHECKPOINT_KIND || state.config.detector !== config.detector)
+        throw new Error(`checkpoint ${loaded.dir} is not from a ${config.detector} fine-tuning run`);
+      restoreDetector(detector, loaded);
+      restoreVariables(loaded, 'sgd.momentum/', sgd.momentumBuffers);
+      recorded = { categories: state.categories, init: state.init };
+      data.order = state.order;
+      data.cursor = state.cursor;
+      rng.setState(state.rng);
+    },
+  };
+}
+
+/** Scores the detector on val: reported as `val/*` metrics and onEvaluation, detections written beside the run. */
+function evaluateOnVal(
+  detector: Detector,
+  val: DetectionDataset,
+  config: FinetuneConfig,
+  runDir: string,
+  hooks: FinetuneHooks,
+  step: number,
+): DetectionEvaluation {
+  const t0 = performance.now();
+  const evaluation = evaluateDetector(detector, val, config);
+  const names = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'];
+  const now = Date.now();
+  hooks.onMetrics?.([
+    ...names.map((name, i) => ({ key: `val/${name}`, value: evaluation.stats[i]!, step, wallTime: now })),
+    { key: 'val/voc_mAP50', value: evaluation.voc.mAP, step, wallTime: now },
+  ]);
+  hooks.onEvaluation?.(step, evaluation);
+  fs.writeFileSync(path.join(runDir, 'val_detections.json'), JSON.stringify(evaluation.detections));
+  fs.writeFileSync(path.join(runDir, 'val_gt.json'), JSON.stringify(val.coco));
+  hooks.onLog?.(
+    `step ${step}: val AP ${(100 * evaluation.stats[0]!).toFixed(1)}, AP50 ${(100 * evaluation.stats[1]!).toFixed(1)} ` +
+      `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+  return evaluation;
 }
 
 /** Indices of the next batch; a new seeded permutation starts each epoch (incomplete tails are dropped). */
-function nextBatch(state: FinetuneState, n: number, batchSize: number, rng: Rng): number[] {
-  if (state.cursor + batchSize > state.order.length) {
-    state.order = rng.permutation(n);
-    state.cursor = 0;
+function nextBatch(
+  data: { order: number[]; cursor: number },
+  n: number,
+  batchSize: number,
+  rng: Rng,
+): number[] {
+  if (data.cursor + batchSize > data.order.length) {
+    data.order = rng.permutation(n);
+    data.cursor = 0;
   }
-  const batch = state.order.slice(state.cursor, state.cursor + batchSize);
-  state.cursor += batchSize;
+  const batch = data.order.slice(data.cursor, data.cursor + batchSize);
+  data.cursor += batchSize;
   return batch;
-}
-
-/** BN moments arrive keyed `part/bn`; each part updates its own running statistics. */
-function applyRunningStats(detector: Detector, records: readonly BatchStatsRecord[]): void {
-  const byPart = new Map<ParameterSet, BatchStatsRecord[]>();
-  for (const r of records) {
-    const slash = r.bnName.indexOf('/');
-    const set = detector.parts.get(r.bnName.slice(0, slash));
-    if (!set) throw new Error(`BN statistics for unknown part "${r.bnName}"`);
-    if (!byPart.has(set)) byPart.set(set, []);
-    byPart.get(set)!.push({ ...r, bnName: r.bnName.slice(slash + 1) });
-  }
-  for (const [set, rs] of byPart) updateRunningStats(set, rs);
 }

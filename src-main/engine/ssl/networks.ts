@@ -52,7 +52,7 @@ export function createEncoder(config: PretrainConfig, role: 'online' | 'target',
   return enc;
 }
 
-function parts(enc: Encoder): [string, ParameterSet][] {
+export function parts(enc: Encoder): [string, ParameterSet][] {
   return PARTS.flatMap((k) => (enc[k] ? [[k, enc[k]] as [string, ParameterSet]] : []));
 }
 

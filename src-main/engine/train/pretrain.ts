@@ -1,126 +1,36 @@
 /**
- * The pretraining loop (BYOL / Self-EMD). Knows nothing of the store or the UI: it reports through
- * hooks, and everything it needs to continue lives in its checkpoints, so a killed run resumes
- * bit-for-bit (weights, momentum, EMA target, BN statistics, data order and RNG state).
+ * Pretraining (BYOL / Self-EMD): the model, its step, and its state, run by the shared training loop
+ * (training-loop.ts). Knows nothing of the store or the UI: it reports through hooks, and everything
+ * it needs to continue lives in its checkpoints, so a killed run resumes bit-for-bit (weights,
+ * momentum, EMA target, BN statistics, data order and RNG state).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { spcLevels, type PretrainConfig } from '../../../shared/config/pretrain';
 import { createRng } from '../data/rng';
 import type { RawImage } from '../data/raw-image';
 import { createPretrainLoader, type LoaderState, type PretrainLoader } from '../data/loader';
 import { pretrainViewSpecs } from '../data/pretrain-data';
-import { createBatchStatsCollector, updateRunningStats } from '../models/running-stats';
+import { createBatchStatsCollector } from '../models/running-stats';
 import { copyInto, emaUpdate } from '../ssl/ema';
 import {
   createEncoder,
   disposeEncoder,
   encoderVariables,
-  partOf,
+  parts as encoderParts,
   sharedWithTarget,
   type Encoder,
 } from '../ssl/networks';
 import { pretrainLoss, targetForward, type Views } from '../ssl/objective';
-import {
-  loadCheckpoint,
-  resumeCheckpoint,
-  type ResumeOptions,
-  pruneCheckpoints,
-  restoreVariables,
-  saveCheckpoint,
-} from './checkpoint';
+import { restoreVariables, type LoadedCheckpoint, type ResumeOptions } from './checkpoint';
+import { applyRunningStats, batchCounts, restoreBatchCounts, type ModelParts } from './model-parts';
 import { byolTau, warmupCosineLr } from './schedules';
 import { decayOnlyMatrices, Sgd } from './sgd';
+import type { TrainingHooks, TrainingResult } from './training-hooks';
+import { readScalars, runTrainingLoop, type LoopPosition, type TrainingTask } from './training-loop';
+import { keyedVariableGrads } from './variable-grads';
 
-export interface MetricSample {
-  key: string;
-  step: number;
-  value: number;
-  wallTime: number;
-}
-
-export interface ProgressInfo {
-  step: number;
-  totalSteps: number;
-  epoch: number;
-  stepsPerEpoch: number;
-  secondsPerStep: number;
-  etaSeconds: number;
-}
-
-export type StopRequest = 'continue' | 'pause' | 'cancel';
-
-export interface PretrainHooks {
-  onMetrics?(points: MetricSample[]): void;
-  onProgress?(progress: ProgressInfo): void;
-  onCheckpoint?(info: { step: number; epoch: number; dir: string; bytes: number }): void;
-  onLog?(message: string): void;
-  /** Polled between optimizer steps. `pause` writes a checkpoint first, `cancel` does not. */
-  shouldStop?(): StopRequest;
-}
-
-/** Where a training loop stands after an optimizer step, for reportStep. */
-export interface StepPosition {
-  step: number;
-  epoch: number;
-  totalSteps: number;
-  stepsPerEpoch: number;
-  /** The step this process started (or resumed) at, and when (performance.now()). */
-  startStep: number;
-  startedMs: number;
-}
-
-/**
- * Reports one finished optimizer step of a training loop (pretraining, detector fine-tuning): its
- * metrics, stamped with the step and one wall time, then progress with an ETA from the mean step
- * time since this process started or resumed the run.
- */
-export function reportStep(
-  hooks: Pick<PretrainHooks, 'onMetrics' | 'onProgress'>,
-  metrics: { key: string; value: number }[],
-  at: StepPosition,
-): void {
-  const now = Date.now();
-  hooks.onMetrics?.(metrics.map((p) => ({ ...p, step: at.step, wallTime: now })));
-  const secondsPerStep = (performance.now() - at.startedMs) / 1000 / (at.step - at.startStep);
-  hooks.onProgress?.({
-    step: at.step,
-    totalSteps: at.totalSteps,
-    epoch: at.epoch,
-    stepsPerEpoch: at.stepsPerEpoch,
-    secondsPerStep,
-    etaSeconds: secondsPerStep * (at.totalSteps - at.step),
-  });
-}
-
-export interface PretrainResult {
-  status: 'completed' | 'paused' | 'cancelled';
-  step: number;
-  totalSteps: number;
-  lastLoss: number;
-}
-
-export class NonFiniteLossError extends Error {
-  constructor(
-    readonly step: number,
-    readonly value: number,
-    readonly lastCheckpointStep: number | undefined,
-  ) {
-    super(
-      `loss became ${value} at step ${step}; training stopped. ` +
-        (lastCheckpointStep !== undefined
-          ? `The last good checkpoint (step ${lastCheckpointStep}) is kept: resume from it with a lower learning rate.`
-          : 'No checkpoint was written yet: lower the learning rate and start again.'),
-    );
-    this.name = 'NonFiniteLossError';
-  }
-}
-
-/** What a checkpoint carries besides tensors. */
-interface TrainState {
-  step: number;
-  epoch: number;
+/** What a pretraining checkpoint carries besides tensors. */
+interface PretrainState extends LoopPosition {
   /** Data order and augmentation RNG after the last batch trained on. */
   loader: LoaderState;
   numBatchesTracked: Record<string, number>;
@@ -169,22 +79,20 @@ export class PretrainModel {
   readonly targetParams: Map<string, tf.Variable>;
   readonly targetBuffers: Map<string, tf.Variable>;
   readonly sgd: Sgd;
-  /** tf variable name → our key, to read tf.variableGrads' result. */
-  private readonly keyOfTfName = new Map<string, string>();
-  private readonly varList: tf.Variable[];
+  /** The online encoder's parts, which BN statistics and their counters are keyed by. */
+  private readonly onlineParts: ModelParts;
 
   constructor(readonly config: PretrainConfig) {
     const seed = config.seed * 7919 + 17;
     this.online = createEncoder(config, 'online', seed);
     this.target = createEncoder(config, 'target', seed);
+    this.onlineParts = new Map(encoderParts(this.online));
     this.onlineParams = encoderVariables(this.online, 'params');
     this.onlineBuffers = encoderVariables(this.online, 'buffers');
     this.targetParams = encoderVariables(this.target, 'params');
     this.targetBuffers = encoderVariables(this.target, 'buffers');
     copyInto(this.targetParams, this.onlineParams);
     copyInto(this.targetBuffers, this.onlineBuffers);
-    for (const [k, v] of this.onlineParams) this.keyOfTfName.set(v.name, k);
-    this.varList = [...this.onlineParams.values()];
     this.sgd = new Sgd(this.onlineParams, {
       momentum: config.optim.momentum,
       weightDecay: config.optim.weightDecay,
@@ -201,23 +109,21 @@ export class PretrainModel {
     const targetOut = targetForward(this.target, views, this.config);
     const stats = createBatchStatsCollector();
     let kept: tf.Scalar[] = [];
-    const { value, grads } = tf.variableGrads(() => {
+    const { value, grads } = keyedVariableGrads(() => {
       const terms = pretrainLoss(this.config, this.online, views, targetOut, stats.sink);
       kept = [terms.global, terms.emd ?? tf.scalar(0), terms.collapseStd].map((t) => tf.keep(t));
       return terms.total;
-    }, this.varList);
-    const [total, global, emd, collapse] = await Promise.all(
-      [value, ...kept].map(async (t) => (await t.data())[0]),
-    );
+    }, this.onlineParams);
+    const [total, global, emd, collapse] = await readScalars([value, ...kept]);
     tf.dispose([value, ...kept, ...Object.values(targetOut).flat()].filter(Boolean) as tf.Tensor[]);
     if (!Number.isFinite(total)) {
-      tf.dispose(Object.values(grads));
+      tf.dispose([...grads.values()]);
       stats.clear();
       return { total, global, emd, collapse };
     }
-    applyRunningStats(this.online, stats.records);
+    applyRunningStats(this.onlineParts, stats.records);
     stats.clear();
-    return { total, global, emd, collapse, grads: this.gradsByKey(grads) };
+    return { total, global, emd, collapse, grads };
   }
 
   /** SGD on the (accumulated) gradients, which it disposes, then the EMA of the target. */
@@ -226,12 +132,6 @@ export class PretrainModel {
     tf.dispose([...grads.values()]);
     emaUpdate(this.targetParams, sharedWithTarget(this.onlineParams, this.targetParams), tau);
     emaUpdate(this.targetBuffers, sharedWithTarget(this.onlineBuffers, this.targetBuffers), tau);
-  }
-
-  gradsByKey(grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
-    const out = new Map<string, tf.Tensor>();
-    for (const [tfName, g] of Object.entries(grads)) out.set(this.keyOfTfName.get(tfName)!, g);
-    return out;
   }
 
   checkpointTensors(): Map<string, tf.Tensor> {
@@ -247,25 +147,17 @@ export class PretrainModel {
     return out;
   }
 
-  restore(loaded: ReturnType<typeof loadCheckpoint<TrainState>>): void {
+  restore(loaded: LoadedCheckpoint<PretrainState>): void {
     restoreVariables(loaded, 'online.params/', this.onlineParams);
     restoreVariables(loaded, 'online.buffers/', this.onlineBuffers);
     restoreVariables(loaded, 'target.params/', this.targetParams);
     restoreVariables(loaded, 'target.buffers/', this.targetBuffers);
     restoreVariables(loaded, 'sgd.momentum/', this.sgd.momentumBuffers);
-    for (const [key, n] of Object.entries(loaded.state.numBatchesTracked)) {
-      const { set, name } = partOf(this.online, key);
-      (set as unknown as { numBatchesTracked: Map<string, number> }).numBatchesTracked.set(name, n);
-    }
+    restoreBatchCounts(this.onlineParts, loaded.state.numBatchesTracked, `checkpoint ${loaded.dir}`);
   }
 
   numBatchesTracked(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const part of ['backbone', 'projector', 'predictor', 'denseProjector', 'densePredictor'] as const) {
-      const set = this.online[part] as unknown as { numBatchesTracked?: Map<string, number> } | undefined;
-      for (const [bn, n] of set?.numBatchesTracked ?? []) out[`${part}/${bn}`] = n;
-    }
-    return out;
+    return batchCounts(this.onlineParts);
   }
 
   dispose(): void {
@@ -280,7 +172,7 @@ export interface RunPretrainingArgs extends ResumeOptions {
   images: RawImage[];
   /** The run's folder: checkpoints go to `<runDir>/checkpoints`. */
   runDir: string;
-  hooks?: PretrainHooks;
+  hooks?: TrainingHooks;
   /** Checkpoints kept on disk (newest). */
   keepCheckpoints?: number;
   /**
@@ -290,11 +182,9 @@ export interface RunPretrainingArgs extends ResumeOptions {
   prefetch?: 'worker' | 'none';
 }
 
-export async function runPretraining(args: RunPretrainingArgs): Promise<PretrainResult> {
-  const { config, images, runDir, hooks = {} } = args;
+export async function runPretraining(args: RunPretrainingArgs): Promise<TrainingResult> {
+  const { config, images, hooks = {} } = args;
   const plan = planSteps(config, images.length);
-  const ckptRoot = path.join(runDir, 'checkpoints');
-  fs.mkdirSync(ckptRoot, { recursive: true });
   const model = new PretrainModel(config);
   const loader: PretrainLoader = createPretrainLoader({
     images,
@@ -303,60 +193,41 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
     viewSpecs: pretrainViewSpecs(config),
     prefetch: args.prefetch ?? 'worker',
   });
-  let state: TrainState = {
-    step: 0,
-    epoch: 0,
-    loader: loader.getState(),
-    numBatchesTracked: {},
-    method: config.method,
-    backbone: config.backbone.name,
-  };
-  let lastCheckpointStep: number | undefined;
-
   try {
     const spc =
       config.method === 'self-emd' && config.emd.spc
         ? spcLevels(config.data.imageSize, config.emd.spcGrids)
         : null;
     if (spc?.note) hooks.onLog?.(`spatial pyramid crops: ${spc.note}`);
-    if (args.resume) {
-      const loaded = resumeCheckpoint<TrainState>(ckptRoot, args.resumeStep, (m) => hooks.onLog?.(m));
-      if (loaded.state.method !== config.method || loaded.state.backbone !== config.backbone.name)
-        throw new Error(
-          `checkpoint ${loaded.dir} is from a ${loaded.state.method}/${loaded.state.backbone} run, not this config`,
-        );
-      model.restore(loaded);
-      state = loaded.state;
-      loader.setState(state.loader);
-      lastCheckpointStep = state.step;
-      hooks.onLog?.(`resumed from step ${state.step} (${loaded.dir})`);
-    }
+    return await runTrainingLoop(pretrainTask(config, plan, model, loader), {
+      runDir: args.runDir,
+      hooks,
+      resume: args.resume,
+      resumeStep: args.resumeStep,
+      keepCheckpoints: args.keepCheckpoints,
+      checkpointEvery: config.checkpoint.everySteps,
+      checkpointAtEpochEnd: true,
+    });
+  } finally {
+    model.dispose();
+    await loader.close();
+  }
+}
 
-    const writeCheckpoint = async () => {
-      state.numBatchesTracked = model.numBatchesTracked();
-      const saved = await saveCheckpoint(ckptRoot, state.step, model.checkpointTensors(), state);
-      pruneCheckpoints(ckptRoot, args.keepCheckpoints ?? 3);
-      lastCheckpointStep = state.step;
-      hooks.onCheckpoint?.({ step: state.step, epoch: state.epoch, dir: saved.dir, bytes: saved.bytes });
-    };
+/** Pretraining as the training loop runs it: one step is `accumulate` micro-batches and one update. */
+function pretrainTask(
+  config: PretrainConfig,
+  plan: PretrainPlan,
+  model: PretrainModel,
+  loader: PretrainLoader,
+): TrainingTask<PretrainState> {
+  // The loader's state after the last batch trained on (with prefetch, the loader itself is ahead).
+  let loaderState = loader.getState();
+  return {
+    totalSteps: plan.totalSteps,
+    stepsPerEpoch: plan.stepsPerEpoch,
 
-    const started = performance.now();
-    const startStep = state.step;
-    let lastLoss = NaN;
-
-    while (state.step < plan.totalSteps) {
-      // Awaiting tensor data only yields to microtasks: let IPC messages (pause, cancel) arrive.
-      await new Promise((resolve) => setImmediate(resolve));
-      const stop = hooks.shouldStop?.() ?? 'continue';
-      if (stop === 'pause') {
-        if (lastCheckpointStep !== state.step) await writeCheckpoint();
-        return { status: 'paused', step: state.step, totalSteps: plan.totalSteps, lastLoss };
-      }
-      if (stop === 'cancel')
-        return { status: 'cancelled', step: state.step, totalSteps: plan.totalSteps, lastLoss };
-
-      const t0 = performance.now();
-      const k = state.step;
+    async step(k) {
       const lr = warmupCosineLr(k, config.optim.lr, plan.warmupSteps, plan.totalSteps);
       const tau = byolTau(k, plan.totalSteps, config.byol.tauBase);
       let sums = { total: 0, global: 0, emd: 0, collapse: 0 };
@@ -374,10 +245,11 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
         };
         const out = await model.forwardBackward(views);
         batch.dispose();
-        state.loader = batch.stateAfter;
+        loaderState = batch.stateAfter;
         if (!out.grads) {
+          // Nothing applied: the loop stops on this loss.
           if (accumulated) tf.dispose([...accumulated.values()]);
-          throw new NonFiniteLossError(k, out.total, lastCheckpointStep);
+          return { loss: out.total, metrics: [] };
         }
         sums = {
           total: sums.total + out.total,
@@ -403,56 +275,35 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Pretrain
         }
       }
       model.update(accumulated!, lr, tau);
-      state.step += 1;
-      state.epoch = Math.floor(state.step / plan.stepsPerEpoch);
-      lastLoss = sums.total * scale;
-
-      const stepMs = performance.now() - t0;
-      reportStep(
-        hooks,
-        [
-          { key: 'loss/total', value: lastLoss },
+      return {
+        loss: sums.total * scale,
+        metrics: [
           { key: 'loss/global', value: sums.global * scale },
           ...(config.method === 'self-emd' ? [{ key: 'loss/emd', value: sums.emd * scale }] : []),
           { key: 'opt/lr', value: lr },
           { key: 'opt/tau', value: tau },
           { key: 'monitor/collapse_std', value: sums.collapse * scale },
-          { key: 'perf/step_ms', value: stepMs },
           // Time the step spent waiting for its batch: ~0 when prefetching keeps up with training.
           { key: 'perf/data_wait_ms', value: dataWaitMs },
         ],
-        {
-          step: state.step,
-          epoch: state.epoch,
-          totalSteps: plan.totalSteps,
-          stepsPerEpoch: plan.stepsPerEpoch,
-          startStep,
-          startedMs: started,
-        },
-      );
+      };
+    },
 
-      const epochEnded = state.step % plan.stepsPerEpoch === 0;
-      if (state.step % config.checkpoint.everySteps === 0 || epochEnded || state.step === plan.totalSteps)
-        await writeCheckpoint();
-    }
-    return { status: 'completed', step: state.step, totalSteps: plan.totalSteps, lastLoss };
-  } finally {
-    model.dispose();
-    await loader.close();
-  }
-}
-
-/** BN moments were reported as `part/bn`; route each to its part's running statistics. */
-function applyRunningStats(
-  enc: Encoder,
-  records: ReturnType<typeof createBatchStatsCollector>['records'],
-): void {
-  const byPart = new Map<string, typeof records>();
-  for (const r of records) {
-    const { name } = partOf(enc, r.bnName);
-    const part = r.bnName.slice(0, r.bnName.indexOf('/'));
-    if (!byPart.has(part)) byPart.set(part, []);
-    byPart.get(part)!.push({ ...r, bnName: name });
-  }
-  for (const [part, rs] of byPart) updateRunningStats(partOf(enc, `${part}/x`).set, rs);
+    checkpointTensors: () => model.checkpointTensors(),
+    checkpointState: () => ({
+      loader: loaderState,
+      numBatchesTracked: model.numBatchesTracked(),
+      method: config.method,
+      backbone: config.backbone.name,
+    }),
+    restore(loaded) {
+      if (loaded.state.method !== config.method || loaded.state.backbone !== config.backbone.name)
+        throw new Error(
+          `checkpoint ${loaded.dir} is from a ${loaded.state.method}/${loaded.state.backbone} run, not this config`,
+        );
+      model.restore(loaded);
+      loaderState = loaded.state.loader;
+      loader.setState(loaderState);
+    },
+  };
 }

@@ -11,11 +11,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
 import { listCheckpoints, loadCheckpoint } from '../../../src-main/engine/train/checkpoint';
 import { loadPretrainImages } from '../../../src-main/engine/data/pretrain-data';
-import {
-  NonFiniteLossError,
-  runPretraining,
-  type MetricSample,
-} from '../../../src-main/engine/train/pretrain';
+import { runPretraining } from '../../../src-main/engine/train/pretrain';
+import type { MetricSample } from '../../../src-main/engine/train/training-hooks';
+import { NonFiniteLossError } from '../../../src-main/engine/train/training-loop';
 import type { RawImage } from '../../../src-main/engine/data/raw-image';
 import { tinyConfig } from './tiny-config';
 
