@@ -25,6 +25,7 @@ import { writeSafetensors } from '../../../src-main/engine/export/safetensors';
 import { backboneToTorchTensors } from '../../../src-main/engine/export/torch-state-dict';
 import { createBackbone } from '../../../src-main/engine/models/registry';
 import { listCheckpoints, loadCheckpoint } from '../../../src-main/engine/train/checkpoint';
+import type { MetricSample } from '../../../src-main/engine/train/training-hooks';
 import { runPretraining } from '../../../src-main/engine/train/pretrain';
 import { loadPretrainImages } from '../../../src-main/engine/data/pretrain-data';
 import { tempRunDir } from './overfit-fixture';
@@ -87,6 +88,64 @@ describe('runFinetune', () => {
     expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
     expect([...a.keys()].some((k) => k.startsWith('model.buffers/fpn/'))).toBe(true);
     for (const [k, v] of a) expect(Array.from(b.get(k)!), k).toEqual(Array.from(v));
+  });
+
+  it('leaks no tensor: flat across steps and evaluations, none left after the run (optimizer included)', async () => {
+    const config = { ...tinyConfig('retinanet', 6), eval: { ...tinyConfig('retinanet', 6).eval, everyEpochs: 1 } };
+    const before = tf.memory().numTensors;
+    const counts: number[] = [];
+    let evaluations = 0;
+    const result = await runFinetune({
+      config,
+      train: data,
+      val: data,
+      runDir: path.join(root, 'flat'),
+      hooks: { onProgress: () => counts.push(tf.memory().numTensors), onEvaluation: () => evaluations++ },
+    });
+    expect(result).toMatchObject({ status: 'completed', step: 6 });
+    expect(evaluations).toBe(3);
+    expect(counts).toHaveLength(6);
+    expect(new Set(counts).size).toBe(1);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a RetinaNet step, its checkpoints and its resume read no tensor synchronously (WebGPU cannot)', async () => {
+    const config = tinyConfig('retinanet', 4);
+    const runDir = path.join(root, 'async-reads');
+    const sync = () => {
+      throw new Error('synchronous tensor read');
+    };
+    const spies = [
+      vi.spyOn(tf.Tensor.prototype, 'dataSync').mockImplementation(sync),
+      vi.spyOn(tf.Tensor.prototype, 'arraySync').mockImplementation(sync),
+    ];
+    try {
+      let steps = 0;
+      const metrics: MetricSample[] = [];
+      const paused = await runFinetune({
+        config,
+        train: data,
+        runDir,
+        hooks: { onProgress: (p) => (steps = p.step), shouldStop: () => (steps >= 2 ? 'pause' : 'continue') },
+      });
+      expect(paused).toMatchObject({ status: 'paused', step: 2 });
+      const done = await runFinetune({
+        config,
+        train: data,
+        runDir,
+        resume: true,
+        hooks: { onMetrics: (p) => metrics.push(...p) },
+      });
+      expect(done).toMatchObject({ status: 'completed', step: 4 });
+      // The detector's loss terms are reported beside the total (read with await data()), and add up to it.
+      const last = metrics.filter((m) => m.step === 4);
+      const terms = last.filter((m) => m.key.startsWith('loss/') && m.key !== 'loss/total');
+      expect(terms.length).toBeGreaterThan(1);
+      const total = last.find((m) => m.key === 'loss/total')!.value;
+      expect(terms.reduce((s, m) => s + m.value, 0)).toBeCloseTo(total, 5);
+    } finally {
+      spies.forEach((s) => s.mockRestore());
+    }
   });
 
   it('a finished Faster R-CNN run reloads and predicts exactly what it evaluated', async () => {

@@ -44,6 +44,20 @@ describe('SGD', () => {
     sgd.step(grads(), 0.1);
     expect(tf.memory().numTensors).toBe(before + 2); // only the two gradient tensors made by grads()
   });
+
+  it('holds one tensor per parameter (its momentum buffer) and frees them on dispose', () => {
+    const params = new Map<string, tf.Variable>([
+      ['w', tf.variable(tf.ones([3, 2]))],
+      ['b', tf.variable(tf.zeros([2]))],
+    ]);
+    const before = tf.memory().numTensors;
+    // No tf.tidy needed around it: the zeros each buffer starts from are not left behind.
+    const sgd = new Sgd(params, { momentum: 0.9, weightDecay: 0, decays: () => false });
+    expect(tf.memory().numTensors).toBe(before + 2);
+    sgd.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    params.forEach((p) => p.dispose());
+  });
 });
 
 describe('SGD on wasm (one fused WebAssembly SIMD kernel per parameter)', () => {
