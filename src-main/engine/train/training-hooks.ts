@@ -3,6 +3,7 @@
  * the caller (the engine worker, a test, a benchmark) passes these hooks to stream metrics, progress
  * and checkpoints to its supervisor and to say when to stop. Types only: no TF.js, no Node.
  */
+import type { RunProgressInfo } from '../../../shared/api/types';
 
 export interface MetricSample {
   key: string;
@@ -11,14 +12,8 @@ export interface MetricSample {
   wallTime: number;
 }
 
-export interface ProgressInfo {
-  step: number;
-  totalSteps: number;
-  epoch: number;
-  stepsPerEpoch: number;
-  secondsPerStep: number;
-  etaSeconds: number;
-}
+/** Where a run stands after a step, with an ETA; the supervisor stamps it (`at`) for the studio. */
+export type ProgressInfo = Omit<RunProgressInfo, 'at'>;
 
 export interface CheckpointInfo {
   step: number;
