@@ -103,6 +103,11 @@ export async function runTrainingLoop<S extends LoopPosition>(
 
   if (options.resume) {
     const loaded = resumeCheckpoint<S>(ckptRoot, options.resumeStep, (m) => hooks.onLog?.(m));
+    const { step, epoch } = loaded.state as Partial<LoopPosition>;
+    if (!Number.isInteger(step) || !Number.isInteger(epoch))
+      throw new Error(
+        `checkpoint ${loaded.dir}: its state has no whole step and epoch (got ${step}, ${epoch})`,
+      );
     task.restore(loaded);
     at.step = loaded.state.step;
     at.epoch = loaded.state.epoch;

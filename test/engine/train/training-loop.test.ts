@@ -243,7 +243,7 @@ describe('training loop', () => {
     expect(first.checkpoints.length + second.checkpoints.length).toBe(4);
   });
 
-  it('a checkpoint the task does not recognise is refused by its restore', async () => {
+  it("a checkpoint that is not this task's, or has no position, is refused", async () => {
     const runDir = tmp();
     await run({ runDir, task: { totalSteps: 2 } });
     const manifest = path.join(runDir, 'checkpoints', 'step-00000002', 'manifest.json');
@@ -251,5 +251,11 @@ describe('training loop', () => {
     m.state.kind = 'other';
     fs.writeFileSync(manifest, JSON.stringify(m));
     await expect(run({ runDir, resume: true })).rejects.toThrow(/step-00000002 is not a regression run/);
+    // The loop's own part of the state is checked before the task sees it.
+    delete (m.state as Partial<RegressionState>).epoch;
+    fs.writeFileSync(manifest, JSON.stringify(m));
+    await expect(run({ runDir, resume: true })).rejects.toThrow(
+      /step-00000002: its state has no whole step and epoch \(got 2, undefined\)/,
+    );
   });
 });
