@@ -151,8 +151,6 @@ export interface ConfigCheck {
 
 // ------------------------------------------------------------------------------------------- transport
 
-export const TRANSPORT_GRIDS = [7, 5, 3] as const;
-
 export interface TransportImage {
   index: number;
   name: string;

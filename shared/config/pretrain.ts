@@ -216,6 +216,85 @@ export function cpuDemoOverrides(): Partial<Record<keyof PretrainConfig, unknown
   };
 }
 
+/** Optimizer steps of a pretraining run, as the trainer takes them. */
+export interface PretrainStepPlan {
+  stepsPerEpoch: number;
+  totalSteps: number;
+  warmupSteps: number;
+}
+
+/** Why a dataset of `imageCount` images cannot be pretrained on with this config, or null when it can. */
+export function pretrainDatasetTooSmall(config: PretrainConfig, imageCount: number): string | null {
+  return imageCount < config.optim.batchSize
+    ? `the dataset has ${imageCount} usable image(s), fewer than one batch (optim.batchSize = ${config.optim.batchSize})`
+    : null;
+}
+
+/**
+ * The trainer's plan on `imageCount` images: an epoch is the whole effective batches (batchSize ×
+ * accumulate) the images fill, at least one; warm-up and the total scale with it. Throws when the
+ * dataset is smaller than one batch (pretrainDatasetTooSmall says so without throwing).
+ */
+export function plannedPretrainSteps(config: PretrainConfig, imageCount: number): PretrainStepPlan {
+  const tooSmall = pretrainDatasetTooSmall(config, imageCount);
+  if (tooSmall) throw new Error(tooSmall);
+  const perStep = config.optim.batchSize * config.optim.accumulate;
+  const stepsPerEpoch = Math.max(1, Math.floor(imageCount / perStep));
+  return {
+    stepsPerEpoch,
+    totalSteps: Math.max(1, Math.round(config.optim.epochs * stepsPerEpoch)),
+    warmupSteps: Math.round(config.optim.warmupEpochs * stepsPerEpoch),
+  };
+}
+
+/**
+ * Side of the dense (res5) feature map at an image size: five stride-2 stages with 'same' padding,
+ * each rounding up, give ⌈size / 32⌉ (an 80 px image gives 3×3).
+ */
+export function denseMapSide(imageSize: number): number {
+  return Math.max(1, Math.ceil(imageSize / 32));
+}
+
+/** Cells per axis of the level a grid pools a map side to: a grid larger than the map gives the map. */
+export function spcLevelSide(grid: number, mapSide: number): number {
+  return Math.min(grid, mapSide);
+}
+
+/**
+ * The rule for which Spatial Pyramid Crop grids give distinct levels on an h×w map: a grid pools to
+ * spcLevelSide(g, side) cells per axis, so grids that clamp to the same sides give the same level. `distinct` holds the first grid of each level, in
+ * the order of `grids`; `grids[k]` is level `of[k]` of `distinct`. Without SPC there is one level, the map.
+ */
+export function spcDistinctGrids(
+  h: number,
+  w: number,
+  grids: readonly number[] | undefined,
+): { distinct: number[]; of: number[] } {
+  if (!grids) return { distinct: [Math.max(h, w)], of: [0] };
+  const keys: string[] = [];
+  const distinct: number[] = [];
+  const of = grids.map((g) => {
+    const key = `${spcLevelSide(g, h)}x${spcLevelSide(g, w)}`;
+    let i = keys.indexOf(key);
+    if (i < 0) {
+      i = keys.push(key) - 1;
+      distinct.push(g);
+    }
+    return i;
+  });
+  return { distinct, of };
+}
+
+/**
+ * The pyramid levels a picker can offer at an image size (the transport view's grid choice): each of
+ * `grids` that is a level of its own (g ≤ the map side: a real g×g pooling), largest first. A grid
+ * larger than the map only repeats the map itself, which is offered as the full map (grid 0).
+ */
+export function spcSelectableGrids(imageSize: number, grids: readonly number[]): number[] {
+  const side = denseMapSide(imageSize);
+  return [...new Set(grids)].filter((g) => g <= side).sort((a, b) => b - a);
+}
+
 /**
  * What Spatial Pyramid Crops compare at an image size: the res5 map is ⌈size / 32⌉ per side ('same'
  * padding rounds each stride up), and a grid at least as large as the map pools to the map itself,
@@ -226,8 +305,9 @@ export function spcLevels(
   imageSize: number,
   grids: readonly number[],
 ): { mapSide: number; levels: number[]; note: string | null } {
-  const mapSide = Math.ceil(imageSize / 32);
-  const levels = [...new Set(grids.map((g) => Math.min(g, mapSide)))].sort((a, b) => b - a);
+  const mapSide = denseMapSide(imageSize);
+  const { distinct } = spcDistinctGrids(mapSide, mapSide, grids);
+  const levels = distinct.map((g) => spcLevelSide(g, mapSide)).sort((a, b) => b - a);
   if (levels.length === new Set(grids).size) return { mapSide, levels, note: null };
   const map = `${mapSide}×${mapSide}`;
   const note =

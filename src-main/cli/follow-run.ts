@@ -2,14 +2,23 @@
  * Follows a run in the terminal: progress bar with ETA and latest loss, log lines, and a summary.
  * Ctrl-C pauses the run at a checkpoint (resume with `selfemd resume ID`) instead of losing it.
  */
+import type { RunRecord } from '../../shared/dto';
 import { CliError } from './cli-error';
 import type { StudioContext } from './home';
 import { ProgressBar } from './progress-bar';
 
+/** What a command adds to the summary of its kind of run (a fine-tune's evaluation). */
+export interface RunSummary {
+  /** Merged into the --json object. */
+  fields: Record<string, unknown>;
+  /** Printed after the summary line. */
+  lines: string[];
+}
+
 export async function followRun(
   studio: StudioContext,
   runId: string,
-  opts: { json?: boolean } = {},
+  opts: { json?: boolean; summary?: (run: RunRecord) => RunSummary } = {},
 ): Promise<void> {
   const bar = new ProgressBar();
   let loss = NaN;
@@ -41,8 +50,9 @@ export async function followRun(
   const series = studio.store.getMetrics(runId, ['loss/total'])[0]?.points ?? [];
   const first = series[0]?.value ?? firstLoss;
   const last = series.at(-1)?.value ?? loss;
+  const extra = opts.summary?.(run) ?? { fields: {}, lines: [] };
   if (opts.json) {
-    console.log(JSON.stringify({ run, firstLoss: first, lastLoss: last }, null, 2));
+    console.log(JSON.stringify({ run, firstLoss: first, lastLoss: last, ...extra.fields }, null, 2));
   } else {
     console.log(`run ${runId}: ${run.status} at step ${run.step}/${run.totalSteps ?? '?'}`);
     if (series.length)
@@ -53,6 +63,7 @@ export async function followRun(
       );
     if (run.status === 'paused' || run.status === 'interrupted')
       console.log(`resume with: selfemd resume ${runId}`);
+    for (const line of extra.lines) console.log(line);
   }
   if (run.status === 'failed') throw new CliError(`run ${runId} failed: ${run.error ?? 'unknown error'}`, 1);
 }

@@ -1,70 +1,24 @@
 /**
- * How a fine-tune run lands in the experiment store, for the CLI (which trains in its own process)
- * and the studio's RunManager (which trains in a worker) alike: the run (kind `finetune`, its
- * pretraining parent when the backbone came from one), its metrics, and its COCO and VOC evaluations
- * against the validation dataset's record, so the studio shows and compares them.
+ * How a fine-tune run lands in the experiment store (the RunManager records it, for the studio and
+ * `selfemd finetune` alike): the run (kind `finetune`, its pretraining parent when the backbone came
+ * from one), and its COCO and VOC evaluations against the validation dataset's record, so the studio
+ * shows and compares them.
  */
 import * as path from 'node:path';
 import type { FinetuneConfig } from '../../shared/config/finetune';
-import type { DatasetRecord, JsonObject, RunRecord } from '../../shared/dto';
+import type { JsonObject, RunRecord } from '../../shared/dto';
 import type { DetectionEvaluation } from '../engine/detection/evaluate';
-import type { DetectionDataset } from '../engine/detection/inputs';
 import { COCO_STAT_NAMES } from '../engine/eval/cocoeval';
 import type { ExperimentStore } from '../store';
 
 /** What an evaluation carries to the store (the detections themselves stay in the run folder). */
 export type FinetuneEvaluationSummary = Pick<DetectionEvaluation, 'stats' | 'perCategory' | 'voc'>;
 
-/** The dataset record of `source` (`demo` → the demo val split), created on first use. */
-function datasetFor(
-  store: ExperimentStore,
-  source: string,
-  split: string,
-  data: DetectionDataset,
-): DatasetRecord {
-  const isDemo = source === 'demo';
-  const found = store
-    .listDatasets()
-    .find((d) => (isDemo ? d.kind === 'demo' && d.split === split : d.path === path.resolve(source)));
-  if (found) return found;
-  return store.createDataset({
-    name: isDemo ? `Demo scenes · ${split}` : path.basename(source),
-    kind: isDemo ? 'demo' : 'coco',
-    path: isDemo ? null : path.resolve(source),
-    imageCount: data.samples.length,
-    annotationCount: data.coco.annotations.length,
-    categories: data.categories.map((c) => ({ id: c.id, name: c.name })),
-    split: isDemo ? split : null,
-  });
-}
-
 /** `<home>/runs/<id>[/checkpoints…]` → id. */
 export function runIdInPath(p: string): string | null {
   const parts = path.resolve(p).split(path.sep);
   const i = parts.lastIndexOf('runs');
   return i >= 0 && i + 1 < parts.length ? parts[i + 1]! : null;
-}
-
-/** The CLI's record of a run it trains itself: found by name (a resumed run) or created. */
-export function startFinetuneRecord(
-  store: ExperimentStore,
-  args: { runDir: string; config: FinetuneConfig; train: DetectionDataset; val: DetectionDataset },
-): { run: RunRecord; datasetId: number } {
-  const name = path.basename(args.runDir);
-  const dataset = datasetFor(store, args.config.data.val, 'val', args.val);
-  const trainDataset = datasetFor(store, args.config.data.train, 'train', args.train);
-  const parent = args.config.init.kind === 'pretrain-run' ? runIdInPath(args.config.init.path) : null;
-  const existing = store.listRuns({ kind: 'finetune' }).find((r) => r.name === name);
-  const run =
-    existing ??
-    createFinetuneRun(store, {
-      name,
-      config: args.config,
-      datasetId: dataset.id,
-      trainDatasetId: trainDataset.id,
-      parentRunId: parent && store.hasRun(parent) ? parent : null,
-    });
-  return { run: store.updateRunStatus(run.id, 'running', { pid: process.pid }), datasetId: dataset.id };
 }
 
 /** A new fine-tune run: `datasetId` is the dataset it is evaluated on, `trainDatasetId` the one it trains on. */
@@ -138,15 +92,4 @@ export function recordFinetuneEvaluation(
         stats: (isStat(ap) ? { AP50: ap } : {}) as Record<string, number>,
       })),
     });
-}
-
-export type FinetuneRecordStatus = 'completed' | 'paused' | 'cancelled' | 'failed';
-
-/** The end of a CLI fine-tune (its metrics, checkpoints and evaluations were recorded as they came). */
-export function finishFinetuneRecord(
-  store: ExperimentStore,
-  args: { runId: string; status: FinetuneRecordStatus; step: number; totalSteps: number; error?: string },
-): void {
-  store.updateRunProgress(args.runId, { step: args.step, totalSteps: args.totalSteps });
-  store.updateRunStatus(args.runId, args.status, { pid: null, error: args.error ?? null });
 }

@@ -93,6 +93,8 @@ export class RunManager {
       trainDatasetId?: number | null;
       parentRunId?: string | null;
       totalSteps?: number | null;
+      /** Where its checkpoints go (default <home>/runs/<id>; the CLI's --name / --out choose their own). */
+      runDir?: string;
     } = {},
   ): RunRecord {
     const config = resolveFinetuneConfig(overrides);
@@ -104,7 +106,11 @@ export class RunManager {
       parentRunId: meta.parentRunId ?? null,
       totalSteps: meta.totalSteps,
     });
-    this.launch(run.id, (runDir) => ({ kind: 'finetune', runId: run.id, config, runDir, resume: false }));
+    this.launch(
+      run.id,
+      (runDir) => ({ kind: 'finetune', runId: run.id, config, runDir, resume: false }),
+      meta.runDir,
+    );
     return this.store.getRun(run.id);
   }
 

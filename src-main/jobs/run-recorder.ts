@@ -2,7 +2,7 @@
  * How a supervisor records a training loop's reports: metrics through the one writer, checkpoints in
  * the order that keeps the store's history complete up to its last checkpoint (every metric reported
  * before a checkpoint is committed before the checkpoint is recorded; a resume starts from it). Used by
- * the RunManager (reports from a worker process) and the CLI's in-process fine-tune.
+ * the RunManager (reports from a worker process, for the studio and the CLI alike).
  */
 import type { CheckpointRecord } from '../../shared/dto';
 import type { MetricSample } from '../engine/train/training-hooks';

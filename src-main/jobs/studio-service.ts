@@ -27,7 +27,8 @@ import { readDatasetIndex, removeDatasetIndex } from './service/dataset-index';
 import { importFromPath } from './service/dataset-import';
 import { addDemoDataset, seedDemoDatasets } from './service/demo-datasets';
 import { listDir } from './service/dir-listing';
-import { detectHardware, recommendedConfig, recommendedFinetuneConfig } from './service/hardware';
+import { detectHardware } from './service/hardware';
+import { finetuneDefaults, pretrainDefaults } from '../../shared/config/run-defaults';
 import {
   datasetSource,
   runSource,
@@ -112,8 +113,8 @@ export class StudioService {
       transport: options.transport,
       home: options.home,
       hardware,
-      recommended: recommendedConfig(hardware),
-      recommendedFinetune: recommendedFinetuneConfig(hardware),
+      recommended: pretrainDefaults(hardware),
+      recommendedFinetune: finetuneDefaults(hardware),
       nativePicker: !!options.pickPath,
       uploads: !!options.uploads,
     };
@@ -319,12 +320,12 @@ export class StudioService {
     },
     'runs.validate': (a) => {
       const dataset = a.datasetId !== undefined ? this.store.getDataset(a.datasetId) : null;
-      const r = resolveNewRun(this.home, a.method, a.config, dataset);
+      const r = resolveNewRun(this.home, a.method, a.config, dataset, this.info.hardware);
       return { issues: r.issues, totalSteps: r.totalSteps };
     },
     'runs.start': (a) => this.startRun(a),
     'runs.validateFinetune': (a) => {
-      const r = resolveNewFinetune(this.home, this.store, a, this.info.recommendedFinetune.overrides);
+      const r = resolveNewFinetune(this.home, this.store, a, this.info.hardware);
       return { issues: r.issues, totalSteps: r.totalSteps };
     },
     'runs.startFinetune': (a) => this.startFinetune(a),
@@ -462,7 +463,7 @@ export class StudioService {
 
   private startRun(a: ArgsOf<'runs.start'>): RunRecord {
     const dataset = this.store.getDataset(a.datasetId);
-    const r = resolveNewRun(this.home, a.method, a.config, dataset);
+    const r = resolveNewRun(this.home, a.method, a.config, dataset, this.info.hardware);
     if (r.issues.length || !r.config)
       throw new ApiError({
         code: 'invalid',
@@ -496,7 +497,7 @@ export class StudioService {
   }
 
   private startFinetune(a: ArgsOf<'runs.startFinetune'>): RunRecord {
-    const r = resolveNewFinetune(this.home, this.store, a, this.info.recommendedFinetune.overrides);
+    const r = resolveNewFinetune(this.home, this.store, a, this.info.hardware);
     if (r.issues.length || !r.config || !r.val)
       throw new ApiError({
         code: 'invalid',

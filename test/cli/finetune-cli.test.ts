@@ -1,5 +1,6 @@
 /**
- * `selfemd finetune` records its run as it trains, like a studio run: killed mid-run, the store keeps
+ * `selfemd finetune` trains in an engine process under the RunManager and records its run as it
+ * trains, like a studio run: killed mid-run, the store keeps
  * every step up to the last recorded checkpoint, and `--resume` continues from that checkpoint (not a
  * newer one on disk the store never heard of) to a complete history and an evaluation.
  */
@@ -55,18 +56,42 @@ function look<T>(f: (store: ReturnType<typeof openStore>, runId: string | undefi
   }
 }
 
-/** Starts a CLI fine-tune called `name` and kills it once the store has its checkpoint of step 2. */
-function startAndKill(name: string) {
-  return selfemd(['finetune', '--config', path.join(home, 'tiny.json'), '--name', name], (kill) => {
-    const timer = setInterval(() => {
-      if (!fs.existsSync(path.join(home, 'studio.db'))) return;
-      const step = look((s, id) => (id ? (s.lastCheckpoint(id)?.step ?? 0) : 0), name);
-      if (step >= 2) {
-        clearInterval(timer);
-        kill();
-      }
-    }, 100);
-  });
+/** Resolves once process `pid` has exited. */
+async function gone(pid: number): Promise<void> {
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Starts a CLI fine-tune called `name` and kills it once the store has its checkpoint of step 2.
+ * Resolves once its training process (the run's pid), left without a supervisor, has written one
+ * more checkpoint the store never hears of and stopped (engine-worker.ts).
+ */
+async function startAndKill(name: string) {
+  const killed = await selfemd(
+    ['finetune', '--config', path.join(home, 'tiny.json'), '--name', name],
+    (kill) => {
+      const timer = setInterval(() => {
+        if (!fs.existsSync(path.join(home, 'studio.db'))) return;
+        const step = look((s, id) => (id ? (s.lastCheckpoint(id)?.step ?? 0) : 0), name);
+        if (step >= 2) {
+          clearInterval(timer);
+          kill();
+        }
+      }, 100);
+    },
+  );
+  const pid = look((s, id) => s.getRun(id!).pid, name);
+  expect(pid).toBeGreaterThan(0);
+  expect(pid).not.toBe(process.pid);
+  await gone(pid!);
+  return killed;
 }
 
 beforeAll(() => {

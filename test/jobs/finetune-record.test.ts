@@ -1,27 +1,31 @@
-/** Fine-tune runs (of the CLI, here) land in the store: run, metrics, COCO and VOC evaluations on the val dataset. */
+/** Fine-tune runs land in the store: run, metrics, COCO and VOC evaluations on the val dataset. */
 import { describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig } from '../../shared/config/finetune';
 import {
-  finishFinetuneRecord,
+  createFinetuneRun,
   recordFinetuneEvaluation,
-  startFinetuneRecord,
+  runIdInPath,
 } from '../../src-main/jobs/finetune-record';
 import { recordCheckpoint, recordMetrics } from '../../src-main/jobs/run-recorder';
-import type { DetectionDataset } from '../../src-main/engine/detection/inputs';
 import type { DetectionEvaluation } from '../../src-main/engine/detection/evaluate';
-import { MetricsWriter, openStore } from '../../src-main/store';
+import { MetricsWriter, openStore, type ExperimentStore } from '../../src-main/store';
 
-const val = {
-  samples: [{}, {}],
-  categories: [
-    { id: 1, name: 'circle' },
-    { id: 2, name: 'star' },
-  ],
-  coco: { images: [], annotations: [{}, {}, {}], categories: [] },
-} as unknown as DetectionDataset;
-const train = { ...val, samples: [{}, {}, {}, {}] } as unknown as DetectionDataset;
+const categories = [
+  { id: 1, name: 'circle' },
+  { id: 2, name: 'star' },
+];
+const demo = (store: ExperimentStore, split: 'train' | 'val', imageCount: number) =>
+  store.createDataset({
+    name: `Demo scenes · ${split}`,
+    kind: 'demo',
+    path: null,
+    imageCount,
+    annotationCount: 3,
+    categories,
+    split,
+  });
 
-describe('recording a CLI fine-tune', () => {
+describe('recording a fine-tune', () => {
   it('records run, metrics, checkpoint and both evaluations against the val dataset', () => {
     const store = openStore(':memory:');
     const parent = store.createRun({
@@ -34,8 +38,17 @@ describe('recording a CLI fine-tune', () => {
     const config = resolveFinetuneConfig({
       init: { kind: 'pretrain-run', path: `/home/u/.selfemd/runs/${parent.id}` },
     });
-    const { run, datasetId } = startFinetuneRecord(store, { runDir: '/tmp/runs/ft-1', config, train, val });
-    expect(run).toMatchObject({ kind: 'finetune', name: 'ft-1', status: 'running', parentRunId: parent.id });
+    expect(runIdInPath(config.init.path)).toBe(parent.id);
+    const datasetId = demo(store, 'val', 2).id;
+    const run = createFinetuneRun(store, {
+      name: 'ft-1',
+      config,
+      datasetId,
+      trainDatasetId: demo(store, 'train', 4).id,
+      parentRunId: parent.id,
+      totalSteps: 10,
+    });
+    expect(run).toMatchObject({ kind: 'finetune', name: 'ft-1', parentRunId: parent.id, totalSteps: 10 });
     // The train split is recorded too, and neither dataset can be deleted while the run exists.
     expect(store.getDataset(run.trainDatasetId!)).toMatchObject({
       kind: 'demo',
@@ -60,8 +73,8 @@ describe('recording a CLI fine-tune', () => {
       voc: { mAP: 0.85, perClass: { circle: 0.9, star: 0.8 } },
       detections: [],
     } as unknown as DetectionEvaluation;
-    // As the CLI records it: metrics and the checkpoint as they come (the checkpoint after its
-    // metrics are committed), the evaluation, then the end.
+    // As the RunManager records it: metrics and the checkpoint as they come (the checkpoint after its
+    // metrics are committed), then the evaluation.
     const writer = new MetricsWriter(store);
     recordMetrics(writer, run.id, [{ key: 'loss/total', step: 10, value: 1.25, wallTime: 1 }]);
     expect(store.getMetrics(run.id, ['loss/total']).flatMap((m) => m.points)).toEqual([]);
@@ -75,8 +88,7 @@ describe('recording a CLI fine-tune', () => {
     expect(store.lastCheckpoint(run.id)).toMatchObject({ step: 10, epoch: 1 });
     recordFinetuneEvaluation(store, { runId: run.id, datasetId, step: 10, evaluation });
     writer.close();
-    finishFinetuneRecord(store, { runId: run.id, status: 'completed', step: 10, totalSteps: 10 });
-    expect(store.getRun(run.id)).toMatchObject({ status: 'completed', step: 10, totalSteps: 10 });
+    expect(store.getRun(run.id)).toMatchObject({ step: 10, totalSteps: 10 });
     expect(store.getMetrics(run.id, ['loss/total'])[0].points).toEqual([
       { step: 10, value: 1.25, wallTime: 1 },
     ]);
@@ -105,10 +117,6 @@ describe('recording a CLI fine-tune', () => {
       ['coco', 10],
       ['voc', 10],
     ]);
-    // A second fine-tune on demo val reuses the dataset record.
-    expect(startFinetuneRecord(store, { runDir: '/tmp/runs/ft-2', config, train, val }).datasetId).toBe(
-      datasetId,
-    );
     store.close();
   });
 });

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MachineDescription } from '../../shared/config/run-defaults';
 import type { DatasetRecord } from '../../shared/dto';
 import { StudioService } from '../../src-main/jobs/studio-service';
 import { resolveNewFinetune } from '../../src-main/jobs/service/new-finetune';
@@ -23,6 +24,8 @@ let coco: DatasetRecord;
 const { call, refusal } = serviceCalls(() => service);
 
 const paths = (issues: { path: string }[]) => issues.map((i) => i.path).sort();
+/** A machine whose defaults add nothing (a GPU: the paper's sizes), so these requests resolve on the plain defaults. */
+const GPU: MachineDescription = { backends: ['auto', 'tfjs-node-gpu', 'wasm', 'cpu'], cpus: 2 };
 
 beforeAll(async () => {
   home = tempHome('selfemd-ft-api-');
@@ -83,7 +86,7 @@ describe('runs.validateFinetune / runs.startFinetune', () => {
         valDatasetId: demoVal.id,
         config: { detector: 'faster-rcnn', data: { train: '/somewhere/else', demoTrain: 3 } },
       },
-      {},
+      GPU,
     );
     expect(r.issues).toEqual([]);
     expect(r.config!.data).toMatchObject({
@@ -104,7 +107,7 @@ describe('runs.validateFinetune / runs.startFinetune', () => {
       home.dir,
       service.store,
       { init: 'random', trainDatasetId: coco.id, valDatasetId: cocoVal.id, config: {} },
-      {},
+      GPU,
     );
     expect(fromCoco.issues).toEqual([]);
     expect([fromCoco.config!.data.train, fromCoco.config!.data.val]).toEqual([coco.path, cocoVal.path]);
@@ -113,7 +116,7 @@ describe('runs.validateFinetune / runs.startFinetune', () => {
       home.dir,
       service.store,
       { init: 'random', trainDatasetId: coco.id, valDatasetId: coco.id, config: {} },
-      {},
+      GPU,
     );
     expect(same.issues).toEqual([
       {
@@ -223,7 +226,7 @@ describe('runs.validateFinetune / runs.startFinetune', () => {
         ...base,
         config: { backbone: { name: 'resnet50', baseWidth: 64 } },
       },
-      {},
+      GPU,
     );
     expect(fromBaseline.issues).toEqual([]);
     expect(fromBaseline.parent?.id).toBe(baseline.id);
@@ -261,7 +264,7 @@ describe('runs.validateFinetune / runs.startFinetune', () => {
       home.dir,
       service.store,
       { init: 'parent', parentRunId: byol.id, ...base },
-      {},
+      GPU,
     );
     expect(withCkpt.issues).toEqual([]);
     expect(withCkpt.config!.init).toEqual({ kind: 'pretrain-run', path: dir });

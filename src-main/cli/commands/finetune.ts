@@ -1,40 +1,33 @@
 /**
  * `selfemd finetune`: fine-tune a RetinaNet or Faster R-CNN from a pretraining run, an exported
- * backbone file or random init, then evaluate it on the val set. Runs in this process (the engine's
- * runFinetune is worker-ready: hooks in, checkpoints out) and records the run in the studio's store as
- * it trains (metrics, checkpoints, evaluations), so the studio shows it and can resume it. Ctrl-C
- * pauses at a checkpoint; `--resume` continues the run named by --name / --out from its last recorded
- * checkpoint.
+ * backbone file or random init, then evaluate it on the val set. Like `selfemd pretrain` and the
+ * studio, it trains in an engine process under the RunManager, which records the run as it trains
+ * (metrics, checkpoints, evaluations, heartbeat): the studio shows it and can resume it. The config is
+ * resolved by the studio's rules: this machine's defaults (shared/config/run-defaults.ts), the init's
+ * backbone (resolveFinetuneInit: a run's recorded checkpoint, a file's header). Ctrl-C pauses at a
+ * checkpoint; `--resume --name NAME` continues the run from its last recorded checkpoint.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, mergeDefaults } from '../../../shared/config/validation';
 import {
-  cpuFinetuneOverrides,
   finetuneSizeOverrides,
+  plannedFinetuneSteps,
   resolveFinetuneConfig,
-  type FinetuneConfig,
   type InitKind,
 } from '../../../shared/config/finetune';
-import { initBackend } from '../../engine/backend/select';
-import { inspectBackboneInit } from '../../engine/detection/backbone-init';
-import { loadDetectionData } from '../../engine/detection/datasets';
-import { runFinetune } from '../../engine/detection/finetune';
-import { formatCocoStats } from '../../engine/eval/cocoeval';
-import { MetricsWriter, openStore } from '../../store';
-import type { StopRequest } from '../../engine/train/training-hooks';
-import {
-  finishFinetuneRecord,
-  recordFinetuneEvaluation,
-  startFinetuneRecord,
-  type FinetuneRecordStatus,
-} from '../../jobs/finetune-record';
-import { recordCheckpoint, recordMetrics } from '../../jobs/run-recorder';
-import { numberFlag, parse } from '../args';
+import { withFinetuneDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
+import { mergeDefaults } from '../../../shared/config/validation';
+import type { RunRecord } from '../../../shared/dto';
+import { COCO_STAT_NAMES, formatCocoStats } from '../../engine/eval/cocoeval';
+import { runIdInPath } from '../../jobs/finetune-record';
+import { datasetForSource, type DatasetSource } from '../../jobs/service/dataset-for-source';
+import { detectHardware } from '../../jobs/service/hardware';
+import { resolveFinetuneInit, type FinetuneInitRequest } from '../../jobs/service/new-finetune';
+import { openStore, type ExperimentStore } from '../../store';
+import { numberFlag, parse, resolveOrExit, runOverrides } from '../args';
 import { CliError } from '../cli-error';
-import { studioHome } from '../home';
-import { ProgressBar } from '../progress-bar';
-import { makeFolder } from '../../engine/export/make-folder';
+import { followRun, type RunSummary } from '../follow-run';
+import { openStudio, studioHome, type StudioContext } from '../home';
 
 const OPTIONS = {
   detector: { type: 'string' },
@@ -66,16 +59,8 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const inner = dropUndefined(v as Record<string, unknown>);
-      if (Object.keys(inner).length) out[k] = inner;
-    } else if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
+/** Looks a run up by name in the studio's store (the newest of that kind). */
+export type RunLookup = (name: string, kind: RunRecord['kind']) => string | undefined;
 
 /**
  * A pretraining run id or name (under <home>/runs), a run / checkpoint folder, a .safetensors file
@@ -84,10 +69,10 @@ function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
 export function resolveInit(
   value: string,
   home: string,
-  runIdByName?: (name: string) => string | undefined,
+  runIdByName?: RunLookup,
 ): { kind: InitKind; path: string } {
   if (value === 'random') return { kind: 'random', path: '' };
-  const named = runIdByName?.(value);
+  const named = runIdByName?.(value, 'pretrain');
   const candidates = [
     value,
     path.join(home, 'runs', value),
@@ -112,22 +97,24 @@ export function resolveInit(
 }
 
 export interface FinetuneCliPlan {
+  /** The config overrides (machine defaults, --config file, flags; the init decides the backbone later). */
   overrides: Record<string, unknown>;
   runDir: string;
-  resume: boolean;
+  /** The run's name in the store: --name, or the --out folder's name. */
+  name: string;
+  /** With --resume: the run to continue. */
+  resumeRunId?: string;
   json: boolean;
-  /** Whether --backbone / --width were given (otherwise they follow the init file). */
-  backboneGiven: boolean;
 }
 
-/** The id of the newest run called `name` in the studio's database, if there is one. */
-export function storeLookup(home: string): (name: string) => string | undefined {
-  return (name) => {
+/** The id of the newest run called `name` (of that kind) in the studio's database, if there is one. */
+export function storeLookup(home: string): RunLookup {
+  return (name, kind) => {
     const db = path.join(home, 'studio.db');
     if (!fs.existsSync(db)) return undefined;
     const store = openStore(db);
     try {
-      return store.listRuns().find((r) => r.name === name)?.id;
+      return store.listRuns({ kind }).find((r) => r.name === name)?.id;
     } finally {
       store.close();
     }
@@ -137,7 +124,8 @@ export function storeLookup(home: string): (name: string) => string | undefined 
 export function finetuneOverrides(
   argv: string[],
   home: string,
-  runIdByName?: (name: string) => string | undefined,
+  runIdByName?: RunLookup,
+  machine: MachineDescription = detectHardware(),
 ): FinetuneCliPlan {
   const { values: v } = parse('finetune', argv, OPTIONS);
   const n = (name: keyof typeof OPTIONS) => numberFlag('finetune', name, v[name] as string | undefined);
@@ -149,25 +137,15 @@ export function finetuneOverrides(
         v.name ?? `finetune-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`,
       ),
   );
+  const name = path.basename(runDir);
+  const json = Boolean(v.json);
   if (v.resume) {
-    const file = path.join(runDir, 'config.json');
-    if (!fs.existsSync(file))
-      throw new CliError(`selfemd finetune --resume: ${file} not found (name the run with --name or --out)`);
-    return {
-      overrides: JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>,
-      runDir,
-      resume: true,
-      json: Boolean(v.json),
-      backboneGiven: true,
-    };
-  }
-  let fromFile: Record<string, unknown> = {};
-  if (v.config) {
-    try {
-      fromFile = JSON.parse(fs.readFileSync(v.config, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new CliError(`selfemd finetune: --config ${v.config}: ${(e as Error).message}`);
-    }
+    const resumeRunId = runIdByName?.(name, 'finetune');
+    if (!resumeRunId)
+      throw new CliError(
+        `selfemd finetune --resume: no fine-tune run named "${name}" in ${path.join(home, 'studio.db')} (name the run with --name or --out)`,
+      );
+    return { overrides: {}, runDir, name, resumeRunId, json };
   }
   for (const which of ['train', 'val'] as const) {
     const d = v[which];
@@ -197,150 +175,112 @@ export function finetuneOverrides(
     eval: { everyEpochs: n('eval-every') },
     checkpoint: { everySteps: n('checkpoint-every') },
   };
-  // Precedence: CPU sizes (unless --full) < --config file < flags.
-  const base = mergeDefaults(v.full ? {} : cpuFinetuneOverrides(), fromFile);
-  const overrides = mergeDefaults(base, dropUndefined(flags)) as Record<string, unknown>;
-  return {
-    overrides,
-    runDir,
-    resume: false,
-    json: Boolean(v.json),
-    backboneGiven: v.backbone !== undefined || v.width !== undefined,
-  };
+  const overrides = runOverrides('finetune', {
+    full: v.full,
+    configFile: v.config,
+    flags,
+    withDefaults: (requested) => withFinetuneDefaults(machine, requested),
+  });
+  return { overrides, runDir, name, json };
 }
 
-function resolveConfig(overrides: Record<string, unknown>): FinetuneConfig {
-  try {
-    return resolveFinetuneConfig(overrides);
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`selfemd finetune: invalid config: ${e.message}`);
-    throw e;
-  }
+/** --init as the studio's request: a run of the store is a parent (its recorded checkpoint), a file is read by its header. */
+function initRequest(init: unknown, store: ExperimentStore): FinetuneInitRequest {
+  const { kind, path: p } = (init ?? { kind: 'random', path: '' }) as { kind: InitKind; path: string };
+  if (kind === 'random') return { init: 'random' };
+  if (kind === 'safetensors' || kind === 'tfjs') return { init: 'file', weightsPath: p };
+  const runId = runIdInPath(p);
+  if (runId && store.hasRun(runId)) return { init: 'parent', parentRunId: runId };
+  throw new CliError(
+    `selfemd finetune: --init ${p}: not a run of this studio (${store.path}); give a run id or name, or an exported backbone file`,
+  );
+}
+
+const REQUEST_FLAGS: Record<string, string> = { weightsPath: '--init', parentRunId: '--init' };
+
+async function startFinetune(studio: StudioContext, plan: FinetuneCliPlan): Promise<RunRecord> {
+  const { store, home } = studio;
+  const existing = store.listRuns({ kind: 'finetune' }).find((r) => r.name === plan.name);
+  if (existing)
+    throw new CliError(
+      `selfemd finetune: a fine-tune run named "${plan.name}" exists (${existing.status}); continue it with --resume --name ${plan.name}, or choose another --name`,
+    );
+  const issues: { path: string; message: string }[] = [];
+  const init = resolveFinetuneInit(store, initRequest(plan.overrides.init, store), issues);
+  if (issues.length)
+    throw new CliError(
+      `selfemd finetune: ${issues.map((i) => `${REQUEST_FLAGS[i.path] ?? i.path}: ${i.message}`).join('; ')}`,
+    );
+  const overrides = mergeDefaults(plan.overrides, init.forced);
+  const config = resolveOrExit('finetune', () => resolveFinetuneConfig(overrides));
+  const record = async (which: 'train' | 'val') => {
+    const source: DatasetSource =
+      config.data[which] === 'demo'
+        ? {
+            demo: {
+              split: which,
+              count: which === 'train' ? config.data.demoTrain : config.data.demoVal,
+              seed: config.data.demoSeed,
+            },
+          }
+        : { path: config.data[which] };
+    try {
+      return await datasetForSource(home, store, source);
+    } catch (e) {
+      throw new CliError(`selfemd finetune: --${which} ${config.data[which]}: ${(e as Error).message}`);
+    }
+  };
+  const train = await record('train');
+  const val = await record('val');
+  if (!plan.json) process.stderr.write(`backbone from ${init.initDescription}\n`);
+  return studio.manager.startFinetune(config, {
+    name: plan.name,
+    datasetId: val.id,
+    trainDatasetId: train.id,
+    parentRunId: init.parent?.id ?? null,
+    totalSteps: plannedFinetuneSteps(config, train.imageCount).totalSteps,
+    runDir: plan.runDir,
+  });
+}
+
+/** The run's last evaluation (COCO and VOC on its val set), as the store recorded it. */
+function evaluationSummary(store: ExperimentStore, run: RunRecord, runDir: string): RunSummary {
+  const evaluations = store.listEvaluations(run.id);
+  const step = Math.max(-1, ...evaluations.map((e) => e.checkpointStep ?? -1));
+  const coco = evaluations.find((e) => e.kind === 'coco' && e.checkpointStep === step);
+  const voc = evaluations.find((e) => e.kind === 'voc' && e.checkpointStep === step);
+  const lines: string[] = [];
+  if (coco)
+    lines.push(
+      `evaluation at step ${step}:`,
+      formatCocoStats(COCO_STAT_NAMES.map((k) => coco.stats[k] ?? -1)),
+    );
+  if (voc?.stats.mAP !== undefined) lines.push(`VOC AP50 (area): ${(100 * voc.stats.mAP).toFixed(1)}`);
+  if (coco) lines.push(`detections: ${path.join(runDir, 'val_detections.json')} (ground truth: val_gt.json)`);
+  return {
+    fields: { runDir, evaluation: coco || voc ? { step, coco: coco ?? null, voc: voc ?? null } : null },
+    lines,
+  };
 }
 
 export async function finetuneCommand(argv: string[]): Promise<void> {
   const home = studioHome();
   const plan = finetuneOverrides(argv, home, storeLookup(home));
-  let config = resolveConfig(plan.overrides);
-  if (!plan.backboneGiven && config.init.kind !== 'random') {
-    // Fine-tune the backbone the file holds unless told otherwise.
-    const found = await inspectBackboneInit(config.init.kind, config.init.path);
-    if (found)
-      config = resolveConfig(mergeDefaults(plan.overrides, { backbone: found }) as Record<string, unknown>);
-  }
-  makeFolder(plan.runDir);
-  fs.writeFileSync(path.join(plan.runDir, 'config.json'), JSON.stringify(config, null, 2));
-  const log = (m: string) => {
-    if (!plan.json) process.stderr.write(`\r\x1b[K${m}\n`);
-  };
-  const info = await initBackend(config.backend);
-  log(`backend: ${info.choice} (TF.js ${info.version}); run folder ${plan.runDir}`);
-  const data = await loadDetectionData(config, log);
-  log(
-    `${config.detector}: ${data.train.samples.length} train / ${data.val.samples.length} val images, ${data.train.categories.length} classes`,
-  );
-
-  let stop: StopRequest = 'continue';
-  const onSigint = () => {
-    process.stderr.write('\npausing at a checkpoint…\n');
-    stop = 'pause';
-  };
-  process.once('SIGINT', onSigint);
-  const bar = new ProgressBar();
-  let loss = NaN;
-  let result;
-  const store = openStore(path.join(home, 'studio.db'));
-  const record = startFinetuneRecord(store, {
-    runDir: plan.runDir,
-    config,
-    train: data.train,
-    val: data.val,
-  });
-  const runId = record.run.id;
-  // Recorded as it happens, like a studio run: a killed fine-tune keeps its history up to its last
-  // checkpoint, and --resume continues from the checkpoint recorded last.
-  const writer = new MetricsWriter(store);
-  let lastHeartbeat = 0;
-  const finish = (
-    status: FinetuneRecordStatus,
-    progress: { step: number; totalSteps: number },
-    error?: string,
-  ) => {
-    writer.close();
-    finishFinetuneRecord(store, { runId, status, ...progress, error });
-    store.close();
-  };
+  const studio = openStudio();
   try {
-    result = await runFinetune({
-      config,
-      train: data.train,
-      val: data.val,
-      runDir: plan.runDir,
-      resume: plan.resume,
-      resumeStep: plan.resume ? store.lastCheckpoint(runId)?.step : undefined,
-      hooks: {
-        onMetrics: (points) => {
-          recordMetrics(writer, runId, points);
-          for (const p of points) if (p.key === 'loss/total') loss = p.value;
-        },
-        onProgress: (p) => {
-          // The studio takes a run without a heartbeat for a minute as interrupted (and offers to resume it).
-          if (Date.now() - lastHeartbeat >= 1000 || p.step === p.totalSteps) {
-            lastHeartbeat = Date.now();
-            store.updateRunProgress(runId, { step: p.step, totalSteps: p.totalSteps });
-            store.heartbeat(runId, process.pid);
-          }
-          if (!plan.json)
-            bar.update(
-              p.step,
-              p.totalSteps,
-              p.etaSeconds,
-              `loss ${loss.toFixed(4)} ${p.secondsPerStep.toFixed(2)} s/step`,
-            );
-        },
-        onCheckpoint: (c) => void recordCheckpoint(store, writer, runId, c),
-        onEvaluation: (step, e) =>
-          recordFinetuneEvaluation(store, { runId, datasetId: record.datasetId, step, evaluation: e }),
-        onLog: log,
-        shouldStop: () => stop,
-      },
+    let run: RunRecord;
+    if (plan.resumeRunId) {
+      try {
+        run = studio.manager.resume(plan.resumeRunId);
+      } catch (e) {
+        throw new CliError(`selfemd finetune --resume: ${(e as Error).message}`);
+      }
+    } else run = await startFinetune(studio, plan);
+    await followRun(studio, run.id, {
+      json: plan.json,
+      summary: (done) => evaluationSummary(studio.store, done, plan.runDir),
     });
-  } catch (err) {
-    const { step, totalSteps } = store.getRun(runId);
-    finish('failed', { step, totalSteps: totalSteps ?? 0 }, (err as Error).message);
-    throw err;
   } finally {
-    process.off('SIGINT', onSigint);
-    bar.done();
-  }
-  finish(result.status, result);
-  const e = result.evaluation;
-  if (plan.json) {
-    console.log(
-      JSON.stringify(
-        {
-          runDir: plan.runDir,
-          status: result.status,
-          step: result.step,
-          totalSteps: result.totalSteps,
-          lastLoss: result.lastLoss,
-          stats: e?.stats,
-          per_category: e?.perCategory,
-          voc: e?.voc,
-        },
-        null,
-        2,
-      ),
-    );
-    return;
-  }
-  console.log(
-    `${plan.runDir}: ${result.status} at step ${result.step}/${result.totalSteps}, last loss ${result.lastLoss.toFixed(4)}`,
-  );
-  if (result.status === 'paused') console.log(`resume with: selfemd finetune --resume --out ${plan.runDir}`);
-  if (e) {
-    console.log(formatCocoStats(e.stats));
-    console.log(`VOC AP50 (area): ${(100 * e.voc.mAP).toFixed(1)}`);
-    console.log(`detections: ${path.join(plan.runDir, 'val_detections.json')} (ground truth: val_gt.json)`);
+    await studio.close();
   }
 }

@@ -1,8 +1,9 @@
 /** `selfemd pretrain`: start a BYOL / Self-EMD run in a training process and follow it. */
 import * as fs from 'node:fs';
-import { ConfigError, mergeDefaults } from '../../../shared/config/validation';
-import { cpuDemoOverrides, resolvePretrainConfig } from '../../../shared/config/pretrain';
-import { numberFlag, parse } from '../args';
+import { resolvePretrainConfig } from '../../../shared/config/pretrain';
+import { withPretrainDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
+import { detectHardware } from '../../jobs/service/hardware';
+import { numberFlag, parse, resolveOrExit, runOverrides } from '../args';
 import { CliError } from '../cli-error';
 import { openStudio } from '../home';
 import { followRun } from '../follow-run';
@@ -33,34 +34,20 @@ const OPTIONS = {
 
 const MARGINAL_FLAGS: Record<string, string> = { eq13: 'global-vector', eq12: 'mean-feature' };
 
-/** Removes undefined leaves and the objects they leave empty, so absent flags override nothing. */
-function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (v && typeof v === 'object') {
-      const inner = dropUndefined(v as Record<string, unknown>);
-      if (Object.keys(inner).length) out[k] = inner;
-    } else if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
-
-/** Flags → partial config. Unless --full, the CPU demo sizes are the base (a first run must finish). */
-export function pretrainOverrides(argv: string[]): {
+/**
+ * Flags → partial config. Unless --full, this machine's defaults for the backend asked for are the
+ * base (the studio's new-run form starts from the same: shared/config/run-defaults.ts).
+ */
+export function pretrainOverrides(
+  argv: string[],
+  machine: MachineDescription = detectHardware(),
+): {
   overrides: Record<string, unknown>;
   name?: string;
   json: boolean;
 } {
   const { values: v } = parse('pretrain', argv, OPTIONS);
   const n = (name: keyof typeof OPTIONS) => numberFlag('pretrain', name, v[name] as string | undefined);
-  let fromFile: Record<string, unknown> = {};
-  if (v.config) {
-    try {
-      fromFile = JSON.parse(fs.readFileSync(v.config, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new CliError(`selfemd pretrain: --config ${v.config}: ${(e as Error).message}`);
-    }
-  }
   const m = v.marginals === undefined ? undefined : (MARGINAL_FLAGS[v.marginals] ?? v.marginals);
   const flags = {
     method: v.method,
@@ -77,9 +64,12 @@ export function pretrainOverrides(argv: string[]): {
     },
     checkpoint: { everySteps: n('checkpoint-every') },
   };
-  // Precedence: CPU demo sizes (unless --full) < --config file < flags.
-  const base = mergeDefaults(v.full ? {} : cpuDemoOverrides(), fromFile);
-  const overrides = mergeDefaults(base, dropUndefined(flags)) as Record<string, unknown>;
+  const overrides = runOverrides('pretrain', {
+    full: v.full,
+    configFile: v.config,
+    flags,
+    withDefaults: (requested) => withPretrainDefaults(machine, requested),
+  });
   if (v.data && v.data !== 'demo' && !fs.existsSync(v.data))
     throw new CliError(`selfemd pretrain: --data ${v.data}: no such folder`);
   return { overrides, name: v.name, json: Boolean(v.json) };
@@ -87,12 +77,7 @@ export function pretrainOverrides(argv: string[]): {
 
 export async function pretrainCommand(argv: string[]): Promise<void> {
   const { overrides, name, json } = pretrainOverrides(argv);
-  try {
-    resolvePretrainConfig(overrides);
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`selfemd pretrain: invalid config: ${e.message}`);
-    throw e;
-  }
+  resolveOrExit('pretrain', () => resolvePretrainConfig(overrides));
   const studio = openStudio();
   try {
     const run = studio.manager.startPretrain(overrides, { name });

@@ -23,7 +23,7 @@
  *   plan or the weights), the dense terms fall back to emd-loss.ts, pair by pair.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PretrainConfig } from '../../../shared/config/pretrain';
+import { spcDistinctGrids, type PretrainConfig } from '../../../shared/config/pretrain';
 import type { BatchStatsSink } from '../models/types';
 import { byolLoss } from './byol-loss';
 import { denseEmdLoss, type DenseEmdBlock, type DenseEmdGroup } from './dense-emd';
@@ -68,26 +68,8 @@ function swapHalves<T extends tf.Tensor>(t: T): T {
   return tf.concat([b, a], 0) as T;
 }
 
-/**
- * The pyramid grids of a map that give distinct levels: a level is determined by its pooling
- * kernel (H − min(g, H) + 1) × (W − min(g, W) + 1), so grids ≥ the map all give the map itself.
- * `grids[k]` is level `of[k]` of `distinct`; without SPC there is one level, the map.
- */
-export function distinctLevels(h: number, w: number, grids: number[] | undefined): { distinct: number[]; of: number[] } {
-  if (!grids) return { distinct: [Math.max(h, w)], of: [0] };
-  const keys: string[] = [];
-  const distinct: number[] = [];
-  const of = grids.map((g) => {
-    const key = `${h - Math.min(g, h) + 1}x${w - Math.min(g, w) + 1}`;
-    let i = keys.indexOf(key);
-    if (i < 0) {
-      i = keys.push(key) - 1;
-      distinct.push(g);
-    }
-    return i;
-  });
-  return { distinct, of };
-}
+/** The pyramid grids of a map that give distinct levels (`grids[k]` is level `of[k]` of `distinct`). */
+export const distinctLevels = spcDistinctGrids;
 
 const spcGrids = (config: PretrainConfig) => (config.emd.spc ? config.emd.spcGrids : undefined);
 

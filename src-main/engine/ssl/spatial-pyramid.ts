@@ -15,7 +15,7 @@
  * (measured: pyramid 7/5/3 forward + backward ~70 → ~28 ms CPU on a loaded machine).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { SpcPairing } from '../../../shared/config/pretrain';
+import { spcLevelSide, type SpcPairing } from '../../../shared/config/pretrain';
 
 /** Stride-1 'valid' average pooling with kernel [kh, kw] and the pooled-padding gradient above. */
 export function cropAveragePool(map: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
@@ -50,8 +50,8 @@ export function spatialPyramid(map: tf.Tensor4D, grids: number[], stockGradient 
   return grids.map((g) => {
     if (!Number.isInteger(g) || g < 1)
       throw new Error(`spatial-pyramid.ts: emd.spcGrids entries must be integers ≥ 1, got ${g}`);
-    const kh = h - Math.min(g, h) + 1;
-    const kw = w - Math.min(g, w) + 1;
+    const kh = h - spcLevelSide(g, h) + 1;
+    const kw = w - spcLevelSide(g, w) + 1;
     // Kernel 1: the level is the map itself, as a new handle on the same data (a reshape: no copy,
     // unlike tf.clone on wasm), so disposing the levels never disposes the caller's map.
     if (kh === 1 && kw === 1) return tf.reshape(map, map.shape);

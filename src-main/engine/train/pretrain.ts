@@ -5,7 +5,12 @@
  * momentum, EMA target, BN statistics, data order and RNG state).
  */
 import * as tf from '@tensorflow/tfjs';
-import { spcLevels, type PretrainConfig } from '../../../shared/config/pretrain';
+import {
+  plannedPretrainSteps,
+  spcLevels,
+  type PretrainConfig,
+  type PretrainStepPlan,
+} from '../../../shared/config/pretrain';
 import { createRng } from '../data/rng';
 import type { RawImage } from '../data/raw-image';
 import { createPretrainLoader, type LoaderState, type PretrainLoader } from '../data/loader';
@@ -36,26 +41,6 @@ interface PretrainState extends LoopPosition {
   numBatchesTracked: Record<string, number>;
   method: string;
   backbone: string;
-}
-
-export interface PretrainPlan {
-  stepsPerEpoch: number;
-  totalSteps: number;
-  warmupSteps: number;
-}
-
-export function planSteps(config: PretrainConfig, imageCount: number): PretrainPlan {
-  const perStep = config.optim.batchSize * config.optim.accumulate;
-  if (imageCount < config.optim.batchSize)
-    throw new Error(
-      `the dataset has ${imageCount} usable image(s), fewer than one batch (optim.batchSize = ${config.optim.batchSize})`,
-    );
-  const stepsPerEpoch = Math.max(1, Math.floor(imageCount / perStep));
-  return {
-    stepsPerEpoch,
-    totalSteps: Math.max(1, Math.round(config.optim.epochs * stepsPerEpoch)),
-    warmupSteps: Math.round(config.optim.warmupEpochs * stepsPerEpoch),
-  };
 }
 
 /** What one micro-batch gives: the losses, and the gradients by key (none when the loss is not finite). */
@@ -184,7 +169,7 @@ export interface RunPretrainingArgs extends ResumeOptions {
 
 export async function runPretraining(args: RunPretrainingArgs): Promise<TrainingResult> {
   const { config, images, hooks = {} } = args;
-  const plan = planSteps(config, images.length);
+  const plan = plannedPretrainSteps(config, images.length);
   const model = new PretrainModel(config);
   const loader: PretrainLoader = createPretrainLoader({
     images,
@@ -217,7 +202,7 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Training
 /** Pretraining as the training loop runs it: one step is `accumulate` micro-batches and one update. */
 function pretrainTask(
   config: PretrainConfig,
-  plan: PretrainPlan,
+  plan: PretrainStepPlan,
   model: PretrainModel,
   loader: PretrainLoader,
 ): TrainingTask<PretrainState> {

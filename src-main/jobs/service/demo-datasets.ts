@@ -21,11 +21,11 @@ export const FIRST_LAUNCH_DEMOS: readonly { split: DemoSplit; count: number }[] 
 const cache = new Map<string, DemoScenes>();
 
 /** Generated scenes of one demo split (kept for the last few splits asked for: thumbnails ask often). */
-export function demoScenes(split: DemoSplit, count: number): DemoScenes {
-  const key = `${split}:${count}`;
+export function demoScenes(split: DemoSplit, count: number, seed = DEMO_DATASET_SEED): DemoScenes {
+  const key = `${split}:${count}:${seed}`;
   let scenes = cache.get(key);
   if (!scenes) {
-    scenes = generateDemoScenes({ count, size: DEMO_VIEW_SIZE, seed: DEMO_DATASET_SEED, stream: split });
+    scenes = generateDemoScenes({ count, size: DEMO_VIEW_SIZE, seed, stream: split });
     if (cache.size >= 3) cache.delete(cache.keys().next().value!);
     cache.set(key, scenes);
   }
@@ -35,10 +35,11 @@ export function demoScenes(split: DemoSplit, count: number): DemoScenes {
 export function addDemoDataset(
   home: string,
   store: ExperimentStore,
-  opts: { count: number; split?: DemoSplit; name?: string },
+  opts: { count: number; split?: DemoSplit; name?: string; seed?: number },
 ): DatasetRecord {
   const split = opts.split ?? 'train';
-  const scenes = demoScenes(split, opts.count);
+  const seed = opts.seed ?? DEMO_DATASET_SEED;
+  const scenes = demoScenes(split, opts.count, seed);
   const perImage = new Map<number, number>();
   const perCategory = new Map<number, { count: number; images: Set<number> }>();
   for (const a of scenes.coco.annotations) {
@@ -74,7 +75,7 @@ export function addDemoDataset(
       annotations: perImage.get(im.id) ?? 0,
     })),
     categoryCounts,
-    demo: { stream: split, seed: DEMO_DATASET_SEED, count: opts.count },
+    demo: { stream: split, seed, count: opts.count },
   };
   writeDatasetIndex(home, record.id, index);
   return record;

@@ -13,7 +13,7 @@ import { demoScenes } from './demo-datasets';
 import { failed, notFound } from './api-errors';
 
 export type ImageSource =
-  | { kind: 'demo'; split: DemoSplit; count: number; names: string[] }
+  | { kind: 'demo'; split: DemoSplit; count: number; seed?: number; names: string[] }
   | { kind: 'files'; root: string; files: string[] };
 
 export function datasetSource(home: string, dataset: DatasetRecord): ImageSource {
@@ -28,6 +28,7 @@ export function sourceFromIndex(index: DatasetIndex): ImageSource {
       kind: 'demo',
       split: index.demo.stream,
       count: index.demo.count,
+      seed: index.demo.seed,
       names: index.images.map((i) => i.file),
     };
   return { kind: 'files', root: index.imageRoot!, files: index.images.map((i) => i.file) };
@@ -69,7 +70,7 @@ export async function thumbnail(source: ImageSource, index: number, size: number
   checkIndex(source, index);
   let pipeline: sharp.Sharp;
   if (source.kind === 'demo') {
-    const img = demoScenes(source.split, source.count).images[index]!;
+    const img = demoScenes(source.split, source.count, source.seed).images[index]!;
     pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
   } else {
     const file = path.join(source.root, source.files[index]!);

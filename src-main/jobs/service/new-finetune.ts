@@ -1,6 +1,6 @@
 /**
- * A new detector fine-tune as the studio resolves it: the user's overrides on the defaults
- * recommended for this machine, with what the user picked from the store deciding the rest — the
+ * A new detector fine-tune as the studio resolves it: the user's overrides on this machine's defaults
+ * for the backend they ask for (as the CLI's, shared/config/run-defaults.ts), with what the user picked from the store deciding the rest — the
  * train and val datasets decide the data (demo splits or an imported COCO / VOC / YOLO source), the
  * init decides the backbone (a pretraining run's latest checkpoint, a random-init baseline's seeded
  * weights, an exported backbone file, or fresh random weights). Validated as the training process will validate it, plus the
@@ -13,6 +13,7 @@ import {
   plannedFinetuneSteps,
   type FinetuneConfig,
 } from '../../../shared/config/finetune';
+import { withFinetuneDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
 import { mergeDefaults, type ConfigIssue } from '../../../shared/config/validation';
 import type { ArgsOf } from '../../../shared/api/methods';
 import type { DatasetRecord, RunRecord } from '../../../shared/dto';
@@ -83,30 +84,30 @@ function dataFields(
 
 const labelSet = (d: DatasetRecord) => d.categories.map((c) => `${c.id}:${c.name}`).join(', ');
 
-export function resolveNewFinetune(
-  home: string,
-  store: ExperimentStore,
-  req: FinetuneRequest,
-  recommended: Record<string, unknown>,
-): ResolvedFinetune {
-  const issues: ConfigIssue[] = [];
-  const train = dataset(store, req.trainDatasetId, 'train');
-  const val = dataset(store, req.valDatasetId, 'val');
-  const trainData = train ? dataFields(home, train, 'train', issues) : null;
-  const valData = val ? dataFields(home, val, 'val', issues) : null;
-  // AP measured on the images the detector trained on says nothing about the backbone.
-  if (train && val && train.id === val.id)
-    issues.push({
-      path: 'valDatasetId',
-      message: `is the train dataset ("${train.name}"): evaluate on held-out images (import a separate val set)`,
-    });
-  else if (train && val && trainData && valData && labelSet(train) !== labelSet(val))
-    issues.push({
-      path: 'valDatasetId',
-      message: `"${val.name}" has other categories (${labelSet(val)}) than "${train.name}" (${labelSet(train)}); a detector needs one label set`,
-    });
+/** Where a fine-tune's backbone comes from, as the studio's form and `selfemd finetune --init` name it. */
+export type FinetuneInitRequest = Pick<FinetuneRequest, 'init' | 'parentRunId' | 'weightsPath'>;
 
-  const forced: Record<string, unknown> = { data: { ...trainData, ...valData } };
+export interface ResolvedFinetuneInit {
+  /** The config fields the init decides (init, backbone, and a baseline's seed). */
+  forced: Record<string, unknown>;
+  /** The run the backbone comes from (linked as the fine-tune's parent). */
+  parent: RunRecord | null;
+  /** In words, for the run's log. */
+  initDescription: string;
+}
+
+/**
+ * The init's config fields, for the studio and the CLI alike: a pretraining run's recorded backbone
+ * and last recorded checkpoint, a random-init baseline's backbone and seed, an exported file's header
+ * (describeWeightsFile), or fresh random weights. What cannot be used is added to `issues`, under the
+ * request field it concerns.
+ */
+export function resolveFinetuneInit(
+  store: ExperimentStore,
+  req: FinetuneInitRequest,
+  issues: ConfigIssue[],
+): ResolvedFinetuneInit {
+  const forced: Record<string, unknown> = {};
   let parent: RunRecord | null = null;
   let initDescription = 'random init (a baseline with no pretraining)';
   if (req.init !== 'file' && req.weightsPath !== undefined)
@@ -171,8 +172,36 @@ export function resolveNewFinetune(
       }
     }
   }
+  return { forced, parent, initDescription };
+}
 
-  const merged = mergeFinetuneDefaults(mergeDefaults(recommended, mergeDefaults(req.config, forced)));
+export function resolveNewFinetune(
+  home: string,
+  store: ExperimentStore,
+  req: FinetuneRequest,
+  machine: MachineDescription,
+): ResolvedFinetune {
+  const issues: ConfigIssue[] = [];
+  const train = dataset(store, req.trainDatasetId, 'train');
+  const val = dataset(store, req.valDatasetId, 'val');
+  const trainData = train ? dataFields(home, train, 'train', issues) : null;
+  const valData = val ? dataFields(home, val, 'val', issues) : null;
+  // AP measured on the images the detector trained on says nothing about the backbone.
+  if (train && val && train.id === val.id)
+    issues.push({
+      path: 'valDatasetId',
+      message: `is the train dataset ("${train.name}"): evaluate on held-out images (import a separate val set)`,
+    });
+  else if (train && val && trainData && valData && labelSet(train) !== labelSet(val))
+    issues.push({
+      path: 'valDatasetId',
+      message: `"${val.name}" has other categories (${labelSet(val)}) than "${train.name}" (${labelSet(train)}); a detector needs one label set`,
+    });
+
+  const init = resolveFinetuneInit(store, req, issues);
+  const { parent, initDescription } = init;
+  const forced = { ...init.forced, data: { ...trainData, ...valData } };
+  const merged = mergeFinetuneDefaults(withFinetuneDefaults(machine, mergeDefaults(req.config, forced)));
   for (const i of finetuneConfigIssues(merged)) issues.push({ path: `config.${i.path}`, message: i.message });
   if (issues.some((i) => i.path.startsWith('config.')))
     return { config: null, issues, totalSteps: null, parent, train, val, initDescription };

@@ -1,13 +1,17 @@
 /**
- * A new run's config as the studio resolves it: the user's overrides, the dataset's data source (the
+ * A new run's config as the studio resolves it: the user's overrides on this machine's defaults for the
+ * backend they ask for (as the CLI's, shared/config/run-defaults.ts), the dataset's data source (the
  * dataset decides what is trained on, not a path typed into the form), the method, validated as the
  * training process will validate it, plus the checks only the service can make (dataset size vs batch).
  */
 import {
   pretrainConfigIssues,
+  pretrainDatasetTooSmall,
+  plannedPretrainSteps,
   DEFAULT_PRETRAIN_CONFIG,
   type PretrainConfig,
 } from '../../../shared/config/pretrain';
+import { withPretrainDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
 import { mergeDefaults, type ConfigIssue } from '../../../shared/config/validation';
 import type { NewRunMethod } from '../../../shared/api/types';
 import type { DatasetRecord } from '../../../shared/dto';
@@ -29,19 +33,12 @@ export function notPretrainable(home: string, dataset: DatasetRecord): string | 
   return null;
 }
 
-/** Optimizer steps, as the trainer plans them (pretrain.ts planSteps). */
-export function plannedSteps(config: PretrainConfig, images: number): number | null {
-  const perStep = config.optim.batchSize * config.optim.accumulate;
-  if (images < config.optim.batchSize) return null;
-  const stepsPerEpoch = Math.max(1, Math.floor(images / perStep));
-  return Math.max(1, Math.round(config.optim.epochs * stepsPerEpoch));
-}
-
 export function resolveNewRun(
   home: string,
   method: NewRunMethod,
   overrides: Record<string, unknown>,
   dataset: DatasetRecord | null,
+  machine: MachineDescription,
 ): ResolvedRun {
   const issues: ConfigIssue[] = [];
   let data: Record<string, unknown> = {};
@@ -56,19 +53,22 @@ export function resolveNewRun(
   // random-init trains nothing; its config is validated as a BYOL one (same backbone fields) and stored as such.
   const merged = mergeDefaults(
     DEFAULT_PRETRAIN_CONFIG,
-    mergeDefaults(overrides, { method: method === 'random-init' ? 'byol' : method, data }),
+    withPretrainDefaults(
+      machine,
+      mergeDefaults(overrides, { method: method === 'random-init' ? 'byol' : method, data }),
+    ),
   );
   for (const i of pretrainConfigIssues(merged)) issues.push({ path: `config.${i.path}`, message: i.message });
   if (issues.some((i) => i.path.startsWith('config.'))) return { config: null, issues, totalSteps: null };
   const config = merged as PretrainConfig;
   let totalSteps: number | null = null;
   if (dataset && method !== 'random-init') {
-    totalSteps = plannedSteps(config, dataset.imageCount);
-    if (totalSteps === null)
+    if (pretrainDatasetTooSmall(config, dataset.imageCount))
       issues.push({
         path: 'config.optim.batchSize',
         message: `must be at most the dataset's ${dataset.imageCount} images, got ${config.optim.batchSize}`,
       });
+    else totalSteps = plannedPretrainSteps(config, dataset.imageCount).totalSteps;
   }
   if (method === 'random-init') totalSteps = 0;
   return { config, issues, totalSteps };

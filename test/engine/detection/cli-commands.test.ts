@@ -5,9 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig } from '../../../shared/config/finetune';
 import { finetuneOverrides, resolveInit } from '../../../src-main/cli/commands/finetune';
 import { CliError } from '../../../src-main/cli/cli-error';
+import type { MachineDescription } from '../../../shared/config/run-defaults';
 import { tempRunDir } from './overfit-fixture';
 
 const home = tempRunDir('cli-home');
+/** A machine with WebAssembly only: the CPU fine-tuning sizes are its defaults. */
+const WASM: MachineDescription = { backends: ['auto', 'wasm', 'cpu'], cpus: 2 };
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
 describe('selfemd finetune flags', () => {
@@ -24,22 +27,22 @@ describe('selfemd finetune flags', () => {
   });
 
   it('--size sets the test size and a [¾, 1] training range; CPU sizes fill the rest; flags win', () => {
-    const plan = finetuneOverrides(['--detector', 'faster-rcnn', '--init', 'random', '--size', '160', '--epochs', '3', '--lr', '0.03', '--name', 'x'], home);
+    const plan = finetuneOverrides(['--detector', 'faster-rcnn', '--init', 'random', '--size', '160', '--epochs', '3', '--lr', '0.03', '--name', 'x'], home, undefined, WASM);
     const c = resolveFinetuneConfig(plan.overrides);
     expect(c.detector).toBe('faster-rcnn');
     expect(c.data).toMatchObject({ minSizeTrain: [120, 160], minSizeTest: 160, maxSizeTest: 267, demoSize: 128 });
     expect(c.optim).toMatchObject({ epochs: 3, lr: 0.03, batchSize: 4 });
     expect(c.backbone).toMatchObject({ name: 'resnet18', baseWidth: 16 });
     expect(plan.runDir).toBe(path.join(home, 'runs', 'x'));
-    expect(plan.backboneGiven).toBe(false);
+    expect(plan.name).toBe('x');
     // without --lr the detector's detectron2 rate applies
-    expect(resolveFinetuneConfig(finetuneOverrides(['--detector', 'faster-rcnn'], home).overrides).optim.lr).toBe(0.02);
+    expect(resolveFinetuneConfig(finetuneOverrides(['--detector', 'faster-rcnn'], home, undefined, WASM).overrides).optim.lr).toBe(0.02);
   });
 
   it('bad input is a one-line CliError naming the flag', () => {
     expect(() => finetuneOverrides(['--epochs', 'many'], home)).toThrow(/--epochs must be a number, got "many"/);
     expect(() => finetuneOverrides(['--train', '/no/such/coco.json'], home)).toThrow(/--train \/no\/such\/coco\.json: no such file or folder/);
     expect(() => finetuneOverrides(['--bogus'], home)).toThrow(CliError);
-    expect(() => finetuneOverrides(['--resume', '--name', 'nothing-here'], home)).toThrow(/config\.json not found/);
+    expect(() => finetuneOverrides(['--resume', '--name', 'nothing-here'], home)).toThrow(/--resume: no fine-tune run named "nothing-here"/);
   });
 });

@@ -1,0 +1,91 @@
+/**
+ * The defaults a new run starts from on a given machine, for the CLI and the studio alike: one pure
+ * function of what the machine can run (the backends that load there, its cores) and of the backend
+ * the run asks for. A GPU gets the paper's (and detectron2's) sizes; a native CPU build reduced sizes;
+ * wasm and the plain CPU backend a run that finishes in minutes. The probing (which backends are
+ * installed) happens in src-main/jobs/service/hardware.ts; nothing here touches the machine.
+ */
+import { cpuFinetuneOverrides } from './finetune';
+import { BACKEND_CHOICES, cpuDemoOverrides, type BackendChoice } from './pretrain';
+import { mergeDefaults } from './validation';
+
+/** What the defaults depend on (the studio's HardwareInfo is one). */
+export interface MachineDescription {
+  /** Backends that load here, in the order `auto` tries them. */
+  backends: readonly BackendChoice[];
+  cpus: number;
+}
+
+export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
+
+/** A run's defaults on a machine, with a label saying which sizes they are (shown in the forms). */
+export interface RunDefaults {
+  label: string;
+  overrides: Record<string, unknown>;
+}
+
+const AUTO_ORDER: readonly ConcreteBackend[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+
+/** The backend a run asking for `choice` trains on here: `auto` takes the first one that loads. */
+export function backendInUse(machine: MachineDescription, choice: BackendChoice = 'auto'): ConcreteBackend {
+  if (choice !== 'auto') return choice;
+  return AUTO_ORDER.find((b) => machine.backends.includes(b)) ?? 'cpu';
+}
+
+/** The backend named by partial overrides (`auto` when absent or not a backend: validation says so). */
+export function requestedBackend(overrides: unknown): BackendChoice {
+  const b = (overrides as { backend?: unknown } | null | undefined)?.backend;
+  return BACKEND_CHOICES.includes(b as BackendChoice) ? (b as BackendChoice) : 'auto';
+}
+
+/** Pretraining sizes for the backend a run gets on this machine. */
+export function pretrainDefaults(machine: MachineDescription, choice: BackendChoice = 'auto'): RunDefaults {
+  const backend = backendInUse(machine, choice);
+  if (backend === 'tfjs-node-gpu') return { label: 'GPU (tfjs-node-gpu): the paper’s sizes', overrides: {} };
+  if (backend === 'tfjs-node')
+    return {
+      label: `native CPU (${machine.cpus} cores): reduced sizes`,
+      overrides: {
+        backbone: { name: 'resnet18', baseWidth: 32 },
+        data: { imageSize: 128 },
+        optim: { epochs: 20, batchSize: 32, lr: 0.05, warmupEpochs: 1 },
+        byol: { projectorHidden: 1024, projectionDim: 128, predictorHidden: 1024 },
+        emd: { scaleViewSize: 64 },
+      },
+    };
+  return { label: `${backend} (${machine.cpus} cores): small demo sizes`, overrides: cpuDemoOverrides() };
+}
+
+/** Fine-tuning sizes for the backend a run gets on this machine. */
+export function finetuneDefaults(machine: MachineDescription, choice: BackendChoice = 'auto'): RunDefaults {
+  const backend = backendInUse(machine, choice);
+  if (backend === 'tfjs-node-gpu') return { label: 'GPU (tfjs-node-gpu): detectron2’s sizes', overrides: {} };
+  return {
+    label: `CPU (${backend}, ${machine.cpus} cores): small detector sizes`,
+    overrides: cpuFinetuneOverrides(),
+  };
+}
+
+/**
+ * Partial overrides on the machine's defaults for the backend they ask for: what the CLI and the
+ * studio hand to the config resolver, so that the same request gets the same run on either.
+ */
+export function withPretrainDefaults(
+  machine: MachineDescription,
+  overrides: unknown,
+): Record<string, unknown> {
+  return mergeDefaults(pretrainDefaults(machine, requestedBackend(overrides)).overrides, overrides) as Record<
+    string,
+    unknown
+  >;
+}
+
+export function withFinetuneDefaults(
+  machine: MachineDescription,
+  overrides: unknown,
+): Record<string, unknown> {
+  return mergeDefaults(finetuneDefaults(machine, requestedBackend(overrides)).overrides, overrides) as Record<
+    string,
+    unknown
+  >;
+}
