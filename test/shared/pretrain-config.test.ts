@@ -4,7 +4,12 @@ import {
   cpuDemoOverrides,
   pretrainConfigIssues,
   resolvePretrainConfig,
+  denseMapSide,
+  plannedPretrainSteps,
+  pretrainDatasetTooSmall,
+  spcDistinctGrids,
   spcLevels,
+  spcSelectableGrids,
 } from '../../shared/config/pretrain';
 import { ConfigError } from '../../shared/config/validation';
 
@@ -78,6 +83,49 @@ describe('pretrain config', () => {
       levels: [5, 3],
       note: 'at 160 px the dense map is 5×5: grids 7, 5, 3 give 2 distinct levels (5×5, 3×3); all differ from 224 px',
     });
+  });
+
+  it('one rule for which grids give distinct levels, on a map and at an image size', () => {
+    expect(denseMapSide(224)).toBe(7);
+    expect(denseMapSide(80)).toBe(3);
+    expect(denseMapSide(225)).toBe(8);
+    // grids[k] is level of[k]; grids that clamp to the map share its level.
+    expect(spcDistinctGrids(7, 7, [7, 5, 3])).toEqual({ distinct: [7, 5, 3], of: [0, 1, 2] });
+    expect(spcDistinctGrids(4, 4, [7, 5, 3])).toEqual({ distinct: [7, 3], of: [0, 0, 1] });
+    expect(spcDistinctGrids(3, 3, [3, 7, 5])).toEqual({ distinct: [3], of: [0, 0, 0] });
+    expect(spcDistinctGrids(5, 3, [5, 3])).toEqual({ distinct: [5, 3], of: [0, 1] });
+    expect(spcDistinctGrids(3, 3, undefined)).toEqual({ distinct: [3], of: [0] });
+    // What a level picker offers: the grids that are a g×g pooling of their own, largest first.
+    expect(spcSelectableGrids(224, [7, 5, 3])).toEqual([7, 5, 3]);
+    expect(spcSelectableGrids(160, [3, 7, 5])).toEqual([5, 3]);
+    expect(spcSelectableGrids(64, [7, 5, 3])).toEqual([]);
+    expect(spcSelectableGrids(96, [7, 5, 3, 3])).toEqual([3]);
+    // The picker's grids and spcLevels agree on which levels exist.
+    for (const size of [64, 96, 128, 160, 192, 224, 256])
+      for (const g of spcSelectableGrids(size, [7, 5, 3]))
+        expect(spcLevels(size, [7, 5, 3]).levels).toContain(g);
+  });
+
+  it('plans pretraining steps as the trainer takes them', () => {
+    const c = resolvePretrainConfig({
+      optim: { batchSize: 16, accumulate: 2, epochs: 3, warmupEpochs: 0.5 },
+    });
+    // 100 images in effective batches of 32: 3 whole steps an epoch (the rest is dropped).
+    expect(plannedPretrainSteps(c, 100)).toEqual({ stepsPerEpoch: 3, totalSteps: 9, warmupSteps: 2 });
+    // Fewer images than an effective batch, but a whole micro-batch: one step an epoch.
+    expect(plannedPretrainSteps(c, 20)).toEqual({ stepsPerEpoch: 1, totalSteps: 3, warmupSteps: 1 });
+    // Fractional epochs round to whole steps, never below one.
+    const short = resolvePretrainConfig({ optim: { batchSize: 16, epochs: 0.01 } });
+    expect(plannedPretrainSteps(short, 64).totalSteps).toBe(1);
+    expect(
+      plannedPretrainSteps(resolvePretrainConfig({ optim: { batchSize: 16, epochs: 2.5 } }), 64).totalSteps,
+    ).toBe(10);
+    // Less than one micro-batch: nothing to train on, said without throwing or by throwing.
+    expect(pretrainDatasetTooSmall(c, 15)).toBe(
+      'the dataset has 15 usable image(s), fewer than one batch (optim.batchSize = 16)',
+    );
+    expect(pretrainDatasetTooSmall(c, 16)).toBeNull();
+    expect(() => plannedPretrainSteps(c, 15)).toThrow(/fewer than one batch \(optim.batchSize = 16\)/);
   });
 });
 

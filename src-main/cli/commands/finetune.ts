@@ -13,6 +13,7 @@ import {
   finetuneSizeOverrides,
   plannedFinetuneSteps,
   resolveFinetuneConfig,
+  type FinetuneConfig,
   type InitKind,
 } from '../../../shared/config/finetune';
 import { withFinetuneDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
@@ -22,7 +23,11 @@ import { COCO_STAT_NAMES, formatCocoStats } from '../../engine/eval/cocoeval';
 import { runIdInPath } from '../../jobs/finetune-record';
 import { datasetForSource, type DatasetSource } from '../../jobs/service/dataset-for-source';
 import { detectHardware } from '../../jobs/service/hardware';
-import { resolveFinetuneInit, type FinetuneInitRequest } from '../../jobs/service/new-finetune';
+import {
+  resolveFinetuneInit,
+  type FinetuneInitRequest,
+  type ResolvedFinetuneInit,
+} from '../../jobs/service/new-finetune';
 import { openStore, type ExperimentStore } from '../../store';
 import { numberFlag, parse, resolveOrExit, runOverrides } from '../args';
 import { CliError } from '../cli-error';
@@ -198,13 +203,11 @@ function initRequest(init: unknown, store: ExperimentStore): FinetuneInitRequest
 
 const REQUEST_FLAGS: Record<string, string> = { weightsPath: '--init', parentRunId: '--init' };
 
-async function startFinetune(studio: StudioContext, plan: FinetuneCliPlan): Promise<RunRecord> {
-  const { store, home } = studio;
-  const existing = store.listRuns({ kind: 'finetune' }).find((r) => r.name === plan.name);
-  if (existing)
-    throw new CliError(
-      `selfemd finetune: a fine-tune run named "${plan.name}" exists (${existing.status}); continue it with --resume --name ${plan.name}, or choose another --name`,
-    );
+/** The run's config: the plan's overrides with what the init decides (the studio's rules), validated. */
+export function resolveCliFinetune(
+  store: ExperimentStore,
+  plan: FinetuneCliPlan,
+): { config: FinetuneConfig; init: ResolvedFinetuneInit } {
   const issues: { path: string; message: string }[] = [];
   const init = resolveFinetuneInit(store, initRequest(plan.overrides.init, store), issues);
   if (issues.length)
@@ -212,7 +215,17 @@ async function startFinetune(studio: StudioContext, plan: FinetuneCliPlan): Prom
       `selfemd finetune: ${issues.map((i) => `${REQUEST_FLAGS[i.path] ?? i.path}: ${i.message}`).join('; ')}`,
     );
   const overrides = mergeDefaults(plan.overrides, init.forced);
-  const config = resolveOrExit('finetune', () => resolveFinetuneConfig(overrides));
+  return { config: resolveOrExit('finetune', () => resolveFinetuneConfig(overrides)), init };
+}
+
+async function startFinetune(studio: StudioContext, plan: FinetuneCliPlan): Promise<RunRecord> {
+  const { store, home } = studio;
+  const existing = store.listRuns({ kind: 'finetune' }).find((r) => r.name === plan.name);
+  if (existing)
+    throw new CliError(
+      `selfemd finetune: a fine-tune run named "${plan.name}" exists (${existing.status}); continue it with --resume --name ${plan.name}, or choose another --name`,
+    );
+  const { config, init } = resolveCliFinetune(store, plan);
   const record = async (which: 'train' | 'val') => {
     const source: DatasetSource =
       config.data[which] === 'demo'

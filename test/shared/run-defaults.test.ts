@@ -1,0 +1,63 @@
+/** A run's defaults as a function of the machine and the backend asked for (shared/config/run-defaults.ts). */
+import { describe, expect, it } from 'vitest';
+import { cpuFinetuneOverrides, resolveFinetuneConfig } from '../../shared/config/finetune';
+import { cpuDemoOverrides, resolvePretrainConfig } from '../../shared/config/pretrain';
+import {
+  backendInUse,
+  finetuneDefaults,
+  pretrainDefaults,
+  requestedBackend,
+  withFinetuneDefaults,
+  withPretrainDefaults,
+  type MachineDescription,
+} from '../../shared/config/run-defaults';
+
+const GPU: MachineDescription = { backends: ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], cpus: 8 };
+const NATIVE: MachineDescription = { backends: ['auto', 'tfjs-node', 'wasm', 'cpu'], cpus: 4 };
+const WASM: MachineDescription = { backends: ['auto', 'wasm', 'cpu'], cpus: 2 };
+
+describe('run defaults', () => {
+  it('auto runs on the first backend that loads; a named backend is taken as asked', () => {
+    expect(backendInUse(GPU)).toBe('tfjs-node-gpu');
+    expect(backendInUse(NATIVE, 'auto')).toBe('tfjs-node');
+    expect(backendInUse(WASM)).toBe('wasm');
+    expect(backendInUse({ backends: ['auto'], cpus: 1 })).toBe('cpu');
+    expect(backendInUse(GPU, 'wasm')).toBe('wasm');
+  });
+
+  it('the sizes follow the backend the run gets, not only the machine', () => {
+    expect(pretrainDefaults(GPU).overrides).toEqual({});
+    expect(pretrainDefaults(WASM).overrides).toEqual(cpuDemoOverrides());
+    expect(pretrainDefaults(NATIVE).overrides).toMatchObject({
+      data: { imageSize: 128 },
+      optim: { epochs: 20 },
+    });
+    // A GPU machine asked to train on wasm gets the sizes wasm can finish.
+    expect(pretrainDefaults(GPU, 'wasm').overrides).toEqual(pretrainDefaults(WASM).overrides);
+    expect(pretrainDefaults(GPU, 'wasm').label).toBe('wasm (8 cores): small demo sizes');
+    expect(finetuneDefaults(GPU).overrides).toEqual({});
+    expect(finetuneDefaults(GPU, 'cpu').overrides).toEqual(cpuFinetuneOverrides());
+    expect(finetuneDefaults(NATIVE).overrides).toEqual(cpuFinetuneOverrides());
+  });
+
+  it('every default resolves to a valid config', () => {
+    for (const m of [GPU, NATIVE, WASM]) {
+      expect(() => resolvePretrainConfig(pretrainDefaults(m).overrides)).not.toThrow();
+      expect(() => resolveFinetuneConfig(finetuneDefaults(m).overrides)).not.toThrow();
+    }
+  });
+
+  it('overrides win over the defaults of the backend they name', () => {
+    expect(requestedBackend({ backend: 'cpu' })).toBe('cpu');
+    expect(requestedBackend({ backend: 'tpu' })).toBe('auto');
+    expect(requestedBackend(undefined)).toBe('auto');
+    const c = resolvePretrainConfig(withPretrainDefaults(GPU, { backend: 'wasm', optim: { epochs: 3 } }));
+    expect(c.optim.epochs).toBe(3);
+    expect(c.data.imageSize).toBe(96);
+    expect(c.backbone.baseWidth).toBe(32);
+    expect(resolvePretrainConfig(withPretrainDefaults(GPU, {})).data.imageSize).toBe(224);
+    const f = resolveFinetuneConfig(withFinetuneDefaults(WASM, { backbone: { baseWidth: 8 } }));
+    expect(f.backbone).toMatchObject({ name: 'resnet18', baseWidth: 8 });
+    expect(f.data.demoSize).toBe(128);
+  });
+});
