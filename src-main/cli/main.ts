@@ -9,7 +9,8 @@ const HELP = `selfemd — Self-EMD Studio, headless
                    [--width N] [--size PX] [--epochs N] [--batch N] [--accumulate N] [--lr X] [--seed N]
                    [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--marginals eq13|eq12] [--lambda X]
                    [--no-spc] [--no-scale-view] [--checkpoint-every N] [--config FILE.json] [--full] [--name S]
-                   Without --full, small CPU-sized defaults (resnet18 width 32, 96 px) fill what you leave out.
+                   Without --full, this machine's defaults for the backend (the studio's forms start from the
+                   same; on wasm/CPU: resnet18 width 32, 96 px) fill what you leave out.
   selfemd runs [--json]                        list runs
   selfemd resume RUN                           continue a paused or interrupted run from its last checkpoint
   selfemd export RUN --format tfjs|safetensors --out PATH [--step N]
@@ -17,7 +18,8 @@ const HELP = `selfemd — Self-EMD Studio, headless
   selfemd transport RUN --image A|demo:N [--image B] [--out PREFIX] [--seed N] [--grid 7|5|3]
                                                transport plan of two random crops: JSON + PNG (Fig. 5)
   selfemd finetune --detector retinanet|faster-rcnn --init RUN|FILE|random --train DATASET --val DATASET
-                   [--size --epochs --batch --lr …]   fine-tune a detector (DATASET: demo or a COCO JSON)
+                   [--size --epochs --batch --lr …] [--name NAME]   fine-tune a detector (DATASET: demo, or a
+                   COCO / VOC / YOLO dataset); Ctrl-C pauses it, --resume --name NAME continues it
   selfemd predict RUN --image FILE             boxes as JSON and drawn on a PNG
   selfemd eval --gt GT.json --dt DETECTIONS.json [--json]
                                                COCO bbox stats (the 12 of pycocotools) and VOC AP50

@@ -27,6 +27,9 @@ channel.onDisconnect(() => {
   stopRequest = 'pause';
   if (!started) process.exit(0);
 });
+// A terminal's Ctrl-C reaches the whole process group, this process too: its supervisor decides
+// (the CLI asks for a pause: checkpoint, then stop), so the signal alone must not kill a run mid-step.
+process.on('SIGINT', () => undefined);
 
 channel.onMessage((message) => {
   if (message.type === 'stop') stopRequest = message.mode;

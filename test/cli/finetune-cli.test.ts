@@ -31,19 +31,35 @@ const TINY = {
 };
 const STEPS = 8;
 
-function selfemd(args: string[], until?: (stop: () => void) => void) {
+/**
+ * Runs the CLI as a terminal job (its own process group). `until` may kill it (SIGKILL, the CLI
+ * only) or press Ctrl-C (SIGINT to the whole group, its training process included, as a terminal does).
+ */
+function selfemd(args: string[], until?: (ctl: { kill: () => void; ctrlC: () => void }) => void) {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, SELFEMD_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  until?.(() => child.kill('SIGKILL'));
+  until?.({ kill: () => child.kill('SIGKILL'), ctrlC: () => process.kill(-child.pid!, 'SIGINT') });
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>(
-    (resolve) => child.on('exit', (code, signal) => resolve({ code, signal, out, err })),
+    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })),
   );
+}
+
+/** Calls `then` once the run called `name` has a recorded checkpoint of at least `step`. */
+function whenCheckpoint(name: string, step: number, then: () => void): void {
+  const timer = setInterval(() => {
+    if (!fs.existsSync(path.join(home, 'studio.db'))) return;
+    if (look((s, id) => (id ? (s.lastCheckpoint(id)?.step ?? 0) : 0), name) >= step) {
+      clearInterval(timer);
+      then();
+    }
+  }, 100);
 }
 
 /** The store as the CLI left it (opened per look: the CLI process writes it meanwhile). */
@@ -76,16 +92,7 @@ async function gone(pid: number): Promise<void> {
 async function startAndKill(name: string) {
   const killed = await selfemd(
     ['finetune', '--config', path.join(home, 'tiny.json'), '--name', name],
-    (kill) => {
-      const timer = setInterval(() => {
-        if (!fs.existsSync(path.join(home, 'studio.db'))) return;
-        const step = look((s, id) => (id ? (s.lastCheckpoint(id)?.step ?? 0) : 0), name);
-        if (step >= 2) {
-          clearInterval(timer);
-          kill();
-        }
-      }, 100);
-    },
+    ({ kill }) => whenCheckpoint(name, 2, kill),
   );
   const pid = look((s, id) => s.getRun(id!).pid, name);
   expect(pid).toBeGreaterThan(0);
@@ -150,6 +157,22 @@ describe('selfemd finetune', () => {
     expect(after.checkpoints.at(-1)).toBe(STEPS);
     expect(after.evaluations).toContainEqual(['coco', STEPS]);
     expect(after.evaluations).toContainEqual(['voc', STEPS]);
+  }, 240_000);
+
+  it('Ctrl-C pauses it at a checkpoint', async () => {
+    const name = 'ft-cli-ctrl-c';
+    const r = await selfemd(
+      ['finetune', '--config', path.join(home, 'tiny.json'), '--name', name],
+      ({ ctrlC }) => whenCheckpoint(name, 1, ctrlC),
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('pausing at a checkpoint');
+    const run = look((s, id) => ({ run: s.getRun(id!), last: s.lastCheckpoint(id!)!.step }), name);
+    // Paused, not killed: its training process got the signal too, and left the stopping to the CLI.
+    expect(run.run).toMatchObject({ status: 'paused', pid: null, error: null });
+    expect(run.last).toBe(run.run.step);
+    expect(run.last).toBeLessThan(STEPS);
+    expect(r.out).toContain(`paused at step ${run.last}/${STEPS}`);
   }, 240_000);
 
   it('killed, is shown interrupted in the studio and resumes there, in its own folder', async () => {

@@ -3,6 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src-main/engine/backend/select';
+import { writeSafetensors } from '../../src-main/engine/export/safetensors';
+import { saveBackboneAsTfjsLayers } from '../../src-main/engine/export/tfjs-layers';
+import { backboneToTorchTensors } from '../../src-main/engine/export/torch-state-dict';
+import { createBackbone } from '../../src-main/engine/models/registry';
 import { describeWeightsFile } from '../../src-main/jobs/service/weights-file';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-weights-'));
@@ -41,6 +46,34 @@ describe('describeWeightsFile', () => {
     expect(describeWeightsFile(file)).toEqual(want);
     expect(describeWeightsFile(folder)).toEqual(want);
   });
+
+  it('reads what the exporter writes (the one reader for the CLI and the studio)', async () => {
+    await initBackend('wasm');
+    const backbone = createBackbone('resnet34', { baseWidth: 4, seed: 1 });
+    try {
+      const st = path.join(dir, 'exported.safetensors');
+      const exp = backboneToTorchTensors(backbone, { run_id: 'run-7' });
+      await writeSafetensors(st, exp.tensors, exp.metadata);
+      expect(describeWeightsFile(st)).toEqual({
+        kind: 'safetensors',
+        path: st,
+        arch: 'resnet34',
+        baseWidth: 4,
+        runId: 'run-7',
+      });
+      const folder = path.join(dir, 'exported-tfjs');
+      await saveBackboneAsTfjsLayers(backbone, folder, { metadata: { run_id: 'run-7' } });
+      expect(describeWeightsFile(folder)).toEqual({
+        kind: 'tfjs',
+        path: path.join(folder, 'model.json'),
+        arch: 'resnet34',
+        baseWidth: 4,
+        runId: 'run-7',
+      });
+    } finally {
+      backbone.dispose();
+    }
+  }, 60_000);
 
   it('says what is wrong with anything else, naming the file', () => {
     expect(describeWeightsFile('relative.safetensors')).toMatch(/absolute path/);

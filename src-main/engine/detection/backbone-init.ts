@@ -8,8 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackboneName } from '../../../shared/config/pretrain';
-import type { FinetuneConfig, InitKind } from '../../../shared/config/finetune';
-import { readSafetensors } from '../export/safetensors';
+import type { FinetuneConfig } from '../../../shared/config/finetune';
 import { layerName, loadTfjsLayersBackbone } from '../export/tfjs-layers';
 import { loadBackboneFromSafetensors } from '../export/torch-state-dict';
 import { createBackbone } from '../models/registry';
@@ -17,7 +16,7 @@ import { convBnPairs, isResNetBackbone, RESNET_DEPTHS } from '../models/resnet';
 import type { Backbone } from '../models/types';
 import { listCheckpoints, loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
 
-export interface BackboneIdentity {
+interface BackboneIdentity {
   name: BackboneName;
   baseWidth: number;
 }
@@ -33,31 +32,6 @@ export function resolvePretrainCheckpoint(p: string): string {
   const latest = listCheckpoints(root).at(-1);
   if (!latest) throw new Error(`init.path ${p}: no pretraining checkpoint in ${root}`);
   return latest.dir;
-}
-
-/** Which backbone a file or run holds (so the CLI can default --backbone / --width to it). */
-export async function inspectBackboneInit(kind: InitKind, p: string): Promise<BackboneIdentity | undefined> {
-  if (kind === 'random') return undefined;
-  if (kind === 'pretrain-run') {
-    const ckpt = loadCheckpoint<{ backbone?: string }>(resolvePretrainCheckpoint(p));
-    return identityFromCheckpoint(ckpt);
-  }
-  if (kind === 'safetensors') {
-    const c = await readSafetensors(p);
-    const conv1 = c.tensors.get('conv1.weight');
-    const name = c.metadata.arch ?? inferResNetDepth(new Set(c.tensors.keys()));
-    const width = c.metadata.baseWidth !== undefined ? Number(c.metadata.baseWidth) : conv1?.shape[0];
-    if (!name || !width) throw new Error(`${p}: cannot tell which backbone this file holds (no arch metadata, no conv1.weight)`);
-    return { name: name as BackboneName, baseWidth: width };
-  }
-  const loaded = await loadTfjsLayersBackbone(p);
-  try {
-    const { arch, baseWidth } = loaded.metadata;
-    if (!arch || !baseWidth) throw new Error(`${p}: model.json has no arch / baseWidth metadata`);
-    return { name: arch as BackboneName, baseWidth: Number(baseWidth) };
-  } finally {
-    loaded.model.dispose();
-  }
 }
 
 function identityFromCheckpoint(ckpt: LoadedCheckpoint<{ backbone?: string }>): BackboneIdentity {
