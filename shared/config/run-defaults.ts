@@ -70,21 +70,13 @@ export function finetuneDefaults(machine: MachineDescription, choice: BackendCho
  * Partial overrides on the machine's defaults for the backend they ask for: what the CLI and the
  * studio hand to the config resolver, so that the same request gets the same run on either.
  */
-export function withPretrainDefaults(
+export function withRunDefaults(
+  kind: 'pretrain' | 'finetune',
   machine: MachineDescription,
   overrides: unknown,
 ): Record<string, unknown> {
-  return mergeDefaults(pretrainDefaults(machine, requestedBackend(overrides)).overrides, overrides) as Record<
-    string,
-    unknown
-  >;
-}
-
-export function withFinetuneDefaults(
-  machine: MachineDescription,
-  overrides: unknown,
-): Record<string, unknown> {
-  return mergeDefaults(finetuneDefaults(machine, requestedBackend(overrides)).overrides, overrides) as Record<
+  const defaults = kind === 'pretrain' ? pretrainDefaults : finetuneDefaults;
+  return mergeDefaults(defaults(machine, requestedBackend(overrides)).overrides, overrides) as Record<
     string,
     unknown
   >;

@@ -7,8 +7,7 @@ import {
   finetuneDefaults,
   pretrainDefaults,
   requestedBackend,
-  withFinetuneDefaults,
-  withPretrainDefaults,
+  withRunDefaults,
   type MachineDescription,
 } from '../../shared/config/run-defaults';
 
@@ -51,12 +50,14 @@ describe('run defaults', () => {
     expect(requestedBackend({ backend: 'cpu' })).toBe('cpu');
     expect(requestedBackend({ backend: 'tpu' })).toBe('auto');
     expect(requestedBackend(undefined)).toBe('auto');
-    const c = resolvePretrainConfig(withPretrainDefaults(GPU, { backend: 'wasm', optim: { epochs: 3 } }));
+    const c = resolvePretrainConfig(
+      withRunDefaults('pretrain', GPU, { backend: 'wasm', optim: { epochs: 3 } }),
+    );
     expect(c.optim.epochs).toBe(3);
     expect(c.data.imageSize).toBe(96);
     expect(c.backbone.baseWidth).toBe(32);
-    expect(resolvePretrainConfig(withPretrainDefaults(GPU, {})).data.imageSize).toBe(224);
-    const f = resolveFinetuneConfig(withFinetuneDefaults(WASM, { backbone: { baseWidth: 8 } }));
+    expect(resolvePretrainConfig(withRunDefaults('pretrain', GPU, {})).data.imageSize).toBe(224);
+    const f = resolveFinetuneConfig(withRunDefaults('finetune', WASM, { backbone: { baseWidth: 8 } }));
     expect(f.backbone).toMatchObject({ name: 'resnet18', baseWidth: 8 });
     expect(f.data.demoSize).toBe(128);
   });

@@ -16,7 +16,7 @@ import {
   type FinetuneConfig,
   type InitKind,
 } from '../../../shared/config/finetune';
-import { withFinetuneDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
+import { withRunDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
 import { mergeDefaults } from '../../../shared/config/validation';
 import type { RunRecord } from '../../../shared/dto';
 import { COCO_STAT_NAMES, formatCocoStats } from '../../engine/eval/cocoeval';
@@ -184,7 +184,7 @@ export function finetuneOverrides(
     full: v.full,
     configFile: v.config,
     flags,
-    withDefaults: (requested) => withFinetuneDefaults(machine, requested),
+    withDefaults: (requested) => withRunDefaults('finetune', machine, requested),
   });
   return { overrides, runDir, name, json };
 }

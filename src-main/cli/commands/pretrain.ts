@@ -1,7 +1,7 @@
 /** `selfemd pretrain`: start a BYOL / Self-EMD run in a training process and follow it. */
 import * as fs from 'node:fs';
 import { resolvePretrainConfig } from '../../../shared/config/pretrain';
-import { withPretrainDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
+import { withRunDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
 import { detectHardware } from '../../jobs/service/hardware';
 import { numberFlag, parse, resolveOrExit, runOverrides } from '../args';
 import { CliError } from '../cli-error';
@@ -68,7 +68,7 @@ export function pretrainOverrides(
     full: v.full,
     configFile: v.config,
     flags,
-    withDefaults: (requested) => withPretrainDefaults(machine, requested),
+    withDefaults: (requested) => withRunDefaults('pretrain', machine, requested),
   });
   if (v.data && v.data !== 'demo' && !fs.existsSync(v.data))
     throw new CliError(`selfemd pretrain: --data ${v.data}: no such folder`);

@@ -13,7 +13,7 @@ import {
   plannedFinetuneSteps,
   type FinetuneConfig,
 } from '../../../shared/config/finetune';
-import { withFinetuneDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
+import { withRunDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
 import { mergeDefaults, type ConfigIssue } from '../../../shared/config/validation';
 import type { ArgsOf } from '../../../shared/api/methods';
 import type { DatasetRecord, RunRecord } from '../../../shared/dto';
@@ -201,7 +201,9 @@ export function resolveNewFinetune(
   const init = resolveFinetuneInit(store, req, issues);
   const { parent, initDescription } = init;
   const forced = { ...init.forced, data: { ...trainData, ...valData } };
-  const merged = mergeFinetuneDefaults(withFinetuneDefaults(machine, mergeDefaults(req.config, forced)));
+  const merged = mergeFinetuneDefaults(
+    withRunDefaults('finetune', machine, mergeDefaults(req.config, forced)),
+  );
   for (const i of finetuneConfigIssues(merged)) issues.push({ path: `config.${i.path}`, message: i.message });
   if (issues.some((i) => i.path.startsWith('config.')))
     return { config: null, issues, totalSteps: null, parent, train, val, initDescription };

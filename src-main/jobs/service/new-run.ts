@@ -11,7 +11,7 @@ import {
   DEFAULT_PRETRAIN_CONFIG,
   type PretrainConfig,
 } from '../../../shared/config/pretrain';
-import { withPretrainDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
+import { withRunDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
 import { mergeDefaults, type ConfigIssue } from '../../../shared/config/validation';
 import type { NewRunMethod } from '../../../shared/api/types';
 import type { DatasetRecord } from '../../../shared/dto';
@@ -53,7 +53,8 @@ export function resolveNewRun(
   // random-init trains nothing; its config is validated as a BYOL one (same backbone fields) and stored as such.
   const merged = mergeDefaults(
     DEFAULT_PRETRAIN_CONFIG,
-    withPretrainDefaults(
+    withRunDefaults(
+      'pretrain',
       machine,
       mergeDefaults(overrides, { method: method === 'random-init' ? 'byol' : method, data }),
     ),
