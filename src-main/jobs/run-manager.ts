@@ -62,6 +62,15 @@ export class RunManager {
     return path.join(this.options.home, 'runs', runId);
   }
 
+  /**
+   * The folder a run trains in: that of its last recorded checkpoint (<runDir>/checkpoints/step-…;
+   * a CLI fine-tune keeps its own, named by --name / --out), else the default one.
+   */
+  trainingDir(runId: string): string {
+    const last = this.store.lastCheckpoint(runId);
+    return last ? path.dirname(path.dirname(last.path)) : this.runDir(runId);
+  }
+
   isLive(runId: string): boolean {
     return this.live.has(runId);
   }
@@ -123,8 +132,7 @@ export class RunManager {
     if (!last) throw new Error(`run ${runId} has no checkpoint to resume from; start a new run instead`);
     // From the checkpoint the record holds, not the newest on disk: metrics are complete up to it.
     const resume = { resume: true, resumeStep: last.step };
-    // In the folder that checkpoint is in (<runDir>/checkpoints/step-…): a CLI fine-tune keeps its own.
-    const runDir = path.dirname(path.dirname(last.path));
+    const runDir = this.trainingDir(runId);
     if (run.kind === 'finetune') {
       const config = resolveFinetuneConfig(run.config);
       this.launch(runId, (dir) => ({ kind: 'finetune', runId, config, runDir: dir, ...resume }), runDir);

@@ -291,7 +291,7 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
     } else run = await startFinetune(studio, plan);
     await followRun(studio, run.id, {
       json: plan.json,
-      summary: (done) => evaluationSummary(studio.store, done, plan.runDir),
+      summary: (done) => evaluationSummary(studio.store, done, studio.manager.trainingDir(done.id)),
     });
   } finally {
     await studio.close();
