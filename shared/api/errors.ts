@@ -5,7 +5,7 @@
  */
 import type { ConfigIssue } from '../config/validation';
 
-export const API_ERROR_CODES = [
+const API_ERROR_CODES = [
   /** Arguments of the wrong shape, type or range; `issues` names each field. */
   'invalid',
   /** An id that names nothing. */
@@ -57,7 +57,7 @@ export class ApiError extends Error {
 
 export type ApiResponse<T> = { ok: true; value: T } | { ok: false; error: ApiErrorData };
 
-export function isApiErrorData(v: unknown): v is ApiErrorData {
+function isApiErrorData(v: unknown): v is ApiErrorData {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   return typeof o.message === 'string' && (API_ERROR_CODES as readonly unknown[]).includes(o.code);

@@ -25,7 +25,7 @@ export interface ApiEvents {
 
 export type EventName = keyof ApiEvents;
 
-export const EVENT_NAMES: readonly EventName[] = [
+const EVENT_NAMES: readonly EventName[] = [
   'runs.status',
   'runs.progress',
   'runs.checkpoint',

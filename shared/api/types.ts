@@ -91,8 +91,7 @@ export interface DatasetImagePage {
   images: DatasetImage[];
 }
 
-export const IMPORT_PHASES = ['scanning', 'reading', 'recording', 'done', 'failed'] as const;
-export type ImportPhase = (typeof IMPORT_PHASES)[number];
+export type ImportPhase = 'scanning' | 'reading' | 'recording' | 'done' | 'failed';
 
 // ------------------------------------------------------------------------------------------------ runs
 

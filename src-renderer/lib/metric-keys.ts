@@ -1,5 +1,5 @@
 /** The trainer's metric keys and how the studio labels them. */
-export const METRIC_LABELS: Record<string, string> = {
+const METRIC_LABELS: Record<string, string> = {
   'loss/total': 'total loss',
   'loss/global': 'BYOL term',
   'loss/emd': 'EMD term',
@@ -18,7 +18,6 @@ export const METRIC_LABELS: Record<string, string> = {
 };
 
 export const LOSS_KEYS = ['loss/total', 'loss/global', 'loss/emd'];
-export const SCHEDULE_KEYS = ['opt/lr', 'opt/tau'];
 export const COLLAPSE_KEY = 'monitor/collapse_std';
 export const STEP_TIME_KEY = 'perf/step_ms';
 /** A detector fine-tune's loss terms (RetinaNet: cls + box; Faster R-CNN adds the RPN's two). */

@@ -12,7 +12,7 @@ export interface Route {
   query: Record<string, string>;
 }
 
-export function parseHash(hash: string): Route {
+function parseHash(hash: string): Route {
   const [pathPart = '', queryPart = ''] = hash.replace(/^#/, '').split('?');
   const parts = pathPart.split('/').filter(Boolean).map(decodeURIComponent);
   const query = Object.fromEntries(new URLSearchParams(queryPart));
