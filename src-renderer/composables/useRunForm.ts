@@ -4,7 +4,7 @@
  * 200 ms after the request stops changing; the issues of fields not on screen; when Start is enabled;
  * starting (a refused start shows its issues and its error); and the load of what the form picks from.
  */
-import { computed, onMounted, ref, watch, type Ref } from 'vue';
+import { computed, onMounted, reactive, ref, watch, type Ref } from 'vue';
 import type { ConfigCheck } from '../../shared/api/types';
 import type { ConfigIssue } from '../../shared/config/validation';
 import type { RunRecord } from '../../shared/dto';
@@ -18,14 +18,24 @@ export interface FormError {
   hint?: string;
 }
 
+/** A config field of a run form: a number input, or a select when it has options. */
+export interface ConfigFieldSpec {
+  /** The config path, e.g. `optim.lr`. */
+  path: string;
+  label: string;
+  step?: number | 'any';
+  help?: string;
+  options?: readonly string[];
+}
+
 export interface RunFormOptions<R> {
   /** The form's config object (reactive): what `read` and `write` address by dotted path. */
   form: object;
   /** What the studio validates: watched deeply, its checks asked for when it stops changing. */
   request: () => R;
   validate: (request: R) => Promise<ConfigCheck>;
-  /** The schema's issues, with paths as the studio names them (`config.optim.lr`). */
-  localIssues: () => ConfigIssue[];
+  /** The schema's issues of the config (paths inside it: `optim.lr`). */
+  configIssues: () => ConfigIssue[];
   /** Whether the picks a start needs are made (a dataset, a parent run…); issues are checked here. */
   picked: () => boolean;
   /** Whether a path has a field on screen; the others are listed under the form. */
@@ -37,6 +47,8 @@ export interface RunFormOptions<R> {
   load: () => Promise<unknown>;
   loaded: () => void;
 }
+
+export type RunForm = ReturnType<typeof useRunForm>;
 
 export function useRunForm<R>(o: RunFormOptions<R>) {
   const system = useSystem();
@@ -61,7 +73,10 @@ export function useRunForm<R>(o: RunFormOptions<R>) {
     o.loaded();
   });
 
-  const localIssues = computed(o.localIssues);
+  /** The schema's issues, with paths as the studio names them (`config.optim.lr`). */
+  const localIssues = computed(() =>
+    o.configIssues().map((i) => ({ path: `config.${i.path}`, message: i.message })),
+  );
   /** The form's issues, then the studio's that the form did not find itself. */
   const allIssues = computed(() => {
     const seen = new Set(localIssues.value.map((i) => i.path + i.message));
@@ -115,16 +130,20 @@ export function useRunForm<R>(o: RunFormOptions<R>) {
 
   /** A config value by dotted path (`optim.lr`). */
   const read = (path: string): unknown => getPath(o.form, path);
-  /** A number field's text into the config: '' stays '' (the schema names the field as missing). */
-  function writeNumber(path: string, raw: string): void {
-    setPath(o.form as Record<string, unknown>, path, raw === '' ? '' : Number(raw));
-  }
-  /** A select's value into the config as it is. */
-  function writeValue(path: string, value: string): void {
-    setPath(o.form as Record<string, unknown>, path, value);
+  /**
+   * A field's text into the config: a number field's as a number ('' stays '': the schema names the
+   * field as missing), a select's as it is.
+   */
+  function write(field: ConfigFieldSpec, raw: string): void {
+    const value = field.options || raw === '' ? raw : Number(raw);
+    setPath(o.form as Record<string, unknown>, field.path, value);
   }
 
-  return {
+  /** The backends a run can ask for here ('auto' picks the fastest at start). */
+  const backends = computed(() => system.info?.hardware.backends ?? ['auto', 'wasm', 'cpu']);
+
+  // One reactive object: the views use its members in templates (`form.canStart`) with refs unwrapped.
+  return reactive({
     allIssues,
     issueFor,
     otherIssues,
@@ -134,7 +153,7 @@ export function useRunForm<R>(o: RunFormOptions<R>) {
     startError,
     start,
     read,
-    writeNumber,
-    writeValue,
-  };
+    write,
+    backends,
+  });
 }

@@ -4,7 +4,7 @@
  * is written to the URL (`#/transport?run=…&step=…&grid=…&seed=…&image=…`) as each plan is asked for,
  * and a changed link is followed while the view is open.
  */
-import { computed, onBeforeUnmount, onMounted, ref, watch } from 'vue';
+import { computed, onBeforeUnmount, onMounted, reactive, ref, watch } from 'vue';
 import type { CheckpointView, TransportImage, TransportPlan } from '../../shared/api/types';
 import { DEFAULT_PRETRAIN_CONFIG, spcLevels } from '../../shared/config/pretrain';
 import type { RunRecord } from '../../shared/dto';
@@ -88,12 +88,8 @@ export function useTransportPlan() {
   );
 
   onMounted(async () => {
-    try {
-      if (!runs.loaded) await runs.refresh();
-    } catch (e) {
-      error.value = { message: (e as Error).message, hint: 'Is the studio running?' };
-      return;
-    }
+    error.value = await runs.ensureLoaded();
+    if (error.value) return;
     if (!runId.value || !runs.byId.has(runId.value)) runId.value = trainedRuns.value[0]?.id ?? '';
   });
 
@@ -226,7 +222,8 @@ export function useTransportPlan() {
     await loadImages();
   }
 
-  return {
+  // One reactive object: the view binds its members (`v-model="transport.step"`) with refs unwrapped.
+  return reactive({
     trainedRuns,
     run,
     runId,
@@ -245,5 +242,5 @@ export function useTransportPlan() {
     error,
     reroll,
     pageImages,
-  };
+  });
 }

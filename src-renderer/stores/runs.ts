@@ -29,6 +29,19 @@ export const useRuns = defineStore('runs', () => {
     selected.value = selected.value.filter((id) => byId.value.has(id));
   }
 
+  /**
+   * Loads the list unless it is there. A failure comes back as the error the view shows where it is
+   * (the studio may be down), not thrown.
+   */
+  async function ensureLoaded(): Promise<{ message: string; hint: string } | null> {
+    try {
+      if (!loaded.value) await refresh();
+      return null;
+    } catch (e) {
+      return { message: (e as Error).message, hint: 'Is the studio running?' };
+    }
+  }
+
   function upsert(run: RunRecord): void {
     const i = list.value.findIndex((r) => r.id === run.id);
     if (i >= 0) list.value[i] = run;
@@ -96,6 +109,7 @@ export const useRuns = defineStore('runs', () => {
     selected,
     byId,
     refresh,
+    ensureLoaded,
     upsert,
     act,
     toggleSelected,
