@@ -6,9 +6,10 @@
  */
 import { computed, onBeforeUnmount, onMounted, reactive, ref, watch } from 'vue';
 import type { CheckpointView, TransportImage, TransportPlan } from '../../shared/api/types';
-import { DEFAULT_PRETRAIN_CONFIG, spcLevels } from '../../shared/config/pretrain';
+import { DEFAULT_PRETRAIN_CONFIG } from '../../shared/config/pretrain';
 import type { RunRecord } from '../../shared/dto';
 import { api } from '../api/studio';
+import { pyramidGridChoices } from '../lib/pyramid-grids';
 import type { FormError } from './useRunForm';
 import { useRouter } from '../stores/router';
 import { useRuns } from '../stores/runs';
@@ -45,44 +46,22 @@ export function useTransportPlan() {
   const runConfig = computed(
     () => run.value?.config as { data?: { imageSize?: number }; emd?: { spcGrids?: number[] } } | undefined,
   );
-  /** The run's Spatial Pyramid Crop grids, largest first (the default ones for a config without them). */
-  const grids = computed(() =>
-    [...(runConfig.value?.emd?.spcGrids ?? DEFAULT_PRETRAIN_CONFIG.emd.spcGrids)].sort((a, b) => b - a),
-  );
-  /** The run's dense map side and its distinct pyramid levels; null until the run's config is known. */
+  /** The levels the run offers, from its own grids and image size (unsized until its config is known). */
   const pyramid = computed(() => {
     const size = Number(runConfig.value?.data?.imageSize);
-    return size > 0 ? spcLevels(size, grids.value) : null;
+    const grids = runConfig.value?.emd?.spcGrids ?? DEFAULT_PRETRAIN_CONFIG.emd.spcGrids;
+    return pyramidGridChoices(size > 0 ? size : null, grids);
   });
-  const mapSide = computed(() => pyramid.value?.mapSide ?? null);
-  /** A level is offered when it is one of the run's own (a larger grid would pool to the whole map). */
-  function gridAllowed(g: number): boolean {
-    return g === 0 || (grids.value.includes(g) && !!pyramid.value?.levels.includes(g));
-  }
-  const gridOptions = computed(() => {
-    const side = mapSide.value;
-    return [
-      { value: 0, label: side ? `full ${side}×${side}` : 'full map', title: 'the dense map itself' },
-      ...grids.value.map((g) => ({
-        value: g,
-        label: `${g}×${g}`,
-        disabled: !gridAllowed(g),
-        title: gridAllowed(g)
-          ? `spatial pyramid level ${g}×${g}`
-          : side === null
-            ? 'the run’s image size is not known yet'
-            : `needs a dense map of at least ${g}×${g}: this run’s images give ${side}×${side}`,
-      })),
-    ];
-  });
+  const known = computed(() => pyramid.value.mapSide !== null);
+  const gridAllowed = (g: number) => pyramid.value.allowed.includes(g);
+  const gridOptions = computed(() => pyramid.value.choices);
   // A reload or a link may name a level this run's map cannot give (or none): once its config is known,
   // fall back to the largest level it allows (the full map when it has none). Changing the grid
   // schedules the computation.
   watch(
     [pyramid, grid],
     () => {
-      if (pyramid.value !== null && !gridAllowed(grid.value))
-        grid.value = grids.value.find((g) => gridAllowed(g)) ?? 0;
+      if (known.value && !gridAllowed(grid.value)) grid.value = pyramid.value.allowed[0]!;
     },
     { immediate: true },
   );
@@ -162,7 +141,7 @@ export function useTransportPlan() {
   let requestNo = 0;
   let inFlight = '';
   async function compute(): Promise<void> {
-    if (!runId.value || step.value === null || pyramid.value === null || !gridAllowed(grid.value)) return;
+    if (!runId.value || step.value === null || !known.value || !gridAllowed(grid.value)) return;
     // A computation scheduled just before leaving the view must not write its query onto the next one.
     if (router.route.name !== 'transport') return;
     // A new run schedules once for its step and grid and once more after its images: one plan is enough.
