@@ -1,9 +1,9 @@
 /**
- * The pyramid levels the transport view offers for a run: the full dense map (grid 0) and each of the
- * run's Spatial Pyramid Crop grids that is a distinct level at its image size (the shared spcLevels
- * rule: a grid larger than the map pools to the whole map, so it is not offered).
+ * The pyramid levels the transport view offers for a run, as buttons: the full dense map (grid 0) and
+ * each of the run's Spatial Pyramid Crop grids that is a level of its own at its image size (the
+ * shared rule, spcSelectableGrids: a grid larger than the map pools to the whole map).
  */
-import { spcLevels } from '../../shared/config/pretrain';
+import { denseMapSide, spcSelectableGrids } from '../../shared/config/pretrain';
 
 export interface GridChoice {
   value: number;
@@ -17,10 +17,10 @@ export function pyramidGridChoices(
   imageSize: number | null,
   grids: readonly number[],
 ): { mapSide: number | null; choices: GridChoice[]; allowed: number[] } {
-  const largestFirst = [...grids].sort((a, b) => b - a);
-  const pyramid = imageSize !== null && imageSize > 0 ? spcLevels(imageSize, largestFirst) : null;
-  const side = pyramid?.mapSide ?? null;
-  const allowed = [...largestFirst.filter((g) => !!pyramid?.levels.includes(g)), 0];
+  const largestFirst = [...new Set(grids)].sort((a, b) => b - a);
+  const sized = imageSize !== null && imageSize > 0;
+  const side = sized ? denseMapSide(imageSize) : null;
+  const allowed = [...(sized ? spcSelectableGrids(imageSize, grids) : []), 0];
   const choices = [
     {
       value: 0,
