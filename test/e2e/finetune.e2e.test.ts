@@ -93,9 +93,10 @@ describe('fine-tuning a detector in a browser', () => {
       // An exported backbone file: its path is checked on the machine that trains.
       await page.click(`${tid('ft-init')} [data-value="file"]`);
       await page.fill(tid('ft-weights'), '/nowhere/backbone.safetensors');
-      await page.waitForSelector(tid('issue-weightsPath'));
-      expect(await page.textContent(tid('issue-weightsPath'))).toContain(
-        '/nowhere/backbone.safetensors: no such file',
+      // Choosing 'file' first shows 'is required' until the typed path has been checked: wait for
+      // the path's own issue, not for any issue at that field.
+      await page.waitForSelector(
+        `${tid('issue-weightsPath')}:has-text("/nowhere/backbone.safetensors: no such file")`,
       );
       expect(await page.isDisabled(tid('start-finetune'))).toBe(true);
       await page.click(`${tid('ft-init')} [data-value="parent"]`);
