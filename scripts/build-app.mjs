@@ -9,7 +9,16 @@
 // where that one is by a generated first module (setEngineWorkerEntry / setLoaderWorkerEntry), so no
 // path is derived from a source file's location. build-manifest.json lists every source a build read:
 // `ensureApp` rebuilds only when one of them is newer than the build (bin/selfemd.mjs, npm start).
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repo } from './renderer-build.mjs';
@@ -152,8 +161,10 @@ export async function buildApp({ renderer = true } = {}) {
   writeAtomically(path.join(appDir, 'icon.png'), readFileSync(iconSource));
   const outputs = [...files.map((f) => path.relative(appDir, f.path)), 'icon.png'];
   const chunkDir = path.join(appDir, 'chunks');
+  // Chunks of earlier builds go (a concurrent build's temp files stay: it renames them next).
   for (const name of readdirSync(chunkDir))
-    if (!outputs.includes(path.join('chunks', name))) rmSync(path.join(chunkDir, name), { force: true });
+    if (!name.endsWith('.tmp') && !outputs.includes(path.join('chunks', name)))
+      rmSync(path.join(chunkDir, name), { force: true });
   writeAtomically(manifestFile, `${JSON.stringify({ inputs: [...inputs].sort(), outputs }, null, 1)}\n`);
   return appDir;
 }
@@ -176,17 +187,49 @@ export function appStaleness() {
   return null;
 }
 
-/** Builds dist/app when it is not current (the Node entries only unless `renderer`). */
+/**
+ * Runs `fn` while holding dist/.app-build.lock, so that commands started together (several `selfemd`
+ * at once, test files in parallel) build once: the others wait, then find the build current. A lock
+ * older than two minutes belongs to a build that died, and is taken over.
+ */
+async function withBuildLock(fn) {
+  const lock = path.join(repo, 'dist', '.app-build.lock');
+  mkdirSync(path.dirname(lock), { recursive: true });
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { force: true });
+      } catch {
+        // Released meanwhile: try again.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** Builds dist/app when it is not current (the Node entries only unless `renderer`). Returns whether it built. */
 export async function ensureApp({ renderer = false, quiet = false } = {}) {
   if (renderer) {
     const { ensureRenderer } = await import('./renderer-build.mjs');
     await ensureRenderer({ quiet });
   }
-  const why = appStaleness();
-  if (why === null) return false;
-  if (!quiet) process.stderr.write(`building the app (${why})…\n`);
-  await buildApp({ renderer: false });
-  return true;
+  if (appStaleness() === null) return false;
+  return withBuildLock(async () => {
+    const why = appStaleness();
+    if (why === null) return false;
+    if (!quiet) process.stderr.write(`building the app (${why})…\n`);
+    await buildApp({ renderer: false });
+    return true;
+  });
 }
 
 if (process.argv[1] && buildScript === path.resolve(process.argv[1])) {

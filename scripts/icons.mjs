@@ -2,7 +2,8 @@
 //   icons/NxN.png   Linux (electron-builder's linux.icon folder), the window icon, the favicon PNG
 //   icon.ico        Windows: an ICONDIR whose images are PNGs (read by Windows Vista and later)
 //   icon.icns       macOS: an icns container of PNG elements
-// Run after editing the SVG: node scripts/icons.mjs
+// Run after editing the SVG: node scripts/icons.mjs   (--out DIR writes the set elsewhere: the tests
+// compare it with the committed one)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,24 +70,26 @@ export function icnsFile(elements) {
   return Buffer.concat([head, ...parts]);
 }
 
-export async function generateIcons() {
+export async function generateIcons(out = assets) {
   const svg = readFileSync(path.join(assets, 'icon.svg'));
   const pngs = new Map();
   for (const size of PNG_SIZES) pngs.set(size, await renderPng(svg, size));
-  mkdirSync(path.join(assets, 'icons'), { recursive: true });
-  for (const [size, png] of pngs) writeFileSync(path.join(assets, 'icons', `${size}x${size}.png`), png);
+  mkdirSync(path.join(out, 'icons'), { recursive: true });
+  for (const [size, png] of pngs) writeFileSync(path.join(out, 'icons', `${size}x${size}.png`), png);
   writeFileSync(
-    path.join(assets, 'icon.ico'),
+    path.join(out, 'icon.ico'),
     icoFile(ICO_SIZES.map((size) => ({ size, png: pngs.get(size) }))),
   );
   writeFileSync(
-    path.join(assets, 'icon.icns'),
+    path.join(out, 'icon.icns'),
     icnsFile(ICNS_TYPES.map(([type, size]) => ({ type, png: pngs.get(size) }))),
   );
   return [...PNG_SIZES.map((s) => `icons/${s}x${s}.png`), 'icon.ico', 'icon.icns'];
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const files = await generateIcons();
-  console.log(`icons written to ${path.relative(process.cwd(), assets) || '.'}: ${files.join(', ')}`);
+  const at = process.argv.indexOf('--out');
+  const out = at > 0 ? path.resolve(process.argv[at + 1]) : assets;
+  const files = await generateIcons(out);
+  console.log(`icons written to ${out}: ${files.join(', ')}`);
 }

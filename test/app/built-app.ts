@@ -12,10 +12,14 @@ export const appDir = path.join(repo, 'dist', 'app');
 
 /** Builds the Node entries when a source is newer than the last build (never the renderer). */
 export function ensureAppBuilt(): void {
-  execFileSync(process.execPath, [path.join(repo, 'scripts', 'build-app.mjs'), '--no-renderer', '--if-stale'], {
-    cwd: repo,
-    stdio: 'pipe',
-  });
+  execFileSync(
+    process.execPath,
+    [path.join(repo, 'scripts', 'build-app.mjs'), '--no-renderer', '--if-stale'],
+    {
+      cwd: repo,
+      stdio: 'pipe',
+    },
+  );
 }
 
 export interface WorkerRun {

@@ -27,7 +27,8 @@ function requires(file: string): string[] {
 /** Packages an ES module bundle imports (static and dynamic), relative chunks left out. */
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const statements = /^\s*(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"|^\s*import\s*"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/gm;
+  const statements =
+    /^\s*(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"|^\s*import\s*"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/gm;
   const specs = [...text.matchAll(statements)].map((m) => (m[1] ?? m[2] ?? m[3])!);
   return [...new Set(specs.filter((s) => !s.startsWith('.')))].sort();
 }
@@ -38,7 +39,11 @@ const pkg = JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as
   optionalDependencies: object;
 };
 const production = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.optionalDependencies)];
-const packageOf = (m: string) => m.split('/').slice(0, m.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (m: string) =>
+  m
+    .split('/')
+    .slice(0, m.startsWith('@') ? 2 : 1)
+    .join('/');
 
 beforeAll(() => ensureAppBuilt(), 120_000);
 
@@ -94,12 +99,14 @@ describe('Electron bundles', () => {
     }
   });
 
-  it('electron-builder accepts the packaging config: AppImage + deb, dmg, nsis, natives unpacked', async () => {
+  it('electron-builder accepts the packaging config: AppImage + deb, dmg, nsis, natives unpacked, icons', async () => {
     const req = createRequire(path.join(repo, 'package.json'));
     interface BuilderConfig {
-      linux: { target: string[] };
-      mac: { target: string[] };
-      win: { target: string[] };
+      directories: { buildResources: string };
+      files: { filter: string[] }[];
+      linux: { target: string[]; icon: string };
+      mac: { target: string[]; icon: string };
+      win: { target: string[]; icon: string };
       asarUnpack: string[];
       npmRebuild: boolean;
       extraMetadata: { main: string };
@@ -119,6 +126,17 @@ describe('Electron bundles', () => {
     );
     expect(config.npmRebuild).toBe(true);
     expect(config.extraMetadata.main).toBe('dist/app/main.cjs');
+    // The icons scripts/icons.mjs renders, from the build resources (which are never packed).
+    expect(config.directories.buildResources).toBe('assets');
+    expect(readdirSync(path.join(repo, config.linux.icon))).toContain('512x512.png');
+    expect(readFileSync(path.join(repo, config.mac.icon)).toString('latin1', 0, 4)).toBe('icns');
+    expect(readFileSync(path.join(repo, config.win.icon)).readUInt16LE(2)).toBe(1);
+    // Built files only, and every exclusion after every inclusion (a later inclusion would undo it).
+    const files = config.files.flatMap((f) => f.filter);
+    const included = files.filter((f) => !f.startsWith('!'));
+    expect(included).toEqual(['dist/app/**', 'dist/renderer/**', 'package.json']);
+    expect(files.slice(0, included.length)).toEqual(included);
+    expect(files).toEqual(expect.arrayContaining(['!**/*.map', '!dist/app/build-manifest.json']));
     expect(JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')).main).toBe('dist/app/main.cjs');
   });
 });
@@ -180,7 +198,14 @@ describe('the built engine worker runs every job the studio sends', () => {
     for (const v of evaluation.stats) expect(v === -1 || (v >= 0 && v <= 1)).toBe(true);
     // Every demo class is evaluated against the val split's boxes.
     const classes = Object.values(evaluation.perCategory);
-    expect(classes.map((c) => c.name).sort()).toEqual(['circle', 'cross', 'ring', 'square', 'star', 'triangle']);
+    expect(classes.map((c) => c.name).sort()).toEqual([
+      'circle',
+      'cross',
+      'ring',
+      'square',
+      'star',
+      'triangle',
+    ]);
     expect(classes.reduce((n, c) => n + c.numGt, 0)).toBeGreaterThan(0);
   });
 
