@@ -14,6 +14,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   readdirSync,
   rmSync,
   statSync,
@@ -96,19 +97,7 @@ function extract(resources, dir) {
 
 /** The packed CLI (forking the packed engine worker) trains one step of a tiny BYOL, prefetching. */
 function pretrainIn(app, work) {
-  const args = ['pretrain', '--data', 'demo', '--method', 'byol', '--demo-images', '4', '--batch', '4'];
-  args.push(
-    '--size',
-    '64',
-    '--width',
-    '4',
-    '--no-scale-view',
-    '--epochs',
-    '1',
-    '--backend',
-    'wasm',
-    '--json',
-  );
+  const { args } = JSON.parse(readFileSync(path.join(repo, 'scripts', 'smoke-pretrain.json'), 'utf8'));
   const r = spawnSync(process.execPath, [path.join(app, 'dist', 'app', 'cli.mjs'), ...args], {
     cwd: work,
     env: { ...process.env, SELFEMD_HOME: path.join(work, 'home') },

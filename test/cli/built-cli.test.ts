@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import smoke from '../../scripts/smoke-pretrain.json';
 import { appDir, ensureAppBuilt, repo } from '../app/built-app';
 
 let home: string;
@@ -44,28 +45,7 @@ describe('the built selfemd', () => {
   });
 
   it('trains a one-step pretraining in the built engine worker, prefetching its batch', async () => {
-    const r = await node([
-      cli,
-      'pretrain',
-      '--data',
-      'demo',
-      '--method',
-      'byol',
-      '--demo-images',
-      '4',
-      '--batch',
-      '4',
-      '--size',
-      '64',
-      '--width',
-      '4',
-      '--no-scale-view',
-      '--epochs',
-      '1',
-      '--backend',
-      'wasm',
-      '--json',
-    ]);
+    const r = await node([cli, ...smoke.args]);
     expect(r.err).not.toMatch(/Augmentation worker|Cannot find module/);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.out) as {
