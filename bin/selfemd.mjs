@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// The headless `selfemd` command. Runs the TypeScript sources through tsx, so the repository
-// needs no build step for the CLI, the jobs or the tests.
-import { register } from 'tsx/esm/api';
+// The headless `selfemd` command: runs the bundled CLI (dist/app/cli.mjs, which forks the bundled
+// engine worker). In a checkout it is first rebuilt when a source it came from is newer than the
+// build (esbuild, about a second, once), so nothing is transpiled at run time.
+import { ensureApp } from '../scripts/build-app.mjs';
 
-register();
-await import('../src-main/cli/main.ts');
+try {
+  await ensureApp();
+} catch (e) {
+  console.error(`selfemd: could not build the CLI (${e.message}); run: npm install && npm run build:app`);
+  process.exit(1);
+}
+await import('../dist/app/cli.mjs');

@@ -21,6 +21,8 @@ export function rendererIsStale() {
   const sources = Math.max(
     newest(path.join(repo, 'src-renderer')),
     newest(path.join(repo, 'shared')),
+    // The favicon (index.html links the icon set).
+    newest(path.join(repo, 'assets')),
     statSync(path.join(repo, 'vite.config.ts')).mtimeMs,
   );
   return sources > statSync(index).mtimeMs;

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `npm start`: the desktop app (Electron). Where the Electron binary cannot be obtained, says so in one
 // line and starts browser mode instead, printing its URL. `npm run serve` (or `--browser`) goes
-// straight to browser mode. On a fresh clone the renderer is built first; the studio opens on the
-// built-in demo datasets.
+// straight to browser mode. Both run the built files (dist/renderer, dist/app), rebuilt first only when
+// a source is newer than them; the studio opens on the built-in demo datasets.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fetchElectron } from './electron-binary.mjs';
-import { ensureRenderer, repo } from './renderer-build.mjs';
+import { ensureApp } from './build-app.mjs';
+import { repo } from './renderer-build.mjs';
 
 const argv = process.argv.slice(2);
 const browserOnly = argv.includes('--browser');
@@ -21,18 +22,12 @@ function run(cmd, args, env = process.env) {
 }
 
 async function browserMode() {
-  await ensureRenderer();
-  run(process.execPath, [
-    '--import',
-    'tsx',
-    path.join(repo, 'src-main', 'server', 'main.ts'),
-    ...passThrough,
-  ]);
+  await ensureApp({ renderer: true });
+  run(process.execPath, [path.join(repo, 'dist', 'app', 'server.mjs'), ...passThrough]);
 }
 
 async function electronMode(binary) {
-  const { buildApp } = await import('./build-app.mjs');
-  await buildApp();
+  await ensureApp({ renderer: true });
   const env = { ...process.env };
   try {
     const { ensureElectronSqlite } = await import('./electron-native.mjs');

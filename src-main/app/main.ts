@@ -98,6 +98,7 @@ function createWindow(): void {
     minWidth: 960,
     minHeight: 600,
     title: 'Self-EMD Studio',
+    icon: paths.icon,
     backgroundColor: '#15171a',
     show: false,
     webPreferences: {

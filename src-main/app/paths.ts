@@ -1,7 +1,8 @@
 /**
- * Where the app's parts live. Bundled, main.cjs, preload.cjs and engine-worker.cjs sit together in
- * dist/app; the renderer in dist/renderer; in development an Electron-ABI build of better-sqlite3 may
- * sit in dist/electron-native (packaged apps get theirs rebuilt by electron-builder).
+ * Where the app's parts live. Bundled, main.cjs, preload.cjs, engine-worker.cjs and the window icon
+ * (icon.png, from assets/) sit together in dist/app; the renderer in dist/renderer; in development an
+ * Electron-ABI build of better-sqlite3 may sit in dist/electron-native (packaged apps get theirs
+ * rebuilt by electron-builder).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,6 +10,8 @@ import * as path from 'node:path';
 export interface AppPaths {
   preload: string;
   engineWorker: string;
+  /** The window's icon (Linux, Windows; macOS shows the bundle's .icns). */
+  icon: string;
   renderer: string;
   nativeBinding: string | undefined;
 }
@@ -19,6 +22,7 @@ export function appPaths(bundleDir: string): AppPaths {
   return {
     preload: path.join(bundleDir, 'preload.cjs'),
     engineWorker: path.join(bundleDir, 'engine-worker.cjs'),
+    icon: path.join(bundleDir, 'icon.png'),
     renderer: path.join(dist, 'renderer'),
     nativeBinding: fs.existsSync(native) ? native : undefined,
   };

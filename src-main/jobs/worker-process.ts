@@ -1,10 +1,11 @@
 /**
  * Starting a training process. Under plain Node (CLI, browser-mode server, tests) it is a
- * child_process fork running the TypeScript entry through tsx; the Electron app passes its own
- * spawner built on utilityProcess (src-main/app), with the bundled entry.
+ * child_process fork: of the built engine-worker.cjs when running from a bundle (which says where it
+ * is), of the TypeScript entry through tsx when running from the sources (tests, development). The
+ * Electron app passes its own spawner built on utilityProcess (src-main/app), with the bundled entry.
  */
 import { fork } from 'node:child_process';
-import * as path from 'node:path';
+import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SupervisorMessage, WorkerMessage } from './protocol';
 
@@ -19,12 +20,33 @@ export interface WorkerHandle {
 
 export type WorkerSpawner = (options: { env?: Record<string, string> }) => WorkerHandle;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const ENGINE_WORKER_ENTRY = path.join(here, 'engine-worker.ts');
+let builtEntry: string | undefined;
+
+/**
+ * A bundle (scripts/build-app.mjs) names its built engine worker here before any run starts, so its
+ * forks run that file under plain Node: a path computed from this module's own location would be
+ * invisible to the bundler, and the sources beside it would need tsx.
+ */
+export function setEngineWorkerEntry(file: string): void {
+  builtEntry = file;
+}
+
+function engineWorkerEntry(): { file: string; execArgv: string[] } {
+  if (builtEntry) {
+    if (!fs.existsSync(builtEntry))
+      throw new Error(`Engine worker ${builtEntry} is missing: rebuild the app (npm run build:app)`);
+    return { file: builtEntry, execArgv: [] };
+  }
+  const here = import.meta.url;
+  if (!here.endsWith('.ts'))
+    throw new Error('Engine worker: this bundle did not set its entry (setEngineWorkerEntry)');
+  return { file: fileURLToPath(new URL('./engine-worker.ts', here)), execArgv: ['--import', 'tsx'] };
+}
 
 export const nodeWorkerSpawner: WorkerSpawner = ({ env } = {}) => {
-  const child = fork(ENGINE_WORKER_ENTRY, [], {
-    execArgv: ['--import', 'tsx'],
+  const entry = engineWorkerEntry();
+  const child = fork(entry.file, [], {
+    execArgv: entry.execArgv,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

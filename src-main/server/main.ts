@@ -2,7 +2,8 @@
  * `npm run serve`: the studio in browser mode. Prints the link (with its one-time token) and keeps
  * running until Ctrl-C, which pauses live runs so they resume later.
  *
- *   node --import tsx src-main/server/main.ts [--port N] [--home DIR]
+ *   node dist/app/server.mjs [--port N] [--home DIR]        (built by scripts/build-app.mjs)
+ *   node --import tsx src-main/server/main.ts [--port N] [--home DIR]    (from the sources)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

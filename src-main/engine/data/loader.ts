@@ -13,6 +13,7 @@
  * worker thread with its own TF.js backend. Parameters are still sampled here, in order, so the
  * worker only executes them; the results equal the in-process ones (same backend and impl).
  */
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -115,15 +116,32 @@ function toViewBatch(params: ViewParams[], pixels: tf.Tensor4D): ViewBatch {
   return { pixels, boxes: params.map((p) => [...p.crop.box]), flipped: params.map((p) => p.flip), params };
 }
 
+let workerEntry: string | undefined;
+
 /**
- * Starts loader-worker in a thread. From TypeScript sources (tests, tsx-run jobs) the worker first
- * registers tsx's ESM hooks, because Node 20 workers do not inherit the parent's loader hooks; a
- * bundled build ships loader-worker.js next to this file and loads it directly.
+ * Where the prefetch worker's code is: a bundle says so before any loader starts (scripts/build-app.mjs
+ * ships loader-worker.mjs beside the engine worker and sets it in that bundle's entry), because a path
+ * computed here from this module's own location is invisible to the bundler and wrong once bundled.
+ */
+export function setLoaderWorkerEntry(file: string): void {
+  workerEntry = file;
+}
+
+/**
+ * Starts loader-worker in a thread: the entry a bundle set, or, from the TypeScript sources (tests,
+ * tsx-run jobs), loader-worker.ts through tsx's ESM hooks, which the worker registers first because
+ * Node 20 workers do not inherit the parent's loader hooks.
  */
 function spawnWorker(backend: string): Worker {
-  const here = import.meta.url;
   const workerData = { backend };
-  if (!here.endsWith('.ts')) return new Worker(new URL('./loader-worker.js', here), { workerData });
+  if (workerEntry) {
+    if (!fs.existsSync(workerEntry))
+      throw new Error(`Prefetch worker ${workerEntry} is missing: rebuild the app (npm run build:app)`);
+    return new Worker(pathToFileURL(workerEntry), { workerData });
+  }
+  const here = import.meta.url;
+  if (!here.endsWith('.ts'))
+    throw new Error('Prefetch worker: this bundle did not set its entry (setLoaderWorkerEntry)');
   const target = new URL('./loader-worker.ts', here).href;
   const tsxDir = path.dirname(createRequire(here).resolve('tsx/package.json'));
   const tsxApi = pathToFileURL(path.join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
