@@ -99,6 +99,18 @@ export interface PretrainConfig {
     /** Write a checkpoint every N optimizer steps (and always at the end of an epoch). */
     everySteps: number;
   };
+  /** The detection probe on the online backbone during training (engine/probe; docs/method.md). */
+  probe: {
+    /**
+     * Labelled boxes to probe with: '' (no probe), `demo` (the demo scenes' train / val splits), or a
+     * COCO / VOC / YOLO dataset, whose images alternate between the probe's train and val halves.
+     */
+    data: string;
+    /** Probe every N optimizer steps, and after the last. */
+    every: number;
+    /** Images in each demo split when data is `demo`. */
+    demoImages: number;
+  };
 }
 
 export const DEFAULT_PRETRAIN_CONFIG: PretrainConfig = {
@@ -133,6 +145,7 @@ export const DEFAULT_PRETRAIN_CONFIG: PretrainConfig = {
     scaleViewSize: 112,
   },
   checkpoint: { everySteps: 50 },
+  probe: { data: '', every: 50, demoImages: 50 },
 };
 
 const SHAPE = {
@@ -178,6 +191,11 @@ const SHAPE = {
     scaleViewSize: num({ int: true, min: 32, max: 1024 }),
   }),
   checkpoint: nested({ everySteps: num({ int: true, min: 1, max: 1_000_000 }) }),
+  probe: nested({
+    data: str(),
+    every: num({ int: true, min: 1, max: 1_000_000 }),
+    demoImages: num({ int: true, min: 2, max: 100_000 }),
+  }),
 };
 
 /** Validates a complete config; returns the issues (empty when valid). */

@@ -15,6 +15,8 @@ const METRIC_LABELS: Record<string, string> = {
   'val/AP50': 'val AP50',
   'val/AP75': 'val AP75',
   'val/voc_mAP50': 'val VOC AP50',
+  'probe/linear_top1': 'probe: linear top-1',
+  'probe/knn_top1': 'probe: kNN top-1',
 };
 
 export const LOSS_KEYS = ['loss/total', 'loss/global', 'loss/emd'];
@@ -29,6 +31,8 @@ export const FINETUNE_LOSS_KEYS = [
   'loss/loss_rpn_loc',
 ];
 export const FINETUNE_VAL_KEYS = ['val/AP', 'val/AP50', 'val/voc_mAP50'];
+/** The detection probe during pretraining (box classification accuracy on its val boxes). */
+export const PROBE_KEYS = ['probe/linear_top1', 'probe/knn_top1'];
 /** COCO's six AP summary numbers, in the order COCOeval prints them. */
 export const COCO_AP_KEYS = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'];
 

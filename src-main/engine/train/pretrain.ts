@@ -16,6 +16,7 @@ import type { RawImage } from '../data/raw-image';
 import { createPretrainLoader, type LoaderState, type PretrainLoader } from '../data/loader';
 import { pretrainViewSpecs } from '../data/pretrain-data';
 import { createBatchStatsCollector } from '../models/running-stats';
+import { createPretrainProbe } from '../probe/pretrain-probe';
 import { copyInto, emaUpdate } from '../ssl/ema';
 import {
   createEncoder,
@@ -184,7 +185,10 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Training
         ? spcLevels(config.data.imageSize, config.emd.spcGrids)
         : null;
     if (spc?.note) hooks.onLog?.(`spatial pyramid crops: ${spc.note}`);
-    return await runTrainingLoop(pretrainTask(config, plan, model, loader), {
+    const probe = await createPretrainProbe(config, plan.totalSteps, hooks);
+    const task = pretrainTask(config, plan, model, loader);
+    if (probe) task.afterStep = (at) => probe(at, model.online.backbone);
+    return await runTrainingLoop(task, {
       runDir: args.runDir,
       hooks,
       resume: args.resume,
