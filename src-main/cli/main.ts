@@ -9,6 +9,7 @@ const HELP = `selfemd — Self-EMD Studio, headless
                    [--width N] [--size PX] [--epochs N] [--batch N] [--accumulate N] [--lr X] [--seed N]
                    [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--marginals eq13|eq12] [--lambda X]
                    [--no-spc] [--no-scale-view] [--checkpoint-every N] [--config FILE.json] [--full] [--name S]
+                   [--probe-data demo|DATASET --probe-every N]  the detection probe every N steps (metrics)
                    Without --full, this machine's defaults for the backend (the studio's forms start from the
                    same; on wasm/CPU: resnet18 width 32, 96 px) fill what you leave out.
   selfemd runs [--json]                        list runs
@@ -20,6 +21,9 @@ const HELP = `selfemd — Self-EMD Studio, headless
   selfemd finetune --detector retinanet|faster-rcnn --init RUN|FILE|random --train DATASET --val DATASET
                    [--size --epochs --batch --lr …] [--name NAME]   fine-tune a detector (DATASET: demo, or a
                    COCO / VOC / YOLO dataset); Ctrl-C pauses it, --resume --name NAME continues it
+  selfemd probe RUN|FILE|random --train DATASET --val DATASET | --data demo [--size PX] [--json]
+                                               detection probe: linear and kNN top-1 box classification from
+                                               the frozen backbone's res4+res5 features at the boxes
   selfemd predict RUN --image FILE             boxes as JSON and drawn on a PNG
   selfemd eval --gt GT.json --dt DETECTIONS.json [--json]
                                                COCO bbox stats (the 12 of pycocotools) and VOC AP50
@@ -39,6 +43,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   transport: async () => (await import('./commands/transport')).transportCommand,
   finetune: async () => (await import('./commands/finetune')).finetuneCommand,
   predict: async () => (await import('./commands/predict')).predictCommand,
+  probe: async () => (await import('./commands/probe')).probeCommand,
   eval: async () => (await import('./commands/eval')).evalCommand,
 };
 

@@ -1,5 +1,6 @@
 /** `selfemd pretrain`: start a BYOL / Self-EMD run in a training process and follow it. */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { resolvePretrainConfig } from '../../../shared/config/pretrain';
 import { withRunDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
 import { detectHardware } from '../../jobs/service/hardware';
@@ -26,6 +27,8 @@ const OPTIONS = {
   'no-spc': { type: 'boolean' },
   'no-scale-view': { type: 'boolean' },
   'checkpoint-every': { type: 'string' },
+  'probe-data': { type: 'string' },
+  'probe-every': { type: 'string' },
   config: { type: 'string' },
   name: { type: 'string' },
   full: { type: 'boolean' },
@@ -48,6 +51,9 @@ export function pretrainOverrides(
 } {
   const { values: v } = parse('pretrain', argv, OPTIONS);
   const n = (name: keyof typeof OPTIONS) => numberFlag('pretrain', name, v[name] as string | undefined);
+  const probeData = v['probe-data'];
+  if (probeData !== undefined && probeData !== 'demo' && !fs.existsSync(probeData))
+    throw new CliError(`selfemd pretrain: --probe-data ${probeData}: no such file or folder`);
   const m = v.marginals === undefined ? undefined : (MARGINAL_FLAGS[v.marginals] ?? v.marginals);
   const flags = {
     method: v.method,
@@ -63,6 +69,10 @@ export function pretrainOverrides(
       scaleView: v['no-scale-view'] ? false : undefined,
     },
     checkpoint: { everySteps: n('checkpoint-every') },
+    probe: {
+      data: probeData === undefined || probeData === 'demo' ? probeData : path.resolve(probeData),
+      every: n('probe-every'),
+    },
   };
   const overrides = runOverrides('pretrain', {
     full: v.full,
