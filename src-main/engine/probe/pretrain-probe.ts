@@ -1,5 +1,6 @@
 /**
- * The detection probe during pretraining: every `probe.every` optimizer steps and after the last,
+ * The detection probe during pretraining: before the first step, every `probe.every` optimizer steps
+ * and after the last,
  * the online backbone (as it is then, frozen for the probe) is probed on config.probe.data, and the
  * accuracies are reported as metrics (`probe/linear_top1`, `probe/knn_top1`) at that step, so the
  * store records them beside the loss and the collapse monitor.

@@ -187,7 +187,11 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Training
     if (spc?.note) hooks.onLog?.(`spatial pyramid crops: ${spc.note}`);
     const probe = await createPretrainProbe(config, plan.totalSteps, hooks);
     const task = pretrainTask(config, plan, model, loader);
-    if (probe) task.afterStep = (at) => probe(at, model.online.backbone);
+    if (probe) {
+      // A fresh run is probed before its first step too: the curve starts from the initial backbone.
+      if (!args.resume) await probe({ step: 0, epoch: 0 }, model.online.backbone);
+      task.afterStep = (at) => probe(at, model.online.backbone);
+    }
     return await runTrainingLoop(task, {
       runDir: args.runDir,
       hooks,

@@ -24,7 +24,7 @@ beforeAll(async () => {
 
 describe('probe during pretraining', () => {
   it('records the probe metrics every probe.every steps and at the end', async () => {
-    // 8 images, batch 4, 2.5 epochs: 5 steps; probes after steps 2, 4 and the last (5).
+    // 8 images, batch 4, 2.5 epochs: 5 steps; probes before step 1, after steps 2, 4 and the last (5).
     const config = tinyConfig({ optim: { epochs: 2.5 }, probe: { data: 'demo', every: 2, demoImages: 6 } });
     const metrics: MetricSample[] = [];
     const log: string[] = [];
@@ -41,13 +41,13 @@ describe('probe during pretraining', () => {
       expect(
         points.map((m) => m.step),
         key,
-      ).toEqual([2, 4, 5]);
+      ).toEqual([0, 2, 4, 5]);
       for (const p of points) {
         expect(p.value).toBeGreaterThanOrEqual(0);
         expect(p.value).toBeLessThanOrEqual(1);
       }
     }
-    expect(log.filter((m) => /^step \d+: probe linear top-1/.test(m))).toHaveLength(3);
+    expect(log.filter((m) => /^step \d+: probe linear top-1/.test(m))).toHaveLength(4);
   });
 
   it('is off by default, and its fields are validated by name', () => {
