@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { registerWebGpuKernels } from './webgpu-kernels';
 
 export type GpuPowerPreference = 'high-performance' | 'low-power';
 
@@ -166,11 +167,13 @@ function summarise(adapter: DawnAdapter, powerPreference: GpuPowerPreference): G
   };
 }
 
-/** One line naming the adapter, e.g. `google swiftshader, "SwiftShader Device (Subzero)" (fallback adapter)`. */
+/** One line naming the adapter, e.g. `google swiftshader (device swiftshader-device-subzero-, driver "SwiftShader driver 5.0.0") (fallback adapter: …)`. */
 export function adapterLine(a: GpuAdapterInfo): string {
-  const name = [a.device, a.description].filter(Boolean).join(' / ');
+  const name = [a.device && `device ${a.device}`, a.description && `driver "${a.description}"`]
+    .filter(Boolean)
+    .join(', ');
   return (
-    `${a.vendor} ${a.architecture}${name ? `, "${name}"` : ''}` +
+    `${a.vendor} ${a.architecture}${name ? ` (${name})` : ''}` +
     (a.fallback ? ' (fallback adapter: software emulation, for tests, not speed)' : '')
   );
 }
@@ -267,6 +270,7 @@ export async function setupWebGpu(
       ),
     0,
   );
+  registerWebGpuKernels();
   live = { gpu, device, info };
   if (!(await tf.setBackend('webgpu'))) {
     releaseWebGpu();
