@@ -37,14 +37,8 @@ import {
   threadedLoadError,
   wasmPoolThreads,
 } from './wasm-threaded';
-import {
-  adapterLine,
-  limitsLine,
-  releaseWebGpu,
-  setupWebGpu,
-  type GpuAdapterInfo,
-  type GpuPowerPreference,
-} from './webgpu';
+import { adapterLine, limitsLine, type GpuAdapterInfo, type GpuPowerPreference } from './gpu-adapter';
+import { releaseWebGpu, setupWebGpu } from './webgpu';
 
 type Resolved = Exclude<BackendChoice, 'auto'>;
 
