@@ -128,7 +128,7 @@ export async function initBackend(
     const result = await tryBackend(candidate, threads, options.probe, notes, gpu);
     if (result) {
       noteSelectedBackend(result.tfBackend, result.choice);
-      current = { ...result, requested, notes };
+      current = { ...result, cheapHostReads: cheapHostReadsOf(result.choice), requested, notes };
       return current;
     }
     if (requested !== 'auto') {
@@ -215,17 +215,6 @@ function resolveGpu(
 type Partial = Omit<BackendInfo, 'requested' | 'notes' | 'cheapHostReads'>;
 
 async function tryBackend(
-  candidate: Resolved,
-  threads: { value: number | 'auto'; source: string },
-  probe: ThreadProbe | undefined,
-  notes: string[],
-  gpu: ReturnType<typeof resolveGpu>,
-): Promise<(Partial & { cheapHostReads: boolean }) | undefined> {
-  const found = await tryCandidate(candidate, threads, probe, notes, gpu);
-  return found && { ...found, cheapHostReads: cheapHostReadsOf(found.choice) };
-}
-
-async function tryCandidate(
   candidate: Resolved,
   threads: { value: number | 'auto'; source: string },
   probe: ThreadProbe | undefined,
