@@ -5,7 +5,7 @@
  * and non-finite losses where WGSL may assume no NaN/Inf. Tiny sizes: SwiftShader is a CPU emulation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { hostReadsAreCheap } from '../../../src-main/engine/backend/capabilities';
 import { readHostSync } from '../../../src-main/engine/backend/host-read';
 import { describeBackend, initBackend, releaseBackend } from '../../../src-main/engine/backend/select';
@@ -18,6 +18,8 @@ import { probeWebGpu, reportSkip } from './webgpu-harness';
 
 const probe = await probeWebGpu();
 reportSkip('webgpu-backend.test.ts', probe);
+// Dawn's device is released so that nothing native outlives the file's tests.
+afterAll(() => releaseBackend());
 
 const useWebGpu = () => initBackend('webgpu', { env: {} });
 

@@ -7,8 +7,8 @@
  * Tiny: width 4, 64 px, batch 2 (SwiftShader is a CPU emulation).
  */
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src-main/engine/backend/select';
+import { afterAll, describe, expect, it } from 'vitest';
+import { initBackend, releaseBackend } from '../../../src-main/engine/backend/select';
 import type { Views } from '../../../src-main/engine/ssl/objective';
 import { PretrainModel } from '../../../src-main/engine/train/pretrain';
 import { tinyConfig } from '../train/tiny-config';
@@ -17,6 +17,8 @@ import { probeWebGpu, reportSkip } from './webgpu-harness';
 
 const probe = await probeWebGpu();
 reportSkip('webgpu-equivalence.test.ts', probe);
+// Dawn's device is released so that nothing native outlives the file's tests.
+afterAll(() => releaseBackend());
 
 const B = 2;
 const SIZE = 64;
