@@ -19,7 +19,7 @@ export const PRETRAIN_METHODS = ['byol', 'self-emd'] as const;
 export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
 
 /** Run-time backends, in the order `auto` tries them. */
-export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export const BACKBONE_NAMES = ['resnet18', 'resnet34', 'resnet50', 'resnet101'] as const;

@@ -38,6 +38,10 @@ export interface BackendInfo {
   name: string;
   version: string;
   threads?: number;
+  /** The GPU it ran on (webgpu): adapter, fallback or not, and the device limits, as one line. */
+  device?: string;
+  /** Why backends before it were passed over (e.g. `webgpu: only a fallback adapter …`). */
+  notes?: string[];
 }
 
 export interface RunRecord {

@@ -4,10 +4,12 @@ import { CliError } from './cli-error';
 
 const HELP = `selfemd — Self-EMD Studio, headless
 
-  selfemd info [--backend B] [--json]          backend in use (tfjs-node-gpu → tfjs-node → wasm → cpu), threads
+  selfemd info [--backend B] [--gpu NAME] [--json]
+                                               backend in use (tfjs-node-gpu → webgpu → tfjs-node → wasm → cpu),
+                                               threads, the GPU adapter (--gpu: part of its name; also SELFEMD_GPU)
   selfemd pretrain [--data DIR|demo] [--method byol|self-emd] [--backbone resnet18|resnet34|resnet50|resnet101]
                    [--width N] [--size PX] [--epochs N] [--batch N] [--accumulate N] [--lr X] [--seed N]
-                   [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--marginals eq13|eq12] [--lambda X]
+                   [--backend auto|tfjs-node-gpu|webgpu|tfjs-node|wasm|cpu] [--marginals eq13|eq12] [--lambda X]
                    [--no-spc] [--no-scale-view] [--checkpoint-every N] [--config FILE.json] [--full] [--name S]
                    [--probe-data demo|DATASET --probe-every N]  the detection probe every N steps (metrics)
                    Without --full, this machine's defaults for the backend (the studio's forms start from the

@@ -10,6 +10,7 @@ import { resolvePretrainConfig } from '../../shared/config/pretrain';
 import type { JsonObject, RunRecord } from '../../shared/dto';
 import { MetricsWriter, type ExperimentStore } from '../store';
 import { createFinetuneRun, recordFinetuneEvaluation } from './finetune-record';
+import { gpuLine } from '../engine/backend/gpu-adapter';
 import type { EngineJob, WorkerMessage } from './protocol';
 import type { RunEvent, RunEventListener } from './run-events';
 import { recordCheckpoint, recordMetrics } from './run-recorder';
@@ -230,12 +231,20 @@ export class RunManager {
     switch (m.type) {
       case 'backend':
         this.setStatus(runId, 'running', {
-          backend: { name: m.info.choice, version: m.info.version, threads: m.info.threads },
+          backend: {
+            name: m.info.choice,
+            version: m.info.version,
+            threads: m.info.threads,
+            ...(m.info.gpu ? { device: gpuLine(m.info.gpu) } : {}),
+            ...(m.info.notes.length ? { notes: m.info.notes } : {}),
+          },
         });
         this.emit({
           type: 'log',
           runId,
-          message: `backend: ${m.info.choice} (TF.js ${m.info.version}, ${m.info.threads} thread(s))`,
+          message:
+            `backend: ${m.info.choice} (TF.js ${m.info.version}, ${m.info.threads} thread(s))` +
+            (m.info.gpu ? `, GPU ${gpuLine(m.info.gpu)}` : ''),
         });
         break;
       case 'dataset':

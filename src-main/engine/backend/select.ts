@@ -1,5 +1,6 @@
 /**
- * Run-time backend selection, once per process: `auto` tries tfjs-node-gpu → tfjs-node → wasm → cpu.
+ * Run-time backend selection, once per process: `auto` tries tfjs-node-gpu → webgpu (a hardware
+ * adapter only) → tfjs-node → wasm → cpu.
  *
  * - tfjs-node(-gpu) are optional dependencies (their install downloads libtensorflow, which fails
  *   offline); they are loaded by dynamic import, and `notes` records why each was passed over.
@@ -9,6 +10,11 @@
  *   build (wasm-threaded.ts); 'auto' times a probe step with 1 and with N threads (thread-probe.ts).
  *   The default stays 1: tests and short commands would pay the 1–3 s start of the thread pool, and
  *   on a busy 2-core machine threads rarely pay.
+ * - webgpu (webgpu.ts): Dawn's device, chosen by SELFEMD_GPU / `gpu` (part of the adapter's name) and
+ *   SELFEMD_GPU_POWER / `gpuPower`; an explicit `webgpu` also accepts a fallback (software) adapter.
+ *   `releaseBackend()` at the end of a job frees the device so that the process can exit.
+ * - `cheapHostReads` says whether tensor data lives in host memory; the engine chooses its
+ *   strategies by it (capabilities.ts), never by the backend's name.
  * - Every backend gets zero gradients for comparison ops (extra-gradients.ts).
  */
 import { createRequire } from 'node:module';
@@ -17,6 +23,7 @@ import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND_CHOICES, type BackendChoice } from '../../../shared/config/pretrain';
+import { cheapHostReadsOf, noteSelectedBackend } from './capabilities';
 import { registerMissingGradients } from './extra-gradients';
 import { type ThreadProbe, chooseWasmThreads } from './thread-probe';
 import { gemmFunction } from './kernels/gemm';
@@ -30,6 +37,8 @@ import {
   threadedLoadError,
   wasmPoolThreads,
 } from './wasm-threaded';
+import { adapterLine, limitsLine, type GpuAdapterInfo, type GpuPowerPreference } from './gpu-adapter';
+import { releaseWebGpu, setupWebGpu } from './webgpu';
 
 type Resolved = Exclude<BackendChoice, 'auto'>;
 
@@ -56,6 +65,13 @@ export interface BackendInfo {
   fmaMatMul: boolean | null;
   /** Kernels this project supplies to the backend (wasm only). */
   suppliedKernels: string[];
+  /**
+   * Tensor data lives in host memory, so a synchronous read is a copy rather than a device round
+   * trip (wasm, cpu, tfjs-node). Strategies that read to JS every step run only where this holds.
+   */
+  cheapHostReads: boolean;
+  /** webgpu: the adapter and its limits; null on other backends. */
+  gpu: GpuAdapterInfo | null;
   /** Why earlier candidates were passed over, for `selfemd info` and the run record. */
   notes: string[];
 }
@@ -65,9 +81,15 @@ export interface InitBackendOptions {
   threads?: number | 'auto';
   /** The step timed by threads 'auto' (default: a small conv block, forward and backward). */
   probe?: ThreadProbe;
-  /** Environment to read SELFEMD_BACKEND / SELFEMD_WASM_THREADS from (default process.env). */
+  /** webgpu: part of the adapter's name (Dawn's filter, case-sensitive). Default: SELFEMD_GPU. */
+  gpu?: string;
+  /** webgpu: which adapter Dawn prefers. Default: SELFEMD_GPU_POWER, else high-performance. */
+  gpuPower?: GpuPowerPreference;
+  /** Environment to read SELFEMD_BACKEND / SELFEMD_WASM_THREADS / SELFEMD_GPU(_POWER) from (default process.env). */
   env?: Record<string, string | undefined>;
 }
+
+const GPU_POWER: readonly GpuPowerPreference[] = ['high-performance', 'low-power'];
 
 const NATIVE_PACKAGES = {
   'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',
@@ -77,7 +99,10 @@ const NATIVE_PACKAGES = {
 const require = createRequire(import.meta.url);
 let current: BackendInfo | undefined;
 
-export async function initBackend(choice: BackendChoice = 'auto', options: InitBackendOptions = {}): Promise<BackendInfo> {
+export async function initBackend(
+  choice: BackendChoice = 'auto',
+  options: InitBackendOptions = {},
+): Promise<BackendInfo> {
   const env = options.env ?? process.env;
   const notes: string[] = [];
   let requested = choice;
@@ -94,13 +119,16 @@ export async function initBackend(choice: BackendChoice = 'auto', options: InitB
     }
   }
   const threads = resolveThreads(options.threads, env);
+  const gpu = resolveGpu(options, env, requested);
   registerMissingGradients();
 
-  const order: Resolved[] = requested === 'auto' ? ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] : [requested];
+  const order: Resolved[] =
+    requested === 'auto' ? ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] : [requested];
   for (const candidate of order) {
-    const result = await tryBackend(candidate, threads, options.probe, notes);
+    const result = await tryBackend(candidate, threads, options.probe, notes, gpu);
     if (result) {
-      current = { ...result, requested, notes };
+      noteSelectedBackend(result.tfBackend, result.choice);
+      current = { ...result, cheapHostReads: cheapHostReadsOf(result.choice), requested, notes };
       return current;
     }
     if (requested !== 'auto') {
@@ -115,11 +143,20 @@ export function currentBackend(): BackendInfo {
   return current;
 }
 
+/**
+ * Frees what the backend holds outside the JS heap (Dawn's device), so that the process can exit.
+ * Call at the end of a job; a later initBackend sets the backend up again.
+ */
+export function releaseBackend(): void {
+  releaseWebGpu();
+}
+
 /** Human-readable summary for `selfemd info`. */
 export function describeBackend(info: BackendInfo = currentBackend()): string {
   const lines = [
     `backend: ${info.choice} (TF.js '${info.tfBackend}' ${info.version}, tfjs ${info.tfjsVersion})` +
       (info.requested !== info.choice ? `, requested ${info.requested}` : ''),
+    ...(info.gpu ? [`GPU adapter: ${adapterLine(info.gpu)}`, `GPU limits: ${limitsLine(info.gpu)}`] : []),
     `threads: ${info.threads} (${info.threadsChosenBy})`,
     `SIMD: ${info.simd === null ? 'n/a' : info.simd ? 'yes' : 'no'}`,
   ];
@@ -132,7 +169,10 @@ export function describeBackend(info: BackendInfo = currentBackend()): string {
   return lines.join('\n');
 }
 
-function resolveThreads(option: number | 'auto' | undefined, env: Record<string, string | undefined>): {
+function resolveThreads(
+  option: number | 'auto' | undefined,
+  env: Record<string, string | undefined>,
+): {
   value: number | 'auto';
   source: string;
 } {
@@ -144,7 +184,8 @@ function resolveThreads(option: number | 'auto' | undefined, env: Record<string,
   }
   const raw = env.SELFEMD_WASM_THREADS?.trim();
   // Worker threads (the data loader's) run small ops: a thread pool each would only contend.
-  if (raw && !isMainThread) return { value: 1, source: 'default (SELFEMD_WASM_THREADS applies to the main thread)' };
+  if (raw && !isMainThread)
+    return { value: 1, source: 'default (SELFEMD_WASM_THREADS applies to the main thread)' };
   if (raw) {
     if (raw === 'auto') return { value: 'auto', source: 'SELFEMD_WASM_THREADS' };
     const n = Number(raw);
@@ -156,15 +197,33 @@ function resolveThreads(option: number | 'auto' | undefined, env: Record<string,
   return { value: 1, source: 'default' };
 }
 
-type Partial = Omit<BackendInfo, 'requested' | 'notes'>;
+function resolveGpu(
+  options: InitBackendOptions,
+  env: Record<string, string | undefined>,
+  requested: BackendChoice,
+): { name?: string; power: GpuPowerPreference; allowFallback: boolean } {
+  const name = options.gpu ?? (env.SELFEMD_GPU?.trim() || undefined);
+  const power =
+    options.gpuPower ?? ((env.SELFEMD_GPU_POWER?.trim() || 'high-performance') as GpuPowerPreference);
+  if (!GPU_POWER.includes(power))
+    throw new Error(
+      `${options.gpuPower ? 'gpuPower' : 'SELFEMD_GPU_POWER'}: '${power}' is not one of ${GPU_POWER.join(', ')}`,
+    );
+  return { name, power, allowFallback: requested === 'webgpu' };
+}
+
+type Partial = Omit<BackendInfo, 'requested' | 'notes' | 'cheapHostReads'>;
 
 async function tryBackend(
   candidate: Resolved,
   threads: { value: number | 'auto'; source: string },
   probe: ThreadProbe | undefined,
   notes: string[],
+  gpu: ReturnType<typeof resolveGpu>,
 ): Promise<Partial | undefined> {
   switch (candidate) {
+    case 'webgpu':
+      return tryWebGpu(gpu, notes);
     case 'tfjs-node-gpu':
     case 'tfjs-node':
       return tryNative(candidate, notes);
@@ -185,11 +244,41 @@ async function tryBackend(
         simd: null,
         fmaMatMul: null,
         suppliedKernels: [],
+        gpu: null,
       };
   }
 }
 
-async function tryNative(candidate: 'tfjs-node-gpu' | 'tfjs-node', notes: string[]): Promise<Partial | undefined> {
+async function tryWebGpu(gpu: ReturnType<typeof resolveGpu>, notes: string[]): Promise<Partial | undefined> {
+  let adapter: GpuAdapterInfo | undefined;
+  try {
+    adapter = await setupWebGpu(
+      { allowFallback: gpu.allowFallback, adapterName: gpu.name, powerPreference: gpu.power },
+      notes,
+    );
+  } catch (e) {
+    notes.push(`webgpu: ${firstLine(e)}`);
+    return undefined;
+  }
+  if (!adapter) return undefined;
+  return {
+    choice: 'webgpu',
+    tfBackend: tf.getBackend(),
+    version: (require('@tensorflow/tfjs-backend-webgpu/package.json') as { version: string }).version,
+    tfjsVersion: tf.version.tfjs,
+    threads: 1,
+    threadsChosenBy: 'the GPU runs the kernels; JavaScript drives it from one thread',
+    simd: null,
+    fmaMatMul: null,
+    suppliedKernels: [],
+    gpu: adapter,
+  };
+}
+
+async function tryNative(
+  candidate: 'tfjs-node-gpu' | 'tfjs-node',
+  notes: string[],
+): Promise<Partial | undefined> {
   const pkg = NATIVE_PACKAGES[candidate];
   try {
     require.resolve(pkg);
@@ -223,6 +312,7 @@ async function tryNative(candidate: 'tfjs-node-gpu' | 'tfjs-node', notes: string
     simd: null,
     fmaMatMul: null,
     suppliedKernels: [],
+    gpu: null,
   };
 }
 
@@ -294,6 +384,7 @@ async function tryWasm(
     simd,
     fmaMatMul: count === 1 && gemmFunction(tf.backend()) !== undefined,
     suppliedKernels,
+    gpu: null,
   };
 }
 

@@ -21,6 +21,8 @@
  * which `auto` picks on the wasm and cpu backends where it is several times faster.
  */
 import * as tf from '@tensorflow/tfjs';
+import { hostReadsAreCheap, opsAreSingleThreaded } from '../backend/capabilities';
+import { readHostSync } from '../backend/host-read';
 import {
   GRAY_WEIGHTS,
   IMAGENET_MEAN,
@@ -332,8 +334,9 @@ function colourStages(x: tf.Tensor4D, params: readonly ViewParams[]): tf.Tensor4
 export type AugmentImpl = 'tensor' | 'js';
 
 export function defaultAugmentImpl(): AugmentImpl {
-  const backend = tf.getBackend();
-  return backend === 'wasm' || backend === 'cpu' ? 'js' : 'tensor';
+  // By capability (backend/capabilities.ts): the JS loops read the crops to the host, and win only
+  // where each TF.js op is a single-threaded pass.
+  return hostReadsAreCheap() && opsAreSingleThreaded() ? 'js' : 'tensor';
 }
 
 export interface ApplyOptions {
@@ -372,7 +375,7 @@ export function applyViewParams(
   return tf.tidy(() => {
     const cropped = cropResize(images, params, size);
     if (impl === 'js') {
-      const pixels = new Float32Array(cropped.dataSync());
+      const pixels = new Float32Array(readHostSync(cropped));
       colourStagesJs(pixels, size, params, normalize);
       return tf.tensor4d(pixels, cropped.shape);
     }

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BackendChoice } from '../../../shared/config/pretrain';
+import { readHostSync } from '../backend/host-read';
 import { initBackend } from '../backend/select';
 import { type AugmentImpl, type ViewParams, applyViewParams } from './augment';
 import type { RawImage } from './raw-image';
@@ -30,7 +31,8 @@ port.on('message', (req: AugmentRequest) => {
   try {
     const views = req.jobs.map((job) => {
       const t = applyViewParams(req.images, job.params, job.size, { impl: req.impl });
-      const pixels = new Float32Array(t.dataSync() as Float32Array);
+      // The worker's backend is a host one (wasm by default): a synchronous read is a copy.
+      const pixels = new Float32Array(readHostSync(t));
       const shape = t.shape;
       t.dispose();
       return { pixels, shape };

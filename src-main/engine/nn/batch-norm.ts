@@ -31,9 +31,9 @@ export interface BatchNormTrainResult<R extends tf.Rank> {
   variance: tf.Tensor1D;
 }
 
-/** The training-mode kernels exist only on wasm (registered by backend/wasm-kernels.ts). */
+/** Whether the active backend has the training-mode kernels (wasm does: backend/wasm-kernels.ts). */
 function trainKernelAvailable(): boolean {
-  return tf.getBackend() === 'wasm' && tf.getKernel(BATCH_NORM_TRAIN, 'wasm') !== undefined;
+  return tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend()) !== undefined;
 }
 
 let gradientRegistered = false;
@@ -50,11 +50,9 @@ function registerTrainGradient(): void {
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
       const [x, gamma, mean, variance] = saved;
       const dyY = Array.isArray(dy) ? dy[0] : dy;
-      const [dx, dGamma, dBeta] = tf.engine().runKernel(
-        BATCH_NORM_TRAIN_GRAD,
-        { dy: dyY, x, gamma, mean, variance },
-        attrs,
-      ) as tf.Tensor[];
+      const [dx, dGamma, dBeta] = tf
+        .engine()
+        .runKernel(BATCH_NORM_TRAIN_GRAD, { dy: dyY, x, gamma, mean, variance }, attrs) as tf.Tensor[];
       return { x: () => dx, gamma: () => dGamma, beta: () => dBeta };
     },
   });
@@ -69,7 +67,9 @@ export function batchNormTrain<R extends tf.Rank>(
   const c = checkShapes('batchNormTrain', x, gamma, beta);
   if (trainKernelAvailable()) {
     registerTrainGradient();
-    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { epsilon }) as tf.Tensor[];
+    const [y, mean, variance] = tf
+      .engine()
+      .runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { epsilon }) as tf.Tensor[];
     return { y: y as tf.Tensor<R>, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   }
   const stats = batchMoments(x);
@@ -152,7 +152,9 @@ function checkShapes(fn: string, x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor
   }
   const c = x.shape[x.rank - 1];
   if (gamma.rank !== 1 || gamma.shape[0] !== c || beta.rank !== 1 || beta.shape[0] !== c) {
-    throw new Error(`${fn}: gamma [${gamma.shape}] and beta [${beta.shape}] must be [${c}] for x [${x.shape}]`);
+    throw new Error(
+      `${fn}: gamma [${gamma.shape}] and beta [${beta.shape}] must be [${c}] for x [${x.shape}]`,
+    );
   }
   return c;
 }

@@ -24,16 +24,19 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { l2Normalize, NORM_EPSILON } from './l2-normalize';
-import { perPairMatMul, readInto, scratch } from './wasm-io';
+import { readHostSync } from '../backend/host-read';
+import { perPairMatMul, readInto, scratch, wasmHeapBackend } from './wasm-io';
 
 export type CosineStrategy = 'auto' | 'per-pair' | 'batched';
 
 /**
- * 'per-pair' exists only on wasm: it hands scratch buffers to tf.tensor, which wasm copies into its
- * heap but the cpu backend would keep by reference. Elsewhere every strategy means 'batched'.
+ * 'per-pair' needs a backend whose tensors live on a wasm heap (wasm-io.ts): it calls the backend's
+ * own 2-D matMul on heap buffers, and hands scratch buffers to tf.tensor, which wasm copies into its
+ * heap but the cpu backend would keep by reference. Elsewhere every strategy means 'batched' (on a
+ * GPU, the whole op stays on the device).
  */
 export function resolveStrategy(strategy: CosineStrategy): Exclude<CosineStrategy, 'auto'> {
-  return strategy !== 'batched' && tf.getBackend() === 'wasm' ? 'per-pair' : 'batched';
+  return strategy !== 'batched' && wasmHeapBackend() !== null ? 'per-pair' : 'batched';
 }
 
 /**
@@ -42,7 +45,7 @@ export function resolveStrategy(strategy: CosineStrategy): Exclude<CosineStrateg
  */
 function inverseNorms(t: tf.Tensor3D): { inv: Float32Array; live: Float32Array } {
   const sq = tf.tidy(() => tf.sum(tf.square(t), 2));
-  const values = sq.dataSync() as Float32Array;
+  const values = readHostSync(sq);
   sq.dispose();
   const inv = new Float32Array(values.length);
   const live = new Float32Array(values.length);
@@ -100,8 +103,8 @@ const perPairCosine = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
       });
       const h = readInto(hTensor, 'cos.h');
       const hT = readInto(hTTensor, 'cos.hT');
-      const coefX = coefXT.dataSync() as Float32Array;
-      const coefY = coefYT.dataSync() as Float32Array;
+      const coefX = readHostSync(coefXT);
+      const coefY = readHostSync(coefYT);
       tf.dispose([hTensor, hTTensor, coefXT, coefYT]);
       // Transposed products, so that XNNPACK packs the small [m, n] factor as its weights (it packs
       // the right operand on every call) rather than a [m, C] map: (H·Y)ᵀ = Yᵀ·Hᵀ, (Hᵀ·X)ᵀ = Xᵀ·H.

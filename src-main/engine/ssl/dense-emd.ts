@@ -1,7 +1,7 @@
 /**
  * Every EMD term of a training step as one op: all pyramid pairs of both view orders, and the scale
  * view's pairs, with one cosine product per group of maps, one Sinkhorn pass over all transport
- * problems (in plain JS) and one closed-form backward. Same loss as the per-pair emd-loss.ts for the
+ * problems and one closed-form backward. Same loss as the per-pair emd-loss.ts for the
  * default options (plan and marginals detached); tested against it.
  *
  * Why: per pair, emd-loss.ts runs a cosine op, the marginals and ten Sinkhorn iterations as small
@@ -15,9 +15,12 @@
  *   nothing is wasted; no padding anywhere).
  * - Marginal similarities come from one small product each: X̂ against the reference vectors
  *   (v̂_y for Eq. 13; the normalised means of the target levels for Eq. 12), Ŷ likewise.
- * - Sinkhorn runs in JS on each block (Float64, in place, no allocation per problem), exactly as
- *   sinkhorn.ts: K = exp(−λ(M − min_j M_ij)), u = 1, T × (v ← r / max(Ku, floor),
- *   u ← c / max(Kᵀv, floor)), π = diag(v) K diag(u); S = ⟨π, cos⟩.
+ * - Sinkhorn, K = exp(−λ(M − min_j M_ij)), u = 1, T × (v ← r / max(Ku, floor),
+ *   u ← c / max(Kᵀv, floor)), π = diag(v) K diag(u), S = ⟨π, cos⟩, runs by one of two strategies,
+ *   chosen by the backend's capability (backend/capabilities.ts), not its name:
+ *   where host reads are cheap (wasm, cpu), in JS on each block, Float64, in place
+ *   (dense-transport-host.ts); on a GPU, as one padded batched tensor Sinkhorn over all blocks on
+ *   the device (dense-transport-device.ts), with no read to the host.
  * - With the plan and marginals constant, ∂L/∂cos = −2 w π / (B Σw) per block, so
  *   ∂L/∂X̂ = G·Ŷ (one batched product) and ∂L/∂X = (∂L/∂X̂ − ⟨∂L/∂X̂, x̂⟩ x̂) / ‖x‖ per node.
  * Identical pyramid levels (a grid ≥ the map: the level is the map itself) are the same tensor, so
@@ -25,10 +28,11 @@
  * `distinctLevels`): at 96 px all three levels of a 3×3 map are the map, and 9 pairs become 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { MarginalKind } from '../../../shared/config/pretrain';
+import { hostReadsAreCheap } from '../backend/capabilities';
+import { transportOnDevice } from './dense-transport-device';
+import { transportOnHost } from './dense-transport-host';
 import { NORM_EPSILON } from './l2-normalize';
-import { SINKHORN_FLOOR } from './sinkhorn';
 
 export interface DenseEmdOptions {
   lambda: number;
@@ -62,15 +66,6 @@ export interface DenseEmdResult {
   loss: tf.Scalar;
 }
 
-/** Float32 data of `t` copied into `out` (wasm: straight from the heap, no intermediate buffer). */
-function readInto(t: tf.Tensor, out: Float32Array): Float32Array {
-  const backend = tf.backend() as unknown as Partial<BackendWasm>;
-  if (tf.getBackend() === 'wasm' && typeof backend.typedArrayFromHeap === 'function')
-    out.set(backend.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: 'float32' }) as Float32Array);
-  else out.set(t.dataSync() as Float32Array);
-  return out;
-}
-
 function check(groups: DenseEmdGroup[], opts: DenseEmdOptions): void {
   if (!(opts.lambda > 0)) throw new Error(`dense-emd.ts: emd.lambda must be > 0, got ${opts.lambda}`);
   if (!Number.isInteger(opts.iterations) || opts.iterations < 1)
@@ -84,7 +79,9 @@ function check(groups: DenseEmdGroup[], opts: DenseEmdOptions): void {
     const [b, , c] = all[0].shape;
     for (const t of all)
       if (t.rank !== 3 || t.shape[0] !== b || t.shape[2] !== c)
-        throw new Error(`dense-emd.ts: node sets must be [B,n,C] with one B and C per group, got [${t.shape}] with [${all[0].shape}]`);
+        throw new Error(
+          `dense-emd.ts: node sets must be [B,n,C] with one B and C per group, got [${t.shape}] with [${all[0].shape}]`,
+        );
     for (const v of [g.vOnline, g.vTarget])
       if (v.rank !== 2 || v.shape[0] !== b || v.shape[1] !== c)
         throw new Error(`dense-emd.ts: global vectors must be [${b},${c}], got [${v.shape}]`);
@@ -122,84 +119,53 @@ function references(kind: MarginalKind, global: tf.Tensor2D, levels: tf.Tensor3D
   return normalise(tf.stack(vs, 1) as tf.Tensor3D).unit;
 }
 
-/** Scratch reused across calls (grown to the largest size seen). */
-const pool = new Map<string, Float32Array | Float64Array>();
-function scratch32(key: string, size: number): Float32Array {
-  let b = pool.get(key) as Float32Array | undefined;
-  if (!b || b.length < size) pool.set(key, (b = new Float32Array(size)));
-  return b.subarray(0, size);
+/** One transport problem: rows r0…r0+na and columns c0…c0+mb of a group's cosine matrix. */
+export interface TransportBlock {
+  r0: number;
+  na: number;
+  c0: number;
+  mb: number;
+  /** Which reference column of sx (for the rows' marginal) and of sy (the columns'). */
+  rx: number;
+  ry: number;
+  /** weight / Σ weights: the block's share of the loss. */
+  share: number;
+  /** ∂L/∂cos = coef · π on the block: −2 · weight / (B · Σ weights). */
+  coef: number;
 }
-function scratch64(key: string, size: number): Float64Array {
-  let b = pool.get(key) as Float64Array | undefined;
-  if (!b || b.length < size) pool.set(key, (b = new Float64Array(size)));
-  return b.subarray(0, size);
+
+/** What a transport strategy gets for one group: cos [B,n,m], sx [B,n,Rx], sy [B,m,Ry], all on the backend. */
+export interface TransportInput {
+  cos: tf.Tensor3D;
+  sx: tf.Tensor3D;
+  sy: tf.Tensor3D;
+  blocks: TransportBlock[];
+  opts: DenseEmdOptions;
 }
 
 /**
- * One transport problem, block (rows r0 … r0+n, cols c0 … c0+m) of a [rows, cols] cosine matrix
- * `cos` (offset `o`): writes coef·π into `grad` (same layout) and returns S = ⟨π, cos⟩.
- * r and c are the marginal weights before the ε floor and normalisation (already ≥ 0).
+ * The group's share of the loss (a JS number from the host strategy, summed in Float64 across groups
+ * as before; a scalar tensor from the device one), and G = ∂L/∂cos [B,n,m] (coef·π on each block).
  */
-function transport(
-  cos: Float32Array,
-  grad: Float32Array,
-  o: number,
-  cols: number,
-  r0: number,
-  n: number,
-  c0: number,
-  m: number,
-  rw: Float64Array,
-  cw: Float64Array,
-  opts: DenseEmdOptions,
-  coef: number,
-): number {
-  const K = scratch64('K', n * m);
-  const u = scratch64('u', m);
-  const v = scratch64('v', n);
-  const r = scratch64('r', n);
-  const c = scratch64('c', m);
-  const eps = opts.marginalEpsilon;
-  let rs = 0;
-  for (let i = 0; i < n; i++) rs += r[i] = rw[i] + eps;
-  for (let i = 0; i < n; i++) r[i] /= rs;
-  let cs = 0;
-  for (let j = 0; j < m; j++) cs += c[j] = cw[j] + eps;
-  for (let j = 0; j < m; j++) c[j] /= cs;
-  // K_ij = exp(−λ(M_ij − min_j M_ij)) with M = 1 − cos: exp(λ(cos_ij − max_j cos_ij)).
-  for (let i = 0; i < n; i++) {
-    const row = o + (r0 + i) * cols + c0;
-    let best = -Infinity;
-    for (let j = 0; j < m; j++) best = Math.max(best, cos[row + j]);
-    for (let j = 0; j < m; j++) K[i * m + j] = Math.exp(opts.lambda * (cos[row + j] - best));
-  }
-  u.fill(1);
-  for (let t = 0; t < opts.iterations; t++) {
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      const k = i * m;
-      for (let j = 0; j < m; j++) s += K[k + j] * u[j];
-      v[i] = r[i] / Math.max(s, SINKHORN_FLOOR);
-    }
-    for (let j = 0; j < m; j++) u[j] = 0;
-    for (let i = 0; i < n; i++) {
-      const k = i * m;
-      const vi = v[i];
-      for (let j = 0; j < m; j++) u[j] += K[k + j] * vi;
-    }
-    for (let j = 0; j < m; j++) u[j] = c[j] / Math.max(u[j], SINKHORN_FLOOR);
-  }
-  let S = 0;
-  for (let i = 0; i < n; i++) {
-    const row = o + (r0 + i) * cols + c0;
-    const vi = v[i];
-    for (let j = 0; j < m; j++) {
-      const p = vi * K[i * m + j] * u[j];
-      S += p * cos[row + j];
-      grad[row + j] += coef * p;
-    }
-  }
-  return S;
+export interface TransportOutput {
+  loss: number | tf.Scalar;
+  grad: tf.Tensor3D;
+}
+
+/**
+ * Host Sinkhorn where reading to JS is cheap (wasm, cpu: one read of the matrices, then Float64
+ * loops), device Sinkhorn elsewhere (a GPU must not wait for a read every step).
+ */
+function transportStrategy(): (input: TransportInput) => TransportOutput {
+  return hostReadsAreCheap() ? transportOnHost : transportOnDevice;
+}
+
+function sumLosses(losses: (number | tf.Scalar)[]): tf.Scalar {
+  if (losses.every((l) => typeof l === 'number')) return tf.scalar(losses.reduce((a, b) => a + b, 0));
+  const ts = losses.map((l) => (typeof l === 'number' ? tf.scalar(l) : l));
+  const value = ts.length === 1 ? ts[0] : (tf.addN(ts) as tf.Scalar);
+  if (ts.length > 1) tf.dispose(ts);
+  return value;
 }
 
 /** The dense EMD loss over every block of every group (module header). */
@@ -207,11 +173,12 @@ export function denseEmdLoss(groups: DenseEmdGroup[], opts: DenseEmdOptions): De
   check(groups, opts);
   const inputs = groups.flatMap((g) => g.online);
   const totalWeight = groups.reduce((s, g) => s + g.blocks.reduce((t, k) => t + k.weight, 0), 0);
+  const transport = transportStrategy();
 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const keep: tf.Tensor[] = [];
-    let loss = 0;
+    const losses: (number | tf.Scalar)[] = [];
     let at = 0;
     for (const g of groups) {
       const online = args.slice(at, at + g.online.length) as tf.Tensor3D[];
@@ -219,8 +186,6 @@ export function denseEmdLoss(groups: DenseEmdGroup[], opts: DenseEmdOptions): De
       const rows = starts(online);
       const colsInfo = starts(g.target);
       const [batch] = online[0].shape;
-      const n = rows.total;
-      const m = colsInfo.total;
       const { cosT, sx, sy, unitX, invX, liveX, unitY } = tf.tidy(() => {
         const X = online.length === 1 ? online[0] : (tf.concat(online, 1) as tf.Tensor3D);
         const Y = g.target.length === 1 ? g.target[0] : (tf.concat(g.target, 1) as tf.Tensor3D);
@@ -231,47 +196,36 @@ export function denseEmdLoss(groups: DenseEmdGroup[], opts: DenseEmdOptions): De
         const refForX = references(opts.marginals, g.vTarget, g.target);
         const refForY = references(opts.marginals, g.vOnline, online);
         return {
-          cosT: tf.matMul(nx.unit, yT),
-          sx: tf.matMul(nx.unit, tf.transpose(refForX, [0, 2, 1])),
-          sy: tf.matMul(ny.unit, tf.transpose(refForY, [0, 2, 1])),
+          cosT: tf.matMul(nx.unit, yT) as tf.Tensor3D,
+          sx: tf.matMul(nx.unit, tf.transpose(refForX, [0, 2, 1])) as tf.Tensor3D,
+          sy: tf.matMul(ny.unit, tf.transpose(refForY, [0, 2, 1])) as tf.Tensor3D,
           unitX: nx.unit,
           invX: nx.inv,
           liveX: nx.live,
           unitY: ny.unit,
         };
       });
-      const cos = readInto(cosT, scratch32('cos', batch * n * m));
-      const sxv = readInto(sx, scratch32('sx', sx.size));
-      const syv = readInto(sy, scratch32('sy', sy.size));
-      const refsX = sx.shape[2] as number;
-      const refsY = sy.shape[2] as number;
-      tf.dispose([cosT, sx, sy]);
-      const grad = new Float32Array(batch * n * m);
-      for (const k of g.blocks) {
-        const r0 = rows.starts[k.a];
-        const na = online[k.a].shape[1];
-        const c0 = colsInfo.starts[k.b];
-        const mb = g.target[k.b].shape[1];
+      const blocks = g.blocks.map((k) => ({
+        r0: rows.starts[k.a],
+        na: online[k.a].shape[1],
+        c0: colsInfo.starts[k.b],
+        mb: g.target[k.b].shape[1],
         // Eq. 13: one reference per side; Eq. 12: the other side's level mean (one per level).
-        const rx = opts.marginals === 'global-vector' ? 0 : k.b;
-        const ry = opts.marginals === 'global-vector' ? 0 : k.a;
-        const coef = (-2 * k.weight) / (batch * totalWeight);
-        const rw = scratch64('rw', na);
-        const cw = scratch64('cw', mb);
-        let S = 0;
-        for (let b = 0; b < batch; b++) {
-          for (let i = 0; i < na; i++) rw[i] = Math.max(sxv[(b * n + r0 + i) * refsX + rx], 0);
-          for (let j = 0; j < mb; j++) cw[j] = Math.max(syv[(b * m + c0 + j) * refsY + ry], 0);
-          S += transport(cos, grad, b * n * m, m, r0, na, c0, mb, rw, cw, opts, coef);
-        }
-        loss += (k.weight / totalWeight) * (2 - (2 * S) / batch);
-      }
-      keep.push(tf.tensor3d(grad, [batch, n, m]), unitX, invX, liveX, unitY);
+        rx: opts.marginals === 'global-vector' ? 0 : k.b,
+        ry: opts.marginals === 'global-vector' ? 0 : k.a,
+        share: k.weight / totalWeight,
+        coef: (-2 * k.weight) / (batch * totalWeight),
+      }));
+      const out = transport({ cos: cosT, sx, sy, blocks, opts });
+      tf.dispose([cosT, sx, sy]);
+      losses.push(out.loss);
+      keep.push(out.grad, unitX, invX, liveX, unitY);
     }
     save(keep);
     tf.dispose(keep);
+    const value = sumLosses(losses);
     return {
-      value: tf.scalar(loss),
+      value,
       gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => {
         const grads: tf.Tensor[] = [];
         groups.forEach((g, gi) => {

@@ -36,9 +36,16 @@ export interface MarginalOptions {
 function weights(x: tf.Tensor3D, w: tf.Tensor2D, epsilon: number): tf.Tensor2D {
   const [b, , c] = x.shape;
   const dots = tf.sum(tf.mul(x, tf.reshape(w, [b, 1, c])), 2);
-  const sim = tf.mul(tf.mul(dots, inverseNorm(x)), tf.reshape(inverseNorm(w), [b, 1]));
-  const floored = tf.add(tf.relu(sim), epsilon);
-  return tf.div(floored, tf.sum(floored, 1, true)) as tf.Tensor2D;
+  const sim = tf.mul(tf.mul(dots, inverseNorm(x)), tf.reshape(inverseNorm(w), [b, 1])) as tf.Tensor2D;
+  return normaliseWeights(sim, epsilon);
+}
+
+/** (max(s_i, 0) + ε) / Σ_k (max(s_k, 0) + ε) over the last axis of similarities s [B, n]. */
+export function normaliseWeights(sim: tf.Tensor2D, epsilon: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const floored = tf.add(tf.relu(sim), epsilon);
+    return tf.div(floored, tf.sum(floored, 1, true)) as tf.Tensor2D;
+  });
 }
 
 /**

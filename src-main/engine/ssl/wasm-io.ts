@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { readHostSync } from '../backend/host-read';
 
 const pool = new Map<string, Float32Array>();
 
@@ -24,16 +25,26 @@ export function scratch(key: string, size: number): Float32Array {
   return buf.subarray(0, size);
 }
 
-function heapView(t: tf.Tensor): Float32Array | null {
-  if (t.dtype !== 'float32' || tf.getBackend() !== 'wasm') return null;
+/**
+ * The active backend if its tensors live on a WebAssembly heap that JS can view (the wasm backend, by
+ * what it offers rather than by its name), else null.
+ */
+export function wasmHeapBackend(): BackendWasm | null {
   const backend = tf.backend() as unknown as Partial<BackendWasm>;
-  if (typeof backend.typedArrayFromHeap !== 'function') return null;
+  return typeof backend.typedArrayFromHeap === 'function' && typeof backend.makeOutput === 'function'
+    ? (backend as BackendWasm)
+    : null;
+}
+
+function heapView(t: tf.Tensor): Float32Array | null {
+  const backend = t.dtype === 'float32' ? wasmHeapBackend() : null;
+  if (!backend) return null;
   return backend.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }) as Float32Array;
 }
 
-/** Copies t's values into `out` at `offset`. */
+/** Copies t's values into `out` at `offset` (host strategies only: readHostSync refuses device backends). */
 export function copyInto(t: tf.Tensor, out: Float32Array, offset = 0): void {
-  out.set(heapView(t) ?? (t.dataSync() as Float32Array), offset);
+  out.set(heapView(t) ?? readHostSync(t), offset);
 }
 
 /** t's values in the scratch buffer `key` (valid until the next read into that key). */
@@ -59,10 +70,9 @@ export function perPairMatMul(
   r: number,
   out: Float32Array,
 ): Float32Array {
-  const backend = tf.backend() as unknown as BackendWasm;
-  const kernel = tf.getKernel(tf.BatchMatMul, 'wasm');
-  if (tf.getBackend() !== 'wasm' || !kernel)
-    throw new Error('wasm-io.ts: perPairMatMul needs the wasm backend');
+  const backend = wasmHeapBackend();
+  const kernel = tf.getKernel(tf.BatchMatMul, tf.getBackend());
+  if (!backend || !kernel) throw new Error('wasm-io.ts: perPairMatMul needs the wasm backend');
   const attrs = { transposeA: false, transposeB: false };
   for (let b = 0; b < batch; b++) {
     // Each view is taken right after its allocation: a later allocation may grow (and detach) the heap.

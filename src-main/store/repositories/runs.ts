@@ -102,6 +102,11 @@ function checkBackend(where: string, v: unknown): BackendInfo {
     version: text(where, 'backend.version', o.version),
   };
   if (o.threads !== undefined) backend.threads = int(where, 'backend.threads', o.threads, 1);
+  if (o.device !== undefined) backend.device = text(where, 'backend.device', o.device);
+  if (o.notes !== undefined)
+    backend.notes = list(where, 'backend.notes', o.notes).map((n, i) =>
+      text(where, `backend.notes[${i}]`, n),
+    );
   return backend;
 }
 

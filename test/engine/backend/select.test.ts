@@ -12,14 +12,33 @@ describe('initBackend', () => {
     expect(info.choice).toBe('wasm');
     expect(info.requested).toBe('auto');
     expect(tf.getBackend()).toBe('wasm');
-    expect(info.notes).toEqual(['@tensorflow/tfjs-node-gpu: not installed', '@tensorflow/tfjs-node: not installed']);
+    // webgpu is tried after tfjs-node-gpu and passed over here (no GPU): the note says why.
+    expect(info.notes).toEqual([
+      '@tensorflow/tfjs-node-gpu: not installed',
+      expect.stringMatching(/^webgpu: (no Vulkan loader|no GPU adapter|only a fallback adapter)/),
+      '@tensorflow/tfjs-node: not installed',
+    ]);
+    expect(info.cheapHostReads).toBe(true);
+    expect(info.gpu).toBeNull();
     expect(info.version).toBe('4.22.0');
     expect(info.tfjsVersion).toBe(tf.version.tfjs);
     expect(info.threads).toBe(1);
     expect(info.threadsChosenBy).toBe('default');
     expect(info.simd).toBe(true);
     expect(info.fmaMatMul).toBe(true);
-    expect(info.suppliedKernels).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'BatchMatMul', 'Transpose', 'Identity', 'SelfEmdBatchNormTrain', 'SelfEmdBatchNormTrainGrad', 'SelfEmdSgdMomentum']);
+    expect(info.suppliedKernels).toEqual([
+      'Conv2DBackpropFilter',
+      'Conv2DBackpropInput',
+      'UnsortedSegmentSum',
+      'MaxPoolGrad',
+      'AvgPoolGrad',
+      'BatchMatMul',
+      'Transpose',
+      'Identity',
+      'SelfEmdBatchNormTrain',
+      'SelfEmdBatchNormTrainGrad',
+      'SelfEmdSgdMomentum',
+    ]);
     expect(currentBackend()).toBe(info);
 
     const text = describeBackend();
@@ -52,12 +71,20 @@ describe('initBackend', () => {
     expect(wasm.notes).toEqual(["SELFEMD_BACKEND=cpu ignored: 'wasm' was chosen explicitly"]);
 
     await expect(initBackend('auto', { env: { SELFEMD_BACKEND: 'gpu' } })).rejects.toThrow(
-      "SELFEMD_BACKEND: 'gpu' is not one of auto, tfjs-node-gpu, tfjs-node, wasm, cpu",
+      "SELFEMD_BACKEND: 'gpu' is not one of auto, tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu",
+    );
+  });
+
+  it('rejects a bad GPU power preference, naming the variable', async () => {
+    await expect(initBackend('webgpu', { env: { SELFEMD_GPU_POWER: 'fast' } })).rejects.toThrow(
+      "SELFEMD_GPU_POWER: 'fast' is not one of high-performance, low-power",
     );
   });
 
   it('rejects bad thread settings, naming the option or variable', async () => {
-    await expect(initBackend('wasm', { threads: 0, env: {} })).rejects.toThrow(/threads must be a positive integer or 'auto', got 0/);
+    await expect(initBackend('wasm', { threads: 0, env: {} })).rejects.toThrow(
+      /threads must be a positive integer or 'auto', got 0/,
+    );
     await expect(initBackend('wasm', { env: { SELFEMD_WASM_THREADS: 'two' } })).rejects.toThrow(
       "SELFEMD_WASM_THREADS: 'two' is not a positive integer or 'auto'",
     );
