@@ -161,9 +161,9 @@ describe('runFinetune', () => {
     try {
       expect(model.step).toBe(2);
       expect(model.categories.map((c) => c.name)).toEqual(['circle', 'square', 'triangle', 'star', 'ring', 'cross']);
-      const again = detectSamples(model.detector, data.samples, data.categories, { minSize: 64, maxSize: 96 }).results;
+      const again = (await detectSamples(model.detector, data.samples, data.categories, { minSize: 64, maxSize: 96 })).results;
       expect(again).toEqual(result.evaluation!.detections);
-      const one = predictImage(model, data.samples[1]!.image, 0);
+      const one = await predictImage(model, data.samples[1]!.image, 0);
       expect(one.map((d) => d.bbox)).toEqual(again.filter((d) => d.image_id === 2).map((d) => d.bbox));
     } finally {
       model.detector.dispose();
