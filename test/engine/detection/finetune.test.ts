@@ -242,7 +242,7 @@ describe('backbone init', () => {
     // make the BN statistics non-trivial so a missed buffer would show
     for (const [k, v] of source.buffers) tf.tidy(() => v.assign(tf.add(v, tf.randomUniform(v.shape, 0.1, 0.5, 'float32', k.length))));
     const file = path.join(root, 'bb.safetensors');
-    const exp = backboneToTorchTensors(source);
+    const exp = await backboneToTorchTensors(source);
     await writeSafetensors(file, exp.tensors, exp.metadata);
     const tfjsDir = path.join(root, 'bb-tfjs');
     await saveBackboneAsTfjsLayers(source, tfjsDir);

@@ -18,7 +18,7 @@ import { createFpn } from '../fpn';
 import { boxRegressionLoss, sigmoidCrossEntropy } from '../losses';
 import { finalizeDetections } from '../postprocess';
 import { assignLevels, planRoiAlign, roiAlign, type RoiLevel } from '../roi-align';
-import { takeValues } from '../take-values';
+import { takeValues } from '../../backend/take-values';
 import { createBoxHead } from './box-head';
 import { sampleRois, type SampledRois } from './roi-targets';
 import { RPN_WEIGHTS, createRpnHead, findProposals, rpnTargets, type RpnTargets } from './rpn';

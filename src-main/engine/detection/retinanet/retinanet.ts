@@ -18,7 +18,7 @@ import { createFpn, type Fpn } from '../fpn';
 import { boxRegressionLoss, sigmoidFocalLoss } from '../losses';
 import { topk } from '../nms';
 import { finalizeDetections } from '../postprocess';
-import { takeValues } from '../take-values';
+import { takeValues } from '../../backend/take-values';
 import { createRetinaNetHead, type RetinaNetHead } from './head';
 import { retinaNetTargets } from './targets';
 

@@ -1,7 +1,8 @@
 /**
- * How the detectors bring network outputs to the host (for proposals, decoding and NMS): read with
- * `await tensor.data()` — GPU backends can only be read asynchronously (dataSync throws on webgpu
- * in Node) — and dispose the tensors once read, also when a read fails.
+ * How the engine brings tensors it is done with to the host (detector outputs for proposals,
+ * decoding and NMS; weights for export): read with `await tensor.data()` — GPU backends can only be
+ * read asynchronously (dataSync throws on webgpu in Node) — and dispose them once read, also when a
+ * read fails. The arrays may be the backend's own storage (cpu): copy before changing them.
  */
 import * as tf from '@tensorflow/tfjs';
 
