@@ -18,6 +18,7 @@ import {
 } from '../../../src-main/engine/export/torch-state-dict';
 import { createDenseMlpHead, createMlpHead } from '../../../src-main/engine/models/heads';
 import { createBackbone } from '../../../src-main/engine/models/registry';
+import { withoutSyncReads } from '../forbid-sync-reads';
 import { calibrateBatchNorm } from './helpers';
 
 let dir: string;
@@ -33,7 +34,10 @@ describe('backbone → torch state_dict tensors', () => {
   it('keeps torchvision names and order, converts HWIO → OIHW, adds I64 num_batches_tracked', async () => {
     const b = createBackbone('resnet18', { baseWidth: 8, seed: 5 });
     calibrateBatchNorm(b, 1); // counts one update per BN
-    const { tensors, metadata } = await backboneToTorchTensors(b, { method: 'byol', runId: 'run-42' });
+    // Read with await data() only: exports run on GPU backends too.
+    const { tensors, metadata } = await withoutSyncReads(() =>
+      backboneToTorchTensors(b, { method: 'byol', runId: 'run-42' }),
+    );
     expect(metadata).toEqual({
       format: 'pt',
       method: 'byol',
