@@ -213,11 +213,11 @@ function finetuneTask(args: FinetuneTaskArgs): TrainingTask<FinetuneState> {
       };
       const stats = createBatchStatsCollector();
       const ctx = { onBatchStats: stats.sink, rng };
-      // Faster R-CNN reads its RPN's outputs (to pick proposals) here, before the synchronous tape.
-      const prepared = await detector.prepareLosses?.(batch.images, batch.sizes, targets, ctx);
       let terms: Record<string, tf.Scalar> = {};
       let computed: ReturnType<typeof keyedVariableGrads>;
       try {
+        // Faster R-CNN reads its RPN's outputs (to pick proposals) here, before the synchronous tape.
+        const prepared = await detector.prepareLosses?.(batch.images, batch.sizes, targets, ctx);
         computed = keyedVariableGrads(() => {
           const losses = detector.losses(batch.images, batch.sizes, targets, ctx, prepared);
           terms = Object.fromEntries(Object.entries(losses).map(([key, t]) => [key, tf.keep(t)]));
