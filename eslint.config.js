@@ -31,7 +31,7 @@ const layer = (files, forbidden, message) => ({
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'out/', 'release/', 'coverage/', 'test-artifacts/'] },
   ...tseslint.configs.recommended,
-  noSyncReadsIn(['src-main/engine/{detection,train,eval,inspect,export}/**']),
+  noSyncReadsIn(['src-main/engine/{detection,train,eval,inspect,export,probe}/**']),
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
