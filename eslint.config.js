@@ -2,6 +2,22 @@
 // shared <- (engine, store) <- jobs <- (app, server, cli); the renderer imports only shared.
 import tseslint from 'typescript-eslint';
 
+// No synchronous tensor reads (dataSync/arraySync/bufferSync: they stall a GPU, and throw on webgpu
+// in Node) in the engine folders that are clean of them; read with `await tensor.data()`
+// (engine/backend/take-values.ts). The gpu branch bans them in ssl, nn, data and models the same way.
+const noSyncReadsIn = (files) => ({
+  files,
+  rules: {
+    'no-restricted-properties': [
+      'error',
+      ...['dataSync', 'arraySync', 'bufferSync'].map((property) => ({
+        property,
+        message: 'No synchronous tensor reads in the engine (GPU backends): await tensor.data().',
+      })),
+    ],
+  },
+});
+
 const layer = (files, forbidden, message) => ({
   files,
   rules: {
@@ -41,6 +57,7 @@ const noSyncReads = {
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'out/', 'release/', 'coverage/', 'test-artifacts/'] },
   ...tseslint.configs.recommended,
+  noSyncReadsIn(['src-main/engine/{detection,train,eval,inspect,export,probe}/**']),
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],

@@ -52,7 +52,7 @@ describe('describeWeightsFile', () => {
     const backbone = createBackbone('resnet34', { baseWidth: 4, seed: 1 });
     try {
       const st = path.join(dir, 'exported.safetensors');
-      const exp = backboneToTorchTensors(backbone, { run_id: 'run-7' });
+      const exp = await backboneToTorchTensors(backbone, { run_id: 'run-7' });
       await writeSafetensors(st, exp.tensors, exp.metadata);
       expect(describeWeightsFile(st)).toEqual({
         kind: 'safetensors',

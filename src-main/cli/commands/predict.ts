@@ -59,7 +59,7 @@ export async function predictCommand(argv: string[]): Promise<void> {
     const width = (swap ? meta.height : meta.width) ?? 0;
     const height = (swap ? meta.width : meta.height) ?? 0;
     const image = await decodeForDetection(v.image, width, height, Math.min(width, height));
-    const boxes = predictImage(model, image, minScore);
+    const boxes = await predictImage(model, image, minScore);
     const out = v.out ?? `${v.image.replace(/\.[^./\\]+$/, '')}.detections.png`;
     await writePng(out, drawBoxes(image, boxes, model.categories));
     console.log(

@@ -30,7 +30,11 @@ export interface LossContext {
   rng: Rng;
 }
 
-export interface Detector {
+/**
+ * A detector's training step, in two phases where it needs tensor values on the host: `P` is what
+ * its `prepareLosses` (outside the tape, reading asynchronously) hands to `losses` (on the tape).
+ */
+export interface Detector<P = unknown> {
   readonly kind: DetectorName;
   readonly numClasses: number;
   readonly backbone: Backbone;
@@ -38,10 +42,20 @@ export interface Detector {
   readonly parts: Map<string, ParameterSet>;
   /** The variables the optimizer updates, keyed `part/name` (frozen ones left out). */
   trainableParams(): Map<string, tf.Variable>;
-  /** Scalar losses of a batch; runs the network in training mode. Call inside a gradient tape. */
-  losses(images: tf.Tensor4D, sizes: [number, number][], targets: TrainTargets, ctx: LossContext): Record<string, tf.Scalar>;
-  /** Inference-mode detections per image of the batch (boxes clipped to each image's size). */
-  predict(images: tf.Tensor4D, sizes: [number, number][]): Detections[];
+  /**
+   * Scalar losses of a batch; runs the network in training mode. Call inside a gradient tape, with
+   * what `prepareLosses` gave for the same batch and context when the detector has it.
+   */
+  losses(images: tf.Tensor4D, sizes: [number, number][], targets: TrainTargets, ctx: LossContext, prepared?: P): Record<string, tf.Scalar>;
+  /**
+   * The part of a training step that needs tensor values on the host (Faster R-CNN: proposals from
+   * the RPN's outputs, and the anchors and RoIs sampled for the batch), computed before the tape and
+   * read with `await data()`: a tape is synchronous, and GPU tensors can only be read asynchronously.
+   * Nothing it computes carries a gradient; it consumes `ctx.rng` in the order `losses` would have.
+   */
+  prepareLosses?(images: tf.Tensor4D, sizes: [number, number][], targets: TrainTargets, ctx: LossContext): Promise<P>;
+  /** Inference-mode detections per image of the batch (boxes clipped to each image's size); reads asynchronously. */
+  predict(images: tf.Tensor4D, sizes: [number, number][]): Promise<Detections[]>;
   /** Non-tensor training state that must survive a resume (e.g. RetinaNet's loss normaliser). */
   getState(): Record<string, number>;
   setState(state: Record<string, number>): void;

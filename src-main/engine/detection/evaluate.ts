@@ -20,12 +20,12 @@ export interface DetectionEvaluation {
 }
 
 /** Detections of `samples` in their original pixels, as COCO results. */
-export function detectSamples(
+export async function detectSamples(
   detector: Detector,
   samples: DetectionSample[],
   categories: DetectionCategory[],
   test: { minSize: number; maxSize: number; batchSize?: number },
-): { results: CocoDetection[]; perImage: Detections[] } {
+): Promise<{ results: CocoDetection[]; perImage: Detections[] }> {
   const results: CocoDetection[] = [];
   const perImage: Detections[] = [];
   const bs = test.batchSize ?? 4;
@@ -39,7 +39,7 @@ export function detectSamples(
     );
     let dets: Detections[];
     try {
-      dets = detector.predict(batch.images, batch.sizes);
+      dets = await detector.predict(batch.images, batch.sizes);
     } finally {
       batch.images.dispose();
     }
@@ -75,8 +75,8 @@ function round(v: number, digits = 3): number {
   return Math.round(v * f) / f;
 }
 
-export function evaluateDetector(detector: Detector, dataset: DetectionDataset, config: FinetuneConfig): DetectionEvaluation {
-  const { results } = detectSamples(detector, dataset.samples, dataset.categories, {
+export async function evaluateDetector(detector: Detector, dataset: DetectionDataset, config: FinetuneConfig): Promise<DetectionEvaluation> {
+  const { results } = await detectSamples(detector, dataset.samples, dataset.categories, {
     minSize: config.data.minSizeTest,
     maxSize: config.data.maxSizeTest,
   });

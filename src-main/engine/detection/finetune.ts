@@ -138,7 +138,9 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
       sgd,
       init: init.description,
       evaluate: val
-        ? (step) => (evaluation = evaluateOnVal(detector, val, config, runDir, hooks, step))
+        ? async (step) => {
+            evaluation = await evaluateOnVal(detector, val, config, runDir, hooks, step);
+          }
         : undefined,
     });
     const result = await runTrainingLoop(task, {
@@ -169,7 +171,7 @@ interface FinetuneTaskArgs {
   /** Where the backbone came from, for the checkpoints. */
   init: string;
   /** Evaluates on val after the given step (omitted: no val set). */
-  evaluate?: (step: number) => void;
+  evaluate?: (step: number) => Promise<void>;
 }
 
 /** Fine-tuning as the training loop runs it: one step is one batch and one SGD update. */
@@ -210,14 +212,14 @@ function finetuneTask(args: FinetuneTaskArgs): TrainingTask<FinetuneState> {
         classes: samples.map((s) => s.classes),
       };
       const stats = createBatchStatsCollector();
+      const ctx = { onBatchStats: stats.sink, rng };
       let terms: Record<string, tf.Scalar> = {};
       let computed: ReturnType<typeof keyedVariableGrads>;
       try {
+        // Faster R-CNN reads its RPN's outputs (to pick proposals) here, before the synchronous tape.
+        const prepared = await detector.prepareLosses?.(batch.images, batch.sizes, targets, ctx);
         computed = keyedVariableGrads(() => {
-          const losses = detector.losses(batch.images, batch.sizes, targets, {
-            onBatchStats: stats.sink,
-            rng,
-          });
+          const losses = detector.losses(batch.images, batch.sizes, targets, ctx, prepared);
           terms = Object.fromEntries(Object.entries(losses).map(([key, t]) => [key, tf.keep(t)]));
           return tf.addN(Object.values(losses)) as tf.Scalar;
         }, trainable);
@@ -256,12 +258,12 @@ function finetuneTask(args: FinetuneTaskArgs): TrainingTask<FinetuneState> {
       };
     },
 
-    afterStep(at) {
+    async afterStep(at) {
       const epochEnded = at.step % plan.stepsPerEpoch === 0;
       const due =
         at.step === plan.totalSteps ||
         (epochEnded && config.eval.everyEpochs > 0 && at.epoch % config.eval.everyEpochs === 0);
-      if (due) args.evaluate?.(at.step);
+      if (due) await args.evaluate?.(at.step);
     },
 
     checkpointTensors() {
@@ -299,16 +301,16 @@ function finetuneTask(args: FinetuneTaskArgs): TrainingTask<FinetuneState> {
 }
 
 /** Scores the detector on val: reported as `val/*` metrics and onEvaluation, detections written beside the run. */
-function evaluateOnVal(
+async function evaluateOnVal(
   detector: Detector,
   val: DetectionDataset,
   config: FinetuneConfig,
   runDir: string,
   hooks: FinetuneHooks,
   step: number,
-): DetectionEvaluation {
+): Promise<DetectionEvaluation> {
   const t0 = performance.now();
-  const evaluation = evaluateDetector(detector, val, config);
+  const evaluation = await evaluateDetector(detector, val, config);
   const names = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'];
   const now = Date.now();
   hooks.onMetrics?.([

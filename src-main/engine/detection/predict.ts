@@ -55,8 +55,8 @@ export interface PredictedBox {
   category: string;
 }
 
-export function predictImage(model: LoadedDetector, image: RawImage, minScore = 0): PredictedBox[] {
-  const { results } = detectSamples(
+export async function predictImage(model: LoadedDetector, image: RawImage, minScore = 0): Promise<PredictedBox[]> {
+  const { results } = await detectSamples(
     model.detector,
     [{ imageId: 0, image, originalSize: [image.height, image.width], boxes: new Float32Array(0), classes: new Int32Array(0) }],
     model.categories,

@@ -4,6 +4,7 @@
  * backbone written here loads into `torchvision.models.resnetXX()` with only fc.* missing.
  */
 import * as tf from '@tensorflow/tfjs';
+import { takeValues } from '../backend/take-values';
 import type { MlpHead, DenseMlpHead } from '../models/heads';
 import { batchNormNames } from '../models/parameter-set';
 import type { Backbone, ParameterSet } from '../models/types';
@@ -19,15 +20,15 @@ function torchShape(tfShape: readonly number[], matrix: MatrixLayout): number[] 
   return [...tfShape];
 }
 
-function toTorchValues(v: tf.Variable): Float32Array {
+async function toTorchValues(v: tf.Variable): Promise<Float32Array> {
   const data = tf.tidy(() => {
     if (v.rank === 4) return tf.transpose(v, [3, 2, 0, 1]); // HWIO → OIHW
     if (v.rank === 2) return tf.transpose(v, [1, 0]); // [in, out] → [out, in] (then [.., 1, 1] is a free reshape)
     return v.clone();
   });
-  const values = data.dataSync() as Float32Array;
-  data.dispose();
-  return new Float32Array(values);
+  // A copy: a clone shares the variable's storage, which the cpu backend hands out as it is.
+  const [values] = await takeValues([data]);
+  return new Float32Array(values!);
 }
 
 function fromTorchValues(values: Float32Array, tfShape: readonly number[]): tf.Tensor {
@@ -45,14 +46,15 @@ function fromTorchValues(values: Float32Array, tfShape: readonly number[]): tf.T
  * state_dict order: each module's parameters, then its buffers (running_mean, running_var,
  * num_batches_tracked). Buffers are emitted right after their BN's bias.
  */
-export function parameterSetToTorchTensors(
+export async function parameterSetToTorchTensors(
   set: ParameterSet,
   matrix: MatrixLayout = 'linear',
-): SafetensorsTensor[] {
-  const out: SafetensorsTensor[] = [];
+): Promise<SafetensorsTensor[]> {
+  // The order first, then the values, read one at a time (one transposed copy alive at once).
+  const order: ({ name: string; v: tf.Variable } | { name: string; tracked: number })[] = [];
   const emitted = new Set<string>();
   const emit = (name: string, v: tf.Variable) => {
-    out.push({ name, dtype: 'F32', shape: torchShape(v.shape, matrix), data: toTorchValues(v) });
+    order.push({ name, v });
     emitted.add(name);
   };
   const emitBnBuffers = (bn: string) => {
@@ -61,13 +63,7 @@ export function parameterSetToTorchTensors(
       const v = set.buffers.get(name);
       if (v) emit(name, v);
     }
-    const tracked = set.numBatchesTracked?.get(bn) ?? 0;
-    out.push({
-      name: `${bn}.num_batches_tracked`,
-      dtype: 'I64',
-      shape: [],
-      data: BigInt64Array.of(BigInt(tracked)),
-    });
+    order.push({ name: `${bn}.num_batches_tracked`, tracked: set.numBatchesTracked?.get(bn) ?? 0 });
   };
   for (const [name, v] of set.params) {
     emit(name, v);
@@ -77,6 +73,14 @@ export function parameterSetToTorchTensors(
     }
   }
   for (const [name, v] of set.buffers) if (!emitted.has(name)) emit(name, v);
+  const out: SafetensorsTensor[] = [];
+  for (const e of order) {
+    out.push(
+      'v' in e
+        ? { name: e.name, dtype: 'F32', shape: torchShape(e.v.shape, matrix), data: await toTorchValues(e.v) }
+        : { name: e.name, dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(e.tracked)) },
+    );
+  }
   return out;
 }
 
@@ -86,22 +90,22 @@ export interface TorchExport {
 }
 
 /** The backbone as torchvision tensors; metadata records arch and baseWidth plus the caller's keys (method, run id, ...). */
-export function backboneToTorchTensors(
+export async function backboneToTorchTensors(
   backbone: Backbone,
   metadata: Record<string, string> = {},
-): TorchExport {
+): Promise<TorchExport> {
   return {
-    tensors: parameterSetToTorchTensors(backbone),
+    tensors: await parameterSetToTorchTensors(backbone),
     metadata: { format: 'pt', ...metadata, arch: backbone.name, baseWidth: String(backbone.baseWidth) },
   };
 }
 
-export function headToTorchTensors(
+export async function headToTorchTensors(
   head: MlpHead | DenseMlpHead,
   metadata: Record<string, string> = {},
-): TorchExport {
+): Promise<TorchExport> {
   return {
-    tensors: parameterSetToTorchTensors(head, head.torchLayout),
+    tensors: await parameterSetToTorchTensors(head, head.torchLayout),
     metadata: {
       format: 'pt',
       ...metadata,

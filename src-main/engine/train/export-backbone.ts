@@ -33,7 +33,7 @@ export async function exportBackbone(args: {
     if (args.format === 'safetensors') {
       const out = args.outPath.endsWith('.safetensors') ? args.outPath : `${args.outPath}.safetensors`;
       makeFolder(path.dirname(path.resolve(out)));
-      const { tensors, metadata } = backboneToTorchTensors(restored.online.backbone, meta);
+      const { tensors, metadata } = await backboneToTorchTensors(restored.online.backbone, meta);
       await writeSafetensors(out, tensors, metadata);
       return {
         path: out,

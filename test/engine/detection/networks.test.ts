@@ -77,7 +77,7 @@ describe('RetinaNet head', () => {
 });
 
 describe('detectors', () => {
-  it('frozen BN and FREEZE_AT keep the right backbone parameters out of training; gradients (GIoU box losses) reach the rest', () => {
+  it('frozen BN and FREEZE_AT keep the right backbone parameters out of training; gradients (GIoU box losses) reach the rest', async () => {
     for (const detector of ['retinanet', 'faster-rcnn'] as const) {
       const config = resolveFinetuneConfig({
         detector,
@@ -97,8 +97,10 @@ describe('detectors', () => {
       const x = tf.randomNormal([2, 64, 64, 3]) as tf.Tensor4D;
       const targets = { boxes: [Float32Array.from([4, 4, 30, 40]), Float32Array.from([10, 20, 60, 50, 0, 0, 16, 16])], classes: [Int32Array.from([1]), Int32Array.from([0, 1])] };
       const before = tf.memory().numTensors;
+      const ctx = { onBatchStats: () => {}, rng: new Rng(0) };
+      const prepared = await det.prepareLosses?.(x, [[64, 64], [64, 64]], targets, ctx);
       const { value, grads } = tf.variableGrads(
-        () => tf.addN(Object.values(det.losses(x, [[64, 64], [64, 64]], targets, { onBatchStats: () => {}, rng: new Rng(0) }))) as tf.Scalar,
+        () => tf.addN(Object.values(det.losses(x, [[64, 64], [64, 64]], targets, ctx, prepared))) as tf.Scalar,
         [...trainable.values()],
       );
       expect(Number.isFinite(value.dataSync()[0])).toBe(true);
@@ -106,7 +108,7 @@ describe('detectors', () => {
       expect(zero, `${detector}: parameters without gradient`).toEqual([]);
       tf.dispose([value, ...Object.values(grads)]);
       expect(tf.memory().numTensors).toBe(before);
-      const dets = det.predict(x, [
+      const dets = await det.predict(x, [
         [64, 64],
         [64, 48],
       ]);

@@ -68,7 +68,7 @@ async function prepare(arch: string, seed: number): Promise<[string, string]> {
   const b = createBackbone(arch, { baseWidth: 64, seed });
   calibrateBatchNorm(b, seed);
   const weights = join(dir, `${arch}.safetensors`);
-  const exp = backboneToTorchTensors(b, { method: 'test' });
+  const exp = await backboneToTorchTensors(b, { method: 'test' });
   await writeSafetensors(weights, exp.tensors, exp.metadata);
   const x = tf.randomNormal([2, 64, 64, 3], 0, 1, 'float32', seed) as tf.Tensor4D;
   const feats = b.forward(x, { training: false });

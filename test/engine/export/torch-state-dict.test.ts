@@ -18,6 +18,7 @@ import {
 } from '../../../src-main/engine/export/torch-state-dict';
 import { createDenseMlpHead, createMlpHead } from '../../../src-main/engine/models/heads';
 import { createBackbone } from '../../../src-main/engine/models/registry';
+import { withoutSyncReads } from '../forbid-sync-reads';
 import { calibrateBatchNorm } from './helpers';
 
 let dir: string;
@@ -30,10 +31,13 @@ afterAll(async () => {
 });
 
 describe('backbone → torch state_dict tensors', () => {
-  it('keeps torchvision names and order, converts HWIO → OIHW, adds I64 num_batches_tracked', () => {
+  it('keeps torchvision names and order, converts HWIO → OIHW, adds I64 num_batches_tracked', async () => {
     const b = createBackbone('resnet18', { baseWidth: 8, seed: 5 });
     calibrateBatchNorm(b, 1); // counts one update per BN
-    const { tensors, metadata } = backboneToTorchTensors(b, { method: 'byol', runId: 'run-42' });
+    // Read with await data() only: exports run on GPU backends too.
+    const { tensors, metadata } = await withoutSyncReads(() =>
+      backboneToTorchTensors(b, { method: 'byol', runId: 'run-42' }),
+    );
     expect(metadata).toEqual({
       format: 'pt',
       method: 'byol',
@@ -79,7 +83,7 @@ describe('backbone → torch state_dict tensors', () => {
     const a = createBackbone('resnet34', { baseWidth: 4, seed: 1 });
     calibrateBatchNorm(a, 3);
     const path = join(dir, 'r34.safetensors');
-    const exp = backboneToTorchTensors(a, { method: 'self-emd' });
+    const exp = await backboneToTorchTensors(a, { method: 'self-emd' });
     // a torchvision checkpoint also carries fc.*: those are ignored, not errors
     await writeSafetensors(
       path,
@@ -105,7 +109,7 @@ describe('backbone → torch state_dict tensors', () => {
 
   it('names the tensor and the file when names, shapes or architectures do not fit', async () => {
     const a = createBackbone('resnet18', { baseWidth: 4, seed: 1 });
-    const exp = backboneToTorchTensors(a);
+    const exp = await backboneToTorchTensors(a);
     const path = join(dir, 'r18w4.safetensors');
     await writeSafetensors(path, exp.tensors, exp.metadata);
     const wide = createBackbone('resnet18', { baseWidth: 8 });
@@ -150,8 +154,8 @@ describe('heads → torch tensors', () => {
   it('writes nn.Linear [out, in] for the vector head and 1×1 Conv2d [out, in, 1, 1] for the dense one', async () => {
     const vec = createMlpHead('projector', 6, 10, 3, 1);
     const dense = createDenseMlpHead('projector', 6, 10, 3, 1);
-    const tv = new Map(headToTorchTensors(vec).tensors.map((t) => [t.name, t]));
-    const td = new Map(headToTorchTensors(dense).tensors.map((t) => [t.name, t]));
+    const tv = new Map((await headToTorchTensors(vec)).tensors.map((t) => [t.name, t]));
+    const td = new Map((await headToTorchTensors(dense)).tensors.map((t) => [t.name, t]));
     expect([...tv.keys()]).toEqual([
       'projector.0.weight',
       'projector.0.bias',
@@ -173,7 +177,7 @@ describe('heads → torch tensors', () => {
     );
 
     const path = join(dir, 'head.safetensors');
-    const e = headToTorchTensors(dense);
+    const e = await headToTorchTensors(dense);
     await writeSafetensors(path, e.tensors, e.metadata);
     expect((await readSafetensors(path)).metadata).toMatchObject({
       head: 'projector',

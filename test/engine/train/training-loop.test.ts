@@ -23,6 +23,7 @@ import {
   type TrainingTask,
 } from '../../../src-main/engine/train/training-loop';
 import { keyedVariableGrads } from '../../../src-main/engine/train/variable-grads';
+import { forbidSyncReads } from '../forbid-sync-reads';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -231,11 +232,7 @@ describe('training loop', () => {
   });
 
   it('never reads a tensor synchronously (training, checkpoints, resume)', async () => {
-    const sync = () => {
-      throw new Error('synchronous tensor read');
-    };
-    vi.spyOn(tf.Tensor.prototype, 'dataSync').mockImplementation(sync);
-    vi.spyOn(tf.Tensor.prototype, 'arraySync').mockImplementation(sync);
+    forbidSyncReads(); // restored after each test
     const runDir = tmp();
     const first = await run({ runDir, hooks: stopAt(3, 'pause') });
     const second = await run({ runDir, resume: true });

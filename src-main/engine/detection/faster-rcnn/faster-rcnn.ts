@@ -18,15 +18,29 @@ import { createFpn } from '../fpn';
 import { boxRegressionLoss, sigmoidCrossEntropy } from '../losses';
 import { finalizeDetections } from '../postprocess';
 import { assignLevels, planRoiAlign, roiAlign, type RoiLevel } from '../roi-align';
+import { takeValues } from '../../backend/take-values';
 import { createBoxHead } from './box-head';
-import { sampleRois } from './roi-targets';
-import { RPN_WEIGHTS, createRpnHead, findProposals, rpnTargets } from './rpn';
+import { sampleRois, type SampledRois } from './roi-targets';
+import { RPN_WEIGHTS, createRpnHead, findProposals, rpnTargets, type RpnTargets } from './rpn';
 
 /** RoIs are pooled from P2..P5 (the first four FPN outputs). */
 const POOLER_LEVELS = 4;
 const MIN_POOLER_LEVEL = 2;
 
-export function createFasterRcnn(config: FinetuneConfig, backbone: Backbone, numClasses: number): Detector {
+/**
+ * What the first phase of a training step samples on the host for the taped second: the RPN's
+ * anchor targets and the RoIs drawn from its proposals (constants: no gradient flows through them).
+ */
+export interface FasterRcnnLossPlan {
+  rpn: RpnTargets;
+  rois: SampledRois;
+}
+
+export function createFasterRcnn(
+  config: FinetuneConfig,
+  backbone: Backbone,
+  numClasses: number,
+): Detector<FasterRcnnLossPlan> {
   const seed = config.seed * 7919 + 202;
   const rc = config.rpn;
   const hc = config.roiHeads;
@@ -97,13 +111,49 @@ export function createFasterRcnn(config: FinetuneConfig, backbone: Backbone, num
         for (const [n, v] of set.params) out.set(`${part}/${n}`, v);
       return out;
     },
-    losses(images, sizes, targets: TrainTargets, ctx) {
+    async prepareLosses(images, sizes, targets: TrainTargets, ctx) {
+      // The RPN's outputs as the taped forward will recompute them (training mode, same weights and
+      // batch: the same values), without reporting BN statistics: those come from the taped pass.
+      let anchors!: MultiLevelAnchors;
+      const { objectness, deltas } = tf.tidy(() => {
+        const f = features(images, true);
+        anchors = f.anchors;
+        return { objectness: f.objectness, deltas: f.deltas };
+      });
+      // Sampled in the order a single-pass step drew from ctx.rng: RPN anchors, then RoIs.
+      const rpn = rpnTargets(anchors.boxes, targets.boxes, rc, ctx.rng);
+      const [objValues, deltaValues] = await takeValues([objectness, deltas]);
+      const proposals = sizes.map(
+        (size, n) =>
+          findProposals(objValues!, deltaValues!, anchors, n, size, {
+            preNmsTopk: rc.preNmsTopkTrain,
+            postNmsTopk: rc.postNmsTopkTrain,
+            nmsThresh: rc.nmsThresh,
+          }).boxes,
+      );
+      const rois = sampleRois(
+        proposals,
+        targets.boxes,
+        targets.classes,
+        K,
+        { batchSizePerImage: hc.batchSizePerImage, positiveFraction: hc.positiveFraction, iouThreshold: hc.iouThreshold, weights },
+        ctx.rng,
+      );
+      return { rpn, rois };
+    },
+    losses(images, _sizes, _targets, ctx, prepared) {
+      if (!prepared)
+        throw new Error(
+          'Faster R-CNN: losses() needs prepareLosses() of the same batch first (proposals are picked outside the gradient tape)',
+        );
       const N = images.shape[0];
       const { levels, objectness, deltas, anchors } = features(images, true, ctx);
       const A = anchors.boxes.length / 4;
+      if (prepared.rpn.sampled.length !== N * A)
+        throw new Error(`Faster R-CNN: prepareLosses() planned ${prepared.rpn.sampled.length} anchors, this batch has ${N * A}`);
 
       // RPN
-      const t = rpnTargets(anchors.boxes, targets.boxes, rc, ctx.rng);
+      const t = prepared.rpn;
       const rpnNorm = rc.batchSizePerImage * N;
       const rpnCls = sigmoidCrossEntropy(objectness, tf.tensor2d(t.labels, [N, A]), tf.tensor2d(t.sampled, [N, A]));
       const rpnLoc = boxRegressionLoss(
@@ -119,25 +169,8 @@ export function createFasterRcnn(config: FinetuneConfig, backbone: Backbone, num
         RPN_WEIGHTS,
       );
 
-      // Proposals from the current predictions' values (no gradient flows through them).
-      const objValues = objectness.dataSync() as Float32Array;
-      const deltaValues = deltas.dataSync() as Float32Array;
-      const proposals = sizes.map(
-        (size, n) =>
-          findProposals(objValues, deltaValues, anchors, n, size, {
-            preNmsTopk: rc.preNmsTopkTrain,
-            postNmsTopk: rc.postNmsTopkTrain,
-            nmsThresh: rc.nmsThresh,
-          }).boxes,
-      );
-      const rois = sampleRois(
-        proposals,
-        targets.boxes,
-        targets.classes,
-        K,
-        { batchSizePerImage: hc.batchSizePerImage, positiveFraction: hc.positiveFraction, iouThreshold: hc.iouThreshold, weights },
-        ctx.rng,
-      );
+      // RoIs sampled by prepareLosses from the proposals of these predictions' values.
+      const rois = prepared.rois;
       const R = rois.classes.length;
       const out = boxHead(levels, rois.boxes, rois.batchIndex);
 
@@ -184,14 +217,21 @@ export function createFasterRcnn(config: FinetuneConfig, backbone: Backbone, num
         loss_box_reg: tf.div(box, denom) as tf.Scalar,
       };
     },
-    predict(images, sizes) {
+    async predict(images, sizes) {
       const N = images.shape[0];
-      const { probs, boxDeltas, proposals } = tf.tidy(() => {
-        const f = features(images, false);
-        const objValues = f.objectness.dataSync() as Float32Array;
-        const deltaValues = f.deltas.dataSync() as Float32Array;
+      let anchors!: MultiLevelAnchors;
+      const f = tf.tidy(() => {
+        const x = features(images, false);
+        anchors = x.anchors;
+        return { levels: x.levels, objectness: x.objectness, deltas: x.deltas };
+      });
+      // The proposals need the RPN's values on the host; the levels wait on the device meanwhile.
+      let proposals: { boxes: Float32Array; batchIndex: Int32Array };
+      let head: tf.Tensor[];
+      try {
+        const [objValues, deltaValues] = await takeValues([f.objectness, f.deltas]);
         const props = sizes.map((size, n) =>
-          findProposals(objValues, deltaValues, f.anchors, n, size, {
+          findProposals(objValues!, deltaValues!, anchors, n, size, {
             preNmsTopk: rc.preNmsTopkTest,
             postNmsTopk: rc.postNmsTopkTest,
             nmsThresh: rc.nmsThresh,
@@ -205,12 +245,15 @@ export function createFasterRcnn(config: FinetuneConfig, backbone: Backbone, num
           batchIndex.fill(n, o, o + p.boxes.length / 4);
           o += p.boxes.length / 4;
         });
-        const out = boxHead(f.levels, boxes, batchIndex);
-        return { probs: tf.softmax(out.logits), boxDeltas: out.deltas, proposals: { boxes, batchIndex } };
-      });
-      const p = probs.dataSync() as Float32Array;
-      const d = boxDeltas.dataSync() as Float32Array;
-      tf.dispose([probs, boxDeltas]);
+        proposals = { boxes, batchIndex };
+        head = tf.tidy(() => {
+          const out = boxHead(f.levels, boxes, batchIndex);
+          return [tf.softmax(out.logits), out.deltas];
+        });
+      } finally {
+        tf.dispose(f.levels);
+      }
+      const [p, d] = (await takeValues(head)) as [Float32Array, Float32Array];
       const results: Detections[] = [];
       for (let n = 0; n < N; n++) {
         const parts: Float32Array[] = [];

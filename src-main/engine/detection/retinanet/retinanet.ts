@@ -18,6 +18,7 @@ import { createFpn, type Fpn } from '../fpn';
 import { boxRegressionLoss, sigmoidFocalLoss } from '../losses';
 import { topk } from '../nms';
 import { finalizeDetections } from '../postprocess';
+import { takeValues } from '../../backend/take-values';
 import { createRetinaNetHead, type RetinaNetHead } from './head';
 import { retinaNetTargets } from './targets';
 
@@ -122,14 +123,14 @@ export function createRetinaNet(config: FinetuneConfig, backbone: Backbone, numC
         loss_box_reg: tf.div(box, lossNormalizer) as tf.Scalar,
       };
     },
-    predict(images, sizes) {
+    async predict(images, sizes) {
       const { logitData, deltaData, shapes } = tf.tidy(() => {
         const o = network(images, false);
         return { logitData: o.logits.map((l) => tf.sigmoid(l)), deltaData: o.deltas, shapes: o.shapes };
       });
-      const scores = logitData.map((t) => t.dataSync() as Float32Array);
-      const deltas = deltaData.map((t) => t.dataSync() as Float32Array);
-      tf.dispose([...logitData, ...deltaData]);
+      const values = await takeValues([...logitData, ...deltaData]);
+      const scores = values.slice(0, logitData.length);
+      const deltas = values.slice(logitData.length);
       const anchors = anchorsFor(shapes);
       const N = images.shape[0];
       const out: Detections[] = [];
