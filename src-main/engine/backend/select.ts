@@ -250,6 +250,14 @@ async function tryBackend(
 }
 
 async function tryWebGpu(gpu: ReturnType<typeof resolveGpu>, notes: string[]): Promise<Partial | undefined> {
+  // dawn.node's external ArrayBuffers are forbidden by Electron's V8 memory cage: loading it in an
+  // Electron process (utilityProcess included) would abort the process, not throw. Pass it over by name.
+  if (process.versions.electron) {
+    notes.push(
+      `webgpu: not available inside Electron ${process.versions.electron} processes (dawn.node needs plain Node; docs/architecture.md)`,
+    );
+    return undefined;
+  }
   let adapter: GpuAdapterInfo | undefined;
   try {
     adapter = await setupWebGpu(
