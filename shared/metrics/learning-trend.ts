@@ -4,7 +4,7 @@
  * trend, live). Pure: the supervisor and the renderer both call it on the series they hold.
  *
  * The trend compares the median loss of the first window of logged steps with the median of the last
- * window (each WINDOW_FRACTION of the points, at least MIN_WINDOW). Medians, not means or an EMA: a
+ * window (each WINDOW_FRACTION of the points logged up to the judgement point, at least MIN_WINDOW). Medians, not means or an EMA: a
  * single spike (a hard batch, a warm-up step) moves neither, and an EMA of a noisy series still lags
  * by its time constant, which on a short CPU run is a large share of it.
  *
@@ -40,7 +40,10 @@ export const MIN_RELATIVE_FALL = 0.1;
 /** Below this relative change (either way) the trend reads "flat". */
 export const FLAT_BAND = 0.03;
 
-/** Each window holds this share of the logged points… */
+/**
+ * Each window holds this share of the points logged up to the judgement point (so 5 % of the planned
+ * steps)…
+ */
 export const WINDOW_FRACTION = 0.2;
 /** …and at least this many (a median of fewer is one batch's luck). */
 export const MIN_WINDOW = 4;
@@ -117,7 +120,10 @@ export function learningTrend(
       message: `too early to say: ${points.length} of the ${MIN_POINTS} logged steps a trend needs`,
     };
 
-  const w = Math.max(MIN_WINDOW, Math.floor(WINDOW_FRACTION * points.length));
+  // The window grows with the run until the judgement point, then stays: a run that fell fast and
+  // then levelled off (a pretraining loss does) keeps its early level as the baseline, not its plateau.
+  const upToJudge = judgeStep === null ? points.length : points.filter((p) => p.step <= judgeStep).length;
+  const w = Math.max(MIN_WINDOW, Math.floor(WINDOW_FRACTION * upToJudge));
   const head = points.slice(0, w);
   const tail = points.slice(-w);
   const first = window(head);

@@ -37,6 +37,17 @@ const FLAT_RETINANET = [
   1.088, 1.609, 1.197,
 ].map((value, i) => ({ step: i + 1, value }));
 
+/**
+ * loss/total of a real Self-EMD pretraining: `selfemd pretrain --data demo --method self-emd --width 8
+ * --epochs 4` (64 steps): it falls by half in eight steps, then levels off — as SSL losses do.
+ */
+const SELF_EMD_PRETRAIN = [
+  3.93, 3.83, 3.28, 2.53, 2.08, 1.86, 1.85, 1.72, 1.71, 1.75, 1.71, 1.73, 1.77, 1.7, 1.69, 1.75, 1.7, 1.69,
+  1.68, 1.72, 1.64, 1.77, 1.73, 1.73, 1.72, 1.74, 1.66, 1.67, 1.68, 1.77, 1.73, 1.74, 1.69, 1.75, 1.71, 1.74,
+  1.66, 1.71, 1.74, 1.68, 1.71, 1.69, 1.72, 1.72, 1.72, 1.74, 1.69, 1.7, 1.76, 1.66, 1.71, 1.71, 1.72, 1.7,
+  1.71, 1.75, 1.75, 1.73, 1.76, 1.72, 1.7, 1.73, 1.69, 1.69,
+].map((value, i) => ({ step: i + 1, value }));
+
 describe('learningTrend', () => {
   it('says it is too early with fewer points than two windows', () => {
     const v = learningTrend(
@@ -95,6 +106,15 @@ describe('learningTrend', () => {
     const v = learningTrend(FLAT_RETINANET, 64);
     expect(v.state).toBe('not-learning');
     expect(v.change!).toBeGreaterThan(0);
+  });
+
+  it('keeps the early level as baseline once judged: a pretraining loss that fell, then levelled off, is falling', () => {
+    for (const n of [16, 32, 64]) {
+      const v = learningTrend(SELF_EMD_PRETRAIN.slice(0, n), 64);
+      expect(v.state, `${n} steps: ${v.message}`).toBe('falling');
+      expect(v.first).toMatchObject({ fromStep: 1, toStep: 4 });
+    }
+    expect(learningTrend(SELF_EMD_PRETRAIN, 64).change!).toBeLessThan(-0.4);
   });
 
   it('does not flag a noisy falling loss at the judgement point, and reads it falling later (many seeds)', () => {
