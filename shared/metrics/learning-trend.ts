@@ -15,6 +15,13 @@
  * under heavy noise is not flagged because its fall is not yet "significant".
  */
 
+/** The series the verdict is on: the loss the optimizer minimises (every run kind logs it). */
+export const TREND_LOSS_KEY = 'loss/total';
+
+/** What a "not learning" run should check first; the run log and the run's page both say it. */
+export const NOT_LEARNING_HINT =
+  'check the learning rate (too low: nothing moves; too high: the loss rises) and its warm-up';
+
 /** One logged loss value. Non-finite values are a diverged run's, not noise: they are not averaged. */
 export interface LossSample {
   step: number;
