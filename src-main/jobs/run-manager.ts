@@ -7,10 +7,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveFinetuneConfig } from '../../shared/config/finetune';
 import { resolvePretrainConfig } from '../../shared/config/pretrain';
+import { TREND_LOSS_KEY } from '../../shared/metrics/learning-trend';
 import type { JsonObject, RunRecord } from '../../shared/dto';
 import { MetricsWriter, type ExperimentStore } from '../store';
 import { createFinetuneRun, recordFinetuneEvaluation } from './finetune-record';
 import { gpuLine } from '../engine/backend/gpu-adapter';
+import { LearningWatch } from './learning-watch';
 import type { EngineJob, WorkerMessage } from './protocol';
 import type { RunEvent, RunEventListener } from './run-events';
 import { recordCheckpoint, recordMetrics } from './run-recorder';
@@ -37,6 +39,8 @@ export class RunManager {
   private readonly listeners = new Set<RunEventListener>();
   private readonly writer: MetricsWriter;
   private readonly spawner: WorkerSpawner;
+  /** Says once in a run's log when its loss has not fallen after a set share of its steps. */
+  private readonly learning = new LearningWatch();
 
   constructor(
     readonly store: ExperimentStore,
@@ -196,6 +200,8 @@ export class RunManager {
       done: new Promise((r) => (resolveDone = r)),
     };
     this.live.set(runId, live);
+    const loss = this.store.getMetrics(runId, [TREND_LOSS_KEY])[0]?.points ?? [];
+    this.learning.start(runId, loss, this.store.getRun(runId).totalSteps);
     this.setStatus(runId, 'running', { pid: handle.pid ?? null, error: null });
 
     handle.onMessage((m) => {
@@ -207,6 +213,7 @@ export class RunManager {
     });
     handle.onExit((code, signal) => {
       this.live.delete(runId);
+      this.learning.forget(runId);
       this.writer.flush();
       if (!live.ended) {
         // Killed from outside (OOM killer, kill -9, a closed terminal): resumable from its last
@@ -252,6 +259,7 @@ export class RunManager {
         break;
       case 'metrics':
         recordMetrics(this.writer, runId, m.points);
+        this.learning.add(runId, m.points);
         break;
       case 'progress': {
         const now = Date.now();
@@ -264,6 +272,8 @@ export class RunManager {
           this.store.heartbeat(runId, live.handle.pid);
         }
         this.emit({ type: 'progress', runId, progress: m.progress });
+        const notLearning = this.learning.check(runId, m.progress.step, m.progress.totalSteps);
+        if (notLearning) this.emit({ type: 'log', runId, message: notLearning });
         break;
       }
       case 'checkpoint': {

@@ -10,7 +10,8 @@ import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetails } from '../../shared/api/types';
-import type { DatasetRecord, RunRecord } from '../../shared/dto';
+import type { DatasetRecord, MetricSeries, RunRecord } from '../../shared/dto';
+import { learningTrend } from '../../shared/metrics/learning-trend';
 import { formatNumber } from '../../src-renderer/lib/format';
 import { launchBrowser, shot, startServer, type ServerProcess } from './harness';
 
@@ -150,6 +151,21 @@ describe('fine-tuning a detector in a browser', () => {
       expect(await cell('VOC AP50')).toBe((100 * voc.stats.mAP!).toFixed(1));
       expect(await page.locator(`${tid('category-evaluations')} tbody tr`).count()).toBe(6);
       expect(Number(await page.getAttribute(tid('loss-chart'), 'data-points'))).toBeGreaterThanOrEqual(8);
+      // Whether it learned: the page shows the shared verdict on the stored total loss, with the
+      // classification / box terms' changes; the supervisor's log says "not learning" exactly when it is.
+      const [loss] = await server.call<MetricSeries[]>('metrics.get', {
+        runId: finetuneId,
+        keys: ['loss/total'],
+      });
+      const verdict = learningTrend(loss!.points, 8);
+      expect(verdict.state).not.toBe('too-early');
+      await page.waitForSelector(`${tid('learning-trend')}[data-state="${verdict.state}"]`);
+      expect(await page.textContent(tid('learning-trend-message'))).toBe(verdict.message);
+      for (const key of ['loss/loss_cls', 'loss/loss_box_reg'])
+        expect(await page.locator(`${tid('learning-terms')} [data-key="${key}"]`).count()).toBe(1);
+      expect(details.log.some((l) => l.message.includes('not learning'))).toBe(
+        verdict.state === 'not-learning',
+      );
       await shot(page, '21-finetune-completed');
 
       await page.click(`${tid('run-parent')} a`);
