@@ -126,4 +126,44 @@ describe.skipIf(!binary)('the Electron app', () => {
     });
     expect(ran).toBe(false);
   });
+
+  it('pretrains in a utilityProcess running the bundled engine worker (prefetch on)', async () => {
+    // The installer's main job: the bundled worker and its loader worker, started by utilityProcess.
+    const run = await page.evaluate(async () => {
+      type Reply = { ok: boolean; value?: unknown; error?: { message: string } };
+      const t = (
+        window as unknown as { selfemd: { transport: { call(m: string, a: unknown): Promise<Reply> } } }
+      ).selfemd.transport;
+      const datasets = (await t.call('datasets.list', {})).value as {
+        id: number;
+        kind: string;
+        split?: string;
+      }[];
+      const demo = datasets.find((d) => d.kind === 'demo' && d.split === 'train')!;
+      const started = await t.call('runs.start', {
+        method: 'byol',
+        datasetId: demo.id,
+        name: 'electron smoke',
+        config: {
+          backend: 'wasm',
+          backbone: { baseWidth: 4 },
+          data: { imageSize: 64, demoImages: 4 },
+          optim: { epochs: 1, batchSize: 4 },
+          emd: { scaleView: false },
+        },
+      });
+      if (!started.ok) return { error: started.error?.message };
+      const id = (started.value as { id: string }).id;
+      for (let i = 0; i < 600; i++) {
+        const got = (await t.call('runs.get', { id })).value as {
+          run: { status: string; error: string | null };
+        };
+        if (!['pending', 'queued', 'running'].includes(got.run.status))
+          return { status: got.run.status, error: got.run.error };
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      return { status: 'timeout' };
+    });
+    expect(run).toEqual({ status: 'completed', error: null });
+  }, 360_000);
 });
