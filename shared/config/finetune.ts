@@ -439,16 +439,21 @@ export function finetuneSizeOverrides(size: number): Pick<FinetuneConfig['data']
 }
 
 /**
- * Sizes a CPU can train in minutes: 128 px demo scenes (short side 96–128 while training), a
- * ResNet-18 of width 16, 32 FPN channels. Anchor sizes, the RoI level assignment and the sample
- * counts are scaled by about 128 / 800 from detectron2's so they fit objects of 8–80 px.
+ * Sizes and a recipe a CPU can train in minutes (chosen by measurement, docs/detection.md): 128 px
+ * demo scenes (short side 96–128 while training), 256 of them for training and 64 for val (at 64
+ * the detectors overfit and the val AP is noisy), a ResNet-18 of width 16, 32 FPN channels, 768
+ * steps of batch 4. Anchor sizes, the RoI level assignment and the sample counts are scaled by
+ * about 128 / 800 from detectron2's so they fit objects of 8–80 px. From random init at batch 4 the
+ * detectors want a far higher learning rate than detectron2's linearly scaled one (0.0025 / 0.005),
+ * and RetinaNet's head learns at all in a few hundred steps only with BN (per level, as
+ * detectron2's CycleBatchNormList).
  */
 export function cpuFinetuneOverrides(): Record<string, unknown> {
   return {
     backbone: { name: 'resnet18', baseWidth: 16 },
     data: {
-      demoTrain: 64,
-      demoVal: 32,
+      demoTrain: 256,
+      demoVal: 64,
       demoSize: 128,
       minSizeTrain: [96, 128],
       maxSizeTrain: 213,
@@ -456,10 +461,10 @@ export function cpuFinetuneOverrides(): Record<string, unknown> {
       maxSizeTest: 213,
     },
     fpn: { channels: 32 },
-    retinanet: { anchorSizes: [8, 16, 32, 64, 128] },
+    retinanet: { anchorSizes: [8, 16, 32, 64, 128], headNorm: 'bn' },
     rpn: { anchorSizes: [8, 16, 32, 64, 128], batchSizePerImage: 128, preNmsTopkTrain: 600, postNmsTopkTrain: 300, preNmsTopkTest: 300, postNmsTopkTest: 300 },
     roiHeads: { batchSizePerImage: 128, fcDim: 256, canonicalBoxSize: 36 },
-    optim: { epochs: 24, batchSize: 4, warmupFraction: 0.05 },
+    optim: { epochs: 12, batchSize: 4, lr: 0.05, warmupFraction: 0.05 },
     checkpoint: { everySteps: 50 },
   };
 }
