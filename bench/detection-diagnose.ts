@@ -97,11 +97,11 @@ const targets = {
 };
 const trainable = detector.trainableParams();
 const keyOf = new Map([...trainable].map(([k, v]) => [v.name, k]));
+const ctx = { onBatchStats: () => {}, rng: createRng(0) };
+// Faster R-CNN reads its proposals before the tape (Detector.prepareLosses).
+const prepared = await detector.prepareLosses?.(batch.images, batch.sizes, targets, ctx);
 const { grads } = tf.variableGrads(() => {
-  const terms = detector.losses(batch.images, batch.sizes, targets, {
-    onBatchStats: () => {},
-    rng: createRng(0),
-  });
+  const terms = detector.losses(batch.images, batch.sizes, targets, ctx, prepared);
   console.log(
     Object.entries(terms)
       .map(([k, v]) => `${k} ${v.dataSync()[0]!.toFixed(4)}`)
