@@ -35,8 +35,10 @@ describe('selfemd finetune flags', () => {
     expect(c.backbone).toMatchObject({ name: 'resnet18', baseWidth: 16 });
     expect(plan.runDir).toBe(path.join(home, 'runs', 'x'));
     expect(plan.name).toBe('x');
-    // without --lr the detector's detectron2 rate applies
-    expect(resolveFinetuneConfig(finetuneOverrides(['--detector', 'faster-rcnn'], home, undefined, WASM).overrides).optim.lr).toBe(0.02);
+    // without --lr: the CPU preset's rate (measured, docs/detection.md); with --full detectron2's, per detector
+    expect(resolveFinetuneConfig(finetuneOverrides(['--detector', 'faster-rcnn'], home, undefined, WASM).overrides).optim.lr).toBe(0.04);
+    expect(resolveFinetuneConfig(finetuneOverrides(['--detector', 'faster-rcnn', '--full'], home, undefined, WASM).overrides).optim.lr).toBe(0.02);
+    expect(resolveFinetuneConfig(finetuneOverrides(['--detector', 'retinanet', '--full'], home, undefined, WASM).overrides).optim.lr).toBe(0.01);
   });
 
   it('bad input is a one-line CliError naming the flag', () => {

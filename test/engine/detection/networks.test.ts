@@ -60,13 +60,14 @@ describe('RetinaNet head', () => {
     ]);
     expect(out.deltas[1]!.shape).toEqual([2, 4, 4, 36]);
     const p = tf.tidy(() => tf.sigmoid(out.logits[0]!).dataSync());
-    // bias −log(99) plus N(0, 0.01) weights over unit-variance features (std ≈ 0.01·√(72·½) = 0.06):
-    // probabilities scatter tightly around π = 0.01
+    // bias −log(99) plus N(0, 0.01·√(256/8)) weights over BN-ReLU features: logit std ≈ 0.057·√(72·½)
+    // = 0.34, as detectron2's 0.01 gives at 256 channels; probabilities scatter around π = 0.01
+    // (mean ≈ π·e^{σ²/2} = 0.0106)
     const mean = Array.from(p).reduce((s, v) => s + v, 0) / p.length;
     expect(mean).toBeGreaterThan(0.0095);
-    expect(mean).toBeLessThan(0.0106);
-    expect(Math.max(...p)).toBeLessThan(0.02);
-    expect(Math.min(...p)).toBeGreaterThan(0.005);
+    expect(mean).toBeLessThan(0.012);
+    expect(Math.max(...p)).toBeLessThan(0.05);
+    expect(Math.min(...p)).toBeGreaterThan(0.002);
     expect(reported.sort()).toEqual(['bbox_subnet.1.0', 'bbox_subnet.1.1', 'bbox_subnet.4.0', 'bbox_subnet.4.1', 'cls_subnet.1.0', 'cls_subnet.1.1', 'cls_subnet.4.0', 'cls_subnet.4.1']);
     // shared γ/β, per-level running statistics
     expect(head.params.has('cls_subnet.1.weight')).toBe(true);
