@@ -148,7 +148,7 @@ describe('torchvision interoperability against the frozen reference', () => {
       );
       expect(ours).toEqual(theirs);
 
-      const x = tf.tensor(base64ToF32(frozen.input.data), frozen.input.shape) as tf.Tensor4D;
+      const x = tf.tensor4d(base64ToF32(frozen.input.data), frozen.input.shape as [number, number, number, number]);
       const feats = ourFeatures(b, x);
       x.dispose();
       b.dispose();
@@ -198,7 +198,7 @@ describe('torchvision interoperability, live', () => {
   it.skipIf(Boolean(skipReason))(
     `resnet18 and resnet50 exports load into torchvision, reproduce our features and the frozen reference${skipReason ? ` (${skipReason})` : ''}`,
     async () => {
-      const prepared = [];
+      const prepared: Awaited<ReturnType<typeof prepare>>[] = [];
       for (const c of CASES) prepared.push(await prepare(c));
       const r = spawnSync(PYTHON, [SCRIPT, '--outputs', ...prepared.flatMap((p) => p.files)], {
         encoding: 'utf8',
