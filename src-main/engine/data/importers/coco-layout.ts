@@ -84,7 +84,11 @@ export async function findCocoAnnotationFiles(dir: string): Promise<string[]> {
   return found;
 }
 
-/** `instances_train2017.json` -> ['train2017', 'train'], `_annotations.coco.json` -> []. */
+/**
+ * Image folder names a JSON's name suggests: `instances_train2017.json` -> train2017, train (and
+ * train2014); `instances_val.json` -> val, val2017, val2014; `gt.json` -> gt;
+ * `_annotations.coco.json` -> none.
+ */
 function splitNames(annotationFile: string): string[] {
   const stem = path
     .basename(annotationFile)
@@ -93,7 +97,8 @@ function splitNames(annotationFile: string): string[] {
     .replace(/^_?annotations(\.coco)?$/i, '');
   if (!stem) return [];
   const bare = stem.replace(/\d{4}$/, '');
-  return [...new Set([stem, bare, `${bare}2017`, `${bare}2014`].filter(Boolean))];
+  if (!/^(train|val|valid|validation|test|minival|trainval)$/i.test(bare)) return [stem];
+  return [...new Set([stem, bare, `${bare}2017`, `${bare}2014`])];
 }
 
 /** Folders the images of `annotationFile` are looked for in, most likely first (existing or not). */
