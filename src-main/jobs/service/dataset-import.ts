@@ -9,6 +9,7 @@ import type { ImportFormat, ImportPhase, CategoryCount } from '../../../shared/a
 import type { DatasetRecord, SkippedFile } from '../../../shared/dto';
 import { scanImageFolder } from '../../engine/data/image-folder';
 import { mapLimit, probeImage } from '../../engine/data/importers/image-probe';
+import { cocoAnnotationFile } from '../../engine/data/importers/coco-importer';
 import { detectDatasetFormat, importDataset } from '../../engine/data/importers/import-dataset';
 import type { ImportProblem } from '../../engine/data/importers/labelled-dataset';
 import type { ExperimentStore } from '../../store';
@@ -79,9 +80,18 @@ export async function importFromPath(
   if (args.imageDir && format !== 'coco')
     throw failed(`an image folder can be given only for COCO datasets, not for ${format}`);
   const name = args.name?.trim() || path.basename(source).replace(/\.json$/i, '');
+  // A COCO folder is recorded as its annotation file, which is what fine-tuning reads.
+  let target = source;
+  if (format === 'coco' && kind === 'dir') {
+    try {
+      target = await cocoAnnotationFile(source);
+    } catch (e) {
+      throw failed((e as Error).message, 'Import the annotation file itself, or a folder with one.');
+    }
+  }
   return format === 'images'
     ? importImageFolder(home, store, source, name, progress)
-    : importLabelled(home, store, source, format, name, progress, args.imageDir);
+    : importLabelled(home, store, target, format, name, progress, args.imageDir);
 }
 
 async function importImageFolder(
