@@ -16,7 +16,8 @@ function selfemd(...args: string[]): Promise<{ code: number | null; out: string;
       process.execPath,
       [BIN, ...args],
       { env: { ...process.env, SELFEMD_HOME: home }, encoding: 'utf8', timeout: 300_000 },
-      (error, out, err) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out, err }),
+      (error, out, err) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out, err }),
     );
   });
 }
@@ -30,11 +31,17 @@ describe('selfemd', () => {
     const cases: [string[], RegExp][] = [
       [['frobnicate'], /^selfemd: unknown command "frobnicate"/],
       [['pretrain', '--epochs', 'abc'], /^selfemd pretrain: --epochs must be a number, got "abc"$/],
-      [['pretrain', '--method', 'simclr'], /^selfemd pretrain: invalid config: method: must be one of byol, self-emd, got "simclr"$/],
+      [
+        ['pretrain', '--method', 'simclr'],
+        /^selfemd pretrain: invalid config: method: must be one of byol, self-emd, got "simclr"$/,
+      ],
       [['pretrain', '--bogus'], /^selfemd pretrain: Unknown option '--bogus'/],
-      [['pretrain', '--data', '/no/such/folder'], /^selfemd pretrain: --data \/no\/such\/folder: no such folder$/],
+      [
+        ['pretrain', '--data', '/no/such/folder'],
+        /^selfemd pretrain: --data \/no\/such\/folder: no such folder$/,
+      ],
       [['resume'], /^selfemd resume: which run\?/],
-      [['export', 'nope', '--out', 'x'], /^selfemd export: no run with id nope/],
+      [['export', 'nope', '--out', 'x'], /^selfemd export: no run with id, id prefix or name "nope"/],
     ];
     const results = await Promise.all(cases.map(([args]) => selfemd(...args)));
     for (const [i, [args, message]] of cases.entries()) {
@@ -65,8 +72,22 @@ describe('selfemd', () => {
       }),
     );
     const r = await selfemd(
-      'pretrain', '--config', config, '--backend', 'wasm', '--width', '4', '--size', '64', '--demo-images', '8',
-      '--batch', '4', '--epochs', '1', '--json',
+      'pretrain',
+      '--config',
+      config,
+      '--backend',
+      'wasm',
+      '--width',
+      '4',
+      '--size',
+      '64',
+      '--demo-images',
+      '8',
+      '--batch',
+      '4',
+      '--epochs',
+      '1',
+      '--json',
     );
     expect(r.code, r.err).toBe(0);
     const summary = JSON.parse(r.out);
@@ -83,7 +104,16 @@ describe('selfemd', () => {
     expect(ex.code, ex.err).toBe(0);
     expect(ex.out).toMatch(/exported the backbone/);
 
-    const tr = await selfemd('transport', id, '--image', 'demo:3', '--out', path.join(home, 'plan'), '--grid', '3');
+    const tr = await selfemd(
+      'transport',
+      id,
+      '--image',
+      'demo:3',
+      '--out',
+      path.join(home, 'plan'),
+      '--grid',
+      '3',
+    );
     expect(tr.code, tr.err).toBe(0);
     const plan = JSON.parse(fs.readFileSync(path.join(home, 'plan.json'), 'utf8'));
     expect(plan.grid1).toEqual([2, 2]); // a 64 px crop gives a 2×2 res5 map: the 3×3 grid is clamped to it
