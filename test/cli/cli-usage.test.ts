@@ -3,28 +3,16 @@
  * error in what the user gave (here, a COCO file whose images are missing) is one line and exit 2,
  * never a stack trace; runs are addressed by id, unique id prefix or name, and `runs` shows names.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRunRef, resolveRunRef } from '../../src-main/cli/run-ref';
 import { openStore } from '../../src-main/store';
+import { runSelfemd } from './run-selfemd';
 
-const BIN = path.resolve(__dirname, '../../bin/selfemd.mjs');
 let home: string;
-
-function selfemd(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, SELFEMD_HOME: home, SELFEMD_DEBUG: '' }, encoding: 'utf8', timeout: 300_000 },
-      (error, out, err) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out, err }),
-    );
-  });
-}
+const selfemd = (...args: string[]) => runSelfemd(home, args, { SELFEMD_DEBUG: '' });
 
 const COMMANDS = [
   'info',

@@ -1,26 +1,13 @@
 /** The `selfemd` command as a user runs it: one-line errors, and a tiny run from pretrain to export. */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src-main/engine/export/safetensors';
+import { runSelfemd } from './run-selfemd';
 
-const BIN = path.resolve(__dirname, '../../bin/selfemd.mjs');
 let home: string;
-
-/** Asynchronous on purpose: a blocking spawn would starve the test runner's own heartbeat. */
-function selfemd(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, SELFEMD_HOME: home }, encoding: 'utf8', timeout: 300_000 },
-      (error, out, err) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out, err }),
-    );
-  });
-}
+const selfemd = (...args: string[]) => runSelfemd(home, args);
 
 beforeAll(() => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-cli-'));

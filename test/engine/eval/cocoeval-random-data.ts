@@ -10,17 +10,7 @@ import type {
   CocoDataset,
   CocoDetection,
 } from '../../../src-main/engine/eval/coco-types';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng as mulberry32 } from '../ssl/reference';
 
 export function makeData(seed: number): { gt: CocoDataset; dets: CocoDetection[] } {
   const rnd = mulberry32(seed);
