@@ -148,7 +148,10 @@ describe('torchvision interoperability against the frozen reference', () => {
       );
       expect(ours).toEqual(theirs);
 
-      const x = tf.tensor4d(base64ToF32(frozen.input.data), frozen.input.shape as [number, number, number, number]);
+      const x = tf.tensor4d(
+        base64ToF32(frozen.input.data),
+        frozen.input.shape as [number, number, number, number],
+      );
       const feats = ourFeatures(b, x);
       x.dispose();
       b.dispose();
