@@ -23,6 +23,7 @@ const COMMANDS = [
   'transport',
   'finetune',
   'predict',
+  'probe',
   'eval',
   'import',
 ];
