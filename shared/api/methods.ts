@@ -46,7 +46,14 @@ export interface ApiMethods {
   'datasets.thumbnail': { args: { id: number; index: number; size?: number }; result: { dataUrl: string } };
   /** Resolves when the import is recorded; `datasets.importProgress` events carry `importId` meanwhile. */
   'datasets.import': {
-    args: { path: string; format?: ImportFormat; name?: string; importId?: string };
+    args: {
+      path: string;
+      format?: ImportFormat;
+      name?: string;
+      importId?: string;
+      /** COCO: the image folder, when the usual layouts do not find it. */
+      imageDir?: string;
+    };
     result: DatasetRecord;
   };
   'datasets.addDemo': { args: { count: number; split?: DemoSplit; name?: string }; result: DatasetRecord };
@@ -154,6 +161,7 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
     format: opt(oneOf(IMPORT_FORMATS)),
     name: opt(shortText(120)),
     importId: opt(importId),
+    imageDir: opt(fsPath),
   },
   'datasets.addDemo': {
     count: req(num({ int: true, min: 2, max: 10_000 })),

@@ -214,9 +214,26 @@ export function pretrainConfigIssues(value: unknown): ConfigIssue[] {
   return issues;
 }
 
+/** The scale view's size when not set: half the image size, as the paper's 112 at 224. */
+export function defaultScaleViewSize(imageSize: number): number {
+  return Math.max(32, Math.round(imageSize / 2));
+}
+
+/**
+ * Defaults under partial overrides, unvalidated. Sizes that depend on the image size follow it unless
+ * the overrides set them (a scale view fixed at 112, or 64, would be as large as a 64 px image).
+ */
+export function mergePretrainDefaults(overrides: unknown): unknown {
+  const merged = mergeDefaults(DEFAULT_PRETRAIN_CONFIG, overrides) as PretrainConfig;
+  const emd = (overrides as { emd?: { scaleViewSize?: unknown } } | null | undefined)?.emd;
+  if (emd?.scaleViewSize === undefined && typeof merged.data?.imageSize === 'number')
+    merged.emd.scaleViewSize = defaultScaleViewSize(merged.data.imageSize);
+  return merged;
+}
+
 /** Fills defaults under partial user overrides, validates, and throws a ConfigError naming every bad field. */
 export function resolvePretrainConfig(overrides: unknown = {}): PretrainConfig {
-  const merged = mergeDefaults(DEFAULT_PRETRAIN_CONFIG, overrides);
+  const merged = mergePretrainDefaults(overrides);
   const issues = pretrainConfigIssues(merged);
   if (issues.length) throw new ConfigError(issues);
   return merged as PretrainConfig;
@@ -229,7 +246,6 @@ export function cpuDemoOverrides(): Partial<Record<keyof PretrainConfig, unknown
     data: { imageSize: 96, demoImages: 256 },
     optim: { epochs: 1, batchSize: 16, lr: 0.05, warmupEpochs: 0.25 },
     byol: { projectorHidden: 512, projectionDim: 128, predictorHidden: 512 },
-    emd: { scaleViewSize: 64 },
     checkpoint: { everySteps: 2 },
   };
 }

@@ -50,7 +50,6 @@ export function pretrainDefaults(machine: MachineDescription, choice: BackendCho
         data: { imageSize: 128 },
         optim: { epochs: 20, batchSize: 32, lr: 0.05, warmupEpochs: 1 },
         byol: { projectorHidden: 1024, projectionDim: 128, predictorHidden: 1024 },
-        emd: { scaleViewSize: 64 },
       },
     };
   return { label: `${backend} (${machine.cpus} cores): small demo sizes`, overrides: cpuDemoOverrides() };

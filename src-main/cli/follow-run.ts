@@ -23,16 +23,25 @@ export async function followRun(
   const bar = new ProgressBar();
   let loss = NaN;
   let firstLoss = NaN;
+  // progress of a step can arrive before its metrics (they are committed in batches): until the
+  // first loss is reported the bar shows none, rather than "loss NaN" on a healthy run
+  let lossSeen = false;
   const off = studio.manager.on((e) => {
     if ('runId' in e && e.runId !== runId) return;
     if (e.type === 'metrics') {
       for (const p of e.points)
         if (p.key === 'loss/total') {
           loss = p.value;
-          if (Number.isNaN(firstLoss)) firstLoss = p.value;
+          if (!lossSeen) firstLoss = p.value;
+          lossSeen = true;
         }
     } else if (e.type === 'progress') {
-      bar.update(e.progress.step, e.progress.totalSteps, e.progress.etaSeconds, `loss ${loss.toFixed(4)}`);
+      bar.update(
+        e.progress.step,
+        e.progress.totalSteps,
+        e.progress.etaSeconds,
+        lossSeen ? `loss ${loss.toFixed(4)}` : '',
+      );
     } else if (e.type === 'log') {
       if (!opts.json) process.stderr.write(`\r\x1b[K${e.message}\n`);
     }

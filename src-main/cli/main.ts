@@ -1,35 +1,60 @@
-/** `selfemd`: the headless studio. One-line errors and a non-zero exit for bad arguments. */
+/**
+ * `selfemd`: the headless studio. Every command answers `--help` with its own usage; errors in what
+ * the user gave (arguments, configs, files, datasets) are one line and exit 2, never a stack trace.
+ * Only an error that looks like a bug in the studio (a TypeError and the like) prints its stack,
+ * and SELFEMD_DEBUG=1 prints the stack of any error.
+ */
 import { ConfigError } from '../../shared/config/validation';
 import { CliError } from './cli-error';
 
+/** Each command's usage: `selfemd help` lists them all, `selfemd CMD --help` prints its own. */
+const USAGE: Record<string, string> = {
+  info: `selfemd info [--backend B] [--gpu NAME] [--gpu-power low-power|high-performance] [--json]
+    which backend runs (tfjs-node-gpu → webgpu → tfjs-node → wasm → cpu), its version, threads and
+    the GPU adapter (--gpu: part of its name; also SELFEMD_GPU)`,
+  pretrain: `selfemd pretrain [--data DIR|demo] [--method byol|self-emd] [--backbone resnet18|resnet34|resnet50|resnet101]
+                 [--width N] [--size PX] [--epochs N] [--batch N] [--accumulate N] [--lr X] [--seed N]
+                 [--backend auto|tfjs-node-gpu|webgpu|tfjs-node|wasm|cpu] [--marginals eq13|eq12] [--lambda X]
+                 [--demo-images N] [--no-spc] [--no-scale-view] [--checkpoint-every N] [--config FILE.json]
+                 [--full] [--name S] [--json] [--probe-data demo|DATASET --probe-every N]
+    self-supervised pretraining (--probe-*: the detection probe every N steps, as metrics); without
+    --full, this machine's defaults for the backend (the studio's forms start from the same; on
+    wasm/CPU: resnet18 width 32, 96 px) fill what you leave out`,
+  runs: `selfemd runs [--json]
+    list runs: id, name, kind, method, status, progress`,
+  resume: `selfemd resume RUN [--json]
+    continue a paused or interrupted run from its last checkpoint (RUN: id, unique id prefix or name)`,
+  export: `selfemd export RUN --format tfjs|safetensors --out PATH [--step N] [--json]
+    the online backbone (torchvision names in safetensors); RUN: id, unique id prefix or name`,
+  transport: `selfemd transport RUN --image A|demo:N [--image B] [--out PREFIX] [--seed N] [--step N] [--grid 7|5|3]
+    transport plan of two random crops: JSON + PNG (Fig. 5); RUN: id, unique id prefix or name`,
+  finetune: `selfemd finetune --detector retinanet|faster-rcnn --init RUN|FILE|random --train DATASET --val DATASET
+                 [--size PX] [--epochs N] [--batch N] [--lr X] [--backbone B] [--width N] [--norm N]
+                 [--freeze-at N] [--fpn-channels N] [--box-loss L] [--seed N] [--backend B]
+                 [--demo-train N] [--demo-val N] [--demo-size PX] [--eval-every N] [--checkpoint-every N]
+                 [--config FILE.json] [--full] [--name S] [--out DIR] [--resume] [--json]
+    fine-tune a detector; DATASET: demo, a COCO JSON or dataset folder, a VOC or YOLO folder;
+    --init RUN: a pretraining run's id, unique id prefix or name; Ctrl-C pauses it,
+    --resume --name NAME continues it`,
+  probe: `selfemd probe RUN|FILE|random --train DATASET --val DATASET | --data demo [--size PX] [--backbone B]
+                 [--width N] [--seed N] [--backend B] [--demo-train N] [--demo-val N] [--demo-size PX] [--json]
+    detection probe: linear and kNN top-1 box classification from the frozen backbone's res4+res5
+    features at the boxes`,
+  predict: `selfemd predict RUN --image FILE [--out FILE.png] [--min-score X] [--backend B]
+    a fine-tuned run's boxes as JSON and drawn on a PNG; RUN: run folder, id, unique id prefix or name`,
+  eval: `selfemd eval --gt GT.json --dt DETECTIONS.json [--json]
+    COCO bbox stats (the 12 of pycocotools) and VOC AP50`,
+  import: `selfemd import PATH [--format auto|images|coco|voc|yolo] [--images DIR] [--name S] [--json]
+    record a dataset in the studio, with its import report; --images: a COCO dataset's image folder
+    when the usual layouts (annotations/ + train/, images/, Roboflow's) do not find it`,
+};
+
 const HELP = `selfemd — Self-EMD Studio, headless
 
-  selfemd info [--backend B] [--gpu NAME] [--json]
-                                               backend in use (tfjs-node-gpu → webgpu → tfjs-node → wasm → cpu),
-                                               threads, the GPU adapter (--gpu: part of its name; also SELFEMD_GPU)
-  selfemd pretrain [--data DIR|demo] [--method byol|self-emd] [--backbone resnet18|resnet34|resnet50|resnet101]
-                   [--width N] [--size PX] [--epochs N] [--batch N] [--accumulate N] [--lr X] [--seed N]
-                   [--backend auto|tfjs-node-gpu|webgpu|tfjs-node|wasm|cpu] [--marginals eq13|eq12] [--lambda X]
-                   [--no-spc] [--no-scale-view] [--checkpoint-every N] [--config FILE.json] [--full] [--name S]
-                   [--probe-data demo|DATASET --probe-every N]  the detection probe every N steps (metrics)
-                   Without --full, this machine's defaults for the backend (the studio's forms start from the
-                   same; on wasm/CPU: resnet18 width 32, 96 px) fill what you leave out.
-  selfemd runs [--json]                        list runs
-  selfemd resume RUN                           continue a paused or interrupted run from its last checkpoint
-  selfemd export RUN --format tfjs|safetensors --out PATH [--step N]
-                                               the online backbone (torchvision names in safetensors)
-  selfemd transport RUN --image A|demo:N [--image B] [--out PREFIX] [--seed N] [--grid 7|5|3]
-                                               transport plan of two random crops: JSON + PNG (Fig. 5)
-  selfemd finetune --detector retinanet|faster-rcnn --init RUN|FILE|random --train DATASET --val DATASET
-                   [--size --epochs --batch --lr …] [--name NAME]   fine-tune a detector (DATASET: demo, or a
-                   COCO / VOC / YOLO dataset); Ctrl-C pauses it, --resume --name NAME continues it
-  selfemd probe RUN|FILE|random --train DATASET --val DATASET | --data demo [--size PX] [--json]
-                                               detection probe: linear and kNN top-1 box classification from
-                                               the frozen backbone's res4+res5 features at the boxes
-  selfemd predict RUN --image FILE             boxes as JSON and drawn on a PNG
-  selfemd eval --gt GT.json --dt DETECTIONS.json [--json]
-                                               COCO bbox stats (the 12 of pycocotools) and VOC AP50
-  selfemd help
+${Object.values(USAGE)
+  .map((u) => `  ${u}`)
+  .join('\n')}
+  selfemd help | selfemd COMMAND --help
 
 Data and runs live in $SELFEMD_HOME (default ~/.selfemd).`;
 
@@ -47,12 +72,19 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   predict: async () => (await import('./commands/predict')).predictCommand,
   probe: async () => (await import('./commands/probe')).probeCommand,
   eval: async () => (await import('./commands/eval')).evalCommand,
+  import: async () => (await import('./commands/import')).importCommand,
 };
+
+const isHelp = (a: string | undefined) => a === 'help' || a === '--help' || a === '-h';
+
+let commandName = '';
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
-    console.log(HELP);
+  if (!name || isHelp(name)) {
+    const topic = rest[0];
+    if (topic && USAGE[topic]) console.log(`usage: ${USAGE[topic]}`);
+    else console.log(HELP);
     return 0;
   }
   const load = COMMANDS[name];
@@ -60,15 +92,45 @@ async function main(argv: string[]): Promise<number> {
     throw new CliError(
       `selfemd: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}, help)`,
     );
+  commandName = name;
+  // `--help` anywhere before a `--` answers with the command's usage, whatever else is there
+  const ownArgs = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (ownArgs.some((a) => a === '--help' || a === '-h')) {
+    console.log(`usage: ${USAGE[name]}`);
+    return 0;
+  }
   await (
     await load()
   )(rest);
   return 0;
 }
 
+/**
+ * Errors that are a bug of the studio rather than a problem with the user's input: these keep
+ * their stack. Everything else our code throws is a plain Error whose message names the file or
+ * field (the project's rule), a file-system error about a path the user gave, or a SyntaxError of
+ * JSON.parse reading a file the user gave.
+ */
+function isBug(e: unknown): boolean {
+  return (
+    e instanceof TypeError ||
+    e instanceof ReferenceError ||
+    e instanceof RangeError ||
+    e instanceof EvalError ||
+    !(e instanceof Error)
+  );
+}
+
+/** One line: the first line of the message, prefixed with the command. */
+function oneLine(e: Error): string {
+  const first = e.message.split('\n')[0]!.trim() || e.name;
+  return first.startsWith('selfemd') ? first : `selfemd${commandName ? ` ${commandName}` : ''}: ${first}`;
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
+    if (process.env.SELFEMD_DEBUG === '1') console.error((e as Error)?.stack ?? String(e));
     if (e instanceof CliError) {
       console.error(e.message);
       process.exit(e.exitCode);
@@ -77,7 +139,11 @@ main(process.argv.slice(2)).then(
       console.error(`invalid config: ${e.message}`);
       process.exit(2);
     }
-    console.error(`selfemd: ${(e as Error)?.stack ?? String(e)}`);
+    if (!isBug(e)) {
+      console.error(oneLine(e as Error));
+      process.exit(2);
+    }
+    console.error(`selfemd: internal error (please report it): ${(e as Error)?.stack ?? String(e)}`);
     process.exit(1);
   },
 );

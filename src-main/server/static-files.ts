@@ -1,7 +1,11 @@
-/** Serves the built renderer (dist/renderer): files by exact path inside the folder, index.html otherwise. */
+/**
+ * Serves the built renderer (dist/renderer): files by exact path inside the folder, index.html
+ * otherwise. A path that leads out of the folder, lexically or through a symlink, is refused (403).
+ */
 import * as fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import * as path from 'node:path';
+import { resolveInsideFolder } from '../engine/data/inside-folder';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -25,12 +29,14 @@ export function serveStatic(root: string, urlPath: string, res: ServerResponse):
     return;
   }
   const base = path.resolve(root);
-  let file = path.resolve(base, `.${path.posix.normalize(`/${rel}`)}`);
-  if (file !== base && !file.startsWith(base + path.sep)) {
+  const where = resolveInsideFolder(base, `.${path.posix.normalize(`/${rel}`)}`);
+  if (!where.ok && !where.missing) {
     res.writeHead(403).end('forbidden');
     return;
   }
-  if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) file = path.join(base, 'index.html');
+  let file = where.ok ? where.path : path.join(base, 'index.html');
+  const found = fs.statSync(file, { throwIfNoEntry: false });
+  if (!found || found.isDirectory()) file = path.join(base, 'index.html');
   if (!fs.existsSync(file)) {
     res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
     res.end(`The renderer is not built (${base} is missing). Run: npm run build:renderer`);

@@ -27,11 +27,16 @@ export const useDatasets = defineStore('datasets', () => {
     return d;
   }
 
-  async function importPath(path: string, format: ImportFormat, name?: string): Promise<DatasetRecord> {
+  async function importPath(
+    path: string,
+    format: ImportFormat,
+    name?: string,
+    imageDir?: string,
+  ): Promise<DatasetRecord> {
     const importId = `imp-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     imports.value[importId] = { importId, phase: 'scanning', done: 0, total: 0, message: `starting ${path}` };
     try {
-      const record = await api.datasets.import({ path, format, name: name || undefined, importId });
+      const record = await api.datasets.import({ path, format, name: name || undefined, importId, imageDir });
       await refresh();
       return record;
     } finally {

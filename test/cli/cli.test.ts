@@ -1,25 +1,13 @@
 /** The `selfemd` command as a user runs it: one-line errors, and a tiny run from pretrain to export. */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src-main/engine/export/safetensors';
+import { runSelfemd } from './run-selfemd';
 
-const BIN = path.resolve(__dirname, '../../bin/selfemd.mjs');
 let home: string;
-
-/** Asynchronous on purpose: a blocking spawn would starve the test runner's own heartbeat. */
-function selfemd(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, SELFEMD_HOME: home }, encoding: 'utf8', timeout: 300_000 },
-      (error, out, err) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out, err }),
-    );
-  });
-}
+const selfemd = (...args: string[]) => runSelfemd(home, args);
 
 beforeAll(() => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-cli-'));
@@ -30,11 +18,17 @@ describe('selfemd', () => {
     const cases: [string[], RegExp][] = [
       [['frobnicate'], /^selfemd: unknown command "frobnicate"/],
       [['pretrain', '--epochs', 'abc'], /^selfemd pretrain: --epochs must be a number, got "abc"$/],
-      [['pretrain', '--method', 'simclr'], /^selfemd pretrain: invalid config: method: must be one of byol, self-emd, got "simclr"$/],
+      [
+        ['pretrain', '--method', 'simclr'],
+        /^selfemd pretrain: invalid config: method: must be one of byol, self-emd, got "simclr"$/,
+      ],
       [['pretrain', '--bogus'], /^selfemd pretrain: Unknown option '--bogus'/],
-      [['pretrain', '--data', '/no/such/folder'], /^selfemd pretrain: --data \/no\/such\/folder: no such folder$/],
+      [
+        ['pretrain', '--data', '/no/such/folder'],
+        /^selfemd pretrain: --data \/no\/such\/folder: no such folder$/,
+      ],
       [['resume'], /^selfemd resume: which run\?/],
-      [['export', 'nope', '--out', 'x'], /^selfemd export: no run with id nope/],
+      [['export', 'nope', '--out', 'x'], /^selfemd export: no run with id, id prefix or name "nope"/],
     ];
     const results = await Promise.all(cases.map(([args]) => selfemd(...args)));
     for (const [i, [args, message]] of cases.entries()) {
@@ -65,8 +59,22 @@ describe('selfemd', () => {
       }),
     );
     const r = await selfemd(
-      'pretrain', '--config', config, '--backend', 'wasm', '--width', '4', '--size', '64', '--demo-images', '8',
-      '--batch', '4', '--epochs', '1', '--json',
+      'pretrain',
+      '--config',
+      config,
+      '--backend',
+      'wasm',
+      '--width',
+      '4',
+      '--size',
+      '64',
+      '--demo-images',
+      '8',
+      '--batch',
+      '4',
+      '--epochs',
+      '1',
+      '--json',
     );
     expect(r.code, r.err).toBe(0);
     const summary = JSON.parse(r.out);
@@ -83,7 +91,16 @@ describe('selfemd', () => {
     expect(ex.code, ex.err).toBe(0);
     expect(ex.out).toMatch(/exported the backbone/);
 
-    const tr = await selfemd('transport', id, '--image', 'demo:3', '--out', path.join(home, 'plan'), '--grid', '3');
+    const tr = await selfemd(
+      'transport',
+      id,
+      '--image',
+      'demo:3',
+      '--out',
+      path.join(home, 'plan'),
+      '--grid',
+      '3',
+    );
     expect(tr.code, tr.err).toBe(0);
     const plan = JSON.parse(fs.readFileSync(path.join(home, 'plan.json'), 'utf8'));
     expect(plan.grid1).toEqual([2, 2]); // a 64 px crop gives a 2×2 res5 map: the 3×3 grid is clamped to it

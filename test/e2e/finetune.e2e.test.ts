@@ -13,7 +13,7 @@ import type { RunDetails } from '../../shared/api/types';
 import type { DatasetRecord, MetricSeries, RunRecord } from '../../shared/dto';
 import { learningTrend } from '../../shared/metrics/learning-trend';
 import { formatNumber } from '../../src-renderer/lib/format';
-import { launchBrowser, shot, startServer, type ServerProcess } from './harness';
+import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
 
 const LONG = 240_000;
 let tmp: string;
@@ -56,7 +56,10 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 }, 60_000);
 
-describe('fine-tuning a detector in a browser', () => {
+// '' (after one line saying what to install) where this machine has no browser: the file skips
+const browserPath = e2eBrowser(path.basename(__filename));
+
+describe.skipIf(!browserPath)('fine-tuning a detector in a browser', () => {
   it(
     'opens the fine-tune form from a run page, with the run as parent, and validates it inline',
     async () => {

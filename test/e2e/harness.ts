@@ -1,15 +1,84 @@
 /**
  * What the end-to-end tests drive: the real browser-mode server as a child process (the same entry as
- * `npm run serve`), Debian's chromium through playwright-core, and screenshots in test-artifacts/.
+ * `npm run serve`), a Chromium found on this machine through playwright-core, and screenshots in
+ * test-artifacts/.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { skipUnlessTool } from '../optional-tool';
 
 export const repo = path.resolve(__dirname, '../..');
 export const artifacts = path.join(repo, 'test-artifacts', 'e2e');
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const BROWSER_COMMANDS = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Browsers `npx playwright install chromium` left in its cache (newest build first). */
+function playwrightCacheBrowsers(env: NodeJS.ProcessEnv): string[] {
+  const cache = env.PLAYWRIGHT_BROWSERS_PATH || path.join(os.homedir(), '.cache', 'ms-playwright');
+  let builds: string[];
+  try {
+    builds = readdirSync(cache).filter((d) => /^chromium(_headless_shell)?-\d+$/.test(d));
+  } catch {
+    return [];
+  }
+  const build = (d: string) => Number(/(\d+)$/.exec(d)![1]);
+  return builds
+    .sort((a, b) => build(b) - build(a))
+    .flatMap((d) => [
+      path.join(cache, d, 'chrome-linux64', 'chrome'),
+      path.join(cache, d, 'chrome-linux', 'chrome'),
+      path.join(cache, d, 'chrome-linux', 'headless_shell'),
+      path.join(cache, d, 'chrome-headless-shell-linux64', 'chrome-headless-shell'),
+    ]);
+}
+
+/**
+ * The browser the e2e tests drive: $CHROMIUM_PATH if set (it must then exist), else chromium,
+ * chromium-browser or google-chrome on PATH, else Playwright's own download. `missing` says where
+ * we looked when none is there.
+ */
+export function findBrowser(env: NodeJS.ProcessEnv = process.env): { path: string } | { missing: string } {
+  if (env.CHROMIUM_PATH)
+    return executable(env.CHROMIUM_PATH)
+      ? { path: env.CHROMIUM_PATH }
+      : { missing: `CHROMIUM_PATH=${env.CHROMIUM_PATH} is not an executable file` };
+  const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  for (const cmd of BROWSER_COMMANDS)
+    for (const dir of dirs) if (executable(path.join(dir, cmd))) return { path: path.join(dir, cmd) };
+  const cached = playwrightCacheBrowsers(env).find(executable);
+  if (cached) return { path: cached };
+  return {
+    missing: `looked at $CHROMIUM_PATH, ${BROWSER_COMMANDS.join(', ')} on PATH and Playwright's cache`,
+  };
+}
+
+/**
+ * For an e2e file: the browser's path, or '' after printing one line saying what to install (the
+ * file then skips). Under CI=true a missing browser throws instead.
+ */
+export function e2eBrowser(file: string): string {
+  const found = findBrowser();
+  if ('path' in found) return found.path;
+  skipUnlessTool({
+    tool: 'a Chromium browser',
+    tests: `browser end-to-end tests (${file})`,
+    missing: found.missing,
+    install: 'apt-get install chromium (or npx playwright install chromium, or set CHROMIUM_PATH)',
+  });
+  return '';
+}
 
 /** Builds dist/renderer when it is missing or older than its sources (the same check `npm start` makes). */
 export function ensureRendererBuilt(): void {
@@ -88,9 +157,10 @@ export function startServer(home: string): Promise<ServerProcess> {
 
 /** One headless chromium with a fresh profile folder (`userDataDir`, created empty by the caller). */
 export async function launchBrowser(userDataDir: string): Promise<BrowserContext> {
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM} (set CHROMIUM_PATH)`);
+  const found = findBrowser();
+  if (!('path' in found)) throw new Error(`no Chromium browser: ${found.missing}`);
   return chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
+    executablePath: found.path,
     headless: true,
     viewport: { width: 1440, height: 900 },
     colorScheme: 'dark',

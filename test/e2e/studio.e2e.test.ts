@@ -14,7 +14,7 @@ import type { RunDetails } from '../../shared/api/types';
 import type { MetricSeries, RunRecord } from '../../shared/dto';
 import { isProcessAlive } from '../../src-main/store/process-alive';
 import { imageFolder } from '../server/fixtures';
-import { artifacts, launchBrowser, shot, startServer, type ServerProcess } from './harness';
+import { artifacts, e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
 
 const STEP_TIMEOUT = 120_000;
 const LONG = 240_000;
@@ -118,7 +118,10 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 }, 60_000);
 
-describe('Self-EMD Studio in a browser', () => {
+// '' (after one line saying what to install) where this machine has no browser: the file skips
+const browserPath = e2eBrowser(path.basename(__filename));
+
+describe.skipIf(!browserPath)('Self-EMD Studio in a browser', () => {
   it(
     'imports the demo dataset and an image folder, with thumbnails, counts and the import report',
     async () => {

@@ -162,11 +162,14 @@ describe('StudioService', () => {
     const syntax = await refusal('datasets.import', { path: broken });
     expect(syntax.message).toMatch(new RegExp(`^${broken}: JSON syntax error at line 1, column \\d+`));
     expect(syntax.hint).toBe('Fix the annotation file and import it again.');
-    // A folder with two JSON files: which one is the annotation file? (not imported as bare images)
-    writeFileSync(path.join(dir, 'other.json'), '{}');
+    // An unrelated JSON beside it is not a candidate: the folder is the broken COCO file's
+    writeFileSync(path.join(dir, 'stats.json'), '{"images": 3}');
+    expect((await refusal('datasets.import', { path: dir })).message).toMatch(/JSON syntax error/);
+    // Two COCO files: which one? (not imported as bare images)
+    writeFileSync(path.join(dir, 'other.json'), '{"images": [], "annotations": []}');
     const two = await refusal('datasets.import', { path: dir });
     expect(two.message).toBe(
-      `${dir} holds 2 JSON files (instances.json, other.json): which one is the COCO annotation file?`,
+      `${dir} holds 2 COCO annotation files (instances.json, other.json): import one of them`,
     );
     expect((await call('datasets.list', {})).length).toBe(before);
   });

@@ -11,7 +11,7 @@ import {
   spcLevels,
   spcSelectableGrids,
 } from '../../shared/config/pretrain';
-import { ConfigError } from '../../shared/config/validation';
+import { ConfigError, mergeDefaults } from '../../shared/config/validation';
 
 describe('pretrain config', () => {
   it('defaults are valid and follow the paper where it is specific', () => {
@@ -29,6 +29,22 @@ describe('pretrain config', () => {
     expect(c.method).toBe('byol');
     expect(c.optim.epochs).toBe(3);
     expect(c.optim.batchSize).toBe(DEFAULT_PRETRAIN_CONFIG.optim.batchSize);
+  });
+
+  it("the scale view follows the image size unless set (half of it: the paper's 112 at 224)", () => {
+    // --size 64 on the CPU defaults used to keep a 64 px scale view and fail validation
+    const small = resolvePretrainConfig(mergeDefaults(cpuDemoOverrides(), { data: { imageSize: 64 } }));
+    expect(small.emd.scaleViewSize).toBe(32);
+    expect(resolvePretrainConfig({}).emd.scaleViewSize).toBe(112);
+    expect(resolvePretrainConfig({ data: { imageSize: 160 } }).emd.scaleViewSize).toBe(80);
+    expect(resolvePretrainConfig(cpuDemoOverrides()).emd.scaleViewSize).toBe(48);
+    // a size the user set is kept, and checked
+    expect(
+      resolvePretrainConfig({ data: { imageSize: 160 }, emd: { scaleViewSize: 96 } }).emd.scaleViewSize,
+    ).toBe(96);
+    expect(() => resolvePretrainConfig({ data: { imageSize: 64 }, emd: { scaleViewSize: 64 } })).toThrow(
+      /must be smaller than data.imageSize \(64\)/,
+    );
   });
 
   it('the CPU demo overrides resolve', () => {

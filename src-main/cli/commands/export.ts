@@ -2,6 +2,7 @@
 import { numberFlag, parse } from '../args';
 import { CliError } from '../cli-error';
 import { openStudio } from '../home';
+import { resolveRunRef } from '../run-ref';
 import { exportBackbone } from '../../jobs/tasks';
 
 export async function exportCommand(argv: string[]): Promise<void> {
@@ -16,8 +17,8 @@ export async function exportCommand(argv: string[]): Promise<void> {
     },
     true,
   );
-  const runId = positionals[0];
-  if (!runId)
+  const ref = positionals[0];
+  if (!ref)
     throw new CliError(
       'selfemd export: which run? usage: selfemd export RUN --format tfjs|safetensors --out PATH',
     );
@@ -30,8 +31,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
     );
   const studio = openStudio();
   try {
-    if (!studio.store.hasRun(runId))
-      throw new CliError(`selfemd export: no run with id ${runId} (see selfemd runs)`);
+    const runId = resolveRunRef(studio.store.listRuns(), ref, 'export');
     const result = await exportBackbone(studio.home, studio.store, {
       runId,
       format,

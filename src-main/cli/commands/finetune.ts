@@ -31,6 +31,7 @@ import {
 import { openStore, type ExperimentStore } from '../../store';
 import { numberFlag, parse, resolveOrExit, runOverrides } from '../args';
 import { CliError } from '../cli-error';
+import { findRunRef } from '../run-ref';
 import { followRun, type RunSummary } from '../follow-run';
 import { openStudio, studioHome, type StudioContext } from '../home';
 
@@ -112,14 +113,16 @@ export interface FinetuneCliPlan {
   json: boolean;
 }
 
-/** The id of the newest run called `name` (of that kind) in the studio's database, if there is one. */
+/** The id of the newest run called `name` (of that kind), or of the run `name` is the id (prefix) of. */
 export function storeLookup(home: string): RunLookup {
   return (name, kind) => {
     const db = path.join(home, 'studio.db');
     if (!fs.existsSync(db)) return undefined;
     const store = openStore(db);
     try {
-      return store.listRuns({ kind }).find((r) => r.name === name)?.id;
+      const runs = store.listRuns({ kind });
+      // the newest run of that name, else a run's id or unique id prefix (cli/run-ref.ts)
+      return runs.find((r) => r.name === name)?.id ?? findRunRef(runs, name, 'finetune') ?? undefined;
     } finally {
       store.close();
     }

@@ -9,6 +9,7 @@ import { drawBoxes, loadFinetunedDetector, predictImage, writePng } from '../../
 import { numberFlag, parse } from '../args';
 import { CliError } from '../cli-error';
 import { studioHome } from '../home';
+import { findRunRef, studioRuns } from '../run-ref';
 
 export async function predictCommand(argv: string[]): Promise<void> {
   const { values: v, positionals } = parse(
@@ -30,10 +31,15 @@ export async function predictCommand(argv: string[]): Promise<void> {
   if (!v.image) throw new CliError('selfemd predict: --image FILE is required');
   if (!fs.existsSync(v.image)) throw new CliError(`selfemd predict: --image ${v.image}: no such file`);
   const minScore = numberFlag('predict', 'min-score', v['min-score']) ?? 0.3;
-  const runDir = [run, path.join(studioHome(), 'runs', run)].find((p) => fs.existsSync(p));
+  const home = studioHome();
+  const byRef = () => {
+    const id = findRunRef(studioRuns(home), run, 'predict');
+    return id === null ? undefined : path.join(home, 'runs', id);
+  };
+  const runDir = [run, path.join(home, 'runs', run)].find((p) => fs.existsSync(p)) ?? byRef();
   if (!runDir)
     throw new CliError(
-      `selfemd predict: ${run}: not a run folder nor a run id under ${path.join(studioHome(), 'runs')}`,
+      `selfemd predict: ${run}: not a run folder, nor a run id, id prefix or name (see selfemd runs)`,
     );
 
   const backend = (v.backend ?? 'auto') as BackendChoice;

@@ -3,6 +3,7 @@ import { parse } from '../args';
 import { CliError } from '../cli-error';
 import { followRun } from '../follow-run';
 import { openStudio } from '../home';
+import { resolveRunRef } from '../run-ref';
 
 export async function runsCommand(argv: string[]): Promise<void> {
   const { values } = parse('runs', argv, { json: { type: 'boolean' } });
@@ -19,6 +20,7 @@ export async function runsCommand(argv: string[]): Promise<void> {
     }
     const rows = runs.map((r) => [
       r.id,
+      r.name,
       r.kind,
       r.method,
       r.backbone,
@@ -27,7 +29,7 @@ export async function runsCommand(argv: string[]): Promise<void> {
       r.backend?.name ?? '-',
       new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' '),
     ]);
-    const header = ['id', 'kind', 'method', 'backbone', 'status', 'step', 'backend', 'created'];
+    const header = ['id', 'name', 'kind', 'method', 'backbone', 'status', 'step', 'backend', 'created'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
   } finally {
@@ -37,12 +39,12 @@ export async function runsCommand(argv: string[]): Promise<void> {
 
 export async function resumeCommand(argv: string[]): Promise<void> {
   const { positionals, values } = parse('resume', argv, { json: { type: 'boolean' } }, true);
-  const runId = positionals[0];
-  if (!runId) throw new CliError('selfemd resume: which run? usage: selfemd resume RUN_ID');
+  const ref = positionals[0];
+  if (!ref)
+    throw new CliError('selfemd resume: which run? usage: selfemd resume RUN (id, id prefix or name)');
   const studio = openStudio();
   try {
-    if (!studio.store.hasRun(runId))
-      throw new CliError(`selfemd resume: no run with id ${runId} (see selfemd runs)`);
+    const runId = resolveRunRef(studio.store.listRuns(), ref, 'resume');
     try {
       studio.manager.resume(runId);
     } catch (e) {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { numberFlag, parse } from '../args';
 import { CliError } from '../cli-error';
 import { openStudio } from '../home';
+import { resolveRunRef } from '../run-ref';
 import { computeTransport } from '../../jobs/tasks';
 import type { ImageRef } from '../../jobs/protocol';
 import { renderTransportFigure } from '../../engine/inspect/transport-figure';
@@ -33,17 +34,16 @@ export async function transportCommand(argv: string[]): Promise<void> {
     },
     true,
   );
-  const runId = positionals[0];
+  const ref = positionals[0];
   const images = values.image ?? [];
-  if (!runId || images.length < 1 || images.length > 2)
+  if (!ref || images.length < 1 || images.length > 2)
     throw new CliError(
       'selfemd transport: usage: selfemd transport RUN --image A [--image B] [--out PREFIX] [--grid 7|5|3]',
     );
   const [image, image2] = images.map(imageRef);
   const studio = openStudio();
   try {
-    if (!studio.store.hasRun(runId))
-      throw new CliError(`selfemd transport: no run with id ${runId} (see selfemd runs)`);
+    const runId = resolveRunRef(studio.store.listRuns(), ref, 'transport');
     const result = await computeTransport(studio.home, studio.store, {
       runId,
       image,

@@ -3,12 +3,13 @@
  * or COCO / VOC / YOLO (labelled). The dataset is recorded with its import report (every file left
  * out, and why), and its image list is indexed for thumbnails, the transport view and training.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ImportFormat, ImportPhase, CategoryCount } from '../../../shared/api/types';
 import type { DatasetRecord, SkippedFile } from '../../../shared/dto';
 import { scanImageFolder } from '../../engine/data/image-folder';
 import { mapLimit, probeImage } from '../../engine/data/importers/image-probe';
+import { cocoAnnotationFile } from '../../engine/data/importers/coco-importer';
 import { detectDatasetFormat, importDataset } from '../../engine/data/importers/import-dataset';
 import type { ImportProblem } from '../../engine/data/importers/labelled-dataset';
 import type { ExperimentStore } from '../../store';
@@ -27,14 +28,8 @@ export interface ImportArgs {
   path: string;
   format?: ImportFormat;
   name?: string;
-}
-
-/** The folder's only top-level .json file, when it has exactly one. */
-async function jsonFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir, { withFileTypes: true }))
-    .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.json'))
-    .map((e) => e.name)
-    .sort();
+  /** COCO: the image folder, when it is not where the usual layouts put it. */
+  imageDir?: string;
 }
 
 async function kindOf(p: string): Promise<'file' | 'dir' | null> {
@@ -71,31 +66,32 @@ export async function importFromPath(
     throw failed(`${source} does not exist or cannot be read`, 'Check the path, or pick the folder again.');
   progress('scanning', 0, 0, `looking at ${source}`);
   let format = args.format ?? 'auto';
-  let target = source;
+  // An image folder given with the path says the dataset is COCO (the only format that takes one).
+  if (format === 'auto' && args.imageDir) format = 'coco';
   if (format === 'auto') {
     const detected = await detectDatasetFormat(source);
-    const json = !detected && kind === 'dir' ? await jsonFiles(source) : [];
-    if (json.length === 1) {
-      // A dropped COCO folder: its one annotation file, images beside it.
-      format = 'coco';
-      target = path.join(source, json[0]!);
-    } else if (json.length > 1)
-      // Importing it as plain images would drop every box without a word.
-      throw failed(
-        `${source} holds ${json.length} JSON files (${json.join(', ')}): which one is the COCO annotation file?`,
-        'Import that .json file itself: the images are found from it.',
-      );
-    else format = detected ?? (kind === 'dir' ? 'images' : 'auto');
+    format = detected ?? (kind === 'dir' ? 'images' : 'auto');
   }
   if (format === 'auto')
     throw failed(
       `${source}: not a dataset the studio recognises`,
       'Pick a folder of images, a COCO .json file, a VOC folder (with Annotations/) or a YOLO folder (with data.yaml or labels/).',
     );
+  if (args.imageDir && format !== 'coco')
+    throw failed(`an image folder can be given only for COCO datasets, not for ${format}`);
   const name = args.name?.trim() || path.basename(source).replace(/\.json$/i, '');
+  // A COCO folder is recorded as its annotation file, which is what fine-tuning reads.
+  let target = source;
+  if (format === 'coco' && kind === 'dir') {
+    try {
+      target = await cocoAnnotationFile(source);
+    } catch (e) {
+      throw failed((e as Error).message, 'Import the annotation file itself, or a folder with one.');
+    }
+  }
   return format === 'images'
-    ? importImageFolder(home, store, target, name, progress)
-    : importLabelled(home, store, target, format, name, progress);
+    ? importImageFolder(home, store, source, name, progress)
+    : importLabelled(home, store, target, format, name, progress, args.imageDir);
 }
 
 async function importImageFolder(
@@ -167,9 +163,21 @@ async function importLabelled(
   format: 'coco' | 'voc' | 'yolo',
   name: string,
   progress: ImportProgress,
+  imageDir?: string,
 ): Promise<DatasetRecord> {
   progress('reading', 0, 0, `reading ${format.toUpperCase()} annotations`);
-  const { dataset, report } = await importDataset(source, { format });
+  let result;
+  try {
+    result = await importDataset(source, {
+      format,
+      imageDir: imageDir === undefined ? undefined : path.resolve(imageDir),
+    });
+  } catch (e) {
+    // the importers throw only for what stops the whole import (a folder without an annotation
+    // file, images nowhere to be found): their message names the paths
+    throw failed((e as Error).message, 'Check the path, or give the image folder explicitly.');
+  }
+  const { dataset, report } = result;
   const base = (await kindOf(source)) === 'dir' ? source : path.dirname(source);
   if (dataset.images.length === 0) {
     // The annotation file itself is broken: that is the news, not the missing images.

@@ -1,12 +1,14 @@
 /**
  * The images behind a dataset or a run, wherever they come from (generated demo scenes, files under a
- * folder), and small thumbnails of them as PNG data URLs for the renderer.
+ * folder), and small thumbnails of them as PNG data URLs for the renderer. A file is read only when
+ * it resolves (symlinks included) inside its source's folder: an index edited, or a link swapped
+ * after the import, cannot make the server read anything else.
  */
-import * as path from 'node:path';
 import sharp from 'sharp';
 import type { DatasetRecord, RunRecord } from '../../../shared/dto';
 import type { DemoSplit } from '../../../shared/api/types';
 import { decodeImageFile, scanImageFolder } from '../../engine/data/image-folder';
+import { resolveInsideFolder } from '../../engine/data/inside-folder';
 import type { ExperimentStore } from '../../store';
 import { readDatasetIndex, type DatasetIndex } from './dataset-index';
 import { demoScenes } from './demo-datasets';
@@ -65,6 +67,15 @@ function checkIndex(source: ImageSource, index: number): void {
     throw notFound(`image ${index} does not exist (the data has ${sourceSize(source)} images)`);
 }
 
+/** The real path of a file source's image `index`, refused when it leads out of the source's folder. */
+function fileInside(source: Extract<ImageSource, { kind: 'files' }>, index: number): string {
+  const name = source.files[index]!;
+  const r = resolveInsideFolder(source.root, name);
+  if (r.ok) return r.path;
+  if (r.missing) throw notFound(`${name}: the image file is gone (${r.reason})`);
+  throw failed(`${name}: refused, ${r.reason}`);
+}
+
 /** A square thumbnail, centre-cropped, as a PNG data URL. */
 export async function thumbnail(source: ImageSource, index: number, size: number): Promise<string> {
   checkIndex(source, index);
@@ -73,7 +84,7 @@ export async function thumbnail(source: ImageSource, index: number, size: number
     const img = demoScenes(source.split, source.count, source.seed).images[index]!;
     pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
   } else {
-    const file = path.join(source.root, source.files[index]!);
+    const file = fileInside(source, index);
     let raw;
     try {
       raw = await decodeImageFile(file, size);
@@ -93,5 +104,5 @@ export async function thumbnail(source: ImageSource, index: number, size: number
 export function transportImage(source: ImageSource, index: number): { path: string } | { demoIndex: number } {
   checkIndex(source, index);
   if (source.kind === 'demo') return { demoIndex: index };
-  return { path: path.join(source.root, source.files[index]!) };
+  return { path: fileInside(source, index) };
 }

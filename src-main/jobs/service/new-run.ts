@@ -8,7 +8,7 @@ import {
   pretrainConfigIssues,
   pretrainDatasetTooSmall,
   plannedPretrainSteps,
-  DEFAULT_PRETRAIN_CONFIG,
+  mergePretrainDefaults,
   type PretrainConfig,
 } from '../../../shared/config/pretrain';
 import { withRunDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
@@ -51,8 +51,7 @@ export function resolveNewRun(
       : { source: index?.imageRoot ?? dataset.path ?? '' };
   }
   // random-init trains nothing; its config is validated as a BYOL one (same backbone fields) and stored as such.
-  const merged = mergeDefaults(
-    DEFAULT_PRETRAIN_CONFIG,
+  const merged = mergePretrainDefaults(
     withRunDefaults(
       'pretrain',
       machine,

@@ -1,12 +1,14 @@
 """Load our safetensors exports into torchvision and compare its features with ours.
 
-usage: load_in_torchvision.py WEIGHTS.safetensors IO.safetensors [WEIGHTS IO ...]
+usage: load_in_torchvision.py [--outputs] WEIGHTS.safetensors IO.safetensors [WEIGHTS IO ...]
 
 WEIGHTS: a backbone written by backboneToTorchTensors (metadata: arch, baseWidth).
 IO: `input` [N, 3, H, W] and our inference features `res2`..`res5`, all NCHW.
 
 The safetensors files are parsed by hand (no safetensors package needed): u64 LE header length,
 JSON header, raw little-endian data. Prints one JSON line per pair, then exits 1 if any check failed.
+With --outputs each line also carries torchvision's state_dict shapes and its features (flattened),
+which the test freezes as its fixture (test/engine/export/fixtures/torchvision-reference.json).
 """
 import json
 import struct
@@ -41,7 +43,7 @@ def read_safetensors(path):
     return tensors, metadata
 
 
-def check(weights_path, io_path):
+def check(weights_path, io_path, outputs=False):
     weights, metadata = read_safetensors(weights_path)
     arch = metadata["arch"]
     if metadata.get("baseWidth") != "64":
@@ -72,15 +74,22 @@ def check(weights_path, io_path):
         and all(report["maxAbsDiff"][k] < max(ABS_TOLERANCE, REL_TOLERANCE * report["maxAbs"][k]) for k in FEATURES)
     )
     report["ok"] = ok
+    if outputs:
+        report["stateDict"] = {k: list(v.shape) for k, v in model.state_dict().items()}
+        report["features"] = {k: feats[k].flatten().tolist() for k in FEATURES}
+        report["versions"] = {"torch": torch.__version__, "torchvision": torchvision.__version__}
     print(json.dumps(report), flush=True)
     return ok
 
 
 def main(argv):
     torch.set_num_threads(1)  # the machine's cores are shared with other test processes
+    outputs = bool(argv) and argv[0] == "--outputs"
+    if outputs:
+        argv = argv[1:]
     if len(argv) < 2 or len(argv) % 2:
         raise SystemExit(__doc__)
-    results = [check(argv[i], argv[i + 1]) for i in range(0, len(argv), 2)]
+    results = [check(argv[i], argv[i + 1], outputs) for i in range(0, len(argv), 2)]
     sys.exit(0 if all(results) else 1)
 
 

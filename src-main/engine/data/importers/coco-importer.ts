@@ -1,11 +1,16 @@
 /**
  * COCO "instances" JSON importer. Ids are kept as in the file. Every bad entry is reported with the
  * JSONPath of the entry and skipped; images whose file is missing or unreadable are skipped together
- * with their annotations. Throws only when the annotation file or the image folder cannot be read.
+ * with their annotations, and so are `file_name`s that lead out of the image folder (`../`, absolute
+ * paths elsewhere, symlinks pointing out): those are never opened. The image folder is the one given,
+ * else the usual layout's (coco-layout.ts). Throws when the annotation file or the image folder
+ * cannot be read, or when no folder tried holds any of the images (naming the folders tried).
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { resolveInsideFolder } from '../inside-folder';
 import { checkBox } from './box-check';
+import { findCocoAnnotationFiles, findCocoImageDir } from './coco-layout';
 import { mapLimit, probeImage } from './image-probe';
 import { parseJsonLocated } from './json-syntax';
 import type {
@@ -18,7 +23,10 @@ import type {
 } from './labelled-dataset';
 
 export interface CocoImportOptions {
-  /** Folder that `file_name` is relative to. Default: the annotation file's folder. */
+  /**
+   * Folder that `file_name` is relative to, and that every image must stay inside. Default: the
+   * candidate folder of the usual layouts holding the most of the images (coco-layout.ts).
+   */
   imageDir?: string;
   /** Image headers read at once. Default 8. */
   concurrency?: number;
@@ -32,18 +40,20 @@ export async function importCoco(
   annotationFile: string,
   opts: CocoImportOptions = {},
 ): Promise<ImportResult> {
-  const file = path.resolve(annotationFile);
+  const file = await cocoAnnotationFile(annotationFile);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new Error(`COCO annotation file ${file} cannot be read: ${(err as Error).message}`);
   }
-  const imageDir = path.resolve(opts.imageDir ?? path.dirname(file));
-  try {
-    if (!(await stat(imageDir)).isDirectory()) throw new Error('not a directory');
-  } catch (err) {
-    throw new Error(`COCO image folder ${imageDir} cannot be read: ${(err as Error).message}`);
+  let imageDir = opts.imageDir === undefined ? undefined : path.resolve(opts.imageDir);
+  if (imageDir !== undefined) {
+    try {
+      if (!(await stat(imageDir)).isDirectory()) throw new Error('not a folder');
+    } catch (err) {
+      throw new Error(`COCO image folder ${imageDir} cannot be read: ${(err as Error).message}`);
+    }
   }
 
   const report: ImportProblem[] = [];
@@ -120,17 +130,43 @@ export async function importCoco(
     };
     candidates.push({ id: im.id, fileName: im.file_name, width: dim('width'), height: dim('height'), at });
   });
-  const probes = await mapLimit(candidates, opts.concurrency ?? 8, (c) =>
-    probeImage(path.resolve(imageDir, c.fileName)),
-  );
+  /** The folders looked in, when none of the usual ones holds any image (for the error below). */
+  let tried: string[] | null = null;
+  if (imageDir === undefined && candidates.length > 0) {
+    const choice = await findCocoImageDir(
+      file,
+      candidates.map((c) => c.fileName),
+    );
+    if (choice.dir === null) tried = choice.tried;
+    else imageDir = choice.dir;
+  }
+  const folder = imageDir ?? path.dirname(file);
+  // every path is checked before anything is opened: one that leaves the folder is never probed
+  const inside = candidates.map((c) => resolveInsideFolder(folder, c.fileName));
+  const probes = await mapLimit(candidates, opts.concurrency ?? 8, (_c, k) => {
+    const r = inside[k]!;
+    return r.ok ? probeImage(r.path) : Promise.resolve(null);
+  });
   const images = new Map<number, LabelledImage>();
   /** image id -> the problem that made us skip it, so its annotations can be counted there */
   const skippedImages = new Map<number, { at: string; count: number; reason: string }>();
   candidates.forEach((c, k) => {
-    const probe = probes[k]!;
-    const abs = path.resolve(imageDir, c.fileName);
-    if (!probe.ok) {
-      skippedImages.set(c.id, { at: c.at, count: 0, reason: `${probe.reason}: ${abs}` });
+    const probe = probes[k];
+    const abs = path.resolve(folder, c.fileName);
+    const where = inside[k]!;
+    if (!where.ok) {
+      if (where.missing)
+        skippedImages.set(c.id, { at: c.at, count: 0, reason: `image file not found: ${abs}` });
+      else
+        skippedImages.set(c.id, {
+          at: `${c.at}.file_name`,
+          count: 0,
+          reason: `file_name ${where.reason}: never opened`,
+        });
+      return;
+    }
+    if (!probe || !probe.ok) {
+      skippedImages.set(c.id, { at: c.at, count: 0, reason: `${probe?.reason ?? 'not probed'}: ${abs}` });
       return;
     }
     if (
@@ -145,6 +181,10 @@ export async function importCoco(
     images.set(c.id, { id: c.id, file: abs, width: probe.width, height: probe.height });
   });
   dataset.images = [...images.values()];
+  if (tried && images.size === 0 && inside.every((r) => !r.ok && r.missing))
+    throw new Error(
+      `COCO images of ${file} not found: none of its ${candidates.length} file_name(s) (e.g. "${candidates[0]!.fileName}") is in ${tried.join(', ')}; give the image folder explicitly`,
+    );
 
   // ---- annotations
   const annAt = new Map<number, string>();
@@ -207,4 +247,28 @@ export async function importCoco(
     );
   }
   return { dataset, report };
+}
+
+/**
+ * The annotation file to read: the path itself, or, for a folder, its one COCO annotation file
+ * (coco-layout.ts); a folder with none or several says which it found.
+ */
+export async function cocoAnnotationFile(p: string): Promise<string> {
+  const abs = path.resolve(p);
+  let isFolder = false;
+  try {
+    isFolder = (await stat(abs)).isDirectory();
+  } catch {
+    return abs; // reading it names the problem
+  }
+  if (!isFolder) return abs;
+  const found = await findCocoAnnotationFiles(abs);
+  if (found.length === 1) return found[0]!;
+  if (found.length === 0)
+    throw new Error(
+      `${abs} is a folder without a COCO annotation file (looked for .json files with "images" in it, in annotations/ and <split>/_annotations.coco.json)`,
+    );
+  throw new Error(
+    `${abs} holds ${found.length} COCO annotation files (${found.map((f) => path.relative(abs, f)).join(', ')}): import one of them`,
+  );
 }

@@ -1,10 +1,12 @@
 /**
  * One entry point for the three formats: picks the importer from `format` or from what the path
- * looks like (a .json file: COCO; Annotations/: VOC; data.yaml, classes.txt or labels/: YOLO).
+ * looks like (a .json file: COCO; Annotations/: VOC; data.yaml, classes.txt or labels/: YOLO; a
+ * folder holding COCO annotation files, found by content (coco-layout.ts): COCO).
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { importCoco } from './coco-importer';
+import { findCocoAnnotationFiles } from './coco-layout';
 import type { ImportResult } from './labelled-dataset';
 import { importVoc } from './voc-importer';
 import { importYolo } from './yolo-importer';
@@ -14,7 +16,7 @@ export type DatasetFormat = 'coco' | 'voc' | 'yolo';
 export interface ImportDatasetOptions {
   format?: DatasetFormat;
   split?: string;
-  /** COCO: folder of the images (default: the JSON's folder). */
+  /** COCO: folder of the images (default: found from the usual layouts, coco-layout.ts). */
   imageDir?: string;
   /** VOC: fixed class list. */
   classes?: string[];
@@ -38,6 +40,7 @@ export async function detectDatasetFormat(p: string): Promise<DatasetFormat | nu
   for (const f of ['data.yaml', 'data.yml', 'dataset.yaml', 'classes.txt'])
     if (await exists(path.join(abs, f), 'file')) return 'yolo';
   if (await exists(path.join(abs, 'labels'), 'dir')) return 'yolo';
+  if ((await findCocoAnnotationFiles(abs)).length > 0) return 'coco';
   return null;
 }
 

@@ -8,10 +8,14 @@
  * Categories: `classes` if given (ids 1..N in that order, other names reported as unknown); else the
  * 20 standard VOC classes in their usual order when every name is one of them (ids stable across
  * splits); else the sorted set of names found. Images and annotations are numbered from 1 in split
- * order. Throws only when the root, Annotations/ or JPEGImages/ is missing, or the split is unknown.
+ * order. Image and annotation paths (a `<filename>`, an id of the split list) that lead out of
+ * JPEGImages/ or Annotations/ (`../`, absolute, symlinks pointing out) are reported and skipped,
+ * never opened. Throws only when the root, Annotations/ or JPEGImages/ is missing, or the split is
+ * unknown.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { resolveInsideFolder } from '../inside-folder';
 import { checkBox } from './box-check';
 import { mapLimit, probeImage } from './image-probe';
 import type {
@@ -125,14 +129,19 @@ async function readVocXml(
     problem(`root element is <${root.name}>, expected <annotation>: file skipped`, root.line);
     return null;
   }
-  // image file: <filename> if it names an existing file, else <id>.jpg
+  // image file: <filename> if it names an existing file, else <id>.jpg; neither may leave JPEGImages/
   const filename = xmlChildText(root, 'filename');
   const candidates = [...(filename ? [filename] : []), `${id}.jpg`];
   let imageFile: string | null = null;
   for (const c of candidates) {
+    const r = resolveInsideFolder(imagesDir, c);
+    if (!r.ok && !r.missing) {
+      problem(`image path ${r.reason}: image skipped, never opened`, root.line);
+      return { xmlFile, imageFile: null, objects: [] };
+    }
     const p = path.join(imagesDir, c);
     try {
-      if ((await stat(p)).isFile()) {
+      if (r.ok && (await stat(r.path)).isFile()) {
         imageFile = p;
         break;
       }
@@ -235,9 +244,21 @@ export async function importVoc(root: string, opts: VocImportOptions = {}): Prom
   // ---- read every XML and probe every image
   const concurrency = opts.concurrency ?? 8;
   const fileReports: ImportProblem[][] = ids.map(() => []);
-  const files = await mapLimit(ids, concurrency, (id, k) =>
-    readVocXml(path.join(annDir, `${id}.xml`), imagesDir, id, fileReports[k]!),
-  );
+  const files = await mapLimit(ids, concurrency, (id, k) => {
+    // an id of the split list names Annotations/<id>.xml: it must not lead out of Annotations/
+    const where = resolveInsideFolder(annDir, `${id}.xml`);
+    if (!where.ok && !where.missing) {
+      fileReports[k]!.push({
+        file:
+          opts.split === undefined
+            ? path.join(annDir, `${id}.xml`)
+            : path.join(base, 'ImageSets', 'Main', `${opts.split}.txt`),
+        problem: `image id ${JSON.stringify(id)}: ${where.reason}: skipped, never opened`,
+      });
+      return Promise.resolve(null);
+    }
+    return readVocXml(path.join(annDir, `${id}.xml`), imagesDir, id, fileReports[k]!);
+  });
   const probes = await mapLimit(files, concurrency, (f) =>
     f?.imageFile ? probeImage(f.imageFile) : Promise.resolve(null),
   );

@@ -7,11 +7,14 @@
  * The label of an image is found as Ultralytics does: the last "/images/" of its path becomes
  * "/labels/" and the extension ".txt"; an image without label file is a background image (no report).
  * Category ids are class index + 1 (0 stays free for "background" in detectors). Images and
- * annotations are numbered from 1 in sorted path order. Throws only when the root or its image
+ * annotations are numbered from 1 in sorted path order. Everything read stays inside the dataset
+ * folder: a split folder of data.yaml elsewhere is not used, and images or labels that are symlinks
+ * pointing out of it are reported and skipped, never opened. Throws only when the root or its image
  * folder is missing.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { resolveInsideFolder } from '../inside-folder';
 import { checkBox } from './box-check';
 import { mapLimit, probeImage } from './image-probe';
 import type { ImportProblem, ImportResult, LabelledDataset, LabelledImage } from './labelled-dataset';
@@ -44,13 +47,22 @@ async function isDir(p: string): Promise<boolean> {
   }
 }
 
-async function walk(dir: string): Promise<string[]> {
+/**
+ * Files under `dir`, recursively. Symlinks are followed only to files inside `root` (a symlinked
+ * folder is not entered); one pointing out of `root` is reported and left out.
+ */
+async function walk(dir: string, root: string, report: ImportProblem[]): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await walk(p)));
+    if (e.isDirectory()) out.push(...(await walk(p, root, report)));
     else if (e.isFile()) out.push(p);
+    else if (e.isSymbolicLink()) {
+      const r = resolveInsideFolder(root, p);
+      if (!r.ok && !r.missing) report.push({ file: p, problem: `${r.reason}: skipped, never opened` });
+      else if (r.ok && (await stat(r.path)).isFile()) out.push(p);
+    }
   }
   return out;
 }
@@ -160,7 +172,20 @@ async function resolveImageDir(
   if (typeof entry === 'string') {
     const datasetRoot =
       typeof yaml.get('path') === 'string' ? path.resolve(base, yaml.get('path') as string) : base;
-    for (const candidate of [path.resolve(datasetRoot, entry), path.resolve(base, entry)]) {
+    // Roboflow writes `train: ../train/images` for a data.yaml that sits beside train/ (Ultralytics
+    // retries without the leading ../ the same way)
+    const stripped = entry.replace(/^(\.\.[/\\])+/, '');
+    for (const candidate of [
+      path.resolve(datasetRoot, entry),
+      path.resolve(base, entry),
+      path.resolve(base, stripped),
+    ]) {
+      if (tried.includes(candidate)) continue;
+      const inside = resolveInsideFolder(base, candidate);
+      if (!inside.ok && !inside.missing) {
+        tried.push(`${candidate} (outside the dataset folder: not used)`);
+        continue;
+      }
       tried.push(candidate);
       if (await isDir(candidate)) return candidate;
     }
@@ -178,7 +203,7 @@ export async function importYolo(root: string, opts: YoloImportOptions = {}): Pr
   const { classes, yaml } = await readClassNames(base, report);
   const imageDir = await resolveImageDir(base, opts.split, yaml);
 
-  const all = (await walk(imageDir)).sort();
+  const all = (await walk(imageDir, base, report)).sort();
   const imageFiles = all.filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase()));
   // two images with the same stem in one folder would share a label file
   const byLabel = new Map<string, string>();
@@ -199,7 +224,11 @@ export async function importYolo(root: string, opts: YoloImportOptions = {}): Pr
   // label files whose image is missing
   const labelDir = yoloLabelPath(path.join(imageDir, 'x.jpg')).slice(0, -'x.txt'.length);
   if (labelDir !== imageDir + path.sep && (await isDir(labelDir))) {
-    for (const l of (await walk(labelDir)).sort()) {
+    // a link out of the folder among labels of known images is reported once, when it is read below
+    const links: ImportProblem[] = [];
+    const labelFiles = await walk(labelDir, base, links);
+    report.push(...links.filter((p) => !byLabel.has(p.file)));
+    for (const l of labelFiles.sort()) {
       if (l.endsWith('.txt') && !byLabel.has(l) && path.basename(l) !== 'classes.txt') {
         report.push({ file: l, problem: 'label file has no image (missing image): skipped' });
       }
@@ -209,6 +238,11 @@ export async function importYolo(root: string, opts: YoloImportOptions = {}): Pr
   const concurrency = opts.concurrency ?? 8;
   const probes = await mapLimit(images, concurrency, (im) => probeImage(im.file));
   const labels = await mapLimit(images, concurrency, async (im) => {
+    const where = resolveInsideFolder(base, im.label);
+    if (!where.ok && !where.missing) {
+      report.push({ file: im.label, problem: `${where.reason}: labels ignored, never opened` });
+      return null;
+    }
     try {
       return await readFile(im.label, 'utf8');
     } catch (err) {

@@ -1,0 +1,83 @@
+/**
+ * Importing through the API the way datasets are laid out: a COCO dataset root (annotations/ +
+ * train/), an explicit image folder (the `imageDir` argument, the import form's field), an image
+ * folder that merely holds a stats.json, and a COCO file whose images are nowhere (the message says
+ * where it looked). file_names that leave the folder appear in the import report.
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StudioService } from '../../src-main/jobs/studio-service';
+import { tempHome, writePng } from './fixtures';
+import { serviceCalls } from './service-calls';
+
+let home: ReturnType<typeof tempHome>;
+let service: StudioService;
+const { call, refusal } = serviceCalls(() => service);
+
+beforeAll(() => {
+  home = tempHome('selfemd-import-api-');
+  service = StudioService.open({ home: home.dir, transport: 'browser', version: 'test' });
+});
+afterAll(async () => {
+  await service.close();
+  home.cleanup();
+});
+
+function coco(file: string, names: string[]): string {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      images: names.map((n, k) => ({ id: k + 1, file_name: n })),
+      annotations: names.map((_, k) => ({ id: k + 1, image_id: k + 1, category_id: 1, bbox: [1, 1, 4, 4] })),
+      categories: [{ id: 1, name: 'thing' }],
+    }),
+  );
+  return file;
+}
+
+describe('datasets.import and dataset layouts', () => {
+  it('imports a COCO dataset root (annotations/instances_train.json + train/) as COCO', async () => {
+    const root = path.join(home.dir, 'coco-root');
+    await writePng(path.join(root, 'train', 'a.png'), 20, 16, 1);
+    await writePng(path.join(root, 'train', 'b.png'), 20, 16, 2);
+    coco(path.join(root, 'annotations', 'instances_train.json'), ['a.png', 'b.png', '../../outside.png']);
+    await writePng(path.join(home.dir, 'outside.png'), 20, 16, 3);
+    const record = await call('datasets.import', { path: root });
+    expect([record.kind, record.imageCount, record.annotationCount]).toEqual(['coco', 2, 2]);
+    const escape = record.importReport.skipped.find((s) => s.reason.includes('$.images[2].file_name'))!;
+    expect(escape.reason).toMatch(/outside the folder .*train/);
+  });
+
+  it('takes an explicit image folder, and says where it looked without one', async () => {
+    const root = path.join(home.dir, 'coco-elsewhere');
+    await writePng(path.join(root, 'pictures', 'a.png'), 20, 16, 1);
+    const json = coco(path.join(root, 'labels', 'gt.json'), ['a.png']);
+    const lost = await refusal('datasets.import', { path: json });
+    expect(lost.message).toContain('none of its 1 file_name(s) (e.g. "a.png") is in');
+    for (const dir of ['labels', 'labels/gt', 'labels/images'])
+      expect(lost.message).toContain(path.join(root, dir));
+    expect(lost.hint).toMatch(/image folder/);
+    const record = await call('datasets.import', {
+      path: json,
+      format: 'coco',
+      imageDir: path.join(root, 'pictures'),
+    });
+    expect([record.kind, record.imageCount]).toEqual(['coco', 1]);
+    expect((await refusal('datasets.import', { path: json, format: 'voc', imageDir: root })).message).toMatch(
+      /only for COCO/,
+    );
+  });
+
+  it('an image folder with a stats.json is an image folder; "coco" given a folder is searched (no EISDIR)', async () => {
+    const dir = path.join(home.dir, 'photos');
+    await writePng(path.join(dir, 'a.png'), 20, 16, 1);
+    writeFileSync(path.join(dir, 'stats.json'), '{"images": 1, "mean": 0.5}');
+    const record = await call('datasets.import', { path: dir });
+    expect([record.kind, record.imageCount]).toEqual(['images', 1]);
+    const asCoco = await refusal('datasets.import', { path: dir, format: 'coco' });
+    expect(asCoco.message).not.toMatch(/EISDIR/);
+    expect(asCoco.message).toMatch(/is a folder without a COCO annotation file/);
+  });
+});
