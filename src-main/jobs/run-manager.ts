@@ -9,6 +9,7 @@ import { resolveFinetuneConfig } from '../../shared/config/finetune';
 import { resolvePretrainConfig } from '../../shared/config/pretrain';
 import { TREND_LOSS_KEY } from '../../shared/metrics/learning-trend';
 import type { JsonObject, RunRecord } from '../../shared/dto';
+import { DISK_FULL_ERROR_NAME } from '../engine/disk-write';
 import { MetricsWriter, type ExperimentStore } from '../store';
 import { createFinetuneRun, recordFinetuneEvaluation } from './finetune-record';
 import { gpuLine } from '../engine/backend/gpu-adapter';
@@ -309,11 +310,16 @@ export class RunManager {
         this.store.updateRunProgress(runId, { step: m.result.step, totalSteps: m.result.totalSteps });
         this.setStatus(runId, m.result.status, { pid: null });
         break;
-      case 'failed':
+      case 'failed': {
         live.ended = true;
         this.writer.flush();
-        this.setStatus(runId, 'failed', { error: m.message, pid: null });
+        // A full disk is not the run's fault: it pauses (its last recorded checkpoint is intact, the
+        // failed write left nothing behind) and resumes once space is freed.
+        const diskFull = m.name === DISK_FULL_ERROR_NAME;
+        this.setStatus(runId, diskFull ? 'paused' : 'failed', { error: m.message, pid: null });
+        if (diskFull) this.emit({ type: 'log', runId, message: `paused: ${m.message}` });
         break;
+      }
     }
   }
 

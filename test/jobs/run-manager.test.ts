@@ -10,17 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunManager } from '../../src-main/jobs/run-manager';
 import { openStore, type ExperimentStore } from '../../src-main/store';
 import type { RunEvent } from '../../src-main/jobs/run-events';
+import { TINY_PRETRAIN } from './tiny-run';
 
-const TINY = {
-  method: 'self-emd',
-  backend: 'wasm',
-  backbone: { name: 'resnet18', baseWidth: 4 },
-  data: { demoImages: 8, imageSize: 64 },
-  optim: { batchSize: 4, epochs: 4, warmupEpochs: 0.5, lr: 0.05 },
-  byol: { projectorHidden: 32, projectionDim: 16, predictorHidden: 32 },
-  emd: { scaleViewSize: 32 },
-  checkpoint: { everySteps: 1 },
-};
+const TINY = TINY_PRETRAIN;
 
 let home: string;
 let store: ExperimentStore;
