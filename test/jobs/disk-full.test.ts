@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src-main/engine/train/checkpoint';
 import { RunManager } from '../../src-main/jobs/run-manager';
 import type { RunEvent } from '../../src-main/jobs/run-events';
+import type Database from 'better-sqlite3';
 import { openStore } from '../../src-main/store';
 import { TINY_PRETRAIN, firstEvent } from './tiny-run';
 
@@ -95,4 +96,52 @@ describe('a full disk during training', () => {
       }
     },
   );
+
+  it("pauses when the database's disk is full, and loses no metric once space is back", async () => {
+    const dir = path.join(root, 'db-full');
+    const store = openStore(path.join(dir, 'studio.db'));
+    const manager = new RunManager(store, { home: dir, heartbeatMs: 0 });
+    const events: RunEvent[] = [];
+    manager.on((e) => events.push(e));
+    // SQLite's max_page_count gives the answer of a full disk (SQLITE_FULL) on this connection only.
+    const db = (store as unknown as { db: Database.Database }).db;
+    try {
+      const run = manager.startPretrain(TINY_PRETRAIN, { name: 'fills the database disk' });
+      await firstEvent<RunEvent>(
+        (l) => manager.on(l),
+        (e) => e.type === 'checkpoint' && e.runId === run.id && e.checkpoint.step >= 1,
+        () => {
+          // No page may be added, and the last free ones are taken: the next write that needs a page fails.
+          db.pragma(`max_page_count = ${(db.pragma('page_count', { simple: true }) as number) + 4}`);
+          db.exec('CREATE TABLE filler (x BLOB)');
+          try {
+            for (;;) db.prepare('INSERT INTO filler VALUES (randomblob(2000))').run();
+          } catch {
+            // SQLITE_FULL: full
+          }
+        },
+      );
+      const stopped = await manager.wait(run.id);
+      const message = `pausing: the disk is full in ${dir} (the database); free some space there, then resume`;
+      expect(events.some((e) => e.type === 'log' && e.runId === run.id && e.message === message)).toBe(true);
+      const last = store.lastCheckpoint(run.id)!;
+      expect(loadCheckpoint<{ step: number }>(last.path).state.step).toBe(last.step);
+
+      // Space is freed: what the writer kept is written, and the run (if it stopped early) resumes.
+      db.exec('DROP TABLE filler');
+      db.pragma('max_page_count = 1073741823');
+      // (Where the full page came only near the end, the pause arrives after the last step: completed.)
+      if (stopped.status !== 'completed') manager.resume(run.id);
+      const done = await manager.wait(run.id);
+      expect(done.status).toBe('completed');
+      // The writer retries what it kept every 250 ms; nothing was dropped.
+      const steps = () => store.getMetrics(run.id, ['loss/total'])[0].points.map((p) => p.step);
+      for (let i = 0; i < 50 && steps().length < 8; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(steps()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    } finally {
+      db.pragma('max_page_count = 1073741823');
+      await manager.shutdown();
+      store.close();
+    }
+  });
 });
