@@ -59,8 +59,8 @@ const rows: [string, string, string, boolean, string][] = [
     'final weights = uninterrupted run, bit for bit',
     r.weightsEqual,
     r.weightsEqual
-      ? `${r.tensorsCompared} tensors equal`
-      : `${r.differing.length}/${r.tensorsCompared} tensors differ (max |Δ| ${Math.max(...r.differing.map((d) => d.maxAbsDiff)).toExponential(2)}); first loss difference at step ${r.firstLossDifference?.step ?? '—'}`,
+      ? `${r.tensorsCompared} tensors equal (processes on: ${r.threadCounts.join(', ')} thread(s))`
+      : `${r.differing.length}/${r.tensorsCompared} tensors differ (max |Δ| ${Math.max(...r.differing.map((d) => d.maxAbsDiff)).toExponential(2)}); first loss difference at step ${r.firstLossDifference?.step ?? '—'}; processes on: ${r.threadCounts.join(', ')} thread(s)`,
   ],
 ];
 

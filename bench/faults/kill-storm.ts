@@ -64,6 +64,8 @@ export interface KillStormResult {
   firstLossDifference: { step: number; storm: number; reference: number } | null;
   /** Lines of the run log that said a checkpoint was damaged or discarded (expected: discarded ones only). */
   resumeNotes: string[];
+  /** The distinct `backend threads` pairs the storm's processes reported (one expected). */
+  threadCounts: string[];
   seconds: number;
 }
 
@@ -73,10 +75,17 @@ interface Cli {
   output: () => string;
 }
 
+/**
+ * Both runs on one wasm thread: left to measure, each start may pick another count (and with it
+ * another GEMM, another rounding) under a changing load. A resumed run keeps the count its record
+ * holds regardless (RunManager.resume), which is what the storm checks.
+ */
+const THREADS = '1';
+
 function startCli(home: string, args: string[]): Cli {
   const child = spawn(process.execPath, [SELFEMD, ...args], {
     cwd: repoRoot,
-    env: { ...process.env, SELFEMD_HOME: home },
+    env: { ...process.env, SELFEMD_HOME: home, SELFEMD_WASM_THREADS: THREADS },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -215,6 +224,7 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
         runId,
       )[0]?.step ?? null;
 
+    const outputs: (() => string)[] = [cli.output];
     const kills: KillRecord[] = [];
     let done = false;
     cli.exited.then(
@@ -249,6 +259,7 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
         `kill ${i + 1}/${opts.kills}: ${target} after step ${afterStep} + ${delayMs} ms; resuming from step ${resumedFrom}`,
       );
       cli = startCli(stormHome, ['resume', runId]);
+      outputs.push(cli.output);
       done = false;
       cli.exited.then(
         () => (done = true),
@@ -290,10 +301,16 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
     const loss = (m: typeof storm.metrics) => m.filter((p) => p.key === 'loss/total');
     const refLoss = new Map(loss(ref.metrics).map((p) => [p.step, p.value]));
     const firstDiff = loss(storm.metrics).find((p) => !Object.is(p.value, refLoss.get(p.step)));
-    const resumeNotes = cli
-      .output()
-      .split('\n')
-      .filter((l) => /damaged|discarded|falling back/.test(l));
+    const lines = outputs.flatMap((o) => o().split('\n'));
+    const resumeNotes = lines.filter((l) => /damaged|discarded|falling back/.test(l));
+    // Every storm process says which backend and thread count it trained on.
+    const threadCounts = [
+      ...new Set(
+        lines.flatMap(
+          (l) => /backend: (\S+) \(TF\.js [^,]+, (\d+) thread/.exec(l)?.slice(1, 3).join(' ') ?? [],
+        ),
+      ),
+    ];
 
     return {
       runId,
@@ -316,6 +333,7 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
           }
         : null,
       resumeNotes,
+      threadCounts,
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {

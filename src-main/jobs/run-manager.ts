@@ -137,7 +137,10 @@ export class RunManager {
     const last = this.store.lastCheckpoint(runId);
     if (!last) throw new Error(`run ${runId} has no checkpoint to resume from; start a new run instead`);
     // From the checkpoint the record holds, not the newest on disk: metrics are complete up to it.
-    const resume = { resume: true, resumeStep: last.step };
+    // On the wasm thread count it started with: one thread multiplies with the engine's FMA GEMM, more
+    // with XNNPACK's, whose roundings differ, so a count measured afresh would break bit-exact resumption.
+    const threads = run.backend?.name === 'wasm' ? run.backend.threads : undefined;
+    const resume = { resume: true, resumeStep: last.step, ...(threads ? { threads } : {}) };
     const runDir = this.trainingDir(runId);
     if (run.kind === 'finetune') {
       const config = resolveFinetuneConfig(run.config);
