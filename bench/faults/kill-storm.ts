@@ -231,13 +231,15 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
       () => (done = true),
       () => undefined,
     );
-    // Kill points spread over the run, in order (more kills than steps: some land during a start-up).
-    const points = Array.from({ length: opts.kills }, () => 1 + Math.floor(rng.next() * (total - 1)));
+    // Kill points spread over the first two thirds of the run, in order (more kills than steps: some
+    // land during a start-up), leaving a fast machine the time to deliver them before the run ends.
+    const span = Math.max(1, Math.floor((2 * total) / 3));
+    const points = Array.from({ length: opts.kills }, () => 1 + Math.floor(rng.next() * span));
     points.sort((x, y) => x - y);
     for (let i = 0; i < opts.kills; i++) {
       const target = opts.targets[i % opts.targets.length];
       const afterStep = points[i];
-      const delayMs = Math.floor(rng.next() * 400);
+      const delayMs = Math.floor(rng.next() * 250);
       // A kill at a step already passed lands during the resumed process's start-up.
       const worker = await waitFor(`step ${afterStep} (or the end)`, () => {
         if (done) return -1;

@@ -12,7 +12,7 @@ describe('kill storm', () => {
     const r = await runKillStorm({
       kills: 3,
       targets: ['worker', 'supervisor+worker', 'supervisor'],
-      epochs: 4,
+      epochs: 8,
       seed: 1,
     });
     expect(r.kills.map((k) => k.target)).toEqual(['worker', 'supervisor+worker', 'supervisor']);
