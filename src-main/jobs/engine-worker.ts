@@ -48,8 +48,11 @@ channel.onMessage((message) => {
 });
 
 async function run(job: EngineJob): Promise<void> {
-  // Threads are chosen by a short measurement (≤ 2 s) at start-up and recorded with the run.
-  const info = await initBackend(job.config.backend, { threads: 'auto' });
+  // Threads are chosen by a short measurement (≤ 2 s) at start-up and recorded with the run; a resumed
+  // run keeps its recorded count, and SELFEMD_WASM_THREADS, when set, replaces the measurement.
+  const recorded = 'threads' in job ? job.threads : undefined;
+  const threads = recorded ?? (process.env.SELFEMD_WASM_THREADS?.trim() ? undefined : 'auto');
+  const info = await initBackend(job.config.backend, { threads });
   channel.send({ type: 'backend', info });
   switch (job.kind) {
     case 'pretrain':

@@ -18,6 +18,8 @@ export interface PretrainJob {
   resume: boolean;
   /** The step of the run's last recorded checkpoint, when resuming (resumeCheckpoint). */
   resumeStep?: number;
+  /** When resuming on wasm: the thread count the run started with (its kernels, so its roundings). */
+  threads?: number;
 }
 
 /** A detector fine-tuning run (engine/detection/finetune.ts), streamed like pretraining. */
@@ -29,6 +31,8 @@ export interface FinetuneJob {
   resume: boolean;
   /** The step of the run's last recorded checkpoint, when resuming (resumeCheckpoint). */
   resumeStep?: number;
+  /** When resuming on wasm: the thread count the run started with (its kernels, so its roundings). */
+  threads?: number;
 }
 
 /** An image file, or a scene of the built-in demo dataset by index. */

@@ -9,7 +9,8 @@ import { resolveFinetuneConfig } from '../../shared/config/finetune';
 import { resolvePretrainConfig } from '../../shared/config/pretrain';
 import { TREND_LOSS_KEY } from '../../shared/metrics/learning-trend';
 import type { JsonObject, RunRecord } from '../../shared/dto';
-import { MetricsWriter, type ExperimentStore } from '../store';
+import { DISK_FULL_ERROR_NAME } from '../engine/disk-write';
+import { MetricsWriter, isDiskFull, type ExperimentStore } from '../store';
 import { createFinetuneRun, recordFinetuneEvaluation } from './finetune-record';
 import { gpuLine } from '../engine/backend/gpu-adapter';
 import { LearningWatch } from './learning-watch';
@@ -136,7 +137,10 @@ export class RunManager {
     const last = this.store.lastCheckpoint(runId);
     if (!last) throw new Error(`run ${runId} has no checkpoint to resume from; start a new run instead`);
     // From the checkpoint the record holds, not the newest on disk: metrics are complete up to it.
-    const resume = { resume: true, resumeStep: last.step };
+    // On the wasm thread count it started with: one thread multiplies with the engine's FMA GEMM, more
+    // with XNNPACK's, whose roundings differ, so a count measured afresh would break bit-exact resumption.
+    const threads = run.backend?.name === 'wasm' ? run.backend.threads : undefined;
+    const resume = { resume: true, resumeStep: last.step, ...(threads ? { threads } : {}) };
     const runDir = this.trainingDir(runId);
     if (run.kind === 'finetune') {
       const config = resolveFinetuneConfig(run.config);
@@ -209,12 +213,22 @@ export class RunManager {
         this.handle(runId, live, m);
       } catch (e) {
         this.emit({ type: 'log', runId, message: `could not record ${m.type}: ${(e as Error).message}` });
+        // The store's disk is full: training on would only pile up metrics that cannot be stored (the
+        // writer keeps them and retries); pause at a checkpoint instead.
+        if (isDiskFull(e) && !live.ended) {
+          live.handle.send({ type: 'stop', mode: 'pause' });
+          this.emit({
+            type: 'log',
+            runId,
+            message: `pausing: the disk is full in ${path.dirname(this.store.path)} (the database); free some space there, then resume`,
+          });
+        }
       }
     });
     handle.onExit((code, signal) => {
       this.live.delete(runId);
       this.learning.forget(runId);
-      this.writer.flush();
+      this.flushAtEnd(runId);
       if (!live.ended) {
         // Killed from outside (OOM killer, kill -9, a closed terminal): resumable from its last
         // checkpoint. A non-zero exit of its own is a failure.
@@ -305,15 +319,32 @@ export class RunManager {
       }
       case 'finished':
         live.ended = true;
-        this.writer.flush();
+        this.flushAtEnd(runId);
         this.store.updateRunProgress(runId, { step: m.result.step, totalSteps: m.result.totalSteps });
         this.setStatus(runId, m.result.status, { pid: null });
         break;
-      case 'failed':
+      case 'failed': {
         live.ended = true;
-        this.writer.flush();
-        this.setStatus(runId, 'failed', { error: m.message, pid: null });
+        this.flushAtEnd(runId);
+        // A full disk is not the run's fault: it pauses (its last recorded checkpoint is intact, the
+        // failed write left nothing behind) and resumes once space is freed.
+        const diskFull = m.name === DISK_FULL_ERROR_NAME;
+        this.setStatus(runId, diskFull ? 'paused' : 'failed', { error: m.message, pid: null });
+        if (diskFull) this.emit({ type: 'log', runId, message: `paused: ${m.message}` });
         break;
+      }
+    }
+  }
+
+  /**
+   * Commits the run's last metrics before its final status. A failure (a full disk) is said in the log
+   * and must not keep the status from being recorded: the writer keeps the points and retries.
+   */
+  private flushAtEnd(runId: string): void {
+    try {
+      this.writer.flush();
+    } catch (e) {
+      this.emit({ type: 'log', runId, message: `could not record metrics: ${(e as Error).message}` });
     }
   }
 

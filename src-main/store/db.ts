@@ -2,12 +2,12 @@
  * Opening the experiment store: one better-sqlite3 connection in WAL mode (readers never block the
  * writer, and a killed writer loses at most its uncommitted transaction), migrated to the latest schema.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from './errors';
 import { ExperimentStore } from './experiment-store';
-import { migrate } from './migrate';
+import { migrate, refuseForeignDatabase } from './migrate';
 import { MIGRATIONS } from './migrations/index';
 
 export interface OpenStoreOptions {
@@ -38,6 +38,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Experiment
     );
   const file = path === MEMORY ? MEMORY : resolve(path);
 
+  if (file !== MEMORY) refuseNonSqlite(file);
   let db: Database.Database;
   try {
     if (file !== MEMORY) mkdirSync(dirname(file), { recursive: true });
@@ -53,6 +54,8 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Experiment
 
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    // Before the first write (switching to WAL rewrites the header): a file we must not touch.
+    refuseForeignDatabase(db, MIGRATIONS, file);
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal' && !(file === MEMORY && mode === 'memory'))
       throw new StoreError('schema', `${file}: could not switch to WAL journaling (got ${String(mode)})`);
@@ -72,4 +75,34 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Experiment
       { cause: e },
     );
   }
+}
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * A file that exists and does not start with SQLite's header is refused before SQLite sees it (an
+ * empty file is a new database, as SQLite treats it).
+ */
+function refuseNonSqlite(file: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return; // absent (created below) or unreadable (SQLite's own error names it)
+  }
+  const head = Buffer.alloc(SQLITE_MAGIC.length);
+  let n = 0;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } catch {
+    return; // a folder, say: SQLite's own error names it
+  } finally {
+    closeSync(fd);
+  }
+  if (n > 0 && !(n === head.length && head.equals(SQLITE_MAGIC)))
+    throw new StoreError(
+      'schema',
+      `${file}: not a database file (it does not start with the SQLite header); ` +
+        'the studio will not use or change it: point SELFEMD_HOME or the store path elsewhere',
+    );
 }

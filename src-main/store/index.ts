@@ -6,7 +6,7 @@ export {
   type ConnectionInfo,
   type MarkInterruptedOptions,
 } from './experiment-store';
-export { MetricsWriter, type MetricsWriterOptions } from './metrics-writer';
+export { MetricsWriter, isDiskFull, type MetricsWriterOptions } from './metrics-writer';
 export { StoreError, isStoreError, type StoreErrorCode, type StoreErrorDetails } from './errors';
 export { MIGRATIONS } from './migrations/index';
 export { migrate, sqlHash, migrationLabel, type Migration, type MigrationResult } from './migrate';

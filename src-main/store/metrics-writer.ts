@@ -9,8 +9,9 @@
  * - A batch is one transaction: after a crash it is entirely present or entirely absent. onFlush sees a
  *   batch only after it committed.
  * - Storage failures are reported to `onError(error, dropped)`; without onError they are thrown by the
- *   next flush() or close(). SQLITE_BUSY keeps the batch for a retry; points of a run deleted meanwhile
- *   are dropped (reported) and the rest of the batch is still written; any other failure drops the batch.
+ *   next flush() or close(). SQLITE_BUSY and SQLITE_FULL (a full disk: isDiskFull) keep the batch for a
+ *   retry, so freeing space loses nothing; points of a run deleted meanwhile are dropped (reported) and
+ *   the rest of the batch is still written; any other failure drops the batch.
  * - The timer is unref'd: it never keeps a process alive, so callers must close() before exiting.
  */
 import type { MetricInput, MetricPoint } from '../../shared/dto/metrics';
@@ -36,6 +37,12 @@ const openWriters = new WeakMap<ExperimentStore, MetricsWriter>();
 const isBusy = (e: unknown): boolean => {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+};
+
+/** SQLite's answer when the database's disk (or its max_page_count) is full. */
+export const isDiskFull = (e: unknown): boolean => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL';
 };
 
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
@@ -184,7 +191,7 @@ export class MetricsWriter {
         this.buffer = keep.concat(this.buffer);
         return this.write();
       }
-      if (isBusy(e)) {
+      if (isBusy(e) || isDiskFull(e)) {
         this.buffer = batch.concat(this.buffer);
         this.schedule();
         this.report(asError(e), 0);

@@ -56,8 +56,41 @@ function checkList(migrations: readonly Migration[]): void {
 const userVersion = (db: Database.Database): number => db.pragma('user_version', { simple: true }) as number;
 
 /**
+ * Refuses, before anything is written to it, a database whose schema is newer than this build knows
+ * (it was made by a newer Self-EMD Studio) or a SQLite file that is not an experiment store at all
+ * (version 0 holding tables of its own). Reading user_version and the table list writes nothing.
+ */
+export function refuseForeignDatabase(
+  db: Database.Database,
+  migrations: readonly Migration[],
+  file: string,
+): void {
+  const version = userVersion(db);
+  if (version > migrations.length)
+    throw new StoreError(
+      'schema',
+      `${file}: schema version ${version} is newer than this build knows (${migrations.length}); ` +
+        'open it with a newer Self-EMD Studio (the file was left unchanged)',
+    );
+  if (version === 0) {
+    const foreign = db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' LIMIT 3",
+      )
+      .pluck()
+      .all() as string[];
+    if (foreign.length > 0)
+      throw new StoreError(
+        'schema',
+        `${file}: a SQLite database that is not a Self-EMD experiment store (it has table(s) ${foreign.join(', ')}); ` +
+          'choose another file (this one was left unchanged)',
+      );
+  }
+}
+
+/**
  * Brings `db` to the latest migration. `file` names the database in error messages.
- * Throws StoreError('schema') when the file is newer than the code, when an applied migration's SQL
+ * Throws StoreError('schema') when the file is newer than the code or not a store (refuseForeignDatabase), when an applied migration's SQL
  * changed, or when a migration fails (after rolling it back).
  */
 export function migrate(
@@ -66,14 +99,9 @@ export function migrate(
   file: string,
 ): MigrationResult {
   checkList(migrations);
+  refuseForeignDatabase(db, migrations, file);
   db.exec(BOOKKEEPING);
-  const latest = migrations.length;
   const from = userVersion(db);
-  if (from > latest)
-    throw new StoreError(
-      'schema',
-      `${file}: schema version ${from} is newer than this build knows (${latest}); open it with a newer Self-EMD Studio`,
-    );
   verifyApplied(db, migrations, from, file);
 
   const record = db.prepare(

@@ -7,20 +7,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolvePretrainConfig } from '../../shared/config/pretrain';
+import type { JsonObject } from '../../shared/dto';
+import type { EngineJob } from '../../src-main/jobs/protocol';
 import { RunManager } from '../../src-main/jobs/run-manager';
+import type { WorkerSpawner } from '../../src-main/jobs/worker-process';
 import { openStore, type ExperimentStore } from '../../src-main/store';
 import type { RunEvent } from '../../src-main/jobs/run-events';
+import { TINY_PRETRAIN } from './tiny-run';
 
-const TINY = {
-  method: 'self-emd',
-  backend: 'wasm',
-  backbone: { name: 'resnet18', baseWidth: 4 },
-  data: { demoImages: 8, imageSize: 64 },
-  optim: { batchSize: 4, epochs: 4, warmupEpochs: 0.5, lr: 0.05 },
-  byol: { projectorHidden: 32, projectionDim: 16, predictorHidden: 32 },
-  emd: { scaleViewSize: 32 },
-  checkpoint: { everySteps: 1 },
-};
+const TINY = TINY_PRETRAIN;
 
 let home: string;
 let store: ExperimentStore;
@@ -108,5 +104,33 @@ describe('RunManager', () => {
     expect(store.lastCheckpoint(run.id)!.step).toBe(paused.step);
     const cancelled = await manager.cancel(run.id);
     expect(cancelled.status).toBe('cancelled');
+  });
+
+  it('resumes a wasm run on the thread count it started with (another count means other kernels)', () => {
+    const s = openStore(':memory:');
+    const jobs: EngineJob[] = [];
+    const spawner: WorkerSpawner = () => ({
+      pid: 4242,
+      send: (m) => void (m.type === 'start' && jobs.push(m.job)),
+      onMessage: () => undefined,
+      onExit: () => undefined,
+      kill: () => undefined,
+    });
+    const m = new RunManager(s, { home, spawner });
+    const run = s.createRun({
+      kind: 'pretrain',
+      name: 'started on two threads',
+      method: 'self-emd',
+      backbone: 'resnet18',
+      config: resolvePretrainConfig(TINY) as unknown as JsonObject,
+    });
+    s.updateRunStatus(run.id, 'running', { backend: { name: 'wasm', version: '4.22.0', threads: 2 } });
+    s.updateRunStatus(run.id, 'interrupted');
+    const dir = path.join(home, 'runs', run.id, 'checkpoints', 'step-00000003');
+    s.addCheckpoint({ runId: run.id, step: 3, path: dir, bytes: 1 });
+    m.resume(run.id);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ kind: 'pretrain', resume: true, resumeStep: 3, threads: 2 });
+    s.close();
   });
 });

@@ -50,3 +50,16 @@ export function rawCount(file: string, sql: string, ...params: unknown[]): numbe
     db.close();
   }
 }
+
+/** `PRAGMA integrity_check` and `foreign_key_check` of a file, through a read-only connection: ['ok'] and 0 when sound. */
+export function fileHealth(file: string): { integrity: string[]; foreignKeyViolations: number } {
+  const db = new Database(file, { readonly: true });
+  try {
+    return {
+      integrity: db.prepare('PRAGMA integrity_check').pluck().all() as string[],
+      foreignKeyViolations: db.prepare('PRAGMA foreign_key_check').all().length,
+    };
+  } finally {
+    db.close();
+  }
+}

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MetricPoint } from '../../shared/dto/metrics';
 import { StoreError } from '../../src-main/store/errors';
@@ -137,5 +138,29 @@ describe('MetricsWriter', () => {
     expect(() => writer!.flush()).toThrow(/dropped 1 point\(s\) of run\(s\) deleted/);
     expect(stored(store, runId)).toEqual([1, 2, 3, 4]);
     expect(writer.flush()).toBe(0); // the error was reported once
+  });
+
+  it('keeps a batch that met a full disk (SQLITE_FULL) and writes it once space is back', () => {
+    // max_page_count makes SQLite answer exactly as on a full disk: SQLITE_FULL, the transaction rolled back.
+    const db = (store as unknown as { db: Database.Database }).db;
+    const errors: { code: unknown; dropped: number }[] = [];
+    writer = new MetricsWriter(store, {
+      maxBatch: 100,
+      intervalMs: 60_000,
+      onError: (e, dropped) => errors.push({ code: (e as { code?: unknown }).code, dropped }),
+    });
+    writer.push({ runId, key: 'loss', step: 0, value: 0 });
+    writer.flush();
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    const points = Array.from({ length: 400 }, (_, i) => ({ runId, key: 'loss', step: i + 1, value: i }));
+    writer.push(points);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((e) => e.code === 'SQLITE_FULL' && e.dropped === 0)).toBe(true);
+    expect(stored(store, runId)).toEqual([0]);
+    expect(writer.pending).toBe(400);
+
+    db.pragma('max_page_count = 1073741823');
+    expect(writer.flush()).toBe(400);
+    expect(stored(store, runId)).toEqual(Array.from({ length: 401 }, (_, i) => i));
   });
 });

@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src-main/store/db';
@@ -61,6 +63,62 @@ describe('openStore', () => {
     expect(() => openStore(file)).toThrow(
       new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*not a database`),
     );
+  });
+
+  /** The file's bytes and the folder's listing: what "never overwritten" means. */
+  const snapshot = (file: string) => ({
+    sha256: createHash('sha256').update(readFileSync(file)).digest('hex'),
+    files: readdirSync(tmp.dir).sort(),
+  });
+
+  it('refuses a file that is not SQLite, naming it, and leaves it byte for byte as it was', () => {
+    for (const [name, content] of [
+      ['short.db', 'hello'],
+      ['almost.db', 'SQLite format 2\0'.padEnd(200, 'x')],
+    ] as const) {
+      const file = tmp.file(name);
+      writeFileSync(file, content);
+      const before = snapshot(file);
+      expect(() => openStore(file)).toThrow(
+        `${file}: not a database file (it does not start with the SQLite header)`,
+      );
+      expect(snapshot(file)).toEqual(before);
+    }
+  });
+
+  it('refuses a database newer than the code without changing one byte of it', () => {
+    // Made by a newer build that kept the default rollback journal and has no schema_migrations yet:
+    // switching it to WAL or creating the bookkeeping table would both rewrite it.
+    const file = tmp.file('newer.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE runs (id TEXT PRIMARY KEY)');
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    const before = snapshot(file);
+    let error: unknown;
+    try {
+      openStore(file);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).message).toBe(
+      `${file}: schema version ${MIGRATIONS.length + 1} is newer than this build knows (${MIGRATIONS.length}); ` +
+        'open it with a newer Self-EMD Studio (the file was left unchanged)',
+    );
+    expect(snapshot(file)).toEqual(before);
+  });
+
+  it("refuses another program's SQLite database without adding tables to it", () => {
+    const file = tmp.file('other-app.sqlite');
+    const db = new Database(file);
+    db.exec('CREATE TABLE contacts (name TEXT)');
+    db.close();
+    const before = snapshot(file);
+    expect(() => openStore(file)).toThrow(
+      `${file}: a SQLite database that is not a Self-EMD experiment store (it has table(s) contacts)`,
+    );
+    expect(snapshot(file)).toEqual(before);
   });
 
   it('rejects bad options with a clear error', () => {

@@ -5,7 +5,8 @@
  * offsets relative to the start of the data, contiguous, no holes.
  */
 import { endianness } from 'node:os';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileDurable } from '../disk-write';
 
 export type SafetensorsTensor =
   | { name: string; dtype: 'F32'; shape: number[]; data: Float32Array }
@@ -190,7 +191,8 @@ export async function writeSafetensors(
   tensors: readonly SafetensorsTensor[],
   metadata: Record<string, string> = {},
 ): Promise<void> {
-  await writeFile(path, encodeSafetensors(tensors, metadata));
+  // Durable: a full disk is a DiskFullError naming the folder, and leaves no truncated file.
+  writeFileDurable(path, encodeSafetensors(tensors, metadata));
 }
 
 export async function readSafetensors(path: string): Promise<SafetensorsContents> {

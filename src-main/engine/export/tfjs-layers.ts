@@ -8,11 +8,12 @@
  * handler, since there is no file:// handler without tfjs-node.
  */
 import * as tf from '@tensorflow/tfjs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isResNetBackbone, type ConvBnSpec } from '../models/resnet';
 import { getParam } from '../models/parameter-set';
 import type { Backbone, FeatureName } from '../models/types';
+import { writeFileDurable } from '../disk-write';
 import { makeFolder } from './make-folder';
 
 export const MODEL_JSON = 'model.json';
@@ -144,8 +145,9 @@ export async function saveBackboneAsTfjsLayers(
         };
         if (artifacts.userDefinedMetadata) modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
         makeFolder(dir);
-        await writeFile(weightsPath, new Uint8Array(weights));
-        await writeFile(modelJsonPath, JSON.stringify(modelJson));
+        // Durable: a full disk is a DiskFullError naming the folder, and leaves no truncated file.
+        writeFileDurable(weightsPath, new Uint8Array(weights));
+        writeFileDurable(modelJsonPath, JSON.stringify(modelJson));
         return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
       }),
     );

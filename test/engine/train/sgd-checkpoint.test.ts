@@ -134,6 +134,6 @@ describe('checkpoints', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
     const { dir } = await saveCheckpoint(root, 1, new Map([['a', tf.ones([64])]]), {});
     fs.truncateSync(path.join(dir, 'tensors.bin'), 10);
-    expect(() => loadCheckpoint(dir)).toThrow(new RegExp(`${dir}: tensors.bin is truncated at a`));
+    expect(() => loadCheckpoint(dir)).toThrow(`checkpoint ${dir} is damaged: tensors.bin is truncated at a`);
   });
 });
