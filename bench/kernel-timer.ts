@@ -43,7 +43,8 @@ export function installKernelTimer(backendName: string, detail: string[] = []): 
       let name = running.length ? `${running[0]}>${config.kernelName}` : config.kernelName;
       if (detail.includes(config.kernelName) || detail.includes('*')) {
         const shapes = Object.values(args.inputs).map((t) => `[${(t as tf.TensorInfo).shape}]`);
-        const at = args.attrs as { strides?: unknown; dilations?: unknown; transposeA?: boolean; transposeB?: boolean } | undefined;
+        const at = args.attrs as
+          { strides?: unknown; dilations?: unknown; transposeA?: boolean; transposeB?: boolean } | undefined;
         const extra = at?.strides !== undefined ? ` s${String(at.strides)} d${String(at.dilations)}` : '';
         name += ` ${shapes.join('')}${extra}${at?.transposeA ? ' tA' : ''}${at?.transposeB ? ' tB' : ''}`;
       }
@@ -74,8 +75,7 @@ export function installKernelTimer(backendName: string, detail: string[] = []): 
   }
   return {
     reset: () => table.clear(),
-    stats: () =>
-      [...table].map(([name, r]) => ({ name, ...r })).sort((a, b) => b.cpuMs - a.cpuMs),
+    stats: () => [...table].map(([name, r]) => ({ name, ...r })).sort((a, b) => b.cpuMs - a.cpuMs),
     totalMs: () => [...table.values()].reduce((s, r) => s + r.ms, 0),
     totalCpuMs: () => [...table.values()].reduce((s, r) => s + r.cpuMs, 0),
     uninstall: () => {

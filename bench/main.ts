@@ -236,7 +236,13 @@ async function torchStepper(): Promise<
 }
 
 // ---------------------------------------------------------------- interleaved step times
-type Name = 'supervised' | SslVariant | 'byol (A/A control)' | 'sinkhorn' | 'sinkhorn (per-pair emd-loss.ts)' | 'pytorch';
+type Name =
+  | 'supervised'
+  | SslVariant
+  | 'byol (A/A control)'
+  | 'sinkhorn'
+  | 'sinkhorn (per-pair emd-loss.ts)'
+  | 'pytorch';
 log('building models …');
 const steppers = new Map<Name, Stepper>([
   ['supervised', supervisedStepper(opt)],

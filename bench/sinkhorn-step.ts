@@ -16,14 +16,19 @@ export function sinkhornStepper(opts: {
   impl: 'dense-emd' | 'emd-loss';
 }): Stepper {
   const n = opts.grid * opts.grid;
-  const x = tf.variable(tf.randomNormal([opts.pairs, n, opts.channels], 0, 1, 'float32', 3)) as tf.Variable<tf.Rank.R3>;
+  const x = tf.variable(
+    tf.randomNormal([opts.pairs, n, opts.channels], 0, 1, 'float32', 3),
+  ) as tf.Variable<tf.Rank.R3>;
   const y = tf.randomNormal([opts.pairs, n, opts.channels], 0, 1, 'float32', 4) as tf.Tensor3D;
   const vx = tf.randomNormal([opts.pairs, opts.channels], 0, 1, 'float32', 5) as tf.Tensor2D;
   const vy = tf.randomNormal([opts.pairs, opts.channels], 0, 1, 'float32', 6) as tf.Tensor2D;
   const e = { ...DEFAULT_PRETRAIN_CONFIG.emd, iterations: opts.iterations };
   const loss = () =>
     opts.impl === 'dense-emd'
-      ? denseEmdLoss([{ online: [x], target: [y], vOnline: vx, vTarget: vy, blocks: [{ a: 0, b: 0, weight: 1 }] }], e).loss
+      ? denseEmdLoss(
+          [{ online: [x], target: [y], vOnline: vx, vTarget: vy, blocks: [{ a: 0, b: 0, weight: 1 }] }],
+          e,
+        ).loss
       : emdLoss(x, y, vx, vy, e).loss;
   return {
     async step() {

@@ -16,7 +16,12 @@ export interface Stepper {
   dispose(): void;
 }
 
-export function supervisedStepper(opts: { backbone: BackboneName; width: number; batch: number; size: number }): Stepper {
+export function supervisedStepper(opts: {
+  backbone: BackboneName;
+  width: number;
+  batch: number;
+  size: number;
+}): Stepper {
   const backbone = createBackbone(opts.backbone, { baseWidth: opts.width, seed: 0 });
   const feat = backbone.featureInfo.res5.channels;
   const fcW = tf.variable(tf.randomNormal([feat, 10], 0, 0.01, 'float32', 1));
@@ -25,7 +30,13 @@ export function supervisedStepper(opts: { backbone: BackboneName; width: number;
   const sgd = new Sgd(params, { momentum: 0.9, weightDecay: 1e-4, decays: decayOnlyMatrices(params) });
   const keyOf = new Map([...params].map(([k, v]) => [v.name, k]));
   const x = tf.randomNormal([opts.batch, opts.size, opts.size, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: opts.batch }, (_, i) => i % 10), 'int32'), 10);
+  const labels = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: opts.batch }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
   return {
     async step() {
       const stats = createBatchStatsCollector();

@@ -4,7 +4,14 @@
  */
 import type { BackendChoice } from '../config/pretrain';
 import type { ConfigIssue } from '../config/validation';
-import type { ArtifactRecord, CheckpointRecord, DatasetRecord, EvaluationRecord, RunRecord, TransportResult } from '../dto';
+import type {
+  ArtifactRecord,
+  CheckpointRecord,
+  DatasetRecord,
+  EvaluationRecord,
+  RunRecord,
+  TransportResult,
+} from '../dto';
 
 // ---------------------------------------------------------------------------------------------- system
 

@@ -269,10 +269,13 @@ export function detectorDefaults(detector: DetectorName): Record<string, unknown
 
 const positive = (opts: { int?: boolean; max?: number } = {}) => num({ ...opts, min: 0, exclusiveMin: true });
 const fraction = num({ min: 0, max: 1 });
-const pair = (item: Checker): Checker => (v, path, issues) => {
-  listOf(item)(v, path, issues);
-  if (Array.isArray(v) && v.length !== 2) issues.push({ path, message: `must have exactly 2 items, got ${v.length}` });
-};
+const pair =
+  (item: Checker): Checker =>
+  (v, path, issues) => {
+    listOf(item)(v, path, issues);
+    if (Array.isArray(v) && v.length !== 2)
+      issues.push({ path, message: `must have exactly 2 items, got ${v.length}` });
+  };
 const boxLoss = oneOf(BOX_LOSSES);
 const topk = num({ int: true, min: 1, max: 100_000 });
 
@@ -373,23 +376,37 @@ export function finetuneConfigIssues(value: unknown): ConfigIssue[] {
   if (issues.length) return issues;
   const c = value as FinetuneConfig;
   const add = (path: string, message: string) => issues.push({ path, message });
-  if (c.init.kind === 'random' && c.init.path !== '') add('init.path', `must be empty for kind "random", got "${c.init.path}"`);
-  if (c.init.kind !== 'random' && c.init.path.trim() === '') add('init.path', `is required for kind "${c.init.kind}"`);
+  if (c.init.kind === 'random' && c.init.path !== '')
+    add('init.path', `must be empty for kind "random", got "${c.init.path}"`);
+  if (c.init.kind !== 'random' && c.init.path.trim() === '')
+    add('init.path', `is required for kind "${c.init.kind}"`);
   if (c.backbone.norm === 'bn' && c.backbone.freezeAt !== 0)
-    add('backbone.freezeAt', `must be 0 with backbone.norm "bn" (frozen stages need frozen BN), got ${c.backbone.freezeAt}`);
+    add(
+      'backbone.freezeAt',
+      `must be 0 with backbone.norm "bn" (frozen stages need frozen BN), got ${c.backbone.freezeAt}`,
+    );
   const [lo, hi] = c.data.minSizeTrain;
   if (lo > hi) add('data.minSizeTrain', `must be [low, high] with low ≤ high, got [${lo}, ${hi}]`);
-  if (hi > c.data.maxSizeTrain) add('data.minSizeTrain', `high end ${hi} exceeds data.maxSizeTrain ${c.data.maxSizeTrain}`);
+  if (hi > c.data.maxSizeTrain)
+    add('data.minSizeTrain', `high end ${hi} exceeds data.maxSizeTrain ${c.data.maxSizeTrain}`);
   if (c.data.minSizeTest > c.data.maxSizeTest)
     add('data.minSizeTest', `exceeds data.maxSizeTest (${c.data.maxSizeTest})`);
-  if (c.retinanet.anchorSizes.length !== 5) add('retinanet.anchorSizes', `needs one size per level P3..P7 (5), got ${c.retinanet.anchorSizes.length}`);
-  if (c.rpn.anchorSizes.length !== 5) add('rpn.anchorSizes', `needs one size per level P2..P6 (5), got ${c.rpn.anchorSizes.length}`);
+  if (c.retinanet.anchorSizes.length !== 5)
+    add(
+      'retinanet.anchorSizes',
+      `needs one size per level P3..P7 (5), got ${c.retinanet.anchorSizes.length}`,
+    );
+  if (c.rpn.anchorSizes.length !== 5)
+    add('rpn.anchorSizes', `needs one size per level P2..P6 (5), got ${c.rpn.anchorSizes.length}`);
   for (const key of ['retinanet', 'rpn'] as const) {
     const [a, b] = c[key].iouThresholds;
     if (a > b) add(`${key}.iouThresholds`, `must be [low, high] with low ≤ high, got [${a}, ${b}]`);
   }
   if (c.roiHeads.bboxRegWeights.length !== 4)
-    add('roiHeads.bboxRegWeights', `must have 4 items (wx, wy, ww, wh), got ${c.roiHeads.bboxRegWeights.length}`);
+    add(
+      'roiHeads.bboxRegWeights',
+      `must have 4 items (wx, wy, ww, wh), got ${c.roiHeads.bboxRegWeights.length}`,
+    );
   for (let i = 1; i < c.optim.decayAt.length; i++)
     if (c.optim.decayAt[i]! < c.optim.decayAt[i - 1]!) add('optim.decayAt', 'must be in increasing order');
   return issues;
@@ -419,7 +436,10 @@ export function mergeFinetuneDefaults(overrides: unknown = {}): unknown {
 }
 
 /** Optimizer steps of a run on `imageCount` training images (the trainer's plan; incomplete batches are dropped). */
-export function plannedFinetuneSteps(config: FinetuneConfig, imageCount: number): { stepsPerEpoch: number; totalSteps: number } {
+export function plannedFinetuneSteps(
+  config: FinetuneConfig,
+  imageCount: number,
+): { stepsPerEpoch: number; totalSteps: number } {
   const batch = Math.min(config.optim.batchSize, imageCount);
   const stepsPerEpoch = Math.max(1, Math.floor(imageCount / batch));
   return { stepsPerEpoch, totalSteps: Math.max(1, Math.round(config.optim.epochs * stepsPerEpoch)) };
@@ -429,7 +449,9 @@ export function plannedFinetuneSteps(config: FinetuneConfig, imageCount: number)
  * One "image size" as the CLI's --size and the studio's form mean it: the test short side, training
  * short sides sampled in [¾ size, size], long sides capped at 5/3 of it.
  */
-export function finetuneSizeOverrides(size: number): Pick<FinetuneConfig['data'], 'minSizeTrain' | 'maxSizeTrain' | 'minSizeTest' | 'maxSizeTest'> {
+export function finetuneSizeOverrides(
+  size: number,
+): Pick<FinetuneConfig['data'], 'minSizeTrain' | 'maxSizeTrain' | 'minSizeTest' | 'maxSizeTest'> {
   return {
     minSizeTrain: [Math.round(size * 0.75), size],
     maxSizeTrain: Math.round(size * 1.667),
@@ -463,7 +485,14 @@ export function cpuFinetuneOverrides(): Record<string, unknown> {
     },
     fpn: { channels: 32 },
     retinanet: { anchorSizes: [8, 16, 32, 64, 128], headNorm: 'bn' },
-    rpn: { anchorSizes: [8, 16, 32, 64, 128], batchSizePerImage: 128, preNmsTopkTrain: 600, postNmsTopkTrain: 300, preNmsTopkTest: 300, postNmsTopkTest: 300 },
+    rpn: {
+      anchorSizes: [8, 16, 32, 64, 128],
+      batchSizePerImage: 128,
+      preNmsTopkTrain: 600,
+      postNmsTopkTrain: 300,
+      preNmsTopkTest: 300,
+      postNmsTopkTest: 300,
+    },
     roiHeads: { batchSizePerImage: 128, fcDim: 256, canonicalBoxSize: 36 },
     optim: { epochs: 12, batchSize: 4, lr: 0.04, warmupFraction: 0.05 },
     checkpoint: { everySteps: 50 },

@@ -33,7 +33,8 @@ export const num =
   };
 
 export const bool: Checker = (v, path, issues) => {
-  if (typeof v !== 'boolean') issues.push({ path, message: `must be true or false, got ${JSON.stringify(v)}` });
+  if (typeof v !== 'boolean')
+    issues.push({ path, message: `must be true or false, got ${JSON.stringify(v)}` });
 };
 
 export const oneOf =

@@ -7,7 +7,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-const BINARY = ['Less', 'LessEqual', 'Greater', 'GreaterEqual', 'Equal', 'NotEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor'];
+const BINARY = [
+  'Less',
+  'LessEqual',
+  'Greater',
+  'GreaterEqual',
+  'Equal',
+  'NotEqual',
+  'LogicalAnd',
+  'LogicalOr',
+  'LogicalXor',
+];
 const UNARY = ['LogicalNot'];
 
 let done = false;

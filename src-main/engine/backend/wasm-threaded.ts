@@ -88,7 +88,8 @@ async function createThreadedBackend(maxThreads: number, initialThreads: number)
     let mod: EmscriptenModule;
     try {
       mod = await factory({
-        locateFile: (file: string) => (file.endsWith('.worker.js') ? worker : file.endsWith('.wasm') ? binary : file),
+        locateFile: (file: string) =>
+          file.endsWith('.worker.js') ? worker : file.endsWith('.wasm') ? binary : file,
         mainScriptUrlOrBlob: mainScript,
       });
     } finally {
@@ -126,7 +127,11 @@ export function registerThreadedWasm(
   if (!stock) throw new Error('the wasm backend is not registered (import @tensorflow/tfjs-backend-wasm)');
   const max = clampThreads(maxThreads);
   tf.removeBackend('wasm');
-  tf.registerBackend('wasm', () => createThreadedBackend(max, Math.min(clampThreads(initialThreads), max)), 2);
+  tf.registerBackend(
+    'wasm',
+    () => createThreadedBackend(max, Math.min(clampThreads(initialThreads), max)),
+    2,
+  );
   return stock;
 }
 

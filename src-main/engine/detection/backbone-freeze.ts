@@ -20,7 +20,11 @@ function isBatchNormParam(backbone: Backbone, name: string): boolean {
   return backbone.buffers.has(`${module}.running_mean`);
 }
 
-export function backboneTrainableParams(backbone: Backbone, norm: BackboneNorm, freezeAt: number): Map<string, tf.Variable> {
+export function backboneTrainableParams(
+  backbone: Backbone,
+  norm: BackboneNorm,
+  freezeAt: number,
+): Map<string, tf.Variable> {
   const out = new Map<string, tf.Variable>();
   for (const [name, v] of backbone.params) {
     if (norm === 'frozen-bn' && isBatchNormParam(backbone, name)) continue;
@@ -31,7 +35,14 @@ export function backboneTrainableParams(backbone: Backbone, norm: BackboneNorm, 
   return out;
 }
 
-export function backboneForwardOptions(norm: BackboneNorm, training: boolean, sink?: BatchStatsSink): ForwardOptions {
+export function backboneForwardOptions(
+  norm: BackboneNorm,
+  training: boolean,
+  sink?: BatchStatsSink,
+): ForwardOptions {
   if (norm === 'frozen-bn' || !training) return { training: false };
-  return { training: true, onBatchStats: sink ? (bn, m, v, n) => sink(`backbone/${bn}`, m, v, n) : undefined };
+  return {
+    training: true,
+    onBatchStats: sink ? (bn, m, v, n) => sink(`backbone/${bn}`, m, v, n) : undefined,
+  };
 }

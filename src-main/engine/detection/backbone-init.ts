@@ -36,8 +36,15 @@ export function resolvePretrainCheckpoint(p: string): string {
 
 function identityFromCheckpoint(ckpt: LoadedCheckpoint<{ backbone?: string }>): BackboneIdentity {
   const conv1 = ckpt.tensors.get(`${BACKBONE_PREFIX}conv1.weight`);
-  if (!conv1) throw new Error(`checkpoint ${ckpt.dir}: no ${BACKBONE_PREFIX}conv1.weight — not a pretraining checkpoint`);
-  const keys = new Set([...ckpt.tensors.keys()].filter((k) => k.startsWith(BACKBONE_PREFIX)).map((k) => k.slice(BACKBONE_PREFIX.length)));
+  if (!conv1)
+    throw new Error(
+      `checkpoint ${ckpt.dir}: no ${BACKBONE_PREFIX}conv1.weight — not a pretraining checkpoint`,
+    );
+  const keys = new Set(
+    [...ckpt.tensors.keys()]
+      .filter((k) => k.startsWith(BACKBONE_PREFIX))
+      .map((k) => k.slice(BACKBONE_PREFIX.length)),
+  );
   const name = ckpt.state.backbone ?? inferResNetDepth(keys);
   if (!name) throw new Error(`checkpoint ${ckpt.dir}: cannot tell the backbone's depth`);
   return { name: name as BackboneName, baseWidth: conv1.shape[3]! };
@@ -52,7 +59,9 @@ function inferResNetDepth(names: Set<string>): string | undefined {
   };
   const layers = [1, 2, 3, 4].map(count).join(',');
   const block = names.has('layer1.0.conv3.weight') ? 'bottleneck' : 'basic';
-  return Object.entries(RESNET_DEPTHS).find(([, s]) => s.block === block && s.layers.join(',') === layers)?.[0];
+  return Object.entries(RESNET_DEPTHS).find(
+    ([, s]) => s.block === block && s.layers.join(',') === layers,
+  )?.[0];
 }
 
 function checkIdentity(config: FinetuneConfig, found: BackboneIdentity, source: string): void {
@@ -63,23 +72,38 @@ function checkIdentity(config: FinetuneConfig, found: BackboneIdentity, source: 
 }
 
 /** Builds the configured backbone and fills it from `config.init`. */
-export async function initBackbone(config: FinetuneConfig): Promise<{ backbone: Backbone; description: string }> {
+export async function initBackbone(
+  config: FinetuneConfig,
+): Promise<{ backbone: Backbone; description: string }> {
   const { kind, path: p } = config.init;
-  const backbone = createBackbone(config.backbone.name, { baseWidth: config.backbone.baseWidth, seed: config.seed });
+  const backbone = createBackbone(config.backbone.name, {
+    baseWidth: config.backbone.baseWidth,
+    seed: config.seed,
+  });
   try {
     switch (kind) {
       case 'random':
-        return { backbone, description: `random init (${config.backbone.name}, width ${config.backbone.baseWidth}, seed ${config.seed})` };
+        return {
+          backbone,
+          description: `random init (${config.backbone.name}, width ${config.backbone.baseWidth}, seed ${config.seed})`,
+        };
       case 'pretrain-run': {
         const dir = resolvePretrainCheckpoint(p);
-        const ckpt = loadCheckpoint<{ backbone?: string; method?: string; step?: number; numBatchesTracked?: Record<string, number> }>(dir);
+        const ckpt = loadCheckpoint<{
+          backbone?: string;
+          method?: string;
+          step?: number;
+          numBatchesTracked?: Record<string, number>;
+        }>(dir);
         checkIdentity(config, identityFromCheckpoint(ckpt), `checkpoint ${dir}`);
         const assign = (vars: Map<string, tf.Variable>, prefix: string) => {
           for (const [name, v] of vars) {
             const t = ckpt.tensors.get(prefix + name);
             if (!t) throw new Error(`checkpoint ${dir}: missing ${prefix}${name}`);
             if (t.shape.join('x') !== v.shape.join('x'))
-              throw new Error(`checkpoint ${dir}: ${prefix}${name} has shape [${t.shape}], the backbone expects [${v.shape}]`);
+              throw new Error(
+                `checkpoint ${dir}: ${prefix}${name} has shape [${t.shape}], the backbone expects [${v.shape}]`,
+              );
             tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
           }
         };
@@ -87,7 +111,10 @@ export async function initBackbone(config: FinetuneConfig): Promise<{ backbone: 
         assign(backbone.buffers, BUFFER_PREFIX);
         for (const [key, n] of Object.entries(ckpt.state.numBatchesTracked ?? {}))
           if (key.startsWith('backbone/')) backbone.numBatchesTracked?.set(key.slice('backbone/'.length), n);
-        return { backbone, description: `${ckpt.state.method ?? 'pretraining'} checkpoint ${dir} (step ${ckpt.state.step ?? '?'})` };
+        return {
+          backbone,
+          description: `${ckpt.state.method ?? 'pretraining'} checkpoint ${dir} (step ${ckpt.state.step ?? '?'})`,
+        };
       }
       case 'safetensors': {
         const report = await loadBackboneFromSafetensors(backbone, p);
@@ -97,16 +124,23 @@ export async function initBackbone(config: FinetuneConfig): Promise<{ backbone: 
         const loaded = await loadTfjsLayersBackbone(p);
         try {
           const { arch, baseWidth } = loaded.metadata;
-          if (arch && baseWidth) checkIdentity(config, { name: arch as BackboneName, baseWidth: Number(baseWidth) }, p);
-          if (!isResNetBackbone(backbone)) throw new Error(`${p}: only ResNet backbones load from TF.js layers models`);
+          if (arch && baseWidth)
+            checkIdentity(config, { name: arch as BackboneName, baseWidth: Number(baseWidth) }, p);
+          if (!isResNetBackbone(backbone))
+            throw new Error(`${p}: only ResNet backbones load from TF.js layers models`);
           for (const { conv, bn } of convBnPairs(backbone.arch)) {
             const [w] = loaded.model.getLayer(layerName(conv.name)).getWeights();
             const bnWeights = loaded.model.getLayer(layerName(bn)).getWeights();
-            const targets = [`${conv.name}.weight`, ...['weight', 'bias', 'running_mean', 'running_var'].map((s) => `${bn}.${s}`)];
+            const targets = [
+              `${conv.name}.weight`,
+              ...['weight', 'bias', 'running_mean', 'running_var'].map((s) => `${bn}.${s}`),
+            ];
             [w!, ...bnWeights].forEach((value, i) => {
               const v = backbone.params.get(targets[i]!) ?? backbone.buffers.get(targets[i]!);
               if (!v || v.shape.join('x') !== value.shape.join('x'))
-                throw new Error(`${p}: layer weight for ${targets[i]} has shape [${value.shape}], expected [${v?.shape}]`);
+                throw new Error(
+                  `${p}: layer weight for ${targets[i]} has shape [${value.shape}], expected [${v?.shape}]`,
+                );
               v.assign(value);
             });
           }

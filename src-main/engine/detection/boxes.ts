@@ -70,7 +70,8 @@ export function clipBoxes(boxes: BoxArray, width: number, height: number): BoxAr
 /** Rows `indices` of `boxes`, in that order. */
 export function selectBoxes(boxes: BoxArray, indices: ArrayLike<number>): BoxArray {
   const out = new Float32Array(indices.length * 4);
-  for (let k = 0; k < indices.length; k++) out.set(boxes.subarray(indices[k]! * 4, indices[k]! * 4 + 4), k * 4);
+  for (let k = 0; k < indices.length; k++)
+    out.set(boxes.subarray(indices[k]! * 4, indices[k]! * 4 + 4), k * 4);
   return out;
 }
 

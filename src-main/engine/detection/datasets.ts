@@ -20,11 +20,17 @@ export interface DetectionData {
   val: DetectionDataset;
 }
 
-export async function loadDetectionData(config: FinetuneConfig, log?: (message: string) => void): Promise<DetectionData> {
+export async function loadDetectionData(
+  config: FinetuneConfig,
+  log?: (message: string) => void,
+): Promise<DetectionData> {
   const d = config.data;
   const needsDemo = d.train === 'demo' || d.val === 'demo';
-  const demo = needsDemo ? demoSplit({ train: d.demoTrain, val: d.demoVal, size: d.demoSize, seed: d.demoSeed }) : undefined;
-  if (demo) log?.(`demo scenes: ${d.demoTrain} train / ${d.demoVal} val at ${d.demoSize} px (seed ${d.demoSeed})`);
+  const demo = needsDemo
+    ? demoSplit({ train: d.demoTrain, val: d.demoVal, size: d.demoSize, seed: d.demoSeed })
+    : undefined;
+  if (demo)
+    log?.(`demo scenes: ${d.demoTrain} train / ${d.demoVal} val at ${d.demoSize} px (seed ${d.demoSeed})`);
   const shortSide = Math.max(d.minSizeTrain[1], d.minSizeTest);
   const load = async (source: string, which: 'train' | 'val'): Promise<DetectionDataset> => {
     if (source === 'demo') {
@@ -37,14 +43,21 @@ export async function loadDetectionData(config: FinetuneConfig, log?: (message: 
   const val = d.val === d.train && d.val !== 'demo' ? train : await load(d.val, 'val');
   const names = (ds: DetectionDataset) => ds.categories.map((c) => `${c.id}:${c.name}`).join(',');
   if (names(train) !== names(val))
-    throw new Error(`data.val's categories (${names(val)}) differ from data.train's (${names(train)}); a detector needs one label set`);
+    throw new Error(
+      `data.val's categories (${names(val)}) differ from data.train's (${names(train)}); a detector needs one label set`,
+    );
   return { train, val };
 }
 
 /** Imports a dataset (COCO / VOC / YOLO), reports its problems, and decodes every image. */
-export async function loadImportedDataset(source: string, shortSide: number, log?: (message: string) => void): Promise<DetectionDataset> {
+export async function loadImportedDataset(
+  source: string,
+  shortSide: number,
+  log?: (message: string) => void,
+): Promise<DetectionDataset> {
   const { dataset, report } = await importDataset(source);
-  for (const p of report.slice(0, 20)) log?.(`${p.file}${p.jsonPath ? ` ${p.jsonPath}` : p.line ? `:${p.line}` : ''}: ${p.problem}`);
+  for (const p of report.slice(0, 20))
+    log?.(`${p.file}${p.jsonPath ? ` ${p.jsonPath}` : p.line ? `:${p.line}` : ''}: ${p.problem}`);
   if (report.length > 20) log?.(`… and ${report.length - 20} more import problem(s)`);
   if (dataset.images.length === 0) throw new Error(`${source}: no usable images`);
   const coco: CocoDataset = toCocoJson(dataset);
@@ -55,7 +68,9 @@ export async function loadImportedDataset(source: string, shortSide: number, log
       throw new Error(`${im.file}: ${(e as Error).message}`);
     }
   });
-  log?.(`${source}: ${images.length} images, ${coco.annotations.length} annotations, ${coco.categories.length} categories`);
+  log?.(
+    `${source}: ${images.length} images, ${coco.annotations.length} annotations, ${coco.categories.length} categories`,
+  );
   return detectionDatasetFromCoco(images, coco);
 }
 
@@ -63,14 +78,28 @@ export async function loadImportedDataset(source: string, shortSide: number, log
  * Decodes with EXIF orientation applied (the importers report post-EXIF sizes), alpha flattened on
  * black, as 8-bit sRGB; shrunk (never cropped) so the short side is at most `shortSide`.
  */
-export async function decodeForDetection(file: string, width: number, height: number, shortSide: number): Promise<RawImage> {
+export async function decodeForDetection(
+  file: string,
+  width: number,
+  height: number,
+  shortSide: number,
+): Promise<RawImage> {
   const scale = Math.min(1, shortSide / Math.min(width, height));
   const w = Math.max(1, Math.round(width * scale));
   const h = Math.max(1, Math.round(height * scale));
-  let pipeline = sharp(file, { failOn: 'warning' }).rotate().flatten({ background: { r: 0, g: 0, b: 0 } }).toColourspace('srgb');
-  if (w !== width || h !== height) pipeline = pipeline.resize({ width: w, height: h, fit: 'fill', kernel: 'lanczos3' });
+  let pipeline = sharp(file, { failOn: 'warning' })
+    .rotate()
+    .flatten({ background: { r: 0, g: 0, b: 0 } })
+    .toColourspace('srgb');
+  if (w !== width || h !== height)
+    pipeline = pipeline.resize({ width: w, height: h, fit: 'fill', kernel: 'lanczos3' });
   const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   if (info.channels !== 3 || info.width !== w || info.height !== h)
     throw new Error(`decoder returned ${info.width}×${info.height}×${info.channels}, expected ${w}×${h}×3`);
-  return { id: file, width: w, height: h, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return {
+    id: file,
+    width: w,
+    height: h,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
 }

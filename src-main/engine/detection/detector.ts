@@ -46,14 +46,25 @@ export interface Detector<P = unknown> {
    * Scalar losses of a batch; runs the network in training mode. Call inside a gradient tape, with
    * what `prepareLosses` gave for the same batch and context when the detector has it.
    */
-  losses(images: tf.Tensor4D, sizes: [number, number][], targets: TrainTargets, ctx: LossContext, prepared?: P): Record<string, tf.Scalar>;
+  losses(
+    images: tf.Tensor4D,
+    sizes: [number, number][],
+    targets: TrainTargets,
+    ctx: LossContext,
+    prepared?: P,
+  ): Record<string, tf.Scalar>;
   /**
    * The part of a training step that needs tensor values on the host (Faster R-CNN: proposals from
    * the RPN's outputs, and the anchors and RoIs sampled for the batch), computed before the tape and
    * read with `await data()`: a tape is synchronous, and GPU tensors can only be read asynchronously.
    * Nothing it computes carries a gradient; it consumes `ctx.rng` in the order `losses` would have.
    */
-  prepareLosses?(images: tf.Tensor4D, sizes: [number, number][], targets: TrainTargets, ctx: LossContext): Promise<P>;
+  prepareLosses?(
+    images: tf.Tensor4D,
+    sizes: [number, number][],
+    targets: TrainTargets,
+    ctx: LossContext,
+  ): Promise<P>;
   /** Inference-mode detections per image of the batch (boxes clipped to each image's size); reads asynchronously. */
   predict(images: tf.Tensor4D, sizes: [number, number][]): Promise<Detections[]>;
   /** Non-tensor training state that must survive a resume (e.g. RetinaNet's loss normaliser). */

@@ -8,7 +8,13 @@ import type { CocoDetection } from '../eval/coco-types';
 import { evaluateCoco, type CocoCategoryResult } from '../eval/cocoeval';
 import { vocEvalCoco } from '../eval/voc';
 import type { Detections, Detector } from './detector';
-import { makeInputBatch, resizedShape, type DetectionCategory, type DetectionDataset, type DetectionSample } from './inputs';
+import {
+  makeInputBatch,
+  resizedShape,
+  type DetectionCategory,
+  type DetectionDataset,
+  type DetectionSample,
+} from './inputs';
 
 export interface DetectionEvaluation {
   /** COCOeval.summarize()'s 12 numbers. */
@@ -75,7 +81,11 @@ function round(v: number, digits = 3): number {
   return Math.round(v * f) / f;
 }
 
-export async function evaluateDetector(detector: Detector, dataset: DetectionDataset, config: FinetuneConfig): Promise<DetectionEvaluation> {
+export async function evaluateDetector(
+  detector: Detector,
+  dataset: DetectionDataset,
+  config: FinetuneConfig,
+): Promise<DetectionEvaluation> {
   const { results } = await detectSamples(detector, dataset.samples, dataset.categories, {
     minSize: config.data.minSizeTest,
     maxSize: config.data.maxSizeTest,
@@ -83,7 +93,10 @@ export async function evaluateDetector(detector: Detector, dataset: DetectionDat
   return scoreDetections(dataset, results);
 }
 
-export function scoreDetections(dataset: Pick<DetectionDataset, 'coco'>, detections: CocoDetection[]): DetectionEvaluation {
+export function scoreDetections(
+  dataset: Pick<DetectionDataset, 'coco'>,
+  detections: CocoDetection[],
+): DetectionEvaluation {
   const coco = evaluateCoco(dataset.coco, detections);
   const names = new Map(dataset.coco.categories.map((c) => [c.id, c.name]));
   const perCategory = Object.fromEntries(
@@ -93,7 +106,10 @@ export function scoreDetections(dataset: Pick<DetectionDataset, 'coco'>, detecti
   return {
     stats: coco.stats,
     perCategory,
-    voc: { mAP: voc.mAP, perClass: Object.fromEntries(Object.entries(voc.perClass).map(([k, v]) => [k, v.ap])) },
+    voc: {
+      mAP: voc.mAP,
+      perClass: Object.fromEntries(Object.entries(voc.perClass).map(([k, v]) => [k, v.ap])),
+    },
     detections,
   };
 }

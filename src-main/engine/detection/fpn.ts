@@ -45,18 +45,44 @@ export function createFpn(options: FpnOptions): Fpn {
   for (const f of inFeatures) {
     const s = stageOf(f);
     const cin = featureInfo[f].channels;
-    addConvLayer(set, `fpn_lateral${s}`, { kernel: 1, inChannels: cin, outChannels: channels, init: 'c2-xavier', norm }, seed);
-    addConvLayer(set, `fpn_output${s}`, { kernel: 3, inChannels: channels, outChannels: channels, init: 'c2-xavier', norm }, seed);
+    addConvLayer(
+      set,
+      `fpn_lateral${s}`,
+      { kernel: 1, inChannels: cin, outChannels: channels, init: 'c2-xavier', norm },
+      seed,
+    );
+    addConvLayer(
+      set,
+      `fpn_output${s}`,
+      { kernel: 3, inChannels: channels, outChannels: channels, init: 'c2-xavier', norm },
+      seed,
+    );
   }
   const last = inFeatures[inFeatures.length - 1]!;
-  const levels: FpnLevel[] = inFeatures.map((f) => ({ name: `p${stageOf(f)}`, stride: featureInfo[f].stride }));
+  const levels: FpnLevel[] = inFeatures.map((f) => ({
+    name: `p${stageOf(f)}`,
+    stride: featureInfo[f].stride,
+  }));
   const lastStage = stageOf(last);
   const lastStride = featureInfo[last].stride;
   if (topBlock === 'p6p7') {
     const c5 = featureInfo[last].channels;
-    addConvLayer(set, 'top_block.p6', { kernel: 3, inChannels: c5, outChannels: channels, init: 'c2-xavier' }, seed);
-    addConvLayer(set, 'top_block.p7', { kernel: 3, inChannels: channels, outChannels: channels, init: 'c2-xavier' }, seed);
-    levels.push({ name: `p${lastStage + 1}`, stride: lastStride * 2 }, { name: `p${lastStage + 2}`, stride: lastStride * 4 });
+    addConvLayer(
+      set,
+      'top_block.p6',
+      { kernel: 3, inChannels: c5, outChannels: channels, init: 'c2-xavier' },
+      seed,
+    );
+    addConvLayer(
+      set,
+      'top_block.p7',
+      { kernel: 3, inChannels: channels, outChannels: channels, init: 'c2-xavier' },
+      seed,
+    );
+    levels.push(
+      { name: `p${lastStage + 1}`, stride: lastStride * 2 },
+      { name: `p${lastStage + 2}`, stride: lastStride * 4 },
+    );
   } else {
     levels.push({ name: `p${lastStage + 1}`, stride: lastStride * 2 });
   }
@@ -76,7 +102,9 @@ export function createFpn(options: FpnOptions): Fpn {
           if (prev) {
             const [h, w] = lateral.shape.slice(1, 3) as [number, number];
             if (prev.shape[1] * 2 !== h || prev.shape[2] * 2 !== w)
-              throw new Error(`FPN: ${f} is ${h}×${w}, not twice the level above (${prev.shape[1]}×${prev.shape[2]}); pad inputs to a multiple of 32`);
+              throw new Error(
+                `FPN: ${f} is ${h}×${w}, not twice the level above (${prev.shape[1]}×${prev.shape[2]}); pad inputs to a multiple of 32`,
+              );
             prev = tf.add(lateral, tf.image.resizeNearestNeighbor(prev, [h, w])) as tf.Tensor4D;
           } else prev = lateral;
           outs.unshift(applyConvLayer(set, `fpn_output${s}`, prev, opts));

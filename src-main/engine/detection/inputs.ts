@@ -42,7 +42,9 @@ export interface DetectionDataset {
  */
 export function detectionDatasetFromCoco(images: RawImage[], coco: CocoDataset): DetectionDataset {
   if (images.length !== coco.images.length)
-    throw new Error(`detection dataset: ${images.length} decoded images for ${coco.images.length} COCO images`);
+    throw new Error(
+      `detection dataset: ${images.length} decoded images for ${coco.images.length} COCO images`,
+    );
   const categories = coco.categories.map((c) => ({ id: c.id, name: c.name })).sort((a, b) => a.id - b.id);
   const classOf = new Map(categories.map((c, k) => [c.id, k]));
   const byImage = new Map<number, { boxes: number[]; classes: number[] }>();
@@ -51,8 +53,10 @@ export function detectionDatasetFromCoco(images: RawImage[], coco: CocoDataset):
     if (a.iscrowd) continue;
     const entry = byImage.get(a.image_id);
     const k = classOf.get(a.category_id);
-    if (!entry) throw new Error(`detection dataset: annotation ${a.id} refers to unknown image ${a.image_id}`);
-    if (k === undefined) throw new Error(`detection dataset: annotation ${a.id} has unknown category ${a.category_id}`);
+    if (!entry)
+      throw new Error(`detection dataset: annotation ${a.id} refers to unknown image ${a.image_id}`);
+    if (k === undefined)
+      throw new Error(`detection dataset: annotation ${a.id} has unknown category ${a.category_id}`);
     if (!(a.bbox[2] > 0 && a.bbox[3] > 0)) continue;
     entry.boxes.push(...cocoToXyxy(a.bbox));
     entry.classes.push(k);
@@ -69,7 +73,12 @@ export function detectionDatasetFromCoco(images: RawImage[], coco: CocoDataset):
 }
 
 /** detectron2's ResizeShortestEdge output shape: short side → `shortSide`, long side capped at `maxSize`. */
-export function resizedShape(height: number, width: number, shortSide: number, maxSize: number): [number, number] {
+export function resizedShape(
+  height: number,
+  width: number,
+  shortSide: number,
+  maxSize: number,
+): [number, number] {
   let scale = shortSide / Math.min(height, width);
   let h = height * scale;
   let w = width * scale;
@@ -129,11 +138,19 @@ export function makeInputBatch(
     const std = tf.tensor1d(IMAGENET_STD as unknown as number[]);
     const each = images.map((im, i) => {
       const [h, w] = shapes[i]!;
-      let x = tf.div(tf.tensor4d(im.data, [1, im.height, im.width, 3], 'int32').toFloat(), 255) as tf.Tensor4D;
+      let x = tf.div(
+        tf.tensor4d(im.data, [1, im.height, im.width, 3], 'int32').toFloat(),
+        255,
+      ) as tf.Tensor4D;
       if (h !== im.height || w !== im.width) x = tf.image.resizeBilinear(x, [h, w], false, true);
       if (flips[i]) x = tf.reverse(x, 2);
       x = tf.div(tf.sub(x, mean), std) as tf.Tensor4D;
-      return tf.pad(x, [[0, 0], [0, H - h], [0, W - w], [0, 0]]);
+      return tf.pad(x, [
+        [0, 0],
+        [0, H - h],
+        [0, W - w],
+        [0, 0],
+      ]);
     });
     return each.length === 1 ? each[0]! : tf.concat(each, 0);
   });

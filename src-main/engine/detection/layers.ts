@@ -17,7 +17,9 @@ import type { ForwardOptions, ParameterSet } from '../models/types';
 export type WeightInit = 'c2-xavier' | { std: number };
 
 function initValues(init: WeightInit, fanIn: number, size: number, seed: number, name: string): Float32Array {
-  return init === 'c2-xavier' ? uniformArray(size, Math.sqrt(3 / fanIn), seed, name) : normalArray(size, init.std, seed, name);
+  return init === 'c2-xavier'
+    ? uniformArray(size, Math.sqrt(3 / fanIn), seed, name)
+    : normalArray(size, init.std, seed, name);
 }
 
 export interface ConvLayerSpec {
@@ -30,10 +32,20 @@ export interface ConvLayerSpec {
   biasValue?: number;
 }
 
-export function addConvLayer(set: MutableParameterSet, name: string, spec: ConvLayerSpec, seed: number): void {
+export function addConvLayer(
+  set: MutableParameterSet,
+  name: string,
+  spec: ConvLayerSpec,
+  seed: number,
+): void {
   const { kernel: k, inChannels: cin, outChannels: cout } = spec;
   const fanIn = cin * k * k;
-  addParam(set, `${name}.weight`, initValues(spec.init, fanIn, k * k * cin * cout, seed, `${name}.weight`), [k, k, cin, cout]);
+  addParam(set, `${name}.weight`, initValues(spec.init, fanIn, k * k * cin * cout, seed, `${name}.weight`), [
+    k,
+    k,
+    cin,
+    cout,
+  ]);
   if (spec.norm === 'bn') addBatchNorm(set, `${name}.norm`, cout);
   else addParam(set, `${name}.bias`, new Float32Array(cout).fill(spec.biasValue ?? 0), [cout]);
 }
@@ -62,7 +74,10 @@ export function addLinearLayer(
   init: WeightInit,
   seed: number,
 ): void {
-  addParam(set, `${name}.weight`, initValues(init, inDim, inDim * outDim, seed, `${name}.weight`), [inDim, outDim]);
+  addParam(set, `${name}.weight`, initValues(init, inDim, inDim * outDim, seed, `${name}.weight`), [
+    inDim,
+    outDim,
+  ]);
   addParam(set, `${name}.bias`, new Float32Array(outDim), [outDim]);
 }
 

@@ -22,7 +22,8 @@ export function sigmoidFocalLoss(
 ): tf.Scalar {
   return tf.tidy(() => {
     const p = tf.sigmoid(logits);
-    const pow = (t: tf.Tensor) => (gamma === 2 ? tf.square(t) : gamma === 1 ? t : gamma === 0 ? tf.onesLike(t) : tf.pow(t, gamma));
+    const pow = (t: tf.Tensor) =>
+      gamma === 2 ? tf.square(t) : gamma === 1 ? t : gamma === 0 ? tf.onesLike(t) : tf.pow(t, gamma);
     const a = alpha >= 0 ? alpha : 1;
     const b = alpha >= 0 ? 1 - alpha : 1;
     const posTerm = tf.mul(tf.mul(pow(tf.sub(1, p)), tf.softplus(tf.neg(logits))), a);
@@ -47,7 +48,12 @@ export function sigmoidCrossEntropy(logits: tf.Tensor, targets: tf.Tensor, weigh
  *   |d| < β: 0.5 d² / β, else |d| − 0.5 β;  β = 0 is plain L1.
  * Written as 0.5·m²/β + (|d| − m) with m = min(|d|, β): no comparison on the tape.
  */
-export function smoothL1Loss(pred: tf.Tensor, target: tf.Tensor, beta: number, weights: tf.Tensor): tf.Scalar {
+export function smoothL1Loss(
+  pred: tf.Tensor,
+  target: tf.Tensor,
+  beta: number,
+  weights: tf.Tensor,
+): tf.Scalar {
   return tf.tidy(() => {
     const n = tf.abs(tf.sub(pred, target));
     let loss: tf.Tensor;
@@ -103,5 +109,7 @@ export function boxRegressionLoss(
   weights: BoxWeights,
 ): tf.Scalar {
   if (kind === 'smooth-l1') return smoothL1Loss(predDeltas, targets.deltas, beta, targets.weights);
-  return tf.tidy(() => giouLoss(decodeDeltasTf(targets.refs, predDeltas, weights), targets.boxes, targets.weights));
+  return tf.tidy(() =>
+    giouLoss(decodeDeltasTf(targets.refs, predDeltas, weights), targets.boxes, targets.weights),
+  );
 }

@@ -27,7 +27,9 @@ export interface MatchResult {
 export function matchBoxes(gt: BoxArray, predictions: BoxArray, options: MatcherOptions): MatchResult {
   const { thresholds, labels: intervalLabels } = options;
   if (intervalLabels.length !== thresholds.length + 1)
-    throw new Error(`matcher: ${thresholds.length} threshold(s) need ${thresholds.length + 1} labels, got ${intervalLabels.length}`);
+    throw new Error(
+      `matcher: ${thresholds.length} threshold(s) need ${thresholds.length + 1} labels, got ${intervalLabels.length}`,
+    );
   const g = boxCount(gt);
   const n = boxCount(predictions);
   const matched = new Int32Array(n);

@@ -7,7 +7,12 @@
 import { iouAt, type BoxArray } from './boxes';
 
 /** Indices into `boxes` of the kept boxes, by decreasing score (ties: lower index first). */
-export function nms(boxes: BoxArray, scores: ArrayLike<number>, iouThreshold: number, candidates?: number[]): number[] {
+export function nms(
+  boxes: BoxArray,
+  scores: ArrayLike<number>,
+  iouThreshold: number,
+  candidates?: number[],
+): number[] {
   const order = (candidates ?? Array.from({ length: scores.length }, (_, i) => i)).slice();
   order.sort((a, b) => scores[b]! - scores[a]! || a - b);
   const keep: number[] = [];

@@ -13,7 +13,8 @@ export function finalizeDetections(
   maxDetections: number,
 ): Detections {
   const all = concatBoxes(boxesParts);
-  if (all.length !== scores.length * 4) throw new Error(`finalizeDetections: ${all.length / 4} boxes for ${scores.length} scores`);
+  if (all.length !== scores.length * 4)
+    throw new Error(`finalizeDetections: ${all.length / 4} boxes for ${scores.length} scores`);
   clipBoxes(all, size[1], size[0]);
   const keep = batchedNms(all, scores, classes, nmsThresh).slice(0, maxDetections);
   return {

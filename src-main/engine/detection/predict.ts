@@ -36,7 +36,10 @@ export function loadFinetunedDetector(p: string): LoadedDetector {
   if (loaded.state.kind !== FINETUNE_CHECKPOINT_KIND)
     throw new Error(`${dir}: not a fine-tuning checkpoint (a pretraining run? fine-tune it first)`);
   const { config, categories } = loaded.state;
-  const backbone = createBackbone(config.backbone.name, { baseWidth: config.backbone.baseWidth, seed: config.seed });
+  const backbone = createBackbone(config.backbone.name, {
+    baseWidth: config.backbone.baseWidth,
+    seed: config.seed,
+  });
   const detector = createDetector(config, backbone, categories.length);
   try {
     restoreDetector(detector, loaded);
@@ -55,17 +58,34 @@ export interface PredictedBox {
   category: string;
 }
 
-export async function predictImage(model: LoadedDetector, image: RawImage, minScore = 0): Promise<PredictedBox[]> {
+export async function predictImage(
+  model: LoadedDetector,
+  image: RawImage,
+  minScore = 0,
+): Promise<PredictedBox[]> {
   const { results } = await detectSamples(
     model.detector,
-    [{ imageId: 0, image, originalSize: [image.height, image.width], boxes: new Float32Array(0), classes: new Int32Array(0) }],
+    [
+      {
+        imageId: 0,
+        image,
+        originalSize: [image.height, image.width],
+        boxes: new Float32Array(0),
+        classes: new Int32Array(0),
+      },
+    ],
     model.categories,
     { minSize: model.config.data.minSizeTest, maxSize: model.config.data.maxSizeTest },
   );
   const names = new Map(model.categories.map((c) => [c.id, c.name]));
   return results
     .filter((r) => r.score >= minScore)
-    .map((r) => ({ bbox: r.bbox, score: r.score, category_id: r.category_id, category: names.get(r.category_id) ?? String(r.category_id) }));
+    .map((r) => ({
+      bbox: r.bbox,
+      score: r.score,
+      category_id: r.category_id,
+      category: names.get(r.category_id) ?? String(r.category_id),
+    }));
 }
 
 /** A distinct, saturated colour per category index (golden-angle hues). */
@@ -107,5 +127,7 @@ export function drawBoxes(image: RawImage, boxes: PredictedBox[], categories: De
 }
 
 export async function writePng(file: string, image: RawImage): Promise<void> {
-  await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(file);
+  await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png()
+    .toFile(file);
 }

@@ -19,7 +19,9 @@ export function listDetectors(): string[] {
 /** Builds `config.detector` on `backbone` (which it then owns: disposing the detector disposes it). */
 export function createDetector(config: FinetuneConfig, backbone: Backbone, numClasses: number): Detector {
   const build = builders.get(config.detector as DetectorName);
-  if (!build) throw new Error(`Unknown detector "${config.detector}"; registered: ${listDetectors().join(', ')}`);
-  if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`detector: numClasses must be a positive integer (got ${numClasses})`);
+  if (!build)
+    throw new Error(`Unknown detector "${config.detector}"; registered: ${listDetectors().join(', ')}`);
+  if (!Number.isInteger(numClasses) || numClasses < 1)
+    throw new Error(`detector: numClasses must be a positive integer (got ${numClasses})`);
   return build(config, backbone, numClasses);
 }

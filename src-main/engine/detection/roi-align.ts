@@ -84,10 +84,14 @@ export function planRoiAlign(
   const acc = new Map<number, number>();
   for (let r = 0; r < R; r++) {
     const lv = levels[levelIndex[r]!];
-    if (!lv) throw new Error(`roiAlign: box ${r} is assigned to level ${levelIndex[r]}, only ${levels.length} exist`);
+    if (!lv)
+      throw new Error(
+        `roiAlign: box ${r} is assigned to level ${levelIndex[r]}, only ${levels.length} exist`,
+      );
     const { height: H, width: W, stride } = lv;
     const b = batchIndex[r]!;
-    if (!(b >= 0 && b < lv.batch)) throw new Error(`roiAlign: box ${r} refers to image ${b} of a batch of ${lv.batch}`);
+    if (!(b >= 0 && b < lv.batch))
+      throw new Error(`roiAlign: box ${r} refers to image ${b} of a batch of ${lv.batch}`);
     const base = offsets[levelIndex[r]!]! + b * H * W;
     const scale = 1 / stride;
     const x1 = boxes[r * 4]! * scale - 0.5;
@@ -157,7 +161,8 @@ export function planRoiAlign(
 export function roiAlign(levels: tf.Tensor4D[], plan: RoiAlignPlan): tf.Tensor4D {
   const C = levels[0]!.shape[3];
   const rows = levels.reduce((s, l) => s + l.shape[0] * l.shape[1] * l.shape[2], 0);
-  if (rows !== plan.sourceRows) throw new Error(`roiAlign: the plan expects ${plan.sourceRows} feature rows, the levels have ${rows}`);
+  if (rows !== plan.sourceRows)
+    throw new Error(`roiAlign: the plan expects ${plan.sourceRows} feature rows, the levels have ${rows}`);
   const { numRois: R, resolution: P } = plan;
   const E = plan.src.length;
   return tf.tidy(() => {
@@ -172,7 +177,11 @@ export function roiAlign(levels: tf.Tensor4D[], plan: RoiAlignPlan): tf.Tensor4D
     const op = tf.customGrad((f, s, d, wt, save) => {
       // Keep the index tensors alive for the backward pass (the tape holds saved tensors).
       (save as tf.GradSaveFunc)([s as tf.Tensor, d as tf.Tensor, wt as tf.Tensor]);
-      const value = tf.scatterND(d as tf.Tensor, tf.mul(tf.gatherND(f as tf.Tensor, s as tf.Tensor), wt as tf.Tensor), [R * P * P, C]);
+      const value = tf.scatterND(
+        d as tf.Tensor,
+        tf.mul(tf.gatherND(f as tf.Tensor, s as tf.Tensor), wt as tf.Tensor),
+        [R * P * P, C],
+      );
       return {
         value,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {

@@ -20,7 +20,11 @@ function ramp(t: number): [number, number, number] {
   const f = x * (stops.length - 1);
   const i = Math.min(stops.length - 2, Math.floor(f));
   const u = f - i;
-  return [0, 1, 2].map((k) => Math.round(stops[i][k] * (1 - u) + stops[i + 1][k] * u)) as [number, number, number];
+  return [0, 1, 2].map((k) => Math.round(stops[i][k] * (1 - u) + stops[i + 1][k] * u)) as [
+    number,
+    number,
+    number,
+  ];
 }
 
 /** The column (cell of crop 2) whose transported mass is most concentrated: the clearest match to show. */
@@ -56,7 +60,8 @@ export async function renderTransportFigure(t: TransportInspection, column?: num
   const left = Buffer.from(crop1.data);
   for (let y = 0; y < S; y++)
     for (let x = 0; x < S; x++) {
-      const cell = Math.min(h1 - 1, Math.floor((y * h1) / S)) * w1 + Math.min(w1 - 1, Math.floor((x * w1) / S));
+      const cell =
+        Math.min(h1 - 1, Math.floor((y * h1) / S)) * w1 + Math.min(w1 - 1, Math.floor((x * w1) / S));
       const [r, g, b] = ramp(weights[cell] / wmax);
       const o = (y * S + x) * 3;
       left[o] = Math.round(left[o] * 0.45 + r * 0.55);
@@ -94,7 +99,9 @@ export async function renderTransportFigure(t: TransportInspection, column?: num
 
   const gap = 8;
   const raw = (data: Buffer) => ({ input: data, raw: { width: S, height: S, channels: 3 as const } });
-  return sharp({ create: { width: 3 * S + 2 * gap, height: S, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+  return sharp({
+    create: { width: 3 * S + 2 * gap, height: S, channels: 3, background: { r: 255, g: 255, b: 255 } },
+  })
     .composite([
       { ...raw(left), left: 0, top: 0 },
       { ...raw(right), left: S + gap, top: 0 },

@@ -32,7 +32,9 @@ function geometricOnly(image: RawImage, seed: number): ViewParams {
 async function toPng(pixels01: tf.Tensor3D): Promise<Buffer> {
   const [h, w] = pixels01.shape;
   const data = await tf.tidy(() => tf.cast(tf.clipByValue(tf.mul(pixels01, 255), 0, 255), 'int32')).data();
-  return sharp(Buffer.from(Uint8Array.from(data)), { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+  return sharp(Buffer.from(Uint8Array.from(data)), { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 export async function inspectTransport(args: {
@@ -68,7 +70,8 @@ export async function inspectTransport(args: {
         yMap = restored.target.backbone.forward(x2, { training: false }).res5;
         [vx, vy] = [tf.mean(xMap, [1, 2]) as tf.Tensor2D, tf.mean(yMap, [1, 2]) as tf.Tensor2D];
       }
-      if (args.grid) [xMap, yMap] = [spatialPyramid(xMap, [args.grid])[0], spatialPyramid(yMap, [args.grid])[0]];
+      if (args.grid)
+        [xMap, yMap] = [spatialPyramid(xMap, [args.grid])[0], spatialPyramid(yMap, [args.grid])[0]];
       return { xMap, yMap, vx, vy };
     });
     const e = config.emd;
@@ -79,13 +82,15 @@ export async function inspectTransport(args: {
       marginals,
       marginalEpsilon: e.marginalEpsilon,
     });
-    const cost = await tf.tidy(() => {
-      const n = (t: tf.Tensor4D) => {
-        const f = tf.reshape(t, [-1, t.shape[3]]);
-        return tf.div(f, tf.add(tf.norm(f, 'euclidean', 1, true), 1e-12));
-      };
-      return tf.sub(1, tf.matMul(n(maps.xMap), n(maps.yMap), false, true));
-    }).data();
+    const cost = await tf
+      .tidy(() => {
+        const n = (t: tf.Tensor4D) => {
+          const f = tf.reshape(t, [-1, t.shape[3]]);
+          return tf.div(f, tf.add(tf.norm(f, 'euclidean', 1, true), 1e-12));
+        };
+        return tf.sub(1, tf.matMul(n(maps.xMap), n(maps.yMap), false, true));
+      })
+      .data();
     const [c1, c2] = tf.tidy(() => tf.unstack(shown) as tf.Tensor3D[]);
     const crops: [Buffer, Buffer] = [await toPng(c1), await toPng(c2)];
     tf.dispose([shown, input, c1, c2, maps.xMap, maps.yMap, maps.vx, maps.vy]);

@@ -16,7 +16,12 @@ export interface FeatureInfo {
  * statistics can be updated after the gradient step (outside the tape). The callee must tf.keep
  * what it stores.
  */
-export type BatchStatsSink = (bnName: string, mean: tf.Tensor1D, variance: tf.Tensor1D, count: number) => void;
+export type BatchStatsSink = (
+  bnName: string,
+  mean: tf.Tensor1D,
+  variance: tf.Tensor1D,
+  count: number,
+) => void;
 
 export interface ForwardOptions {
   training: boolean;

@@ -4,7 +4,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-export function emaUpdate(target: Map<string, tf.Variable>, online: Map<string, tf.Variable>, tau: number): void {
+export function emaUpdate(
+  target: Map<string, tf.Variable>,
+  online: Map<string, tf.Variable>,
+  tau: number,
+): void {
   tf.tidy(() => {
     for (const [name, t] of target) {
       const o = online.get(name);

@@ -43,11 +43,24 @@ export function createEncoder(config: PretrainConfig, role: 'online' | 'target',
     backbone,
     projector: createMlpHead('projector', featDim, projectorHidden, projectionDim, seed + 1),
   };
-  if (role === 'online') enc.predictor = createMlpHead('predictor', projectionDim, predictorHidden, projectionDim, seed + 2);
+  if (role === 'online')
+    enc.predictor = createMlpHead('predictor', projectionDim, predictorHidden, projectionDim, seed + 2);
   if (dense) {
-    enc.denseProjector = createDenseMlpHead('dense_projector', featDim, projectorHidden, projectionDim, seed + 3);
+    enc.denseProjector = createDenseMlpHead(
+      'dense_projector',
+      featDim,
+      projectorHidden,
+      projectionDim,
+      seed + 3,
+    );
     if (role === 'online')
-      enc.densePredictor = createDenseMlpHead('dense_predictor', projectionDim, predictorHidden, projectionDim, seed + 4);
+      enc.densePredictor = createDenseMlpHead(
+        'dense_predictor',
+        projectionDim,
+        predictorHidden,
+        projectionDim,
+        seed + 4,
+      );
   }
   return enc;
 }
@@ -64,7 +77,10 @@ export function encoderVariables(enc: Encoder, which: 'params' | 'buffers'): Map
 }
 
 /** The target's variables are the online's minus the predictors; same keys. */
-export function sharedWithTarget(online: Map<string, tf.Variable>, target: Map<string, tf.Variable>): Map<string, tf.Variable> {
+export function sharedWithTarget(
+  online: Map<string, tf.Variable>,
+  target: Map<string, tf.Variable>,
+): Map<string, tf.Variable> {
   const out = new Map<string, tf.Variable>();
   for (const k of target.keys()) out.set(k, online.get(k)!);
   return out;
@@ -77,7 +93,9 @@ export function sharedWithTarget(online: Map<string, tf.Variable>, target: Map<s
 export function encode(enc: Encoder, x: tf.Tensor4D, sink?: BatchStatsSink, training = true): EncoderOutput {
   const opts = (part: string) => ({
     training,
-    onBatchStats: sink ? (bn: string, m: tf.Tensor1D, v: tf.Tensor1D, n: number) => sink(`${part}/${bn}`, m, v, n) : undefined,
+    onBatchStats: sink
+      ? (bn: string, m: tf.Tensor1D, v: tf.Tensor1D, n: number) => sink(`${part}/${bn}`, m, v, n)
+      : undefined,
   });
   const feats = enc.backbone.forward(x, opts('backbone')).res5;
   const pooled = tf.mean(feats, [1, 2]) as tf.Tensor2D;

@@ -59,7 +59,8 @@ export interface LossTerms {
   collapseStd: tf.Scalar;
 }
 
-const flatten = (m: tf.Tensor4D): tf.Tensor3D => tf.reshape(m, [m.shape[0], m.shape[1] * m.shape[2], m.shape[3]]);
+const flatten = (m: tf.Tensor4D): tf.Tensor3D =>
+  tf.reshape(m, [m.shape[0], m.shape[1] * m.shape[2], m.shape[3]]);
 
 /** [a; b] → [b; a] along the batch axis. */
 function swapHalves<T extends tf.Tensor>(t: T): T {
@@ -114,7 +115,9 @@ function pyramidBlocks(config: PretrainConfig, onOf: number[], tgOf: number[]): 
     if (onOf.length !== tgOf.length) throw new Error("objective.ts: 'same' pairing needs equal level counts");
     onOf.forEach((a, k) => add(a, tgOf[k]));
   } else if (config.emd.spc && config.emd.spcPairing !== 'cross')
-    throw new Error(`objective.ts: emd.spcPairing must be 'cross' or 'same', got ${String(config.emd.spcPairing)}`);
+    throw new Error(
+      `objective.ts: emd.spcPairing must be 'cross' or 'same', got ${String(config.emd.spcPairing)}`,
+    );
   else for (const a of onOf) for (const b of tgOf) add(a, b);
   return [...weights.values()];
 }
@@ -200,10 +203,7 @@ export function pretrainLoss(
 }
 
 /** The dense terms pair by pair through emd-loss.ts, each pair repeated by its multiplicity. */
-function perPairEmd(
-  groups: DenseEmdGroup[],
-  opts: Parameters<typeof emdLoss>[4],
-): tf.Scalar {
+function perPairEmd(groups: DenseEmdGroup[], opts: Parameters<typeof emdLoss>[4]): tf.Scalar {
   const terms: tf.Scalar[] = [];
   for (const g of groups)
     for (const k of g.blocks) {

@@ -47,8 +47,21 @@ const CASES: Case[] = [
 
 function product(c: Case): { value: Float32Array; shape: number[] } {
   return tf.tidy(() => {
-    const a = tf.tensor(pattern(c.a.reduce((p, q) => p * q), 0.37), c.a);
-    const b = tf.tensor(pattern(c.b.reduce((p, q) => p * q), 0.21, 1), c.b);
+    const a = tf.tensor(
+      pattern(
+        c.a.reduce((p, q) => p * q),
+        0.37,
+      ),
+      c.a,
+    );
+    const b = tf.tensor(
+      pattern(
+        c.b.reduce((p, q) => p * q),
+        0.21,
+        1,
+      ),
+      c.b,
+    );
     const out = tf.matMul(a, b, c.tA, c.tB);
     return { value: out.dataSync() as Float32Array, shape: out.shape };
   });
@@ -92,13 +105,16 @@ describe('wasm BatchMatMul (transposes and batches through XNNPACK)', () => {
     expect(typeof gemmFunction(tf.backend())).toBe('function');
   });
 
-  it.each(CASES.map((c) => [`[${c.a}]${c.tA ? 'ᵀ' : ''} · [${c.b}]${c.tB ? 'ᵀ' : ''}`, c] as const))('%s equals cpu', (_, c) => {
-    expect(tf.getBackend()).toBe('wasm');
-    const got = product(c);
-    const want = refs.get(c)!;
-    expect(got.shape).toEqual(want.shape);
-    expect(maxRelErr(got.value, want.value)).toBeLessThan(1e-5);
-  });
+  it.each(CASES.map((c) => [`[${c.a}]${c.tA ? 'ᵀ' : ''} · [${c.b}]${c.tB ? 'ᵀ' : ''}`, c] as const))(
+    '%s equals cpu',
+    (_, c) => {
+      expect(tf.getBackend()).toBe('wasm');
+      const got = product(c);
+      const want = refs.get(c)!;
+      expect(got.shape).toEqual(want.shape);
+      expect(maxRelErr(got.value, want.value)).toBeLessThan(1e-5);
+    },
+  );
 
   it('gives the matMul gradient of cpu and frees everything it allocates', () => {
     const buffers = () => tf.engine().backend.numDataIds();

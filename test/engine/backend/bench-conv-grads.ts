@@ -54,13 +54,20 @@ function convTensors(c: ConvCase) {
   const attrs = { strides: [c.s, c.s], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined };
   const filterGrad = () =>
     tf.tidy(() => {
-      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape: w.shape } as unknown as tf.NamedAttrMap);
+      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, {
+        ...attrs,
+        filterShape: w.shape,
+      } as unknown as tf.NamedAttrMap);
     });
   const inputGrad = () =>
     tf.tidy(() => {
-      tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, { ...attrs, inputShape: c.x } as unknown as tf.NamedAttrMap);
+      tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, {
+        ...attrs,
+        inputShape: c.x,
+      } as unknown as tf.NamedAttrMap);
     });
-  const forward = () => tf.tidy(() => void tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, 'same').dataSync());
+  const forward = () =>
+    tf.tidy(() => void tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, 'same').dataSync());
   return { x, w, dy, flops, attrs, filterGrad, inputGrad, forward };
 }
 
@@ -115,16 +122,33 @@ async function main(): Promise<void> {
     const ya = tf.avgPool(px, k, s, 'same');
     const dym = tf.randomNormal(ym.shape, 0, 1, 'float32', 7);
     const dya = tf.randomNormal(ya.shape, 0, 1, 'float32', 8);
-    const attrs = { filterSize: k, strides: s, pad: 'same', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
+    const attrs = {
+      filterSize: k,
+      strides: s,
+      pad: 'same',
+      dimRoundingMode: undefined,
+    } as unknown as tf.NamedAttrMap;
     const label = `${shape.join('x')} ${k}x${k} s${s}`;
-    say(`wasm maxPool ${label}: forward ${fmt(stats(() => tf.tidy(() => void tf.maxPool(px, k, s, 'same').dataSync()), 10))}`);
-    say(`wasm maxPool ${label}: grad    ${fmt(stats(() => tf.tidy(() => void tf.engine().runKernel(tf.MaxPoolGrad, { dy: dym, input: px, output: ym }, attrs)), 10))}`);
-    say(`wasm avgPool ${label}: forward ${fmt(stats(() => tf.tidy(() => void tf.avgPool(px, k, s, 'same').dataSync()), 10))}`);
-    say(`wasm avgPool ${label}: grad    ${fmt(stats(() => tf.tidy(() => void tf.engine().runKernel(tf.AvgPoolGrad, { dy: dya, input: px }, attrs)), 10))}`);
+    say(
+      `wasm maxPool ${label}: forward ${fmt(stats(() => tf.tidy(() => void tf.maxPool(px, k, s, 'same').dataSync()), 10))}`,
+    );
+    say(
+      `wasm maxPool ${label}: grad    ${fmt(stats(() => tf.tidy(() => void tf.engine().runKernel(tf.MaxPoolGrad, { dy: dym, input: px, output: ym }, attrs)), 10))}`,
+    );
+    say(
+      `wasm avgPool ${label}: forward ${fmt(stats(() => tf.tidy(() => void tf.avgPool(px, k, s, 'same').dataSync()), 10))}`,
+    );
+    say(
+      `wasm avgPool ${label}: grad    ${fmt(stats(() => tf.tidy(() => void tf.engine().runKernel(tf.AvgPoolGrad, { dy: dya, input: px }, attrs)), 10))}`,
+    );
     const stockRun = (fn: tf.KernelFunc, inputs: tf.NamedTensorInfoMap) => () =>
       backend.disposeData((fn({ inputs, backend: tf.backend(), attrs }) as tf.TensorInfo).dataId);
-    say(`wasm maxPool ${label}: grad, stock wasm kernel ${fmt(stats(stockRun(stockMaxGrad, { dy: dym, input: px, output: ym }), 10))}`);
-    say(`wasm avgPool ${label}: grad, stock wasm kernel ${fmt(stats(stockRun(stockAvgGrad, { dy: dya, input: px }), 10))}`);
+    say(
+      `wasm maxPool ${label}: grad, stock wasm kernel ${fmt(stats(stockRun(stockMaxGrad, { dy: dym, input: px, output: ym }), 10))}`,
+    );
+    say(
+      `wasm avgPool ${label}: grad, stock wasm kernel ${fmt(stats(stockRun(stockAvgGrad, { dy: dya, input: px }), 10))}`,
+    );
     tf.dispose([px, ym, ya, dym, dya]);
   }
 
@@ -138,7 +162,9 @@ async function main(): Promise<void> {
       const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
         if (closed) return tf.sum(tf.mul(batchNormTrain(xx, gg as tf.Tensor1D, bb as tf.Tensor1D).y, wts));
         const m = tf.moments(xx, [0, 1, 2]);
-        return tf.sum(tf.mul(tf.batchNorm(xx, m.mean, m.variance, bb as tf.Tensor1D, gg as tf.Tensor1D, 1e-5), wts));
+        return tf.sum(
+          tf.mul(tf.batchNorm(xx, m.mean, m.variance, bb as tf.Tensor1D, gg as tf.Tensor1D, 1e-5), wts),
+        );
       };
       tf.grads(f)([x, g, b]).forEach((t) => t.dataSync());
     });

@@ -31,7 +31,15 @@ export function createTinyNet(seed: number, batch = 8, size = 24): TinyNet {
     bd: v('bd', tf.zeros([3])),
   };
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', seed + 3);
-  const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 3), 'int32'), 3));
+  const labels = tf.tidy(() =>
+    tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: batch }, (_, i) => i % 3),
+        'int32',
+      ),
+      3,
+    ),
+  );
 
   const loss = (): tf.Scalar => {
     let h: tf.Tensor4D = tf.conv2d(x as tf.Tensor4D, params.w1 as tf.Tensor4D, 2, 'same');

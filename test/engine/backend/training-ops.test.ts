@@ -10,21 +10,33 @@ const SHAPE: [number, number, number, number] = [2, 10, 10, 4];
 
 function input(): tf.Tensor4D {
   return tf.tensor4d(
-    Float32Array.from({ length: 2 * 10 * 10 * 4 }, (_, i) => Math.sin(i * 0.61) * 1.7 + 0.2 * Math.cos(i * 0.07)),
+    Float32Array.from(
+      { length: 2 * 10 * 10 * 4 },
+      (_, i) => Math.sin(i * 0.61) * 1.7 + 0.2 * Math.cos(i * 0.07),
+    ),
     SHAPE,
   );
 }
 
 const consts = {
-  w33: () => tf.tensor4d(Float32Array.from({ length: 144 }, (_, i) => Math.cos(i * 0.3) * 0.3), [3, 3, 4, 4]),
-  dense: () => tf.tensor2d(Float32Array.from({ length: 400 * 6 }, (_, i) => Math.sin(i * 0.05) * 0.05), [400, 6]),
+  w33: () =>
+    tf.tensor4d(
+      Float32Array.from({ length: 144 }, (_, i) => Math.cos(i * 0.3) * 0.3),
+      [3, 3, 4, 4],
+    ),
+  dense: () =>
+    tf.tensor2d(
+      Float32Array.from({ length: 400 * 6 }, (_, i) => Math.sin(i * 0.05) * 0.05),
+      [400, 6],
+    ),
   labels: () => tf.oneHot(tf.tensor1d([1, 4], 'int32'), 6),
 };
 
 // Each maps x [2,10,10,4] to a tensor; the test differentiates sum(f(x) · fixed weights).
 const OPS: Record<string, (x: tf.Tensor4D) => tf.Tensor> = {
   'conv 3x3 s2 same + relu': (x) => tf.relu(tf.conv2d(x, consts.w33(), 2, 'same')),
-  'conv 1x1 s2 (downsample)': (x) => tf.conv2d(x, tf.slice(consts.w33(), [1, 1, 0, 0], [1, 1, 4, 4]), 2, 'valid'),
+  'conv 1x1 s2 (downsample)': (x) =>
+    tf.conv2d(x, tf.slice(consts.w33(), [1, 1, 0, 0], [1, 1, 4, 4]), 2, 'valid'),
   'batch norm (tf.batchNorm, training moments)': (x) => {
     const m = tf.moments(x, [0, 1, 2]);
     return tf.batchNorm(x, m.mean, m.variance, tf.fill([4], 0.1), tf.fill([4], 1.3), 1e-5);
@@ -43,8 +55,10 @@ const OPS: Record<string, (x: tf.Tensor4D) => tf.Tensor> = {
     const v = x.reshape([2, 400]);
     return tf.div(v, tf.sqrt(tf.maximum(tf.sum(tf.square(v), -1, true), 1e-12)));
   },
-  'exp / log / logSumExp': (x) => tf.add(tf.log(tf.add(tf.exp(tf.mul(x, 0.3)), 1)), tf.logSumExp(x, -1, true)),
-  'softmax cross-entropy': (x) => tf.losses.softmaxCrossEntropy(consts.labels(), tf.matMul(x.reshape([2, 400]), consts.dense())),
+  'exp / log / logSumExp': (x) =>
+    tf.add(tf.log(tf.add(tf.exp(tf.mul(x, 0.3)), 1)), tf.logSumExp(x, -1, true)),
+  'softmax cross-entropy': (x) =>
+    tf.losses.softmaxCrossEntropy(consts.labels(), tf.matMul(x.reshape([2, 400]), consts.dense())),
   'sigmoid cross-entropy': (x) => tf.losses.sigmoidCrossEntropy(tf.fill(SHAPE, 0.3), x),
   'huber loss': (x) => tf.losses.huberLoss(tf.zeros(SHAPE), x, undefined, 0.5),
   'focal loss (mask from a comparison)': (x) => {
@@ -61,14 +75,30 @@ const OPS: Record<string, (x: tf.Tensor4D) => tf.Tensor> = {
     tf.add(tf.mean(tf.image.resizeBilinear(x, [17, 17])), tf.mean(tf.image.resizeBilinear(x, [5, 7], true))),
   'gather rows (embedding-style)': (x) => tf.gather(x.reshape([20, 40]), tf.tensor1d([3, 0, 3, 19], 'int32')),
   'concat + slice + pad + transpose': (x) =>
-    tf.transpose(tf.pad(tf.concat([tf.slice(x, [0, 0, 0, 0], [2, 4, 10, 4]), x], 1), [[0, 0], [1, 1], [0, 2], [0, 0]]), [0, 3, 1, 2]),
+    tf.transpose(
+      tf.pad(tf.concat([tf.slice(x, [0, 0, 0, 0], [2, 4, 10, 4]), x], 1), [
+        [0, 0],
+        [1, 1],
+        [0, 2],
+        [0, 0],
+      ]),
+      [0, 3, 1, 2],
+    ),
   'batched matMul (Sinkhorn-like)': (x) => {
     const a = tf.softmax(x.reshape([4, 10, 20]));
     return tf.matMul(a, tf.exp(tf.mul(x.reshape([4, 10, 20]), -0.5)), false, true);
   },
-  'clip / minimum / maximum / sqrt': (x) => tf.sqrt(tf.add(tf.maximum(tf.minimum(tf.clipByValue(x, -1, 1.2), 0.9), -0.8), 1)),
+  'clip / minimum / maximum / sqrt': (x) =>
+    tf.sqrt(tf.add(tf.maximum(tf.minimum(tf.clipByValue(x, -1, 1.2), 0.9), -0.8), 1)),
   'fused conv2d (bias + relu)': (x) =>
-    tf.fused.conv2d({ x, filter: consts.w33(), strides: 1, pad: 'same', bias: tf.fill([4], 0.05), activation: 'relu' }),
+    tf.fused.conv2d({
+      x,
+      filter: consts.w33(),
+      strides: 1,
+      pad: 'same',
+      bias: tf.fill([4], 0.05),
+      activation: 'relu',
+    }),
 };
 
 /**
@@ -81,7 +111,13 @@ const OPS: Record<string, (x: tf.Tensor4D) => tf.Tensor> = {
 function avgPoolSameReference(x: tf.Tensor4D, k: number, s: number): tf.Tensor {
   const info = tf.backend_util.computePool2DInfo(x.shape, k, s, 1, 'same');
   const { top, bottom, left, right } = info.padInfo;
-  const pad = (t: tf.Tensor4D) => tf.pad(t, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  const pad = (t: tf.Tensor4D) =>
+    tf.pad(t, [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ]);
   const count = tf.mul(tf.avgPool(pad(tf.onesLike(x)), k, s, 'valid'), k * k);
   return tf.mul(tf.avgPool(pad(x), k, s, 'valid'), tf.div(k * k, count));
 }
@@ -134,7 +170,12 @@ describe('the avgPool reference', () => {
     await tf.setBackend('cpu');
     tf.tidy(() => {
       const x = input();
-      for (const [k, s] of [[3, 1], [5, 1], [7, 1], [3, 2]]) {
+      for (const [k, s] of [
+        [3, 1],
+        [5, 1],
+        [7, 1],
+        [3, 2],
+      ]) {
         const a = tf.avgPool(x, k, s, 'same').dataSync();
         const b = avgPoolSameReference(x, k, s).dataSync();
         expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-5);
@@ -150,10 +191,18 @@ describe('resize nearest neighbour', () => {
   // x holding its own flat indices, each output names its source element, so the gradient of
   // Σ y·w is Σ of w over the outputs that name an element.
   it('the wasm gradient routes each output weight to its source pixel (batch 2, 4 channels, 10→20×15)', () => {
-    const x = tf.tensor4d(Float32Array.from({ length: 800 }, (_, i) => i), SHAPE);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 800 }, (_, i) => i),
+      SHAPE,
+    );
     const y = tf.image.resizeNearestNeighbor(x, [20, 15]);
-    const w = tf.tensor(Float32Array.from({ length: y.size }, (_, i) => (i % 7) + 1), y.shape);
-    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [20, 15]), w)))(x);
+    const w = tf.tensor(
+      Float32Array.from({ length: y.size }, (_, i) => (i % 7) + 1),
+      y.shape,
+    );
+    const g = tf.grad((t: tf.Tensor) =>
+      tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [20, 15]), w)),
+    )(x);
     const want = new Float32Array(800);
     const src = y.dataSync();
     const wv = w.dataSync();

@@ -6,7 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
-import { canonicalPermutation, fastTransposeAvailable } from '../../../src-main/engine/backend/kernels/transpose';
+import {
+  canonicalPermutation,
+  fastTransposeAvailable,
+} from '../../../src-main/engine/backend/kernels/transpose';
 
 interface Case {
   shape: number[];
@@ -53,12 +56,24 @@ beforeAll(async () => {
 
 describe('canonicalPermutation', () => {
   it('drops unit axes and merges axes that stay neighbours', () => {
-    expect(canonicalPermutation([32, 24, 24, 32], [3, 1, 2, 0])).toEqual({ shape: [32, 576, 32], perm: [2, 1, 0] });
-    expect(canonicalPermutation([32, 24, 24, 32], [1, 2, 0, 3])).toEqual({ shape: [32, 576, 32], perm: [1, 0, 2] });
-    expect(canonicalPermutation([3, 3, 64, 128], [0, 1, 3, 2])).toEqual({ shape: [9, 64, 128], perm: [0, 2, 1] });
+    expect(canonicalPermutation([32, 24, 24, 32], [3, 1, 2, 0])).toEqual({
+      shape: [32, 576, 32],
+      perm: [2, 1, 0],
+    });
+    expect(canonicalPermutation([32, 24, 24, 32], [1, 2, 0, 3])).toEqual({
+      shape: [32, 576, 32],
+      perm: [1, 0, 2],
+    });
+    expect(canonicalPermutation([3, 3, 64, 128], [0, 1, 3, 2])).toEqual({
+      shape: [9, 64, 128],
+      perm: [0, 2, 1],
+    });
     expect(canonicalPermutation([1, 1, 64, 128], [0, 1, 3, 2])).toEqual({ shape: [64, 128], perm: [1, 0] });
     expect(canonicalPermutation([2, 3, 4], [0, 1, 2])).toEqual({ shape: [24], perm: [0] });
-    expect(canonicalPermutation([4, 6, 8, 10], [2, 0, 3, 1])).toEqual({ shape: [4, 6, 8, 10], perm: [2, 0, 3, 1] });
+    expect(canonicalPermutation([4, 6, 8, 10], [2, 0, 3, 1])).toEqual({
+      shape: [4, 6, 8, 10],
+      perm: [2, 0, 3, 1],
+    });
   });
 });
 

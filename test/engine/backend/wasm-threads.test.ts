@@ -7,14 +7,26 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
 import { chooseWasmThreads } from '../../../src-main/engine/backend/thread-probe';
-import { isThreadedWasmLoaded, setWasmPoolThreads, wasmPoolThreads } from '../../../src-main/engine/backend/wasm-threaded';
+import {
+  isThreadedWasmLoaded,
+  setWasmPoolThreads,
+  wasmPoolThreads,
+} from '../../../src-main/engine/backend/wasm-threaded';
 
 function convGrads(): Float32Array[] {
   return tf.tidy(() => {
-    const x = tf.tensor4d(Float32Array.from({ length: 2 * 12 * 12 * 8 }, (_, i) => Math.sin(i * 0.31)), [2, 12, 12, 8]);
-    const w = tf.tensor4d(Float32Array.from({ length: 9 * 8 * 8 }, (_, i) => Math.cos(i * 0.7) * 0.2), [3, 3, 8, 8]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 2 * 12 * 12 * 8 }, (_, i) => Math.sin(i * 0.31)),
+      [2, 12, 12, 8],
+    );
+    const w = tf.tensor4d(
+      Float32Array.from({ length: 9 * 8 * 8 }, (_, i) => Math.cos(i * 0.7) * 0.2),
+      [3, 3, 8, 8],
+    );
     return tf
-      .grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))))([x, w])
+      .grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))),
+      )([x, w])
       .map((t) => t.dataSync() as Float32Array);
   });
 }
@@ -29,7 +41,11 @@ beforeAll(async () => {
 describe('threaded wasm', () => {
   it("initBackend threads 'auto' loads the threaded build and measures 1 vs 2 threads", async () => {
     let probed = 0;
-    const info = await initBackend('wasm', { threads: 'auto', probe: () => void (probed++, convGrads()), env: {} });
+    const info = await initBackend('wasm', {
+      threads: 'auto',
+      probe: () => void (probed++, convGrads()),
+      env: {},
+    });
     expect(isThreadedWasmLoaded()).toBe(true);
     expect(info.threadsChosenBy).toMatch(/^auto: probe step [\d.]+ ms with 1 thread, [\d.]+ ms with 2 /);
     expect([1, 2]).toContain(info.threads);
@@ -59,7 +75,9 @@ describe('threaded wasm', () => {
     };
     const choice = chooseWasmThreads(2, probe, 2000);
     expect([1, 2]).toContain(choice.threads);
-    expect(choice.how).toMatch(/^auto: probe step [\d.]+ ms with 1 thread, [\d.]+ ms with 2 \(median of \d, \d+ ms in all\) → [12]$/);
+    expect(choice.how).toMatch(
+      /^auto: probe step [\d.]+ ms with 1 thread, [\d.]+ ms with 2 \(median of \d, \d+ ms in all\) → [12]$/,
+    );
     expect(calls).toBeGreaterThanOrEqual(7); // 2 warm-ups + at least 2 × 2 timed + 1 pool warm-up
     expect(wasmPoolThreads()).toBe(choice.threads);
   });

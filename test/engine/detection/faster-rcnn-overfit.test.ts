@@ -45,11 +45,22 @@ describe('Faster R-CNN', () => {
     });
     const seconds = (performance.now() - t0) / 1000;
     const stats = result.evaluation!.stats;
-    const trend = [...series].map(([k, v]) => `${k.slice(5)} ${v[0]!.toFixed(3)}→${v.at(-1)!.toFixed(3)}`).join(', ');
-    console.log(`[faster-rcnn overfit] ${result.step} steps in ${seconds.toFixed(1)} s; ${trend}; AP ${stats[0]!.toFixed(3)} AP50 ${stats[1]!.toFixed(3)}`);
+    const trend = [...series]
+      .map(([k, v]) => `${k.slice(5)} ${v[0]!.toFixed(3)}→${v.at(-1)!.toFixed(3)}`)
+      .join(', ');
+    console.log(
+      `[faster-rcnn overfit] ${result.step} steps in ${seconds.toFixed(1)} s; ${trend}; AP ${stats[0]!.toFixed(3)} AP50 ${stats[1]!.toFixed(3)}`,
+    );
     expect(result.status).toBe('completed');
-    expect([...series.keys()].sort()).toEqual(['loss/loss_box_reg', 'loss/loss_cls', 'loss/loss_rpn_cls', 'loss/loss_rpn_loc', 'loss/total']);
-    for (const key of ['loss/loss_cls', 'loss/loss_rpn_cls']) expect(series.get(key)!.at(-1)!, key).toBeLessThan(0.5 * series.get(key)![0]!);
+    expect([...series.keys()].sort()).toEqual([
+      'loss/loss_box_reg',
+      'loss/loss_cls',
+      'loss/loss_rpn_cls',
+      'loss/loss_rpn_loc',
+      'loss/total',
+    ]);
+    for (const key of ['loss/loss_cls', 'loss/loss_rpn_cls'])
+      expect(series.get(key)!.at(-1)!, key).toBeLessThan(0.5 * series.get(key)![0]!);
     expect(stats[1]).toBeGreaterThanOrEqual(0.9);
   }, 170_000);
 });

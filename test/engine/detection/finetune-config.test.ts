@@ -1,6 +1,10 @@
 /** The fine-tune config: detectron2's defaults per detector, and errors that name the field. */
 import { describe, expect, it } from 'vitest';
-import { cpuFinetuneOverrides, DEFAULT_FINETUNE_CONFIG, resolveFinetuneConfig } from '../../../shared/config/finetune';
+import {
+  cpuFinetuneOverrides,
+  DEFAULT_FINETUNE_CONFIG,
+  resolveFinetuneConfig,
+} from '../../../shared/config/finetune';
 import { ConfigError } from '../../../shared/config/validation';
 
 describe('finetune config', () => {
@@ -8,12 +12,34 @@ describe('finetune config', () => {
     const r = resolveFinetuneConfig({ detector: 'retinanet' });
     expect(r.retinanet.anchorSizes).toEqual([32, 64, 128, 256, 512]);
     expect(r.retinanet.anchorScales.map((s) => +s.toFixed(4))).toEqual([1, 1.2599, 1.5874]);
-    expect(r.retinanet).toMatchObject({ iouThresholds: [0.4, 0.5], focalAlpha: 0.25, focalGamma: 2, smoothL1Beta: 0.1, numConvs: 4, topkCandidatesTest: 1000, nmsThreshTest: 0.5 });
+    expect(r.retinanet).toMatchObject({
+      iouThresholds: [0.4, 0.5],
+      focalAlpha: 0.25,
+      focalGamma: 2,
+      smoothL1Beta: 0.1,
+      numConvs: 4,
+      topkCandidatesTest: 1000,
+      nmsThreshTest: 0.5,
+    });
     expect(r.optim.lr).toBe(0.01);
     const f = resolveFinetuneConfig({ detector: 'faster-rcnn' });
     expect(f.optim.lr).toBe(0.02);
-    expect(f.rpn).toMatchObject({ iouThresholds: [0.3, 0.7], batchSizePerImage: 256, positiveFraction: 0.5, preNmsTopkTrain: 2000, postNmsTopkTrain: 1000, nmsThresh: 0.7 });
-    expect(f.roiHeads).toMatchObject({ batchSizePerImage: 512, positiveFraction: 0.25, poolerResolution: 7, samplingRatio: 0, bboxRegWeights: [10, 10, 5, 5], fcDim: 1024 });
+    expect(f.rpn).toMatchObject({
+      iouThresholds: [0.3, 0.7],
+      batchSizePerImage: 256,
+      positiveFraction: 0.5,
+      preNmsTopkTrain: 2000,
+      postNmsTopkTrain: 1000,
+      nmsThresh: 0.7,
+    });
+    expect(f.roiHeads).toMatchObject({
+      batchSizePerImage: 512,
+      positiveFraction: 0.25,
+      poolerResolution: 7,
+      samplingRatio: 0,
+      bboxRegWeights: [10, 10, 5, 5],
+      fcDim: 1024,
+    });
     expect(f.optim.decayAt.map((x) => x * 90000)).toEqual([60000, 80000]);
     expect(resolveFinetuneConfig({ detector: 'faster-rcnn', optim: { lr: 0.005 } }).optim.lr).toBe(0.005);
     expect(() => resolveFinetuneConfig(cpuFinetuneOverrides())).not.toThrow();

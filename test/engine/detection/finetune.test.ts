@@ -50,7 +50,14 @@ function tinyConfig(detector: 'retinanet' | 'faster-rcnn', steps: number): Finet
         data: { minSizeTrain: [48, 64], maxSizeTrain: 96, minSizeTest: 64, maxSizeTest: 96, hflip: true },
         fpn: { channels: 8 },
         retinanet: { anchorSizes: [8, 16, 32, 64, 128], numConvs: 1 },
-        rpn: { anchorSizes: [8, 16, 32, 64, 128], batchSizePerImage: 32, preNmsTopkTrain: 100, postNmsTopkTrain: 50, preNmsTopkTest: 100, postNmsTopkTest: 50 },
+        rpn: {
+          anchorSizes: [8, 16, 32, 64, 128],
+          batchSizePerImage: 32,
+          preNmsTopkTrain: 100,
+          postNmsTopkTrain: 50,
+          preNmsTopkTest: 100,
+          postNmsTopkTest: 50,
+        },
         roiHeads: { batchSizePerImage: 32, fcDim: 16, canonicalBoxSize: 36 },
         optim: { epochs: steps / 2, batchSize: 2, lr: 0.01, warmupFraction: 0.25, decayAt: [0.5] },
         checkpoint: { everySteps: 3 },
@@ -92,7 +99,10 @@ describe('runFinetune', () => {
   });
 
   it('leaks no tensor: flat across steps and evaluations, none left after the run (optimizer included)', async () => {
-    const config = { ...tinyConfig('retinanet', 6), eval: { ...tinyConfig('retinanet', 6).eval, everyEpochs: 1 } };
+    const config = {
+      ...tinyConfig('retinanet', 6),
+      eval: { ...tinyConfig('retinanet', 6).eval, everyEpochs: 1 },
+    };
     const before = tf.memory().numTensors;
     const counts: number[] = [];
     let evaluations = 0;
@@ -159,7 +169,10 @@ describe('runFinetune', () => {
         const result = await runFinetune({ config, train: data, val: data, runDir });
         const model = loadFinetunedDetector(runDir);
         try {
-          const again = await detectSamples(model.detector, data.samples, data.categories, { minSize: 64, maxSize: 96 });
+          const again = await detectSamples(model.detector, data.samples, data.categories, {
+            minSize: 64,
+            maxSize: 96,
+          });
           return { result, again: again.results, one: await predictImage(model, data.samples[1]!.image, 0) };
         } finally {
           model.detector.dispose();
@@ -184,13 +197,24 @@ describe('runFinetune', () => {
     const result = await runFinetune({ config, train: data, val: data, runDir });
     expect(tf.memory().numTensors).toBe(before);
     expect(result.evaluation!.stats).toHaveLength(12);
-    const written = JSON.parse(fs.readFileSync(path.join(runDir, 'val_detections.json'), 'utf8')) as unknown[];
+    const written = JSON.parse(
+      fs.readFileSync(path.join(runDir, 'val_detections.json'), 'utf8'),
+    ) as unknown[];
     expect(written).toEqual(result.evaluation!.detections);
     const model = loadFinetunedDetector(runDir);
     try {
       expect(model.step).toBe(2);
-      expect(model.categories.map((c) => c.name)).toEqual(['circle', 'square', 'triangle', 'star', 'ring', 'cross']);
-      const again = (await detectSamples(model.detector, data.samples, data.categories, { minSize: 64, maxSize: 96 })).results;
+      expect(model.categories.map((c) => c.name)).toEqual([
+        'circle',
+        'square',
+        'triangle',
+        'star',
+        'ring',
+        'cross',
+      ]);
+      const again = (
+        await detectSamples(model.detector, data.samples, data.categories, { minSize: 64, maxSize: 96 })
+      ).results;
       expect(again).toEqual(result.evaluation!.detections);
       const one = await predictImage(model, data.samples[1]!.image, 0);
       expect(one.map((d) => d.bbox)).toEqual(again.filter((d) => d.image_id === 2).map((d) => d.bbox));
@@ -206,10 +230,20 @@ describe('datasets', () => {
     const dir = path.join(root, 'coco');
     fs.mkdirSync(dir);
     for (const [i, im] of scenes.images.entries()) await writeDemoPng(path.join(dir, `img${i}.png`), im);
-    const coco = { ...scenes.coco, images: scenes.coco.images.map((im, i) => ({ ...im, file_name: `img${i}.png` })) };
+    const coco = {
+      ...scenes.coco,
+      images: scenes.coco.images.map((im, i) => ({ ...im, file_name: `img${i}.png` })),
+    };
     fs.writeFileSync(path.join(dir, 'instances.json'), JSON.stringify(coco));
     const config = resolveFinetuneConfig({
-      data: { train: path.join(dir, 'instances.json'), val: path.join(dir, 'instances.json'), minSizeTrain: [32, 32], maxSizeTrain: 64, minSizeTest: 32, maxSizeTest: 64 },
+      data: {
+        train: path.join(dir, 'instances.json'),
+        val: path.join(dir, 'instances.json'),
+        minSizeTrain: [32, 32],
+        maxSizeTrain: 64,
+        minSizeTest: 32,
+        maxSizeTest: 64,
+      },
     });
     const logs: string[] = [];
     const { train, val } = await loadDetectionData(config, (m) => logs.push(m));
@@ -218,7 +252,12 @@ describe('datasets', () => {
     expect(train.samples.map((s) => [s.image.width, s.originalSize[1]])).toEqual(Array(4).fill([32, 64]));
     // stored at half size: boxes halve; the COCO ground truth stays in the original pixels
     const a = scenes.coco.annotations.find((x) => x.image_id === train.samples[0]!.imageId)!;
-    expect(Array.from(train.samples[0]!.boxes.subarray(0, 4))).toEqual([a.bbox[0] / 2, a.bbox[1] / 2, (a.bbox[0] + a.bbox[2]) / 2, (a.bbox[1] + a.bbox[3]) / 2]);
+    expect(Array.from(train.samples[0]!.boxes.subarray(0, 4))).toEqual([
+      a.bbox[0] / 2,
+      a.bbox[1] / 2,
+      (a.bbox[0] + a.bbox[2]) / 2,
+      (a.bbox[1] + a.bbox[3]) / 2,
+    ]);
     expect(train.coco.annotations.find((x) => x.id === a.id)!.bbox).toEqual(a.bbox);
     // pixels: the stored image is the original shrunk (mean colour preserved within a few levels)
     const mean = (d: Uint8Array) => d.reduce((s, v) => s + v, 0) / d.length;
@@ -228,7 +267,10 @@ describe('datasets', () => {
 
 describe('backbone init', () => {
   const base = tinyConfig('retinanet', 2);
-  const withInit = (kind: FinetuneConfig['init']['kind'], p: string) => ({ ...base, init: { kind, path: p } });
+  const withInit = (kind: FinetuneConfig['init']['kind'], p: string) => ({
+    ...base,
+    init: { kind, path: p },
+  });
   const same = (a: Map<string, tf.Variable>, b: Map<string, tf.Variable>) => {
     expect([...a.keys()]).toEqual([...b.keys()]);
     for (const [k, v] of a) expect(Array.from(b.get(k)!.dataSync()), k).toEqual(Array.from(v.dataSync()));
@@ -247,7 +289,9 @@ describe('backbone init', () => {
     const runDir = path.join(root, 'pretrain');
     const images = await loadPretrainImages(pconfig.data);
     await runPretraining({ config: pconfig, images: images.images, runDir, prefetch: 'none' });
-    const ckpt = loadCheckpoint<{ numBatchesTracked: Record<string, number> }>(listCheckpoints(path.join(runDir, 'checkpoints')).at(-1)!.dir);
+    const ckpt = loadCheckpoint<{ numBatchesTracked: Record<string, number> }>(
+      listCheckpoints(path.join(runDir, 'checkpoints')).at(-1)!.dir,
+    );
     const { backbone, description } = await initBackbone(withInit('pretrain-run', runDir));
     try {
       expect(description).toMatch(/byol checkpoint .*step 2/);
@@ -256,26 +300,35 @@ describe('backbone init', () => {
         expect(Array.from(v.dataSync()), name).toEqual(Array.from(ckpt.tensors.get(key)!.data));
       }
       // pretraining moved the running statistics away from their (0, 1) start
-      expect(backbone.buffers.get('bn1.running_mean')!.dataSync().some((x) => x !== 0)).toBe(true);
+      expect(
+        backbone.buffers
+          .get('bn1.running_mean')!
+          .dataSync()
+          .some((x) => x !== 0),
+      ).toBe(true);
       expect(backbone.numBatchesTracked!.get('bn1')).toBe(ckpt.state.numBatchesTracked['backbone/bn1']);
     } finally {
       backbone.dispose();
     }
-    await expect(initBackbone({ ...withInit('pretrain-run', runDir), backbone: { ...base.backbone, baseWidth: 8 } })).rejects.toThrow(
-      /holds a resnet18 of width 4, but backbone is resnet18 of width 8/,
-    );
+    await expect(
+      initBackbone({ ...withInit('pretrain-run', runDir), backbone: { ...base.backbone, baseWidth: 8 } }),
+    ).rejects.toThrow(/holds a resnet18 of width 4, but backbone is resnet18 of width 8/);
   });
 
   it('loads safetensors and TF.js layers exports exactly; random init follows the seed', async () => {
     const source = createBackbone('resnet18', { baseWidth: 4, seed: 42 });
     // make the BN statistics non-trivial so a missed buffer would show
-    for (const [k, v] of source.buffers) tf.tidy(() => v.assign(tf.add(v, tf.randomUniform(v.shape, 0.1, 0.5, 'float32', k.length))));
+    for (const [k, v] of source.buffers)
+      tf.tidy(() => v.assign(tf.add(v, tf.randomUniform(v.shape, 0.1, 0.5, 'float32', k.length))));
     const file = path.join(root, 'bb.safetensors');
     const exp = await backboneToTorchTensors(source);
     await writeSafetensors(file, exp.tensors, exp.metadata);
     const tfjsDir = path.join(root, 'bb-tfjs');
     await saveBackboneAsTfjsLayers(source, tfjsDir);
-    for (const [kind, p] of [['safetensors', file], ['tfjs', tfjsDir]] as const) {
+    for (const [kind, p] of [
+      ['safetensors', file],
+      ['tfjs', tfjsDir],
+    ] as const) {
       const { backbone } = await initBackbone(withInit(kind, p));
       same(source.params, backbone.params);
       same(source.buffers, backbone.buffers);
@@ -284,7 +337,9 @@ describe('backbone init', () => {
     const r1 = await initBackbone({ ...base, seed: 3 });
     const r2 = await initBackbone({ ...base, seed: 3 });
     same(r1.backbone.params, r2.backbone.params);
-    expect(Array.from(r1.backbone.params.get('conv1.weight')!.dataSync())).not.toEqual(Array.from(source.params.get('conv1.weight')!.dataSync()));
+    expect(Array.from(r1.backbone.params.get('conv1.weight')!.dataSync())).not.toEqual(
+      Array.from(source.params.get('conv1.weight')!.dataSync()),
+    );
     [r1, r2].forEach((r) => r.backbone.dispose());
     source.dispose();
   });
@@ -295,14 +350,28 @@ describe('selfemd eval', () => {
     const gtFile = path.join(root, 'gt.json');
     const dtFile = path.join(root, 'dt.json');
     fs.writeFileSync(gtFile, JSON.stringify(scenes.coco));
-    const perfect = scenes.coco.annotations.map((a) => ({ image_id: a.image_id, category_id: a.category_id, bbox: a.bbox, score: 0.9 }));
+    const perfect = scenes.coco.annotations.map((a) => ({
+      image_id: a.image_id,
+      category_id: a.category_id,
+      bbox: a.bbox,
+      score: 0.9,
+    }));
     // plus one confident false positive on image 1, of a class that exists there
-    perfect.push({ image_id: 1, category_id: scenes.coco.annotations[0]!.category_id, bbox: [0, 0, 1, 1], score: 0.95 });
+    perfect.push({
+      image_id: 1,
+      category_id: scenes.coco.annotations[0]!.category_id,
+      bbox: [0, 0, 1, 1],
+      score: 0.95,
+    });
     fs.writeFileSync(dtFile, JSON.stringify(perfect));
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {
       await evalCommand(['--gt', gtFile, '--dt', dtFile, '--json']);
-      const out = JSON.parse(String(log.mock.calls.at(-1)![0])) as { stats: number[]; per_category: Record<string, { AP50: number }>; voc: { mAP50: number } };
+      const out = JSON.parse(String(log.mock.calls.at(-1)![0])) as {
+        stats: number[];
+        per_category: Record<string, { AP50: number }>;
+        voc: { mAP50: number };
+      };
       expect(out.stats).toHaveLength(12);
       // every object is found at IoU 1 but one class ranks a false positive first: AP50 < 1 for it only
       expect(out.stats[1]).toBeGreaterThan(0.8);

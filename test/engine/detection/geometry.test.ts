@@ -72,12 +72,30 @@ describe('box coder (Box2BoxTransform)', () => {
 describe('matcher', () => {
   const gt = Float32Array.from([0, 0, 10, 10, 20, 20, 30, 40]);
   const preds = Float32Array.from([
-    0, 0, 10, 10, // IoU 1 with gt0
-    0, 0, 10, 5, // 50 / 100 = 0.5 with gt0
-    0, 0, 10, 4.5, // 45 / 100 = 0.45 with gt0
-    0, 0, 10, 3, // 0.3 with gt0
-    100, 100, 110, 110, // nothing
-    20, 20, 30, 25, // 50 / 200 = 0.25 with gt1 (gt1's best)
+    0,
+    0,
+    10,
+    10, // IoU 1 with gt0
+    0,
+    0,
+    10,
+    5, // 50 / 100 = 0.5 with gt0
+    0,
+    0,
+    10,
+    4.5, // 45 / 100 = 0.45 with gt0
+    0,
+    0,
+    10,
+    3, // 0.3 with gt0
+    100,
+    100,
+    110,
+    110, // nothing
+    20,
+    20,
+    30,
+    25, // 50 / 200 = 0.25 with gt1 (gt1's best)
   ]);
 
   it('pairwise IoU', () => {
@@ -87,12 +105,24 @@ describe('matcher', () => {
   });
 
   it('labels by [0.4, 0.5) intervals, and low-quality matches rescue each object', () => {
-    const strict = matchBoxes(gt, preds, { thresholds: [0.4, 0.5], labels: [0, -1, 1], allowLowQualityMatches: false });
+    const strict = matchBoxes(gt, preds, {
+      thresholds: [0.4, 0.5],
+      labels: [0, -1, 1],
+      allowLowQualityMatches: false,
+    });
     expect(Array.from(strict.labels)).toEqual([1, 1, -1, 0, 0, 0]);
     expect(Array.from(strict.matched)).toEqual([0, 0, 0, 0, 0, 1]);
-    const lq = matchBoxes(gt, preds, { thresholds: [0.4, 0.5], labels: [0, -1, 1], allowLowQualityMatches: true });
+    const lq = matchBoxes(gt, preds, {
+      thresholds: [0.4, 0.5],
+      labels: [0, -1, 1],
+      allowLowQualityMatches: true,
+    });
     expect(Array.from(lq.labels)).toEqual([1, 1, -1, 0, 0, 1]);
-    const none = matchBoxes(new Float32Array(0), preds, { thresholds: [0.5], labels: [0, 1], allowLowQualityMatches: true });
+    const none = matchBoxes(new Float32Array(0), preds, {
+      thresholds: [0.5],
+      labels: [0, 1],
+      allowLowQualityMatches: true,
+    });
     expect(Array.from(none.labels)).toEqual([0, 0, 0, 0, 0, 0]);
   });
 });
@@ -100,13 +130,27 @@ describe('matcher', () => {
 describe('sampling, NMS, top-k', () => {
   it('subsample keeps ≤ num·fraction positives and fills with negatives', () => {
     const labels = Array.from({ length: 100 }, (_, i) => (i < 10 ? 1 : i < 90 ? 0 : -1));
-    const s = subsample(100, (i) => labels[i] === 1, (i) => labels[i] === 0, 16, 0.25, new Rng(3));
+    const s = subsample(
+      100,
+      (i) => labels[i] === 1,
+      (i) => labels[i] === 0,
+      16,
+      0.25,
+      new Rng(3),
+    );
     expect(s.positives.length).toBe(4);
     expect(s.negatives.length).toBe(12);
     expect(s.positives.every((i) => i < 10)).toBe(true);
     expect(s.negatives.every((i) => i >= 10 && i < 90)).toBe(true);
     expect(new Set([...s.positives, ...s.negatives]).size).toBe(16);
-    const few = subsample(100, (i) => labels[i] === 1, (i) => labels[i] === 0, 64, 0.5, new Rng(3));
+    const few = subsample(
+      100,
+      (i) => labels[i] === 1,
+      (i) => labels[i] === 0,
+      64,
+      0.5,
+      new Rng(3),
+    );
     expect([few.positives.length, few.negatives.length]).toEqual([10, 54]);
   });
 
@@ -135,7 +179,13 @@ describe('resize, flip, schedule', () => {
   });
 
   it('warm-up then ×0.1 at 2/3 and 8/9 of the run (detectron2 1× shape)', () => {
-    const s = scaledSchedule(900, { lr: 0.02, warmupFraction: 1 / 90, warmupFactor: 0.001, decayAt: [2 / 3, 8 / 9], gamma: 0.1 });
+    const s = scaledSchedule(900, {
+      lr: 0.02,
+      warmupFraction: 1 / 90,
+      warmupFactor: 0.001,
+      decayAt: [2 / 3, 8 / 9],
+      gamma: 0.1,
+    });
     expect(s.warmupSteps).toBe(10);
     expect(s.milestones).toEqual([600, 800]);
     expect(stepDecayLr(0, s)).toBeCloseTo(0.02 * 0.001, 10);

@@ -6,7 +6,13 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
 import { decodeBoxes } from '../../../src-main/engine/detection/box-coder';
-import { boxRegressionLoss, giouLoss, sigmoidCrossEntropy, sigmoidFocalLoss, smoothL1Loss } from '../../../src-main/engine/detection/losses';
+import {
+  boxRegressionLoss,
+  giouLoss,
+  sigmoidCrossEntropy,
+  sigmoidFocalLoss,
+  smoothL1Loss,
+} from '../../../src-main/engine/detection/losses';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -26,7 +32,16 @@ describe('losses', () => {
       const at = t[i] ? 0.25 : 0.75;
       expected += w[i]! * -at * (1 - pt) ** 2 * Math.log(pt);
     }
-    const got = tf.tidy(() => sigmoidFocalLoss(tf.tensor2d(x, [3, 2]), tf.tensor2d(t, [3, 2]), 0.25, 2, tf.tensor2d(w, [3, 2])).dataSync()[0]!);
+    const got = tf.tidy(
+      () =>
+        sigmoidFocalLoss(
+          tf.tensor2d(x, [3, 2]),
+          tf.tensor2d(t, [3, 2]),
+          0.25,
+          2,
+          tf.tensor2d(w, [3, 2]),
+        ).dataSync()[0]!,
+    );
     expect(got).toBeCloseTo(expected, 5);
     const g15 = tf.tidy(() => sigmoidFocalLoss(tf.tensor1d(x), tf.tensor1d(t), 0.25, 1.5).dataSync()[0]!);
     let e15 = 0;
@@ -39,12 +54,21 @@ describe('losses', () => {
   });
 
   it('binary cross-entropy and smooth L1 (β = 0.1 and L1) by hand', () => {
-    const bce = tf.tidy(() => sigmoidCrossEntropy(tf.tensor1d([3, -2, 0.5]), tf.tensor1d([1, 0, 0]), tf.tensor1d([1, 1, 0])).dataSync()[0]!);
+    const bce = tf.tidy(
+      () =>
+        sigmoidCrossEntropy(
+          tf.tensor1d([3, -2, 0.5]),
+          tf.tensor1d([1, 0, 0]),
+          tf.tensor1d([1, 1, 0]),
+        ).dataSync()[0]!,
+    );
     expect(bce).toBeCloseTo(-Math.log(sigmoid(3)) - Math.log(1 - sigmoid(-2)), 5);
     const d = [0.05, -0.3, 0.1, 2];
     const sl1 = tf.tidy(() => smoothL1Loss(tf.tensor1d(d), tf.zeros([4]), 0.1, tf.ones([4])).dataSync()[0]!);
     expect(sl1).toBeCloseTo((0.5 * 0.05 ** 2) / 0.1 + (0.3 - 0.05) + (0.1 - 0.05) + (2 - 0.05), 5);
-    const l1 = tf.tidy(() => smoothL1Loss(tf.tensor1d(d), tf.zeros([4]), 0, tf.tensor1d([1, 1, 0, 1])).dataSync()[0]!);
+    const l1 = tf.tidy(
+      () => smoothL1Loss(tf.tensor1d(d), tf.zeros([4]), 0, tf.tensor1d([1, 1, 0, 1])).dataSync()[0]!,
+    );
     expect(l1).toBeCloseTo(0.05 + 0.3 + 2, 5);
   });
 
@@ -61,12 +85,13 @@ describe('losses', () => {
     expect(v[0]).toBeCloseTo(0, 5);
     // half-overlap: IoU 50/150, hull 150 = union → GIoU = 1/3, loss 2/3; disjoint at gap 10: IoU 0, hull 300, union 200 → 1 + 1/3
     const each = [1, 2].map((i) =>
-      tf.tidy(() =>
-        giouLoss(
-          tf.tensor2d([0, 0, 10, 10], [1, 4]),
-          tf.tensor2d(i === 1 ? [5, 0, 15, 10] : [20, 0, 30, 10], [1, 4]),
-          tf.ones([1, 1]),
-        ).dataSync()[0]!,
+      tf.tidy(
+        () =>
+          giouLoss(
+            tf.tensor2d([0, 0, 10, 10], [1, 4]),
+            tf.tensor2d(i === 1 ? [5, 0, 15, 10] : [20, 0, 30, 10], [1, 4]),
+            tf.ones([1, 1]),
+          ).dataSync()[0]!,
       ),
     );
     expect(each[0]).toBeCloseTo(2 / 3, 5);
@@ -84,7 +109,12 @@ describe('losses', () => {
         const cls = sigmoidFocalLoss(logits, tf.tensor2d([1, 0, 0, 1], [2, 2]), 0.25, 2);
         const box = boxRegressionLoss(
           deltas,
-          { deltas: tf.tensor2d([0.2, 0, 0.1, 0.1, -0.3, 0.1, 0, 0.1], [2, 4]), boxes: tf.tensor2d(gtBoxes, [2, 4]), refs: tf.tensor2d(refs, [2, 4]), weights: tf.ones([2, 1]) },
+          {
+            deltas: tf.tensor2d([0.2, 0, 0.1, 0.1, -0.3, 0.1, 0, 0.1], [2, 4]),
+            boxes: tf.tensor2d(gtBoxes, [2, 4]),
+            refs: tf.tensor2d(refs, [2, 4]),
+            weights: tf.ones([2, 1]),
+          },
           'giou',
           0,
           [1, 1, 1, 1],
@@ -109,7 +139,10 @@ describe('losses', () => {
           return r;
         };
         const numeric = (at(eps) - at(-eps)) / (2 * eps);
-        expect(Math.abs(numeric - g[i]!), `${v === logits ? 'logits' : 'deltas'}[${i}]: ${numeric} vs ${g[i]}`).toBeLessThan(3e-3);
+        expect(
+          Math.abs(numeric - g[i]!),
+          `${v === logits ? 'logits' : 'deltas'}[${i}]: ${numeric} vs ${g[i]}`,
+        ).toBeLessThan(3e-3);
       }
       tf.tidy(() => v.assign(tf.tensor(base, v.shape)));
     }
@@ -121,8 +154,20 @@ describe('losses', () => {
     const d = [0.1, -0.2, 0.3, 0.05, -0.4, 0.2, -0.1, 9];
     const js = decodeBoxes(refs, d, [10, 10, 5, 5]);
     // GIoU of a box with itself is 1: decoding the same deltas on the tape must land exactly on js
-    const loss = tf.tidy(() =>
-      boxRegressionLoss(tf.tensor2d(d, [2, 4]), { deltas: tf.zeros([2, 4]), boxes: tf.tensor2d(js, [2, 4]), refs: tf.tensor2d(refs, [2, 4]), weights: tf.ones([2, 1]) }, 'giou', 0, [10, 10, 5, 5]).dataSync()[0]!,
+    const loss = tf.tidy(
+      () =>
+        boxRegressionLoss(
+          tf.tensor2d(d, [2, 4]),
+          {
+            deltas: tf.zeros([2, 4]),
+            boxes: tf.tensor2d(js, [2, 4]),
+            refs: tf.tensor2d(refs, [2, 4]),
+            weights: tf.ones([2, 1]),
+          },
+          'giou',
+          0,
+          [10, 10, 5, 5],
+        ).dataSync()[0]!,
     );
     expect(loss).toBeCloseTo(0, 4);
   });

@@ -21,10 +21,29 @@ describe('FPN', () => {
     const backbone = createBackbone('resnet18', { baseWidth: 4, seed: 1 });
     const x = tf.randomNormal([2, 96, 128, 3]) as tf.Tensor4D;
     for (const [top, inFeatures, names, strides, heights] of [
-      ['p6p7', ['res3', 'res4', 'res5'], ['p3', 'p4', 'p5', 'p6', 'p7'], [8, 16, 32, 64, 128], [12, 6, 3, 2, 1]],
-      ['maxpool', ['res2', 'res3', 'res4', 'res5'], ['p2', 'p3', 'p4', 'p5', 'p6'], [4, 8, 16, 32, 64], [24, 12, 6, 3, 2]],
+      [
+        'p6p7',
+        ['res3', 'res4', 'res5'],
+        ['p3', 'p4', 'p5', 'p6', 'p7'],
+        [8, 16, 32, 64, 128],
+        [12, 6, 3, 2, 1],
+      ],
+      [
+        'maxpool',
+        ['res2', 'res3', 'res4', 'res5'],
+        ['p2', 'p3', 'p4', 'p5', 'p6'],
+        [4, 8, 16, 32, 64],
+        [24, 12, 6, 3, 2],
+      ],
     ] as const) {
-      const fpn = createFpn({ inFeatures: [...inFeatures], featureInfo: backbone.featureInfo, channels: 16, norm: 'bn', topBlock: top, seed: 0 });
+      const fpn = createFpn({
+        inFeatures: [...inFeatures],
+        featureInfo: backbone.featureInfo,
+        channels: 16,
+        norm: 'bn',
+        topBlock: top,
+        seed: 0,
+      });
       expect(fpn.levels.map((l) => l.name)).toEqual(names);
       expect(fpn.levels.map((l) => l.stride)).toEqual(strides);
       const before = tf.memory().numTensors;
@@ -46,8 +65,20 @@ describe('FPN', () => {
 
 describe('RetinaNet head', () => {
   it('starts every anchor at the prior probability 0.01; BN keeps statistics per level', () => {
-    const head = createRetinaNetHead({ channels: 8, numClasses: 3, numAnchors: 9, numConvs: 2, norm: 'bn', priorProb: 0.01, numLevels: 2, seed: 0 });
-    const levels = [tf.randomNormal([2, 8, 8, 8]) as tf.Tensor4D, tf.randomNormal([2, 4, 4, 8], 3, 2) as tf.Tensor4D];
+    const head = createRetinaNetHead({
+      channels: 8,
+      numClasses: 3,
+      numAnchors: 9,
+      numConvs: 2,
+      norm: 'bn',
+      priorProb: 0.01,
+      numLevels: 2,
+      seed: 0,
+    });
+    const levels = [
+      tf.randomNormal([2, 8, 8, 8]) as tf.Tensor4D,
+      tf.randomNormal([2, 4, 4, 8], 3, 2) as tf.Tensor4D,
+    ];
     const reported: string[] = [];
     const out = head.forward(levels, true, (bn, m, v) => {
       reported.push(bn);
@@ -68,7 +99,16 @@ describe('RetinaNet head', () => {
     expect(mean).toBeLessThan(0.012);
     expect(Math.max(...p)).toBeLessThan(0.05);
     expect(Math.min(...p)).toBeGreaterThan(0.002);
-    expect(reported.sort()).toEqual(['bbox_subnet.1.0', 'bbox_subnet.1.1', 'bbox_subnet.4.0', 'bbox_subnet.4.1', 'cls_subnet.1.0', 'cls_subnet.1.1', 'cls_subnet.4.0', 'cls_subnet.4.1']);
+    expect(reported.sort()).toEqual([
+      'bbox_subnet.1.0',
+      'bbox_subnet.1.1',
+      'bbox_subnet.4.0',
+      'bbox_subnet.4.1',
+      'cls_subnet.1.0',
+      'cls_subnet.1.1',
+      'cls_subnet.4.0',
+      'cls_subnet.4.1',
+    ]);
     // shared γ/β, per-level running statistics
     expect(head.params.has('cls_subnet.1.weight')).toBe(true);
     expect(head.buffers.has('cls_subnet.1.1.running_var')).toBe(true);
@@ -94,18 +134,47 @@ describe('detectors', () => {
       const backboneKeys = [...trainable.keys()].filter((k) => k.startsWith('backbone/'));
       // stem and layer1 frozen, no BN γ/β: layer2..4 conv weights only (5 convs each incl. downsample)
       expect(backboneKeys).toHaveLength(15);
-      expect(backboneKeys.every((k) => /^backbone\/layer[234]\..*(conv\d|downsample\.0)\.weight$/.test(k))).toBe(true);
+      expect(
+        backboneKeys.every((k) => /^backbone\/layer[234]\..*(conv\d|downsample\.0)\.weight$/.test(k)),
+      ).toBe(true);
       const x = tf.randomNormal([2, 64, 64, 3]) as tf.Tensor4D;
-      const targets = { boxes: [Float32Array.from([4, 4, 30, 40]), Float32Array.from([10, 20, 60, 50, 0, 0, 16, 16])], classes: [Int32Array.from([1]), Int32Array.from([0, 1])] };
+      const targets = {
+        boxes: [Float32Array.from([4, 4, 30, 40]), Float32Array.from([10, 20, 60, 50, 0, 0, 16, 16])],
+        classes: [Int32Array.from([1]), Int32Array.from([0, 1])],
+      };
       const before = tf.memory().numTensors;
       const ctx = { onBatchStats: () => {}, rng: new Rng(0) };
-      const prepared = await det.prepareLosses?.(x, [[64, 64], [64, 64]], targets, ctx);
+      const prepared = await det.prepareLosses?.(
+        x,
+        [
+          [64, 64],
+          [64, 64],
+        ],
+        targets,
+        ctx,
+      );
       const { value, grads } = tf.variableGrads(
-        () => tf.addN(Object.values(det.losses(x, [[64, 64], [64, 64]], targets, ctx, prepared))) as tf.Scalar,
+        () =>
+          tf.addN(
+            Object.values(
+              det.losses(
+                x,
+                [
+                  [64, 64],
+                  [64, 64],
+                ],
+                targets,
+                ctx,
+                prepared,
+              ),
+            ),
+          ) as tf.Scalar,
         [...trainable.values()],
       );
       expect(Number.isFinite(value.dataSync()[0])).toBe(true);
-      const zero = [...trainable].filter(([, v]) => tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0]!) === 0).map(([k]) => k);
+      const zero = [...trainable]
+        .filter(([, v]) => tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0]!) === 0)
+        .map(([k]) => k);
       expect(zero, `${detector}: parameters without gradient`).toEqual([]);
       tf.dispose([value, ...Object.values(grads)]);
       expect(tf.memory().numTensors).toBe(before);
@@ -114,7 +183,8 @@ describe('detectors', () => {
         [64, 48],
       ]);
       expect(dets).toHaveLength(2);
-      for (let o = 0; o < dets[1]!.boxes.length; o += 4) expect(dets[1]!.boxes[o + 2]!).toBeLessThanOrEqual(48);
+      for (let o = 0; o < dets[1]!.boxes.length; o += 4)
+        expect(dets[1]!.boxes[o + 2]!).toBeLessThanOrEqual(48);
       expect(tf.memory().numTensors).toBe(before);
       x.dispose();
       det.dispose();

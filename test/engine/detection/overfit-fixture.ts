@@ -19,14 +19,25 @@ export function overfitScenes(count: number, seed: number): DetectionDataset {
 }
 
 /** Small but otherwise default detectron2 settings; `overrides` adds the per-detector changes. */
-export function overfitConfig(detector: 'retinanet' | 'faster-rcnn', steps: number, batch: number, overrides: Record<string, unknown>): FinetuneConfig {
+export function overfitConfig(
+  detector: 'retinanet' | 'faster-rcnn',
+  steps: number,
+  batch: number,
+  overrides: Record<string, unknown>,
+): FinetuneConfig {
   return resolveFinetuneConfig(
     mergeDefaults(
       {
         detector,
         backend: 'wasm',
         backbone: { name: 'resnet18', baseWidth: 8, norm: 'bn', freezeAt: 0 },
-        data: { minSizeTrain: [OVERFIT_SIZE, OVERFIT_SIZE], maxSizeTrain: 160, minSizeTest: OVERFIT_SIZE, maxSizeTest: 160, hflip: false },
+        data: {
+          minSizeTrain: [OVERFIT_SIZE, OVERFIT_SIZE],
+          maxSizeTrain: 160,
+          minSizeTest: OVERFIT_SIZE,
+          maxSizeTest: 160,
+          hflip: false,
+        },
         fpn: { channels: 32, norm: 'bn' },
         retinanet: { anchorSizes: [8, 16, 32, 64, 128] },
         rpn: { anchorSizes: [8, 16, 32, 64, 128] },

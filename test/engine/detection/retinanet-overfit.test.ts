@@ -23,7 +23,10 @@ describe('RetinaNet', () => {
   it('overfits 2 demo scenes (15 objects, 6 classes) to AP50 ≥ 0.9', async () => {
     const data = overfitScenes(2, 3);
     expect(data.samples.reduce((s, x) => s + x.classes.length, 0)).toBe(15);
-    const config = overfitConfig('retinanet', 110, 2, { optim: { lr: 0.05, decayAt: [] }, retinanet: { numConvs: 1 } });
+    const config = overfitConfig('retinanet', 110, 2, {
+      optim: { lr: 0.05, decayAt: [] },
+      retinanet: { numConvs: 1 },
+    });
     const t0 = performance.now();
     const losses: number[] = [];
     const result = await runFinetune({

@@ -41,21 +41,37 @@ describe('roiAlign', () => {
     const strides = [4, 8];
     const P = 3;
     for (const s of [1, 2]) {
-      const plan = planRoiAlign(Float32Array.from(boxes.flat()), batch, level, [
-        { batch: 2, height: 12, width: 10, stride: 4 },
-        { batch: 2, height: 6, width: 5, stride: 8 },
-      ], P, s);
+      const plan = planRoiAlign(
+        Float32Array.from(boxes.flat()),
+        batch,
+        level,
+        [
+          { batch: 2, height: 12, width: 10, stride: 4 },
+          { batch: 2, height: 6, width: 5, stride: 8 },
+        ],
+        P,
+        s,
+      );
       const got = tf.tidy(() => roiAlign([f0, f1], plan).arraySync());
       boxes.forEach((b, r) => {
         const f = level[r] === 0 ? f0 : f1;
         const [, H, W] = f.shape;
         const want = tf.tidy(() => {
-          const crops = tf.image.cropAndResize(f, tf.tensor2d([cropBox(b, strides[level[r]!]!, H, W, P, s)]), tf.tensor1d([batch[r]!], 'int32'), [P * s, P * s]);
+          const crops = tf.image.cropAndResize(
+            f,
+            tf.tensor2d([cropBox(b, strides[level[r]!]!, H, W, P, s)]),
+            tf.tensor1d([batch[r]!], 'int32'),
+            [P * s, P * s],
+          );
           return tf.avgPool(crops, s, s, 'valid').arraySync()[0]!;
         });
         for (let i = 0; i < P; i++)
           for (let j = 0; j < P; j++)
-            for (let c = 0; c < 5; c++) expect(got[r]![i]![j]![c]!, `s=${s} roi ${r} bin (${i},${j}) ch ${c}`).toBeCloseTo(want[i]![j]![c]!, 4);
+            for (let c = 0; c < 5; c++)
+              expect(got[r]![i]![j]![c]!, `s=${s} roi ${r} bin (${i},${j}) ch ${c}`).toBeCloseTo(
+                want[i]![j]![c]!,
+                4,
+              );
       });
     }
     tf.dispose([f0, f1]);
@@ -64,8 +80,22 @@ describe('roiAlign', () => {
   it('adaptive sampling uses ceil(bin size) samples: a 2-cell-wide bin averages 2×2 points', () => {
     const f = tf.tidy(() => tf.reshape(tf.range(0, 64, 1, 'float32'), [1, 8, 8, 1])) as tf.Tensor4D;
     // 16 px box on stride 2 = 8 cells → P 4 bins of 2 cells, adaptive grid 2
-    const adaptive = planRoiAlign(Float32Array.from([0, 0, 16, 16]), [0], [0], [{ batch: 1, height: 8, width: 8, stride: 2 }], 4, 0);
-    const fixed = planRoiAlign(Float32Array.from([0, 0, 16, 16]), [0], [0], [{ batch: 1, height: 8, width: 8, stride: 2 }], 4, 2);
+    const adaptive = planRoiAlign(
+      Float32Array.from([0, 0, 16, 16]),
+      [0],
+      [0],
+      [{ batch: 1, height: 8, width: 8, stride: 2 }],
+      4,
+      0,
+    );
+    const fixed = planRoiAlign(
+      Float32Array.from([0, 0, 16, 16]),
+      [0],
+      [0],
+      [{ batch: 1, height: 8, width: 8, stride: 2 }],
+      4,
+      2,
+    );
     const a = tf.tidy(() => Array.from(roiAlign([f], adaptive).dataSync()));
     const b = tf.tidy(() => Array.from(roiAlign([f], fixed).dataSync()));
     expect(a).toEqual(b);
@@ -80,13 +110,28 @@ describe('roiAlign', () => {
   it('its gradient matches finite differences, boxes crossing the border included', () => {
     const f0 = tf.variable(tf.randomNormal([2, 7, 6, 3], 0, 1, 'float32', 11));
     const f1 = tf.variable(tf.randomNormal([2, 4, 3, 3], 0, 1, 'float32', 12));
-    const boxes = Float32Array.from([-6, -3, 14, 12, 3, 9, 25, 30, 10, 2, 11, 4, 0, 0, 24, 32, 13, 7, 40, 45]);
-    const plan = planRoiAlign(boxes, [0, 1, 1, 0, 1], [0, 0, 0, 1, 1], [
-      { batch: 2, height: 7, width: 6, stride: 4 },
-      { batch: 2, height: 4, width: 3, stride: 8 },
-    ], 2, 0);
+    const boxes = Float32Array.from([
+      -6, -3, 14, 12, 3, 9, 25, 30, 10, 2, 11, 4, 0, 0, 24, 32, 13, 7, 40, 45,
+    ]);
+    const plan = planRoiAlign(
+      boxes,
+      [0, 1, 1, 0, 1],
+      [0, 0, 0, 1, 1],
+      [
+        { batch: 2, height: 7, width: 6, stride: 4 },
+        { batch: 2, height: 4, width: 3, stride: 8 },
+      ],
+      2,
+      0,
+    );
     const R = tf.randomNormal([5, 2, 2, 3], 0, 1, 'float32', 13);
-    const loss = () => tf.tidy(() => tf.sum(tf.mul(roiAlign([f0 as unknown as tf.Tensor4D, f1 as unknown as tf.Tensor4D], plan), R)) as tf.Scalar);
+    const loss = () =>
+      tf.tidy(
+        () =>
+          tf.sum(
+            tf.mul(roiAlign([f0 as unknown as tf.Tensor4D, f1 as unknown as tf.Tensor4D], plan), R),
+          ) as tf.Scalar,
+      );
     const before = tf.memory().numTensors;
     const { value, grads } = tf.variableGrads(loss, [f0, f1]);
     value.dispose();
@@ -121,7 +166,9 @@ describe('roiAlign', () => {
   });
 
   it('assigns boxes to levels by √area relative to the canonical 224 px at P4', () => {
-    const boxes = Float32Array.from([0, 0, 224, 224, 0, 0, 112, 112, 0, 0, 111, 111, 0, 0, 448, 448, 0, 0, 10, 10, 0, 0, 2000, 2000]);
+    const boxes = Float32Array.from([
+      0, 0, 224, 224, 0, 0, 112, 112, 0, 0, 111, 111, 0, 0, 448, 448, 0, 0, 10, 10, 0, 0, 2000, 2000,
+    ]);
     expect(Array.from(assignLevels(boxes, 2, 5, 224, 4))).toEqual([2, 1, 0, 3, 0, 3]);
   });
 });

@@ -23,7 +23,10 @@ function data(shape: number[], offset: number) {
   const n = shape.reduce((a, b) => a * b);
   const c = shape[shape.length - 1];
   // Per-channel offsets far from zero and different spreads: a naive E[x²] − μ² would lose digits.
-  const x = Float32Array.from({ length: n }, (_, i) => 20 * ((i % c) - 2) + Math.sin(i * 0.77 + offset) * (1 + (i % c)));
+  const x = Float32Array.from(
+    { length: n },
+    (_, i) => 20 * ((i % c) - 2) + Math.sin(i * 0.77 + offset) * (1 + (i % c)),
+  );
   const w = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.29 + offset));
   const gamma = Float32Array.from({ length: c }, (_, i) => 0.5 + 0.3 * i * (i % 2 ? -1 : 1));
   const beta = Float32Array.from({ length: c }, (_, i) => 0.1 * i - 0.2);
@@ -202,9 +205,11 @@ describe('batchNormInfer', () => {
 
   it('rejects mismatched shapes, naming the function', () => {
     const x = tf.zeros([2, 3, 3, 4]);
-    expect(() => batchNormTrain(x, tf.ones([3]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D)).toThrow(/batchNormTrain: gamma \[3\]/);
-    expect(() => batchNormTrain(tf.zeros([2, 3, 4]), tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D)).toThrow(
-      /rank 4.*rank 2/,
+    expect(() => batchNormTrain(x, tf.ones([3]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D)).toThrow(
+      /batchNormTrain: gamma \[3\]/,
     );
+    expect(() =>
+      batchNormTrain(tf.zeros([2, 3, 4]), tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D),
+    ).toThrow(/rank 4.*rank 2/);
   });
 });

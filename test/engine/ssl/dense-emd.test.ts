@@ -11,7 +11,12 @@ import { byolLoss } from '../../../src-main/engine/ssl/byol-loss';
 import { denseEmdLoss, type DenseEmdGroup } from '../../../src-main/engine/ssl/dense-emd';
 import { emdLoss } from '../../../src-main/engine/ssl/emd-loss';
 import { createEncoder, encode, encoderVariables, type Encoder } from '../../../src-main/engine/ssl/networks';
-import { distinctLevels, pretrainLoss, targetForward, type Views } from '../../../src-main/engine/ssl/objective';
+import {
+  distinctLevels,
+  pretrainLoss,
+  targetForward,
+  type Views,
+} from '../../../src-main/engine/ssl/objective';
 import { pyramidPairs, spatialPyramid } from '../../../src-main/engine/ssl/spatial-pyramid';
 import { tinyConfig } from '../train/tiny-config';
 
@@ -30,7 +35,8 @@ function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return err / scale;
 }
 
-const flat = (m: tf.Tensor4D) => tf.reshape(m, [m.shape[0], m.shape[1] * m.shape[2], m.shape[3]]) as tf.Tensor3D;
+const flat = (m: tf.Tensor4D) =>
+  tf.reshape(m, [m.shape[0], m.shape[1] * m.shape[2], m.shape[3]]) as tf.Tensor3D;
 
 describe('denseEmdLoss', () => {
   const e = DEFAULT_PRETRAIN_CONFIG.emd;
@@ -43,8 +49,12 @@ describe('denseEmdLoss', () => {
       const run = (fused: boolean) =>
         tf.tidy(() => {
           // A positive bias so the marginals are not all at the ε floor.
-          const xMap = tf.variable(tf.add(tf.randomNormal([B, 7, 7, C], 0, 1, 'float32', 1), 0.3)) as tf.Variable<tf.Rank.R4>;
-          const sMap = tf.variable(tf.add(tf.randomNormal([B, 4, 4, C], 0, 1, 'float32', 2), 0.3)) as tf.Variable<tf.Rank.R4>;
+          const xMap = tf.variable(
+            tf.add(tf.randomNormal([B, 7, 7, C], 0, 1, 'float32', 1), 0.3),
+          ) as tf.Variable<tf.Rank.R4>;
+          const sMap = tf.variable(
+            tf.add(tf.randomNormal([B, 4, 4, C], 0, 1, 'float32', 2), 0.3),
+          ) as tf.Variable<tf.Rank.R4>;
           const yMap = tf.add(tf.randomNormal([B, 7, 7, C], 0, 1, 'float32', 3), 0.3) as tf.Tensor4D;
           const vx = tf.randomNormal([B, C], 0, 1, 'float32', 4) as tf.Tensor2D;
           const vy = tf.add(tf.randomNormal([B, C], 0, 1, 'float32', 5), 0.2) as tf.Tensor2D;
@@ -60,13 +70,20 @@ describe('denseEmdLoss', () => {
                 vTarget: vy,
                 blocks: [0, 1, 2].flatMap((a) => [0, 1, 2].map((b) => ({ a, b, weight: 1 }))),
               },
-              { online: [s], target: ys, vOnline: vx, vTarget: vy, blocks: [0, 1, 2].map((b) => ({ a: 0, b, weight: b + 1 })) },
+              {
+                online: [s],
+                target: ys,
+                vOnline: vx,
+                vTarget: vy,
+                blocks: [0, 1, 2].map((b) => ({ a: 0, b, weight: b + 1 })),
+              },
             ];
             if (fused) return denseEmdLoss(groups, opts).loss;
             const terms: tf.Scalar[] = [];
             for (const g of groups)
               for (const k of g.blocks)
-                for (let i = 0; i < k.weight; i++) terms.push(emdLoss(g.online[k.a], g.target[k.b], g.vOnline, g.vTarget, opts).loss);
+                for (let i = 0; i < k.weight; i++)
+                  terms.push(emdLoss(g.online[k.a], g.target[k.b], g.vOnline, g.vTarget, opts).loss);
             return tf.mean(tf.stack(terms)) as tf.Scalar;
           };
           const { value, grads } = tf.variableGrads(f, [xMap, sMap]);
@@ -95,7 +112,9 @@ describe('denseEmdLoss', () => {
     const v = tf.ones([2, 4]) as tf.Tensor2D;
     const g = { online: [x], target: [x], vOnline: v, vTarget: v, blocks: [{ a: 0, b: 0, weight: 1 }] };
     expect(() => denseEmdLoss([g], { ...e, lambda: 0 })).toThrow(/dense-emd.ts: emd.lambda/);
-    expect(() => denseEmdLoss([{ ...g, target: [tf.ones([2, 3, 5]) as tf.Tensor3D] }], e)).toThrow(/dense-emd.ts/);
+    expect(() => denseEmdLoss([{ ...g, target: [tf.ones([2, 3, 5]) as tf.Tensor3D] }], e)).toThrow(
+      /dense-emd.ts/,
+    );
     expect(() => denseEmdLoss([{ ...g, blocks: [{ a: 1, b: 0, weight: 1 }] }], e)).toThrow(/bad block/);
     tf.dispose([x, v]);
   });
@@ -151,10 +170,22 @@ describe('pretrainLoss (fused dense terms) against the per-pair objective', () =
   const cases: [string, Record<string, unknown>][] = [
     ['no SPC, 64 px', { emd: { spc: false, scaleView: false } }],
     ['SPC cross + scale view, 64 px (2×2 map: levels coincide)', { emd: { spc: true, scaleView: true } }],
-    ['SPC cross + scale view, 224 px (7×7 map: 7/5/3 levels)', { data: { imageSize: 224 }, emd: { spc: true, scaleView: true, scaleViewSize: 112 } }],
-    ['SPC same, 96 px', { data: { imageSize: 96 }, emd: { spc: true, spcPairing: 'same', scaleView: false } }],
-    ['Eq. 12 marginals, SPC cross + scale view, 224 px', { data: { imageSize: 224 }, emd: { marginals: 'mean-feature', scaleViewSize: 112 } }],
-    ['plan not detached (per-pair fallback), 96 px', { data: { imageSize: 96 }, emd: { detachPlan: false, scaleView: false } }],
+    [
+      'SPC cross + scale view, 224 px (7×7 map: 7/5/3 levels)',
+      { data: { imageSize: 224 }, emd: { spc: true, scaleView: true, scaleViewSize: 112 } },
+    ],
+    [
+      'SPC same, 96 px',
+      { data: { imageSize: 96 }, emd: { spc: true, spcPairing: 'same', scaleView: false } },
+    ],
+    [
+      'Eq. 12 marginals, SPC cross + scale view, 224 px',
+      { data: { imageSize: 224 }, emd: { marginals: 'mean-feature', scaleViewSize: 112 } },
+    ],
+    [
+      'plan not detached (per-pair fallback), 96 px',
+      { data: { imageSize: 96 }, emd: { detachPlan: false, scaleView: false } },
+    ],
   ];
   it.each(cases)('%s: same loss and gradients', (_, overrides) => {
     const config = tinyConfig({ method: 'self-emd', optim: { batchSize: 2 }, ...overrides });
@@ -192,9 +223,16 @@ describe('pretrainLoss (fused dense terms) against the per-pair objective', () =
       const err = got[i].reduce((m, v, j) => Math.max(m, Math.abs(v - want[i][j])), 0);
       expect(err / scale, params[i].name).toBeLessThan(1e-3);
     }
-    tf.dispose([fusedRun.value, refRun.value, ...Object.values(fusedRun.grads), ...Object.values(refRun.grads)]);
+    tf.dispose([
+      fusedRun.value,
+      refRun.value,
+      ...Object.values(fusedRun.grads),
+      ...Object.values(refRun.grads),
+    ]);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(Object.values(views));
-    for (const enc of [online, target]) for (const m of [encoderVariables(enc, 'params'), encoderVariables(enc, 'buffers')]) for (const v of m.values()) v.dispose();
+    for (const enc of [online, target])
+      for (const m of [encoderVariables(enc, 'params'), encoderVariables(enc, 'buffers')])
+        for (const v of m.values()) v.dispose();
   });
 });

@@ -1,5 +1,9 @@
 /** The smallest configs that still exercise every part of pretraining: used by the engine tests. */
-import { cpuDemoOverrides, resolvePretrainConfig, type PretrainConfig } from '../../../shared/config/pretrain';
+import {
+  cpuDemoOverrides,
+  resolvePretrainConfig,
+  type PretrainConfig,
+} from '../../../shared/config/pretrain';
 import { mergeDefaults } from '../../../shared/config/validation';
 
 export function tinyConfig(overrides: Record<string, unknown> = {}): PretrainConfig {

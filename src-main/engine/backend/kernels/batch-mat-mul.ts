@@ -109,7 +109,8 @@ function fmaProduct(
     const out = s.alloc(outShape);
     // Views after the last allocation (an allocation may grow the heap and detach older views).
     const [xv, yv, pv, ov] = [x, y, packed, out].map((t) => s.f32(t).byteOffset);
-    if (packedFromT) transpose(yv, pv, GEMM_NR, q, 4 * q, 4 * GEMM_NR, r / GEMM_NR, 4 * GEMM_NR * q, 4 * GEMM_NR * q, 1);
+    if (packedFromT)
+      transpose(yv, pv, GEMM_NR, q, 4 * q, 4 * GEMM_NR, r / GEMM_NR, 4 * GEMM_NR * q, 4 * GEMM_NR * q, 1);
     else blocks(yv, pv, q, r / GEMM_NR, 4 * GEMM_NR);
     // Rows in blocks of ~32 KB of A, so that a block stays in the L1/L2 cache across the panels.
     const mBlock = Math.max(GEMM_MR, Math.floor(8192 / q / GEMM_MR) * GEMM_MR);

@@ -19,13 +19,31 @@
  * Where neither works, `gemmFunction` is undefined and matMuls stay with XNNPACK.
  */
 import * as v8 from 'node:v8';
-import { forLoop, type FunctionSpec, heapFunction, I32, minInto, op, simd, V128, validates } from './wasm-asm';
+import {
+  forLoop,
+  type FunctionSpec,
+  heapFunction,
+  I32,
+  minInto,
+  op,
+  simd,
+  V128,
+  validates,
+} from './wasm-asm';
 
 /**
  * fn(a, bPacked, c, m, n, k, mBlock): C = A · B with B packed as N/8 panels [K, 8]; m % 4 = n % 8 =
  * mBlock % 4 = 0, k ≥ 1. Rows go mBlock at a time through all panels.
  */
-export type GemmFn = (a: number, bPacked: number, c: number, m: number, n: number, k: number, mBlock: number) => void;
+export type GemmFn = (
+  a: number,
+  bPacked: number,
+  c: number,
+  m: number,
+  n: number,
+  k: number,
+  mBlock: number,
+) => void;
 
 export const GEMM_MR = 4;
 export const GEMM_NR = 8;

@@ -65,8 +65,10 @@ export type TransposeFn = (
 export type BlocksFn = (src: number, dst: number, a: number, b: number, blockBytes: number) => void;
 
 /** The SIMD functions on this backend's heap (undefined where the heap or SIMD is not found). */
-export const transposeFunction = (backend: unknown) => heapFunction<TransposeFn>(backend, 'transpose4x4', transposeSpec);
-export const blocksFunction = (backend: unknown) => heapFunction<BlocksFn>(backend, 'transposeBlocks', blocksSpec);
+export const transposeFunction = (backend: unknown) =>
+  heapFunction<TransposeFn>(backend, 'transpose4x4', transposeSpec);
+export const blocksFunction = (backend: unknown) =>
+  heapFunction<BlocksFn>(backend, 'transposeBlocks', blocksSpec);
 
 /** Whether the SIMD forms are found on this backend (tests pin it; otherwise every call is stock). */
 export function fastTransposeAvailable(backend: unknown): boolean {
@@ -80,7 +82,12 @@ export function makeTransposeWasm(stock: tf.KernelFunc): tf.KernelFunc {
     // An empty tensor: an empty result (the stock kernel divides by zero on some empty shapes).
     if (x.shape.includes(0)) {
       const s = new WasmScope(args.backend as ConstructorParameters<typeof WasmScope>[0]);
-      return s.keep(s.alloc(perm.map((axis) => x.shape[axis]), x.dtype as 'float32' | 'int32'));
+      return s.keep(
+        s.alloc(
+          perm.map((axis) => x.shape[axis]),
+          x.dtype as 'float32' | 'int32',
+        ),
+      );
     }
     if (x.dtype !== 'float32') return stock(args);
     const c = canonicalPermutation(x.shape, perm);
@@ -120,17 +127,47 @@ function planOf(shape: number[], perm: number[]): Plan | undefined {
   let plan: Plan | undefined;
   if (key === '10') {
     const [a, b] = shape;
-    plan = { kind: 'strided', rows: a, cols: b, srcRow: b, dstRow: a, count: 1, srcOuter: 0, dstOuter: 0, oBlock: 1 };
+    plan = {
+      kind: 'strided',
+      rows: a,
+      cols: b,
+      srcRow: b,
+      dstRow: a,
+      count: 1,
+      srcOuter: 0,
+      dstOuter: 0,
+      oBlock: 1,
+    };
   } else if (key === '021') {
     const [a, b, c] = shape;
-    plan = { kind: 'strided', rows: b, cols: c, srcRow: c, dstRow: b, count: a, srcOuter: b * c, dstOuter: b * c, oBlock: 1 };
+    plan = {
+      kind: 'strided',
+      rows: b,
+      cols: c,
+      srcRow: c,
+      dstRow: b,
+      count: a,
+      srcOuter: b * c,
+      dstOuter: b * c,
+      oBlock: 1,
+    };
   } else if (key === '210') {
     // dst[k][j][i] = src[i][j][k]: for each j a transpose of i × k, rows b·c apart. Items j are
     // neighbours in memory, so 16 of them go through each tile together: 4 source rows then stream
     // 16 consecutive runs instead of jumping b·c floats per access (a power of two's multiple for
     // the conv weight gradient's [N, H, W, C] → [C, H, W, N], which thrashes the cache sets).
     const [a, b, c] = shape;
-    plan = { kind: 'strided', rows: a, cols: c, srcRow: b * c, dstRow: b * a, count: b, srcOuter: c, dstOuter: a, oBlock: 16 };
+    plan = {
+      kind: 'strided',
+      rows: a,
+      cols: c,
+      srcRow: b * c,
+      dstRow: b * a,
+      count: b,
+      srcOuter: c,
+      dstOuter: a,
+      oBlock: 16,
+    };
   } else if (key === '102') {
     const [a, b, c] = shape;
     if (c % 4 === 0) plan = { kind: 'blocks', a, b, block: c };
@@ -146,7 +183,18 @@ function planOf(shape: number[], perm: number[]): Plan | undefined {
 function runTranspose(fn: TransposeFn, src: Float32Array, dst: Float32Array, p: Strided): void {
   const rows4 = p.rows - (p.rows % 4);
   const cols4 = p.cols - (p.cols % 4);
-  fn(src.byteOffset, dst.byteOffset, rows4, cols4, 4 * p.srcRow, 4 * p.dstRow, p.count, 4 * p.srcOuter, 4 * p.dstOuter, p.oBlock);
+  fn(
+    src.byteOffset,
+    dst.byteOffset,
+    rows4,
+    cols4,
+    4 * p.srcRow,
+    4 * p.dstRow,
+    p.count,
+    4 * p.srcOuter,
+    4 * p.dstOuter,
+    p.oBlock,
+  );
   if (rows4 === p.rows && cols4 === p.cols) return;
   for (let o = 0; o < p.count; o++) {
     const s0 = o * p.srcOuter;
@@ -195,9 +243,13 @@ function transposeSpec(): FunctionSpec {
     ...minInto(obEnd, ob, get(oBlock), count),
     ...forLoop(r0, i32(0), rows, i32(TILE), [
       ...minInto(rEnd, r0, i32(TILE), rows),
-      ...forLoop(c, i32(0), cols, i32(4),
-        forLoop(r, get(r0), rEnd, i32(4),
-          forLoop(o, get(ob), obEnd, i32(1), tile))),
+      ...forLoop(
+        c,
+        i32(0),
+        cols,
+        i32(4),
+        forLoop(r, get(r0), rEnd, i32(4), forLoop(o, get(ob), obEnd, i32(1), tile)),
+      ),
     ]),
   ]);
   return {
@@ -226,6 +278,10 @@ function blocksSpec(): FunctionSpec {
     ]),
     ...get(from), ...get(bytes), ...add, ...set(from),
   ];
-  const body = [...get(src), ...set(from), ...forLoop(i, i32(0), a, i32(1), forLoop(j, i32(0), b, i32(1), copy))];
+  const body = [
+    ...get(src),
+    ...set(from),
+    ...forLoop(i, i32(0), a, i32(1), forLoop(j, i32(0), b, i32(1), copy)),
+  ];
   return { params: [I32, I32, I32, I32, I32], locals: [[5, I32]], body };
 }

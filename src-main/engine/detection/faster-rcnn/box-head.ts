@@ -4,7 +4,11 @@
  * and class-specific box deltas 4·K (normal std 0.001), biases 0.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createParameterSet, disposeParameterSet, type MutableParameterSet } from '../../models/parameter-set';
+import {
+  createParameterSet,
+  disposeParameterSet,
+  type MutableParameterSet,
+} from '../../models/parameter-set';
 import { addLinearLayer, applyLinearLayer } from '../layers';
 
 export interface BoxHead extends MutableParameterSet {
@@ -13,7 +17,13 @@ export interface BoxHead extends MutableParameterSet {
   dispose(): void;
 }
 
-export function createBoxHead(inputShape: [number, number, number], numFc: number, fcDim: number, numClasses: number, seed: number): BoxHead {
+export function createBoxHead(
+  inputShape: [number, number, number],
+  numFc: number,
+  fcDim: number,
+  numClasses: number,
+  seed: number,
+): BoxHead {
   const set = createParameterSet();
   let dim = inputShape[0] * inputShape[1] * inputShape[2];
   for (let i = 0; i < numFc; i++) {

@@ -57,7 +57,11 @@ export function createFasterRcnn(
   const rpn = createRpnHead(config.fpn.channels, rc.anchorRatios.length, seed + 1);
   const P = hc.poolerResolution;
   const head = createBoxHead([P, P, config.fpn.channels], hc.numFc, hc.fcDim, K, seed + 2);
-  const specs = fpn.levels.map((l, i) => ({ stride: l.stride, sizes: [rc.anchorSizes[i]!], ratios: rc.anchorRatios }));
+  const specs = fpn.levels.map((l, i) => ({
+    stride: l.stride,
+    sizes: [rc.anchorSizes[i]!],
+    ratios: rc.anchorRatios,
+  }));
   const anchorCache = new Map<string, MultiLevelAnchors>();
   const anchorsFor = (shapes: [number, number][]) => {
     const key = shapes.map((s) => s.join('x')).join(',');
@@ -75,7 +79,10 @@ export function createFasterRcnn(
   const features = (images: tf.Tensor4D, training: boolean, ctx?: LossContext) => {
     const sink = ctx?.onBatchStats;
     const feats = backbone.forward(images, backboneForwardOptions(config.backbone.norm, training, sink));
-    const levels = fpn.forward(feats, { training, onBatchStats: sink ? (bn, m, v, n) => sink(`fpn/${bn}`, m, v, n) : undefined });
+    const levels = fpn.forward(feats, {
+      training,
+      onBatchStats: sink ? (bn, m, v, n) => sink(`fpn/${bn}`, m, v, n) : undefined,
+    });
     const out = rpn.forward(levels);
     const N = images.shape[0];
     const objectness = tf.concat(
@@ -93,8 +100,19 @@ export function createFasterRcnn(
   /** RoIAlign of boxes (image-major, `batchIndex`) on P2..P5, then the box head. */
   const boxHead = (levels: tf.Tensor4D[], boxes: Float32Array, batchIndex: Int32Array) => {
     const pooled = levels.slice(0, POOLER_LEVELS);
-    const geometry: RoiLevel[] = pooled.map((l, i) => ({ batch: l.shape[0], height: l.shape[1], width: l.shape[2], stride: fpn.levels[i]!.stride }));
-    const levelIndex = assignLevels(boxes, MIN_POOLER_LEVEL, MIN_POOLER_LEVEL + POOLER_LEVELS - 1, hc.canonicalBoxSize, hc.canonicalLevel);
+    const geometry: RoiLevel[] = pooled.map((l, i) => ({
+      batch: l.shape[0],
+      height: l.shape[1],
+      width: l.shape[2],
+      stride: fpn.levels[i]!.stride,
+    }));
+    const levelIndex = assignLevels(
+      boxes,
+      MIN_POOLER_LEVEL,
+      MIN_POOLER_LEVEL + POOLER_LEVELS - 1,
+      hc.canonicalBoxSize,
+      hc.canonicalLevel,
+    );
     const plan = planRoiAlign(boxes, batchIndex, levelIndex, geometry, P, hc.samplingRatio);
     return head.forward(roiAlign(pooled, plan));
   };
@@ -106,8 +124,13 @@ export function createFasterRcnn(
     parts,
     trainableParams() {
       const out = new Map<string, tf.Variable>();
-      for (const [n, v] of backboneTrainableParams(backbone, config.backbone.norm, config.backbone.freezeAt)) out.set(`backbone/${n}`, v);
-      for (const [part, set] of [['fpn', fpn], ['rpn', rpn], ['roi_heads', head]] as const)
+      for (const [n, v] of backboneTrainableParams(backbone, config.backbone.norm, config.backbone.freezeAt))
+        out.set(`backbone/${n}`, v);
+      for (const [part, set] of [
+        ['fpn', fpn],
+        ['rpn', rpn],
+        ['roi_heads', head],
+      ] as const)
         for (const [n, v] of set.params) out.set(`${part}/${n}`, v);
       return out;
     },
@@ -136,7 +159,12 @@ export function createFasterRcnn(
         targets.boxes,
         targets.classes,
         K,
-        { batchSizePerImage: hc.batchSizePerImage, positiveFraction: hc.positiveFraction, iouThreshold: hc.iouThreshold, weights },
+        {
+          batchSizePerImage: hc.batchSizePerImage,
+          positiveFraction: hc.positiveFraction,
+          iouThreshold: hc.iouThreshold,
+          weights,
+        },
         ctx.rng,
       );
       return { rpn, rois };
@@ -150,12 +178,18 @@ export function createFasterRcnn(
       const { levels, objectness, deltas, anchors } = features(images, true, ctx);
       const A = anchors.boxes.length / 4;
       if (prepared.rpn.sampled.length !== N * A)
-        throw new Error(`Faster R-CNN: prepareLosses() planned ${prepared.rpn.sampled.length} anchors, this batch has ${N * A}`);
+        throw new Error(
+          `Faster R-CNN: prepareLosses() planned ${prepared.rpn.sampled.length} anchors, this batch has ${N * A}`,
+        );
 
       // RPN
       const t = prepared.rpn;
       const rpnNorm = rc.batchSizePerImage * N;
-      const rpnCls = sigmoidCrossEntropy(objectness, tf.tensor2d(t.labels, [N, A]), tf.tensor2d(t.sampled, [N, A]));
+      const rpnCls = sigmoidCrossEntropy(
+        objectness,
+        tf.tensor2d(t.labels, [N, A]),
+        tf.tensor2d(t.sampled, [N, A]),
+      );
       const rpnLoc = boxRegressionLoss(
         deltas,
         {
@@ -188,12 +222,20 @@ export function createFasterRcnn(
         }
       });
       const denom = Math.max(R, 1);
-      const cls = tf.div(tf.neg(tf.sum(tf.mul(tf.tensor2d(onehot, [R, K + 1]), tf.logSoftmax(out.logits)))), denom) as tf.Scalar;
+      const cls = tf.div(
+        tf.neg(tf.sum(tf.mul(tf.tensor2d(onehot, [R, K + 1]), tf.logSoftmax(out.logits)))),
+        denom,
+      ) as tf.Scalar;
       let box: tf.Scalar;
       if (hc.boxLoss === 'smooth-l1') {
         box = boxRegressionLoss(
           out.deltas,
-          { deltas: tf.tensor2d(fgTargets, [R, K * 4]), boxes: tf.zeros([R, K * 4]), refs: tf.zeros([R, K * 4]), weights: tf.tensor2d(fgMask, [R, K * 4]) },
+          {
+            deltas: tf.tensor2d(fgTargets, [R, K * 4]),
+            boxes: tf.zeros([R, K * 4]),
+            refs: tf.zeros([R, K * 4]),
+            weights: tf.tensor2d(fgMask, [R, K * 4]),
+          },
           'smooth-l1',
           hc.smoothL1Beta,
           weights,
@@ -204,7 +246,12 @@ export function createFasterRcnn(
         const own = tf.sum(tf.mul(tf.reshape(out.deltas, [R, K, 4]), mask), 1);
         box = boxRegressionLoss(
           own,
-          { deltas: tf.zeros([R, 4]), boxes: tf.tensor2d(rois.matchedBoxes, [R, 4]), refs: tf.tensor2d(rois.boxes, [R, 4]), weights: tf.tensor2d(fgRow, [R, 1]) },
+          {
+            deltas: tf.zeros([R, 4]),
+            boxes: tf.tensor2d(rois.matchedBoxes, [R, 4]),
+            refs: tf.tensor2d(rois.boxes, [R, 4]),
+            weights: tf.tensor2d(fgRow, [R, 1]),
+          },
           'giou',
           0,
           weights,
@@ -270,7 +317,16 @@ export function createFasterRcnn(
             classes.push(k);
           }
         }
-        results.push(finalizeDetections(parts, scores, classes, sizes[n]!, hc.nmsThreshTest, config.test.detectionsPerImage));
+        results.push(
+          finalizeDetections(
+            parts,
+            scores,
+            classes,
+            sizes[n]!,
+            hc.nmsThreshTest,
+            config.test.detectionsPerImage,
+          ),
+        );
       }
       return results;
     },

@@ -39,8 +39,13 @@ export function sampleRois(
     const gt = gtBoxes[n]!;
     const candidates = concatBoxes([props, gt]);
     const P = boxCount(candidates);
-    const m = matchBoxes(gt, candidates, { thresholds: [o.iouThreshold], labels: [0, 1], allowLowQualityMatches: false });
-    const cls = (i: number) => (boxCount(gt) > 0 && m.labels[i] === 1 ? gtClasses[n]![m.matched[i]!]! : numClasses);
+    const m = matchBoxes(gt, candidates, {
+      thresholds: [o.iouThreshold],
+      labels: [0, 1],
+      allowLowQualityMatches: false,
+    });
+    const cls = (i: number) =>
+      boxCount(gt) > 0 && m.labels[i] === 1 ? gtClasses[n]![m.matched[i]!]! : numClasses;
     const { positives, negatives } = subsample(
       P,
       (i) => cls(i) < numClasses,
@@ -53,7 +58,10 @@ export function sampleRois(
     const kept = selectBoxes(candidates, keep);
     const tgt = new Float32Array(kept.length);
     keep.forEach((i, j) => {
-      const src = cls(i) < numClasses ? gt.subarray(m.matched[i]! * 4, m.matched[i]! * 4 + 4) : candidates.subarray(i * 4, i * 4 + 4);
+      const src =
+        cls(i) < numClasses
+          ? gt.subarray(m.matched[i]! * 4, m.matched[i]! * 4 + 4)
+          : candidates.subarray(i * 4, i * 4 + 4);
       tgt.set(src, j * 4);
     });
     boxes.push(kept);
@@ -71,5 +79,12 @@ export function sampleRois(
     if (c < numClasses) numForeground++;
     else deltas.fill(0, i * 4, i * 4 + 4);
   });
-  return { boxes: all, batchIndex: Int32Array.from(batch), classes: Int32Array.from(classes), deltas, matchedBoxes: matchedAll, numForeground };
+  return {
+    boxes: all,
+    batchIndex: Int32Array.from(batch),
+    classes: Int32Array.from(classes),
+    deltas,
+    matchedBoxes: matchedAll,
+    numForeground,
+  };
 }

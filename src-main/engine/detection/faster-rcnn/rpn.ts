@@ -10,7 +10,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FinetuneConfig } from '../../../../shared/config/finetune';
 import type { Rng } from '../../data/rng';
-import { createParameterSet, disposeParameterSet, type MutableParameterSet } from '../../models/parameter-set';
+import {
+  createParameterSet,
+  disposeParameterSet,
+  type MutableParameterSet,
+} from '../../models/parameter-set';
 import type { MultiLevelAnchors } from '../anchors';
 import { boxCount, clipBoxes, selectBoxes, type BoxArray } from '../boxes';
 import { decodeBoxes, encodeBoxes, type BoxWeights } from '../box-coder';
@@ -32,8 +36,18 @@ export function createRpnHead(channels: number, numAnchors: number, seed: number
   const set = createParameterSet();
   const init = { std: 0.01 };
   addConvLayer(set, 'conv', { kernel: 3, inChannels: channels, outChannels: channels, init }, seed);
-  addConvLayer(set, 'objectness_logits', { kernel: 1, inChannels: channels, outChannels: numAnchors, init }, seed);
-  addConvLayer(set, 'anchor_deltas', { kernel: 1, inChannels: channels, outChannels: numAnchors * 4, init }, seed);
+  addConvLayer(
+    set,
+    'objectness_logits',
+    { kernel: 1, inChannels: channels, outChannels: numAnchors, init },
+    seed,
+  );
+  addConvLayer(
+    set,
+    'anchor_deltas',
+    { kernel: 1, inChannels: channels, outChannels: numAnchors * 4, init },
+    seed,
+  );
   const opts = { training: false };
   return {
     ...set,
@@ -67,7 +81,12 @@ export interface RpnTargets {
   boxes: Float32Array;
 }
 
-export function rpnTargets(anchors: BoxArray, gtBoxes: BoxArray[], config: FinetuneConfig['rpn'], rng: Rng): RpnTargets {
+export function rpnTargets(
+  anchors: BoxArray,
+  gtBoxes: BoxArray[],
+  config: FinetuneConfig['rpn'],
+  rng: Rng,
+): RpnTargets {
   const A = boxCount(anchors);
   const N = gtBoxes.length;
   const t: RpnTargets = {
@@ -79,7 +98,11 @@ export function rpnTargets(anchors: BoxArray, gtBoxes: BoxArray[], config: Finet
   };
   for (let n = 0; n < N; n++) {
     const gt = gtBoxes[n]!;
-    const m = matchBoxes(gt, anchors, { thresholds: [...config.iouThresholds], labels: [0, -1, 1], allowLowQualityMatches: true });
+    const m = matchBoxes(gt, anchors, {
+      thresholds: [...config.iouThresholds],
+      labels: [0, -1, 1],
+      allowLowQualityMatches: true,
+    });
     const { positives, negatives } = subsample(
       A,
       (i) => m.labels[i] === 1,
@@ -132,7 +155,9 @@ export function findProposals(
     const keep = topk(s, o.preNmsTopk);
     const refs = selectBoxes(anchors.boxes.subarray(start * 4, (start + count) * 4), keep);
     const d = new Float32Array(keep.length * 4);
-    keep.forEach((i, j) => d.set(deltas.subarray((n * total + start + i) * 4, (n * total + start + i) * 4 + 4), j * 4));
+    keep.forEach((i, j) =>
+      d.set(deltas.subarray((n * total + start + i) * 4, (n * total + start + i) * 4 + 4), j * 4),
+    );
     boxesParts.push(decodeBoxes(refs, d, RPN_WEIGHTS));
     for (const i of keep) {
       scores.push(s[i]!);

@@ -81,7 +81,11 @@ export function createRetinaNet(config: FinetuneConfig, backbone: Backbone, numC
       training,
       onBatchStats: sink ? (bn, m, v, n) => sink(`fpn/${bn}`, m, v, n) : undefined,
     });
-    const out = head.forward(levels, training, sink ? (bn, m, v, n) => sink(`head/${bn}`, m, v, n) : undefined);
+    const out = head.forward(
+      levels,
+      training,
+      sink ? (bn, m, v, n) => sink(`head/${bn}`, m, v, n) : undefined,
+    );
     const shapes = levels.map((l) => [l.shape[1], l.shape[2]] as [number, number]);
     return { ...out, shapes };
   };
@@ -93,7 +97,8 @@ export function createRetinaNet(config: FinetuneConfig, backbone: Backbone, numC
     parts,
     trainableParams() {
       const out = new Map<string, tf.Variable>();
-      for (const [n, v] of backboneTrainableParams(backbone, config.backbone.norm, config.backbone.freezeAt)) out.set(`backbone/${n}`, v);
+      for (const [n, v] of backboneTrainableParams(backbone, config.backbone.norm, config.backbone.freezeAt))
+        out.set(`backbone/${n}`, v);
       for (const [n, v] of fpn.params) out.set(`fpn/${n}`, v);
       for (const [n, v] of head.params) out.set(`head/${n}`, v);
       return out;
@@ -103,17 +108,37 @@ export function createRetinaNet(config: FinetuneConfig, backbone: Backbone, numC
       const anchors = anchorsFor(shapes);
       const N = images.shape[0];
       const A = anchors.boxes.length / 4;
-      const t = retinaNetTargets(anchors.boxes, targets.boxes, targets.classes, K, rc.iouThresholds, rc.allowLowQualityMatches, WEIGHTS);
-      lossNormalizer = NORMALIZER_MOMENTUM * lossNormalizer + (1 - NORMALIZER_MOMENTUM) * Math.max(t.numForeground, 1);
+      const t = retinaNetTargets(
+        anchors.boxes,
+        targets.boxes,
+        targets.classes,
+        K,
+        rc.iouThresholds,
+        rc.allowLowQualityMatches,
+        WEIGHTS,
+      );
+      lossNormalizer =
+        NORMALIZER_MOMENTUM * lossNormalizer + (1 - NORMALIZER_MOMENTUM) * Math.max(t.numForeground, 1);
       const predLogits = flatten(logits, K);
       const predDeltas = flatten(deltas, 4);
       const valid = tf.tensor3d(t.valid, [N, A, 1]);
       const fg = tf.tensor3d(t.foreground, [N, A, 1]);
-      const cls = sigmoidFocalLoss(predLogits, tf.tensor3d(t.classes, [N, A, K]), rc.focalAlpha, rc.focalGamma, valid);
+      const cls = sigmoidFocalLoss(
+        predLogits,
+        tf.tensor3d(t.classes, [N, A, K]),
+        rc.focalAlpha,
+        rc.focalGamma,
+        valid,
+      );
       const refs = tf.tile(tf.tensor3d(anchors.boxes, [1, A, 4]), [N, 1, 1]);
       const box = boxRegressionLoss(
         predDeltas,
-        { deltas: tf.tensor3d(t.deltas, [N, A, 4]), boxes: tf.tensor3d(t.boxes, [N, A, 4]), refs, weights: fg },
+        {
+          deltas: tf.tensor3d(t.deltas, [N, A, 4]),
+          boxes: tf.tensor3d(t.boxes, [N, A, 4]),
+          refs,
+          weights: fg,
+        },
         rc.boxLoss,
         rc.smoothL1Beta,
         WEIGHTS,
@@ -145,7 +170,10 @@ export function createRetinaNet(config: FinetuneConfig, backbone: Backbone, numC
           for (let i = 0; i < perImage; i++) if (s[i]! > rc.scoreThreshTest) cand.push(i);
           const keep = topk(s, rc.topkCandidatesTest, cand);
           const anchorIdx = keep.map((i) => Math.floor(i / K));
-          const refs = selectBoxes(anchors.boxes.subarray(anchors.starts[l]! * 4, (anchors.starts[l]! + count) * 4), anchorIdx);
+          const refs = selectBoxes(
+            anchors.boxes.subarray(anchors.starts[l]! * 4, (anchors.starts[l]! + count) * 4),
+            anchorIdx,
+          );
           const d = deltas[l]!.subarray(n * count * 4, (n + 1) * count * 4);
           const sel = new Float32Array(anchorIdx.length * 4);
           anchorIdx.forEach((a, j) => sel.set(d.subarray(a * 4, a * 4 + 4), j * 4));
@@ -155,7 +183,16 @@ export function createRetinaNet(config: FinetuneConfig, backbone: Backbone, numC
             classParts.push(i % K);
           }
         });
-        out.push(finalizeDetections(boxesParts, scoreParts, classParts, sizes[n]!, rc.nmsThreshTest, config.test.detectionsPerImage));
+        out.push(
+          finalizeDetections(
+            boxesParts,
+            scoreParts,
+            classParts,
+            sizes[n]!,
+            rc.nmsThreshTest,
+            config.test.detectionsPerImage,
+          ),
+        );
       }
       return out;
     },

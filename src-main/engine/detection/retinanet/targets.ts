@@ -43,10 +43,17 @@ export function retinaNetTargets(
   };
   for (let n = 0; n < N; n++) {
     const gt = gtBoxes[n]!;
-    const m = matchBoxes(gt, anchors, { thresholds: [...thresholds], labels: [0, -1, 1], allowLowQualityMatches });
+    const m = matchBoxes(gt, anchors, {
+      thresholds: [...thresholds],
+      labels: [0, -1, 1],
+      allowLowQualityMatches,
+    });
     const matchedBoxes = new Float32Array(A * 4);
     for (let a = 0; a < A; a++) {
-      const src = m.labels[a] === 1 ? gt.subarray(m.matched[a]! * 4, m.matched[a]! * 4 + 4) : anchors.subarray(a * 4, a * 4 + 4);
+      const src =
+        m.labels[a] === 1
+          ? gt.subarray(m.matched[a]! * 4, m.matched[a]! * 4 + 4)
+          : anchors.subarray(a * 4, a * 4 + 4);
       matchedBoxes.set(src, a * 4);
     }
     const deltas = encodeBoxes(anchors, matchedBoxes, weights);
