@@ -4,6 +4,7 @@
  * non-finite loss stops with a clear message and no update, cancel leaves no checkpoint, the
  * checkpoint schedule holds, and the loop never reads a tensor synchronously (WebGPU forbids it).
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -203,7 +204,7 @@ describe('training loop', () => {
     expect(r.result.lastLoss).toBe(losses(r.metrics).at(-1)![1]);
     expect(r.checkpoints).toEqual([]);
     expect(listCheckpoints(path.join(runDir, 'checkpoints'))).toEqual([]);
-    await expect(run({ runDir, resume: true })).rejects.toThrow(/cannot resume: no checkpoint in/);
+    await expect(run({ runDir, resume: true })).rejects.toThrow(/cannot resume: no usable checkpoint in/);
   });
 
   it('pause writes a checkpoint only where there is none, even before the first step', async () => {
@@ -245,12 +246,23 @@ describe('training loop', () => {
     await run({ runDir, task: { totalSteps: 2 } });
     const manifest = path.join(runDir, 'checkpoints', 'step-00000002', 'manifest.json');
     const m = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { state: { kind: string } };
+    // Written with a valid checksum: a wrong task is refused as such, not as a damaged file.
+    const reseal = () => {
+      const { manifestSha256: _old, ...body } = m as typeof m & { manifestSha256?: string };
+      fs.writeFileSync(
+        manifest,
+        JSON.stringify({
+          ...body,
+          manifestSha256: createHash('sha256').update(JSON.stringify(body)).digest('hex'),
+        }),
+      );
+    };
     m.state.kind = 'other';
-    fs.writeFileSync(manifest, JSON.stringify(m));
+    reseal();
     await expect(run({ runDir, resume: true })).rejects.toThrow(/step-00000002 is not a regression run/);
     // The loop's own part of the state is checked before the task sees it.
     delete (m.state as Partial<RegressionState>).epoch;
-    fs.writeFileSync(manifest, JSON.stringify(m));
+    reseal();
     await expect(run({ runDir, resume: true })).rejects.toThrow(
       /step-00000002: its state has no whole step and epoch \(got 2, undefined\)/,
     );
