@@ -54,7 +54,8 @@ describe('pretrain data from the run config', () => {
     expect(pretrainViewSpecs(selfEmd)).toEqual([
       { size: 96, minCropScale: 0.08, view: 1 },
       { size: 96, minCropScale: 0.08, view: 2 },
-      { size: 64, minCropScale: 0.08, view: 'scale' },
+      // Unset, the scale view is half the image size (the paper's 112 at 224).
+      { size: 48, minCropScale: 0.08, view: 'scale' },
     ]);
     const byol = resolvePretrainConfig({ ...cpuDemoOverrides(), method: 'byol' });
     expect(pretrainViewSpecs(byol).map((s) => s.view)).toEqual([1, 2]);
