@@ -75,6 +75,19 @@ describe('initBackend', () => {
     );
   });
 
+  it('passes webgpu over by name inside an Electron process, before dawn.node is loaded', async () => {
+    // dawn.node aborts an Electron process (V8 memory cage) instead of throwing: it must not be tried.
+    const versions = process.versions as Record<string, string>;
+    versions.electron = '45.5.0';
+    try {
+      await expect(initBackend('webgpu', { env: {} })).rejects.toThrow(
+        "Backend 'webgpu' could not be initialised: webgpu: not available inside Electron 45.5.0 processes",
+      );
+    } finally {
+      delete versions.electron;
+    }
+  });
+
   it('rejects a bad GPU power preference, naming the variable', async () => {
     await expect(initBackend('webgpu', { env: { SELFEMD_GPU_POWER: 'fast' } })).rejects.toThrow(
       "SELFEMD_GPU_POWER: 'fast' is not one of high-performance, low-power",
