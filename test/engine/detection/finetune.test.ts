@@ -13,7 +13,7 @@ import { resolvePretrainConfig } from '../../../shared/config/pretrain';
 import { mergeDefaults } from '../../../shared/config/validation';
 import { evalCommand } from '../../../src-main/cli/commands/eval';
 import { initBackend } from '../../../src-main/engine/backend/select';
-import { generateDemoScenes, writeDemoPng } from '../../../src-main/engine/data/demo-scenes';
+import { DEMO_CATEGORIES, generateDemoScenes, writeDemoPng } from '../../../src-main/engine/data/demo-scenes';
 import { initBackbone } from '../../../src-main/engine/detection/backbone-init';
 import { detectSamples } from '../../../src-main/engine/detection/evaluate';
 import { runFinetune } from '../../../src-main/engine/detection/finetune';
@@ -30,6 +30,7 @@ import { runPretraining } from '../../../src-main/engine/train/pretrain';
 import { loadPretrainImages } from '../../../src-main/engine/data/pretrain-data';
 import { forbidSyncReads, withoutSyncReads } from '../forbid-sync-reads';
 import { tempRunDir } from './overfit-fixture';
+import { TINY_DETECTOR } from './tiny-detector';
 
 const root = tempRunDir('finetune');
 beforeAll(async () => {
@@ -46,19 +47,9 @@ function tinyConfig(detector: 'retinanet' | 'faster-rcnn', steps: number): Finet
       {
         detector,
         backend: 'wasm',
-        backbone: { name: 'resnet18', baseWidth: 4 },
+        ...TINY_DETECTOR,
         data: { minSizeTrain: [48, 64], maxSizeTrain: 96, minSizeTest: 64, maxSizeTest: 96, hflip: true },
-        fpn: { channels: 8 },
-        retinanet: { anchorSizes: [8, 16, 32, 64, 128], numConvs: 1 },
-        rpn: {
-          anchorSizes: [8, 16, 32, 64, 128],
-          batchSizePerImage: 32,
-          preNmsTopkTrain: 100,
-          postNmsTopkTrain: 50,
-          preNmsTopkTest: 100,
-          postNmsTopkTest: 50,
-        },
-        roiHeads: { batchSizePerImage: 32, fcDim: 16, canonicalBoxSize: 36 },
+        rpn: { ...TINY_DETECTOR.rpn, preNmsTopkTest: 100, postNmsTopkTest: 50 },
         optim: { epochs: steps / 2, batchSize: 2, lr: 0.01, warmupFraction: 0.25, decayAt: [0.5] },
         checkpoint: { everySteps: 3 },
       },
@@ -204,14 +195,7 @@ describe('runFinetune', () => {
     const model = loadFinetunedDetector(runDir);
     try {
       expect(model.step).toBe(2);
-      expect(model.categories.map((c) => c.name)).toEqual([
-        'circle',
-        'square',
-        'triangle',
-        'star',
-        'ring',
-        'cross',
-      ]);
+      expect(model.categories.map((c) => c.name)).toEqual(DEMO_CATEGORIES.map((c) => c.name));
       const again = (
         await detectSamples(model.detector, data.samples, data.categories, { minSize: 64, maxSize: 96 })
       ).results;

@@ -17,6 +17,7 @@ import { createBackbone } from '../../../src-main/engine/models/registry';
 import { partVariables } from '../../../src-main/engine/train/model-parts';
 import { keyedVariableGrads } from '../../../src-main/engine/train/variable-grads';
 import { probeWebGpu, reportSkip } from '../backend/webgpu-harness';
+import { TINY_DETECTOR } from './tiny-detector';
 
 const probe = await probeWebGpu();
 reportSkip('webgpu-detection-step.test.ts', probe);
@@ -38,16 +39,7 @@ const TARGETS = {
 function config(detector: 'retinanet' | 'faster-rcnn'): FinetuneConfig {
   return resolveFinetuneConfig({
     detector,
-    backbone: { name: 'resnet18', baseWidth: 4 },
-    fpn: { channels: 8 },
-    retinanet: { anchorSizes: [8, 16, 32, 64, 128], numConvs: 1 },
-    rpn: {
-      anchorSizes: [8, 16, 32, 64, 128],
-      batchSizePerImage: 32,
-      preNmsTopkTrain: 100,
-      postNmsTopkTrain: 50,
-    },
-    roiHeads: { batchSizePerImage: 32, fcDim: 16, canonicalBoxSize: 36 },
+    ...TINY_DETECTOR,
   });
 }
 
