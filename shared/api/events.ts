@@ -3,7 +3,7 @@
  * point on a live chart is a point on disk.
  */
 import type { CheckpointRecord, MetricPoint, RunRecord, StoreChange } from '../dto';
-import type { ImportPhase, RunLogLine, RunProgressInfo } from './types';
+import type { ImportPhase, RunLogLine, RunProgressInfo, SystemInfo } from './types';
 
 export interface ApiEvents {
   'runs.status': { run: RunRecord };
@@ -21,6 +21,8 @@ export interface ApiEvents {
   };
   /** A committed write: views showing these tables refresh. */
   'store.changed': StoreChange;
+  /** What system.info answers changed (the GPU probe finished): the new answer. */
+  'system.changed': SystemInfo;
 }
 
 export type EventName = keyof ApiEvents;
@@ -33,6 +35,7 @@ const EVENT_NAMES: readonly EventName[] = [
   'metrics.points',
   'datasets.importProgress',
   'store.changed',
+  'system.changed',
 ];
 
 export type StudioEvent = { [E in EventName]: { name: E; payload: ApiEvents[E] } }[EventName];

@@ -3,6 +3,7 @@
  * per-category counts, a run with its checkpoints and live progress), the transport plan and exports.
  */
 import type { BackendChoice } from '../config/pretrain';
+import type { WebGpuStatus } from '../dto/gpu-adapter';
 import type { ConfigIssue } from '../config/validation';
 import type {
   ArtifactRecord,
@@ -27,6 +28,8 @@ export interface HardwareInfo {
   backends: BackendChoice[];
   /** A CUDA build of TF.js is installed (tfjs-node-gpu). */
   gpu: boolean;
+  /** Whether webgpu runs where the studio starts runs, on which adapter, or why not. */
+  webgpu: WebGpuStatus;
 }
 
 export interface SystemInfo {

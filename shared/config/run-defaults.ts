@@ -8,12 +8,15 @@
 import { cpuFinetuneOverrides } from './finetune';
 import { BACKEND_CHOICES, cpuDemoOverrides, type BackendChoice } from './pretrain';
 import { mergeDefaults } from './validation';
+import type { WebGpuStatus } from '../dto/gpu-adapter';
 
 /** What the defaults depend on (the studio's HardwareInfo is one). */
 export interface MachineDescription {
   /** Backends that load here, in the order `auto` tries them. */
   backends: readonly BackendChoice[];
   cpus: number;
+  /** webgpu's adapter, when probed: `auto` takes it only if it is a hardware (not fallback) one. */
+  webgpu?: WebGpuStatus;
 }
 
 export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
@@ -24,12 +27,27 @@ export interface RunDefaults {
   overrides: Record<string, unknown>;
 }
 
-const AUTO_ORDER: readonly ConcreteBackend[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+const AUTO_ORDER: readonly ConcreteBackend[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
+
+/** A hardware GPU adapter was found for webgpu (a fallback one is a CPU emulation). */
+function hardwareAdapter(machine: MachineDescription): boolean {
+  return machine.webgpu?.state === 'available' && !machine.webgpu.adapter.fallback;
+}
 
 /** The backend a run asking for `choice` trains on here: `auto` takes the first one that loads. */
 export function backendInUse(machine: MachineDescription, choice: BackendChoice = 'auto'): ConcreteBackend {
   if (choice !== 'auto') return choice;
-  return AUTO_ORDER.find((b) => machine.backends.includes(b)) ?? 'cpu';
+  return (
+    AUTO_ORDER.find((b) => machine.backends.includes(b) && (b !== 'webgpu' || hardwareAdapter(machine))) ??
+    'cpu'
+  );
+}
+
+/** A backend that gets the paper's sizes: a CUDA build, or webgpu on a hardware adapter. */
+function onGpu(machine: MachineDescription, backend: ConcreteBackend): string | undefined {
+  if (backend === 'tfjs-node-gpu') return 'GPU (tfjs-node-gpu)';
+  if (backend === 'webgpu' && hardwareAdapter(machine)) return 'GPU (webgpu)';
+  return undefined;
 }
 
 /** The backend named by partial overrides (`auto` when absent or not a backend: validation says so). */
@@ -41,7 +59,8 @@ export function requestedBackend(overrides: unknown): BackendChoice {
 /** Pretraining sizes for the backend a run gets on this machine. */
 export function pretrainDefaults(machine: MachineDescription, choice: BackendChoice = 'auto'): RunDefaults {
   const backend = backendInUse(machine, choice);
-  if (backend === 'tfjs-node-gpu') return { label: 'GPU (tfjs-node-gpu): the paper’s sizes', overrides: {} };
+  const gpu = onGpu(machine, backend);
+  if (gpu) return { label: `${gpu}: the paper’s sizes`, overrides: {} };
   if (backend === 'tfjs-node')
     return {
       label: `native CPU (${machine.cpus} cores): reduced sizes`,
@@ -58,7 +77,8 @@ export function pretrainDefaults(machine: MachineDescription, choice: BackendCho
 /** Fine-tuning sizes for the backend a run gets on this machine. */
 export function finetuneDefaults(machine: MachineDescription, choice: BackendChoice = 'auto'): RunDefaults {
   const backend = backendInUse(machine, choice);
-  if (backend === 'tfjs-node-gpu') return { label: 'GPU (tfjs-node-gpu): detectron2’s sizes', overrides: {} };
+  const gpu = onGpu(machine, backend);
+  if (gpu) return { label: `${gpu}: detectron2’s sizes`, overrides: {} };
   return {
     label: `CPU (${backend}, ${machine.cpus} cores): small detector sizes`,
     overrides: cpuFinetuneOverrides(),

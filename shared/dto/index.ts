@@ -8,3 +8,4 @@ export * from './evaluations';
 export * from './compare';
 export * from './changes';
 export * from './tasks';
+export * from './gpu-adapter';

@@ -1,16 +1,19 @@
 /**
  * The Electron main process: one window on the app:// renderer, the studio service behind a single
- * validated IPC channel, training in utilityProcess workers. Follows Electron's security checklist:
+ * validated IPC channel, training in utilityProcess workers (webgpu runs in a plain Node process:
+ * utility-spawner.ts). Follows Electron's security checklist:
  * context isolation and sandbox on, no Node in the page, a CSP on every response, permissions
  * denied, navigation and new windows locked, every IPC sender checked.
  */
-import { app, BrowserWindow, dialog, ipcMain, session, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess, type WebContents } from 'electron';
 import { StudioService } from '../jobs/studio-service';
 import { studioHome } from '../jobs/service/studio-home';
 import { APP_ORIGIN, handleAppScheme, registerAppScheme } from './app-protocol';
 import { CALL_CHANNEL, createIpcHandler, EVENT_CHANNEL, isTrustedSender } from './ipc-handler';
 import { appPaths } from './paths';
-import { utilityWorkerSpawner } from './utility-spawner';
+import { probeWebGpu } from '../jobs/service/hardware';
+import { findGpuHost } from './gpu-host';
+import { appWorkerSpawner } from './utility-spawner';
 
 const paths = appPaths(__dirname);
 let service: StudioService | null = null;
@@ -58,11 +61,21 @@ async function start(): Promise<void> {
     app.on('web-contents-created', (_e, contents) => lockDown(contents));
     handleAppScheme(paths.renderer);
 
+    const spawner = appWorkerSpawner({
+      utilityProcess,
+      entry: paths.engineWorker,
+      gpuHost: () => findGpuHost(),
+      hardwareAdapter: () => {
+        const gpu = service?.hardware.webgpu;
+        return gpu?.state === 'available' && !gpu.adapter.fallback;
+      },
+    });
     service = StudioService.open({
       home: studioHome(),
       transport: 'electron',
       version: app.getVersion(),
-      spawner: utilityWorkerSpawner(paths.engineWorker),
+      spawner,
+      probeGpu: () => probeWebGpu(spawner),
       nativeBinding: paths.nativeBinding,
       pickPath: async (kind, title) => {
         const options = {

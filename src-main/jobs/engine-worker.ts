@@ -3,7 +3,8 @@
  * task), streams what happens, exits. Runs apart from the UI and the store so a crash or a kill
  * cannot take either down; the supervisor persists what it reports.
  */
-import { initBackend } from '../engine/backend/select';
+import type { WebGpuStatus } from '../../shared/dto/gpu-adapter';
+import { initBackend, releaseBackend } from '../engine/backend/select';
 import { generateDemoScenes } from '../engine/data/demo-scenes';
 import { decodeImageFile } from '../engine/data/image-folder';
 import type { RawImage } from '../engine/data/raw-image';
@@ -48,6 +49,7 @@ channel.onMessage((message) => {
 });
 
 async function run(job: EngineJob): Promise<void> {
+  if (job.kind === 'gpu-probe') return probeGpu();
   // Threads are chosen by a short measurement (≤ 2 s) at start-up and recorded with the run; a resumed
   // run keeps its recorded count, and SELFEMD_WASM_THREADS, when set, replaces the measurement.
   const recorded = 'threads' in job ? job.threads : undefined;
@@ -66,6 +68,26 @@ async function run(job: EngineJob): Promise<void> {
       channel.send({ type: 'result', result });
     }
   }
+}
+
+/**
+ * The GPU probe: would webgpu run in this process, and on which adapter (fallback ones included, as
+ * an explicit webgpu run takes them)? SELFEMD_GPU / SELFEMD_GPU_POWER choose as they do for a run.
+ */
+async function probeGpu(): Promise<void> {
+  let result: WebGpuStatus;
+  try {
+    const info = await initBackend('webgpu');
+    result = info.gpu
+      ? { state: 'available', adapter: info.gpu }
+      : { state: 'unavailable', reason: 'the webgpu backend reported no adapter' };
+  } catch (e) {
+    const text = e instanceof Error ? e.message : String(e);
+    result = { state: 'unavailable', reason: text.replace(/^Backend 'webgpu' could not be initialised: (webgpu: )?/, '') };
+  } finally {
+    releaseBackend();
+  }
+  channel.send({ type: 'result', result });
 }
 
 async function pretrain(job: PretrainJob): Promise<void> {

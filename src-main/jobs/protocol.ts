@@ -4,7 +4,7 @@
  * Electron's utilityProcess MessagePort alike.
  */
 import type { FinetuneConfig } from '../../shared/config/finetune';
-import type { PretrainConfig } from '../../shared/config/pretrain';
+import type { BackendChoice, PretrainConfig } from '../../shared/config/pretrain';
 import type { SkippedFile } from '../../shared/dto';
 import type { BackendInfo } from '../engine/backend/select';
 import type { MetricSample, ProgressInfo, TrainingResult } from '../engine/train/training-hooks';
@@ -59,7 +59,20 @@ export interface ExportJob {
   metadata: Record<string, string>;
 }
 
-export type EngineJob = PretrainJob | FinetuneJob | TransportJob | ExportJob;
+/**
+ * Which GPU adapter webgpu would train on here (the studio's backend picker): answered with a
+ * `result` holding a GpuProbeResult. Runs in the process a webgpu run would run in.
+ */
+export interface GpuProbeJob {
+  kind: 'gpu-probe';
+}
+
+export type EngineJob = PretrainJob | FinetuneJob | TransportJob | ExportJob | GpuProbeJob;
+
+/** The backend a job's process must host: its config's; webgpu for the GPU probe. */
+export function jobBackend(job: EngineJob): BackendChoice {
+  return job.kind === 'gpu-probe' ? 'webgpu' : job.config.backend;
+}
 
 export type SupervisorMessage =
   { type: 'start'; job: EngineJob } | { type: 'stop'; mode: 'pause' | 'cancel' };

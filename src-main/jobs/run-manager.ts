@@ -14,7 +14,7 @@ import { MetricsWriter, isDiskFull, type ExperimentStore } from '../store';
 import { createFinetuneRun, recordFinetuneEvaluation } from './finetune-record';
 import { gpuLine } from '../engine/backend/gpu-adapter';
 import { LearningWatch } from './learning-watch';
-import type { EngineJob, WorkerMessage } from './protocol';
+import { jobBackend, type EngineJob, type WorkerMessage } from './protocol';
 import type { RunEvent, RunEventListener } from './run-events';
 import { recordCheckpoint, recordMetrics } from './run-recorder';
 import { nodeWorkerSpawner, type WorkerHandle, type WorkerSpawner } from './worker-process';
@@ -195,7 +195,8 @@ export class RunManager {
 
   private launch(runId: string, job: (runDir: string) => EngineJob, runDir = this.runDir(runId)): void {
     fs.mkdirSync(runDir, { recursive: true });
-    const handle = this.spawner({});
+    const start = job(runDir);
+    const handle = this.spawner({ backend: jobBackend(start) });
     let resolveDone!: (r: RunRecord) => void;
     const live: LiveRun = {
       handle,
@@ -245,7 +246,7 @@ export class RunManager {
       }
       resolveDone(this.store.getRun(runId));
     });
-    handle.send({ type: 'start', job: job(runDir) });
+    handle.send({ type: 'start', job: start });
   }
 
   private handle(runId: string, live: LiveRun, m: WorkerMessage): void {

@@ -16,8 +16,14 @@ import {
   type MethodName,
   type ResultOf,
 } from '../../shared/api/methods';
-import type { CheckpointView, RunProgressInfo, SystemInfo, TransportKind } from '../../shared/api/types';
-import type { JsonObject, RunRecord } from '../../shared/dto';
+import type {
+  CheckpointView,
+  HardwareInfo,
+  RunProgressInfo,
+  SystemInfo,
+  TransportKind,
+} from '../../shared/api/types';
+import type { JsonObject, RunRecord, WebGpuStatus } from '../../shared/dto';
 import { openStore, type ExperimentStore } from '../store';
 import { RunManager } from './run-manager';
 import type { RunEvent } from './run-events';
@@ -27,7 +33,7 @@ import { readDatasetIndex, removeDatasetIndex } from './service/dataset-index';
 import { importFromPath } from './service/dataset-import';
 import { addDemoDataset, seedDemoDatasets } from './service/demo-datasets';
 import { listDir } from './service/dir-listing';
-import { detectHardware } from './service/hardware';
+import { detectHardware, withWebGpu } from './service/hardware';
 import { finetuneDefaults, pretrainDefaults } from '../../shared/config/run-defaults';
 import {
   datasetSource,
@@ -60,6 +66,11 @@ export interface StudioServiceOptions {
   uploads?: boolean;
   /** Add the demo datasets when the home folder is new (default true). */
   seedDemos?: boolean;
+  /**
+   * Finds whether webgpu runs where this studio starts runs (hardware.ts `probeWebGpu` with the same
+   * spawner): the backend picker lists it with its adapter once the answer comes. None: not probed.
+   */
+  probeGpu?: () => Promise<WebGpuStatus>;
 }
 
 export type StudioEventListener = (event: StudioEvent) => void;
@@ -74,7 +85,7 @@ export class StudioService {
   /** The last status written to each run's log (status events repeat it when other fields change). */
   private readonly loggedStatus = new Map<string, RunRecord['status']>();
   private readonly tasks: StudioTasks;
-  private readonly info: SystemInfo;
+  private info: SystemInfo;
   private readonly unsubscribe: (() => void)[] = [];
   private closed = false;
 
@@ -107,17 +118,11 @@ export class StudioService {
     private readonly options: StudioServiceOptions,
   ) {
     this.tasks = options.tasks ?? engineTasks(options.spawner);
-    const hardware = detectHardware();
-    this.info = {
-      version: options.version,
-      transport: options.transport,
-      home: options.home,
-      hardware,
-      recommended: pretrainDefaults(hardware),
-      recommendedFinetune: finetuneDefaults(hardware),
-      nativePicker: !!options.pickPath,
-      uploads: !!options.uploads,
-    };
+    this.info = this.systemInfo(detectHardware(options.probeGpu ? { state: 'probing' } : undefined));
+    options.probeGpu?.().then(
+      (webgpu) => this.setWebGpu(webgpu),
+      (e: unknown) => this.setWebGpu({ state: 'unavailable', reason: `the GPU probe failed: ${String(e)}` }),
+    );
     if (options.seedDemos !== false) seedDemoDatasets(options.home, store);
     this.unsubscribe.push(manager.on((e) => this.onRunEvent(e)));
     this.unsubscribe.push(
@@ -131,6 +136,31 @@ export class StudioService {
 
   get home(): string {
     return this.options.home;
+  }
+
+  /** What this machine trains with (webgpu: as the probe last said). */
+  get hardware(): HardwareInfo {
+    return this.info.hardware;
+  }
+
+  private systemInfo(hardware: HardwareInfo): SystemInfo {
+    return {
+      version: this.options.version,
+      transport: this.options.transport,
+      home: this.options.home,
+      hardware,
+      recommended: pretrainDefaults(hardware),
+      recommendedFinetune: finetuneDefaults(hardware),
+      nativePicker: !!this.options.pickPath,
+      uploads: !!this.options.uploads,
+    };
+  }
+
+  /** The GPU probe's answer: the listing (and the sizes `auto` gets) change, and views are told. */
+  private setWebGpu(webgpu: WebGpuStatus): void {
+    if (this.closed) return;
+    this.info = this.systemInfo(withWebGpu(this.info.hardware, webgpu));
+    this.emit({ name: 'system.changed', payload: this.info });
   }
 
   on(listener: StudioEventListener): () => void {

@@ -5,14 +5,14 @@
 import * as path from 'node:path';
 import { resolvePretrainConfig } from '../../shared/config/pretrain';
 import type { ExperimentStore } from '../store';
-import type { EngineJob } from './protocol';
+import { jobBackend, type EngineJob } from './protocol';
 import type { ExportRequest, ExportResult, TransportRequest, TransportResult } from '../../shared/dto/tasks';
 import { nodeWorkerSpawner, type WorkerSpawner } from './worker-process';
 
 /** Runs one job in a fresh worker and resolves with its result (rejects with its error). */
 export function runEngineTask<T>(job: EngineJob, spawner: WorkerSpawner = nodeWorkerSpawner): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const handle = spawner({});
+    const handle = spawner({ backend: jobBackend(job) });
     let settled = false;
     const settle = (fn: () => void) => {
       if (!settled) {

@@ -2,11 +2,14 @@
  * Starting a training process. Under plain Node (CLI, browser-mode server, tests) it is a
  * child_process fork: of the built engine-worker.cjs when running from a bundle (which says where it
  * is), of the TypeScript entry through tsx when running from the sources (tests, development). The
- * Electron app passes its own spawner built on utilityProcess (src-main/app), with the bundled entry.
+ * Electron app passes its own spawner (src-main/app/utility-spawner.ts): a utilityProcess, or for a
+ * webgpu run a fork of the bundled entry under a plain Node runtime (`forkEngineWorker` with its
+ * `execPath`), since Dawn cannot run inside Electron's processes.
  */
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { BackendChoice } from '../../shared/config/pretrain';
 import type { SupervisorMessage, WorkerMessage } from './protocol';
 
 export interface WorkerHandle {
@@ -18,7 +21,16 @@ export interface WorkerHandle {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export type WorkerSpawner = (options: { env?: Record<string, string> }) => WorkerHandle;
+export interface SpawnOptions {
+  env?: Record<string, string>;
+  /**
+   * The backend the job asks for (its config's `backend`; `webgpu` for a GPU probe): a spawner whose
+   * processes cannot host every backend (Electron's) picks the process kind by it.
+   */
+  backend?: BackendChoice;
+}
+
+export type WorkerSpawner = (options: SpawnOptions) => WorkerHandle;
 
 let builtEntry: string | undefined;
 
@@ -43,11 +55,18 @@ function engineWorkerEntry(): { file: string; execArgv: string[] } {
   return { file: fileURLToPath(new URL('./engine-worker.ts', here)), execArgv: ['--import', 'tsx'] };
 }
 
-export const nodeWorkerSpawner: WorkerSpawner = ({ env } = {}) => {
-  const entry = engineWorkerEntry();
+/**
+ * Forks an engine worker over child_process IPC. `execPath` runs it under another Node runtime than
+ * this process's own (the desktop app's GPU host: a plain Node, not Electron's binary).
+ */
+export function forkEngineWorker(
+  entry: { file: string; execArgv: string[] },
+  options: { env?: Record<string, string>; execPath?: string } = {},
+): WorkerHandle {
   const child = fork(entry.file, [], {
     execArgv: entry.execArgv,
-    env: { ...process.env, ...env },
+    ...(options.execPath ? { execPath: options.execPath } : {}),
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return {
@@ -59,4 +78,6 @@ export const nodeWorkerSpawner: WorkerSpawner = ({ env } = {}) => {
     onExit: (l) => child.once('exit', (code, signal) => l(code, signal)),
     kill: (signal = 'SIGTERM') => void child.kill(signal),
   };
-};
+}
+
+export const nodeWorkerSpawner: WorkerSpawner = ({ env } = {}) => forkEngineWorker(engineWorkerEntry(), { env });

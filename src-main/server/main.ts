@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { StudioService } from '../jobs/studio-service';
+import { probeWebGpu } from '../jobs/service/hardware';
 import { studioHome } from '../jobs/service/studio-home';
 import { startStudioServer } from './studio-server';
 
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     transport: 'browser',
     version,
     uploads: true,
+    probeGpu: () => probeWebGpu(),
   });
   const server = await startStudioServer({ service, port, rendererDir });
   console.log(`Self-EMD Studio (browser mode) is at ${server.url}`);

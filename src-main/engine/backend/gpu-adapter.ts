@@ -1,42 +1,5 @@
 /**
- * The GPU adapter a webgpu backend runs on, and how it is named in `selfemd info`, logs and run
- * records. No TF.js or Dawn import: the supervisor (jobs) formats a worker's report with it.
+ * The GPU adapter types and their wording live in shared/ (the renderer's backend picker names the
+ * adapter too); the engine's modules import them from here.
  */
-export type GpuPowerPreference = 'high-performance' | 'low-power';
-
-/** The adapter a webgpu backend runs on and the device limits that bound tensor sizes. */
-export interface GpuAdapterInfo {
-  vendor: string;
-  architecture: string;
-  /** Adapter (device) name as the driver reports it, e.g. 'SwiftShader Device (Subzero)'. */
-  device: string;
-  description: string;
-  /** A fallback adapter is a software emulation (SwiftShader): correct, never fast. */
-  fallback: boolean;
-  /** Largest single buffer, bytes (the largest tensor). */
-  maxBufferSize: number;
-  /** Largest buffer one shader can bind, bytes (the largest tensor one kernel reads or writes). */
-  maxStorageBufferBindingSize: number;
-  powerPreference: GpuPowerPreference;
-}
-
-/** One line naming the adapter, e.g. `google swiftshader (device swiftshader-device-subzero-, driver "SwiftShader driver 5.0.0") (fallback adapter: …)`. */
-export function adapterLine(a: GpuAdapterInfo): string {
-  const name = [a.device && `device ${a.device}`, a.description && `driver "${a.description}"`]
-    .filter(Boolean)
-    .join(', ');
-  return (
-    `${a.vendor} ${a.architecture}${name ? ` (${name})` : ''}` +
-    (a.fallback ? ' (fallback adapter: software emulation, for tests, not speed)' : '')
-  );
-}
-
-/** The adapter and its limits as one line, for run records and logs. */
-export function gpuLine(a: GpuAdapterInfo): string {
-  return `${adapterLine(a)}; ${limitsLine(a)}`;
-}
-
-const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
-export function limitsLine(a: GpuAdapterInfo): string {
-  return `max buffer ${mib(a.maxBufferSize)}, max storage binding ${mib(a.maxStorageBufferBindingSize)}`;
-}
+export * from '../../../shared/dto/gpu-adapter';

@@ -253,8 +253,10 @@ async function tryWebGpu(gpu: ReturnType<typeof resolveGpu>, notes: string[]): P
   // dawn.node's external ArrayBuffers are forbidden by Electron's V8 memory cage: loading it in an
   // Electron process (utilityProcess included) would abort the process, not throw. Pass it over by name.
   if (process.versions.electron) {
+    // The desktop app says here why it could not give this job its plain-Node GPU host (app/gpu-host.ts).
+    const host = process.env.SELFEMD_GPU_HOST_NOTE?.trim();
     notes.push(
-      `webgpu: not available inside Electron ${process.versions.electron} processes (dawn.node needs plain Node; docs/architecture.md)`,
+      `webgpu: not available inside Electron ${process.versions.electron} processes (dawn.node needs plain Node; docs/architecture.md)${host ? `: ${host}` : ''}`,
     );
     return undefined;
   }
