@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, mergeDefaults } from '../../shared/config/validation';
+import type { GpuPowerPreference } from '../../shared/dto/gpu-adapter';
 import { CliError } from './cli-error';
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
@@ -74,4 +75,40 @@ export function resolveOrExit<T>(command: string, resolve: () => T): T {
     if (e instanceof ConfigError) throw new CliError(`selfemd ${command}: invalid config: ${e.message}`);
     throw e;
   }
+}
+
+const GPU_POWER_FLAGS: Record<string, GpuPowerPreference> = {
+  low: 'low-power',
+  high: 'high-performance',
+  'low-power': 'low-power',
+  'high-performance': 'high-performance',
+};
+
+/** --gpu-power low|high (or Dawn's names low-power|high-performance). */
+export function gpuPowerFlag(command: string, value: string | undefined): GpuPowerPreference | undefined {
+  if (value === undefined) return undefined;
+  const power = GPU_POWER_FLAGS[value];
+  if (!power)
+    throw new CliError(
+      `selfemd ${command}: --gpu-power must be low or high (low-power, high-performance), got "${value}"`,
+    );
+  return power;
+}
+
+/**
+ * --gpu NAME and --gpu-power as the run's process environment (SELFEMD_GPU, SELFEMD_GPU_POWER, which
+ * the engine's backend selection reads): the webgpu adapter a run trains on.
+ */
+export function gpuEnv(
+  command: string,
+  values: { gpu?: string; 'gpu-power'?: string },
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (values.gpu !== undefined) {
+    if (!values.gpu.trim()) throw new CliError(`selfemd ${command}: --gpu needs part of an adapter's name`);
+    env.SELFEMD_GPU = values.gpu;
+  }
+  const power = gpuPowerFlag(command, values['gpu-power']);
+  if (power) env.SELFEMD_GPU_POWER = power;
+  return env;
 }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { openStore, type ExperimentStore } from '../store';
 import { RunManager } from '../jobs/run-manager';
+import { nodeWorkerSpawner, type WorkerSpawner } from '../jobs/worker-process';
 
 export function studioHome(): string {
   const home = process.env.SELFEMD_HOME || path.join(os.homedir(), '.selfemd');
@@ -21,10 +22,12 @@ export interface StudioContext {
   close(): Promise<void>;
 }
 
-export function openStudio(): StudioContext {
+/** `env`: added to each run's process environment (e.g. SELFEMD_GPU from --gpu). */
+export function openStudio(env: Record<string, string> = {}): StudioContext {
   const home = studioHome();
   const store = openStore(path.join(home, 'studio.db'));
-  const manager = new RunManager(store, { home });
+  const spawner: WorkerSpawner = (o) => nodeWorkerSpawner({ ...o, env: { ...env, ...o.env } });
+  const manager = new RunManager(store, { home, spawner });
   return {
     home,
     store,

@@ -9,7 +9,7 @@ import { CliError } from './cli-error';
 
 /** Each command's usage: `selfemd help` lists them all, `selfemd CMD --help` prints its own. */
 const USAGE: Record<string, string> = {
-  info: `selfemd info [--backend B] [--gpu NAME] [--gpu-power low-power|high-performance] [--json]
+  info: `selfemd info [--backend B] [--gpu NAME] [--gpu-power low|high] [--json]
     which backend runs (tfjs-node-gpu → webgpu → tfjs-node → wasm → cpu), its version, threads and
     the GPU adapter (--gpu: part of its name; also SELFEMD_GPU)`,
   pretrain: `selfemd pretrain [--data DIR|demo] [--method byol|self-emd] [--backbone resnet18|resnet34|resnet50|resnet101]
@@ -17,7 +17,9 @@ const USAGE: Record<string, string> = {
                  [--backend auto|tfjs-node-gpu|webgpu|tfjs-node|wasm|cpu] [--marginals eq13|eq12] [--lambda X]
                  [--demo-images N] [--no-spc] [--no-scale-view] [--checkpoint-every N] [--config FILE.json]
                  [--full] [--name S] [--json] [--probe-data demo|DATASET --probe-every N]
-    self-supervised pretraining (--probe-*: the detection probe every N steps, as metrics); without
+                 [--gpu NAME] [--gpu-power low|high]
+    self-supervised pretraining (--probe-*: the detection probe every N steps, as metrics; --gpu:
+    part of the webgpu adapter's name, --gpu-power: which adapter Dawn prefers); without
     --full, this machine's defaults for the backend (the studio's forms start from the same; on
     wasm/CPU: resnet18 width 32, 96 px) fill what you leave out`,
   runs: `selfemd runs [--json]
@@ -33,6 +35,7 @@ const USAGE: Record<string, string> = {
                  [--freeze-at N] [--fpn-channels N] [--box-loss L] [--seed N] [--backend B]
                  [--demo-train N] [--demo-val N] [--demo-size PX] [--eval-every N] [--checkpoint-every N]
                  [--config FILE.json] [--full] [--name S] [--out DIR] [--resume] [--json]
+                 [--gpu NAME] [--gpu-power low|high]
     fine-tune a detector; DATASET: demo, a COCO JSON or dataset folder, a VOC or YOLO folder;
     --init RUN: a pretraining run's id, unique id prefix or name; Ctrl-C pauses it,
     --resume --name NAME continues it`,

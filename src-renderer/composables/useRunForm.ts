@@ -5,6 +5,7 @@
  * starting (a refused start shows its issues and its error); and the load of what the form picks from.
  */
 import { computed, onMounted, reactive, ref, watch, type Ref } from 'vue';
+import { backendOptions, webGpuHelp } from '../../shared/api/backend-choices';
 import type { ConfigCheck } from '../../shared/api/types';
 import type { ConfigIssue } from '../../shared/config/validation';
 import type { RunRecord } from '../../shared/dto';
@@ -25,7 +26,7 @@ export interface ConfigFieldSpec {
   label: string;
   step?: number | 'any';
   help?: string;
-  options?: readonly string[];
+  options?: readonly (string | { value: string; label: string })[];
 }
 
 export interface RunFormOptions<R> {
@@ -139,8 +140,19 @@ export function useRunForm<R>(o: RunFormOptions<R>) {
     setPath(o.form as Record<string, unknown>, field.path, value);
   }
 
-  /** The backends a run can ask for here ('auto' picks the fastest at start). */
-  const backends = computed(() => system.info?.hardware.backends ?? ['auto', 'wasm', 'cpu']);
+  /**
+   * The backend picker: the backends a run can ask for here ('auto' picks the fastest at start),
+   * webgpu named by its adapter, and under it which GPU webgpu uses or why it cannot.
+   */
+  const backendField = computed<ConfigFieldSpec>(() => {
+    const hardware = system.info?.hardware;
+    return {
+      path: 'backend',
+      label: 'Backend',
+      options: hardware ? backendOptions(hardware) : ['auto', 'wasm', 'cpu'],
+      help: hardware ? webGpuHelp(hardware.webgpu) : undefined,
+    };
+  });
 
   // One reactive object: the views use its members in templates (`form.canStart`) with refs unwrapped.
   return reactive({
@@ -154,6 +166,6 @@ export function useRunForm<R>(o: RunFormOptions<R>) {
     start,
     read,
     write,
-    backends,
+    backendField,
   });
 }

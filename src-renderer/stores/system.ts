@@ -37,6 +37,9 @@ export const useSystem = defineStore('system', () => {
     }
   }
 
+  // The GPU probe answers after the first load: the backend picker then lists webgpu's adapter.
+  api.on('system.changed', (next) => (info.value = next));
+
   browserTransport?.onConnection((s) => {
     const wasDown = connection.value === 'lost' || connection.value === 'unauthorized';
     connection.value = s;

@@ -29,7 +29,7 @@ import {
   type ResolvedFinetuneInit,
 } from '../../jobs/service/new-finetune';
 import { openStore, type ExperimentStore } from '../../store';
-import { numberFlag, parse, resolveOrExit, runOverrides } from '../args';
+import { gpuEnv, numberFlag, parse, resolveOrExit, runOverrides } from '../args';
 import { CliError } from '../cli-error';
 import { findRunRef } from '../run-ref';
 import { followRun, type RunSummary } from '../follow-run';
@@ -52,6 +52,8 @@ const OPTIONS = {
   'box-loss': { type: 'string' },
   seed: { type: 'string' },
   backend: { type: 'string' },
+  gpu: { type: 'string' },
+  'gpu-power': { type: 'string' },
   'demo-train': { type: 'string' },
   'demo-val': { type: 'string' },
   'demo-size': { type: 'string' },
@@ -111,6 +113,8 @@ export interface FinetuneCliPlan {
   /** With --resume: the run to continue. */
   resumeRunId?: string;
   json: boolean;
+  /** --gpu / --gpu-power as the run's process environment (args.ts gpuEnv). */
+  env?: Record<string, string>;
 }
 
 /** The id of the newest run called `name` (of that kind), or of the run `name` is the id (prefix) of. */
@@ -147,13 +151,14 @@ export function finetuneOverrides(
   );
   const name = path.basename(runDir);
   const json = Boolean(v.json);
+  const env = gpuEnv('finetune', v);
   if (v.resume) {
     const resumeRunId = runIdByName?.(name, 'finetune');
     if (!resumeRunId)
       throw new CliError(
         `selfemd finetune --resume: no fine-tune run named "${name}" in ${path.join(home, 'studio.db')} (name the run with --name or --out)`,
       );
-    return { overrides: {}, runDir, name, resumeRunId, json };
+    return { overrides: {}, runDir, name, resumeRunId, json, env };
   }
   for (const which of ['train', 'val'] as const) {
     const d = v[which];
@@ -189,7 +194,7 @@ export function finetuneOverrides(
     flags,
     withDefaults: (requested) => withRunDefaults('finetune', machine, requested),
   });
-  return { overrides, runDir, name, json };
+  return { overrides, runDir, name, json, env };
 }
 
 /** --init as the studio's request: a run of the store is a parent (its recorded checkpoint), a file is read by its header. */
@@ -282,7 +287,7 @@ function evaluationSummary(store: ExperimentStore, run: RunRecord, runDir: strin
 export async function finetuneCommand(argv: string[]): Promise<void> {
   const home = studioHome();
   const plan = finetuneOverrides(argv, home, storeLookup(home));
-  const studio = openStudio();
+  const studio = openStudio(plan.env);
   try {
     let run: RunRecord;
     if (plan.resumeRunId) {

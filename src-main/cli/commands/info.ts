@@ -5,7 +5,7 @@
 import { describeBackend, initBackend, releaseBackend } from '../../engine/backend/select';
 import { BACKEND_CHOICES, type BackendChoice } from '../../../shared/config/pretrain';
 import { listBackbones } from '../../engine/models/registry';
-import { parse } from '../args';
+import { gpuPowerFlag, parse } from '../args';
 import { CliError } from '../cli-error';
 import { studioHome } from '../home';
 
@@ -19,9 +19,7 @@ export async function infoCommand(argv: string[]): Promise<void> {
   const choice = (values.backend ?? process.env.SELFEMD_BACKEND ?? 'auto') as BackendChoice;
   if (!BACKEND_CHOICES.includes(choice))
     throw new CliError(`selfemd info: --backend must be one of ${BACKEND_CHOICES.join(', ')}`);
-  const power = values['gpu-power'];
-  if (power !== undefined && power !== 'high-performance' && power !== 'low-power')
-    throw new CliError(`selfemd info: --gpu-power must be high-performance or low-power, got "${power}"`);
+  const power = gpuPowerFlag('info', values['gpu-power']);
   const info = await initBackend(choice, { gpu: values.gpu, gpuPower: power });
   // Dawn's device is released so that the process exits.
   releaseBackend();

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { resolvePretrainConfig } from '../../../shared/config/pretrain';
 import { withRunDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
 import { detectHardware } from '../../jobs/service/hardware';
-import { numberFlag, parse, resolveOrExit, runOverrides } from '../args';
+import { gpuEnv, numberFlag, parse, resolveOrExit, runOverrides } from '../args';
 import { CliError } from '../cli-error';
 import { openStudio } from '../home';
 import { followRun } from '../follow-run';
@@ -21,6 +21,8 @@ const OPTIONS = {
   lr: { type: 'string' },
   seed: { type: 'string' },
   backend: { type: 'string' },
+  gpu: { type: 'string' },
+  'gpu-power': { type: 'string' },
   'demo-images': { type: 'string' },
   marginals: { type: 'string' },
   lambda: { type: 'string' },
@@ -48,6 +50,8 @@ export function pretrainOverrides(
   overrides: Record<string, unknown>;
   name?: string;
   json: boolean;
+  /** --gpu / --gpu-power as the run's process environment (args.ts gpuEnv). */
+  env: Record<string, string>;
 } {
   const { values: v } = parse('pretrain', argv, OPTIONS);
   const n = (name: keyof typeof OPTIONS) => numberFlag('pretrain', name, v[name] as string | undefined);
@@ -82,13 +86,13 @@ export function pretrainOverrides(
   });
   if (v.data && v.data !== 'demo' && !fs.existsSync(v.data))
     throw new CliError(`selfemd pretrain: --data ${v.data}: no such folder`);
-  return { overrides, name: v.name, json: Boolean(v.json) };
+  return { overrides, name: v.name, json: Boolean(v.json), env: gpuEnv('pretrain', v) };
 }
 
 export async function pretrainCommand(argv: string[]): Promise<void> {
-  const { overrides, name, json } = pretrainOverrides(argv);
+  const { overrides, name, json, env } = pretrainOverrides(argv);
   resolveOrExit('pretrain', () => resolvePretrainConfig(overrides));
-  const studio = openStudio();
+  const studio = openStudio(env);
   try {
     const run = studio.manager.startPretrain(overrides, { name });
     await followRun(studio, run.id, { json });
