@@ -5,7 +5,16 @@
  * context isolation and sandbox on, no Node in the page, a CSP on every response, permissions
  * denied, navigation and new windows locked, every IPC sender checked.
  */
-import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess, type WebContents } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  session,
+  shell,
+  utilityProcess,
+  type WebContents,
+} from 'electron';
 import { StudioService } from '../jobs/studio-service';
 import { studioHome } from '../jobs/service/studio-home';
 import { APP_ORIGIN, handleAppScheme, registerAppScheme } from './app-protocol';

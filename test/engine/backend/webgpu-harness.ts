@@ -21,7 +21,7 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
 }
 
 /** Call at the top level of a test file: prints the skip line, or adds a failing test under CI. */
-export function reportSkip(file: string, probe: WebGpuProbe): void {
+export function reportSkip(file: string, probe: { info?: unknown; reason?: string }): void {
   if (probe.info) return;
   if (process.env.CI === 'true')
     it('has a webgpu adapter (CI provides SwiftShader)', () => {
