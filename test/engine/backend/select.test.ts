@@ -83,8 +83,14 @@ describe('initBackend', () => {
       await expect(initBackend('webgpu', { env: {} })).rejects.toThrow(
         "Backend 'webgpu' could not be initialised: webgpu: not available inside Electron 45.5.0 processes",
       );
+      // The desktop app says why it could not give the job its plain-Node GPU host (app/utility-spawner.ts).
+      process.env.SELFEMD_GPU_HOST_NOTE = 'no Node.js on PATH for the GPU worker';
+      await expect(initBackend('webgpu', { env: {} })).rejects.toThrow(
+        /docs\/architecture\.md\): no Node\.js on PATH for the GPU worker$/,
+      );
     } finally {
       delete versions.electron;
+      delete process.env.SELFEMD_GPU_HOST_NOTE;
     }
   });
 
