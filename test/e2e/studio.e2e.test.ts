@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunDetails } from '../../shared/api/types';
+import { backendOptions, webGpuHelp } from '../../shared/api/backend-choices';
+import type { RunDetails, SystemInfo } from '../../shared/api/types';
 import type { MetricSeries, RunRecord } from '../../shared/dto';
 import { isProcessAlive } from '../../src-main/store/process-alive';
 import { imageFolder } from '../server/fixtures';
@@ -180,6 +181,37 @@ describe.skipIf(!browserPath)('Self-EMD Studio in a browser', () => {
       await page.click(`${tid('dataset-item')}[data-dataset-name="Demo scenes · train (16)"]`);
       await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 16, tid('thumb-img'));
       await shot(page, '02-datasets-demo');
+    },
+    LONG,
+  );
+
+  it(
+    'the backend picker lists webgpu with its adapter once the GPU probe answers, or says why not',
+    async () => {
+      await page.goto(`${server.origin}/#/runs/new`);
+      await page.waitForSelector(tid('field-backend'));
+      // The probe (an engine worker asked for its adapter) answers once; the sidebar stops looking.
+      await page.waitForFunction(
+        (sel) => !document.querySelector(sel)?.textContent?.includes('looking'),
+        tid('machine-gpu'),
+        { timeout: 120_000 },
+      );
+      const { hardware } = await server.call<SystemInfo>('system.info');
+      expect(hardware.webgpu.state).not.toBe('probing');
+      const options = await page.$$eval(`${tid('field-backend')} option`, (os) =>
+        os.map((o) => ({ value: (o as HTMLOptionElement).value, label: o.textContent?.trim() })),
+      );
+      expect(options).toEqual(backendOptions(hardware));
+      const help = await page.textContent(`.field:has(${tid('field-backend')}) .help`);
+      expect(help?.trim()).toBe(webGpuHelp(hardware.webgpu));
+      if (hardware.webgpu.state === 'available') {
+        expect(options.map((o) => o.value)).toContain('webgpu');
+        expect(help).toContain(hardware.webgpu.adapter.vendor);
+      } else {
+        expect(options.map((o) => o.value)).not.toContain('webgpu');
+        expect(help).toMatch(/^webgpu unavailable: ./);
+      }
+      await shot(page, '02b-backend-picker');
     },
     LONG,
   );
