@@ -3,10 +3,13 @@
 //      distribution, native rebuilds and fuses skipped (both need the real binary / headers);
 //   2. prints app.asar's size, the unpacked files' size, and the largest packages inside;
 //   3. unpacks the asar next to its .unpacked files and runs the packed engine worker under plain Node
-//      through a one-step demo pretraining with the prefetch thread on: what shipped must run.
+//      through a one-step demo pretraining with the prefetch thread on: what shipped must run;
+//   4. runs the engine worker from app.asar.unpacked alone, as the desktop app's GPU host does (a plain
+//      Node cannot read the asar): the GPU probe, then the same pretraining on webgpu where the probe
+//      found an adapter (else on wasm); and checks that only this platform's dawn.node was packed.
 // electron-builder lists production packages with `npm ls`, which needs a real node_modules folder
 // (a symlinked one lists them wrongly). Usage: node scripts/package-check.mjs [--keep]
-import { spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import {
   chmodSync,
@@ -108,6 +111,50 @@ function pretrainIn(app, work) {
   return JSON.parse(r.stdout).run;
 }
 
+/** One job in the engine worker at app.asar.unpacked, under plain Node: its messages and exit code. */
+function runUnpackedWorker(resources, job) {
+  const child = fork(path.join(resources, 'app.asar.unpacked', 'dist', 'app', 'engine-worker.cjs'), [], {
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const messages = [];
+  child.on('message', (m) => messages.push(m));
+  child.send({ type: 'start', job });
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, messages })));
+}
+
+const last = (run, type) => run.messages.filter((m) => m.type === type).at(-1);
+
+/** Step 4: the GPU host's view of the package. */
+async function gpuHostRuns(resources, work, config) {
+  const dist = path.join(resources, 'app.asar.unpacked', 'node_modules', 'webgpu', 'dist');
+  const platforms = readdirSync(dist);
+  const own = `${process.platform}-${process.platform === 'darwin' ? 'universal' : process.arch}`;
+  if (platforms.join() !== own || !existsSync(path.join(dist, own, 'dawn.node')))
+    throw new Error(`packed dawn.node folders: ${platforms.join(', ')}; expected ${own} only`);
+  const probe = await runUnpackedWorker(resources, { kind: 'gpu-probe' });
+  const status = last(probe, 'result')?.result;
+  if (probe.code !== 0 || !status)
+    throw new Error(`the GPU probe failed in the unpacked worker (exit ${probe.code})`);
+  console.log(
+    `GPU host probe from app.asar.unpacked: ${status.state === 'available' ? `${status.adapter.vendor} ${status.adapter.architecture}${status.adapter.fallback ? ' (fallback adapter)' : ''}` : status.reason}`,
+  );
+  const backend = status.state === 'available' ? 'webgpu' : 'wasm';
+  const run = await runUnpackedWorker(resources, {
+    kind: 'pretrain',
+    runId: 'gpu-host',
+    config: { ...config, backend },
+    runDir: path.join(work, 'gpu-host-run'),
+    resume: false,
+  });
+  const finished = last(run, 'finished');
+  if (run.code !== 0 || finished?.result.status !== 'completed')
+    throw new Error(
+      `the unpacked engine worker did not finish on ${backend} (exit ${run.code}): ${last(run, 'failed')?.message ?? ''}`,
+    );
+  return { backend: last(run, 'backend').info.choice, step: finished.result.step };
+}
+
 const keep = process.argv.includes('--keep');
 const work = mkdtempSync(path.join(os.tmpdir(), 'selfemd-package-'));
 try {
@@ -118,6 +165,10 @@ try {
   const result = await pretrainIn(app, work);
   console.log(
     `the packed CLI and engine worker pretrained: ${result.status} at step ${result.step}/${result.totalSteps}`,
+  );
+  const host = await gpuHostRuns(resources, work, result.config);
+  console.log(
+    `the unpacked engine worker (the GPU host's) pretrained on ${host.backend} to step ${host.step}`,
   );
 } finally {
   if (keep) console.log(`kept: ${work}`);

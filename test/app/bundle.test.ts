@@ -122,9 +122,22 @@ describe('Electron bundles', () => {
     expect(config.linux.target).toEqual(['AppImage', 'deb']);
     expect(config.mac.target).toEqual(['dmg']);
     expect(config.win.target).toEqual(['nsis']);
+    // Native modules, and what the GPU host's plain Node loads (it cannot read inside the asar).
     expect(config.asarUnpack).toEqual(
-      expect.arrayContaining(['**/*.node', 'node_modules/better-sqlite3/**', 'node_modules/sharp/**']),
+      expect.arrayContaining([
+        '**/*.node',
+        'dist/app/engine-worker.cjs',
+        'dist/app/loader-worker.mjs',
+        'dist/app/chunks/**',
+        'node_modules/**',
+      ]),
     );
+    // main and preload stay inside the asar, under its integrity check.
+    expect(
+      config.asarUnpack.filter(
+        (p) => p.startsWith('dist/app/') && !/engine-worker|loader-worker|chunks/.test(p),
+      ),
+    ).toEqual([]);
     expect(config.npmRebuild).toBe(true);
     expect(config.extraMetadata.main).toBe('dist/app/main.cjs');
     // The icons scripts/icons.mjs renders, from the build resources (which are never packed).
@@ -138,6 +151,8 @@ describe('Electron bundles', () => {
     expect(included).toEqual(['dist/app/**', 'dist/renderer/**', 'package.json']);
     expect(files.slice(0, included.length)).toEqual(included);
     expect(files).toEqual(expect.arrayContaining(['!**/*.map', '!dist/app/build-manifest.json']));
+    // Each build packs only its own platform's dawn.node (scripts/package-check.mjs checks the result).
+    expect(files).toContain('!node_modules/webgpu/dist/!(${platform}-${arch}|${platform}-universal)/**');
     expect(JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')).main).toBe('dist/app/main.cjs');
   });
 });
