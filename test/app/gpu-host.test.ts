@@ -19,11 +19,13 @@ interface Spawned {
   execPath?: string;
 }
 
-function fakes() {
+/** The app's spawner on a fake utilityProcess and a recording fork; counts the Node runtime lookups. */
+function setup(options: { host?: GpuHost; hardwareAdapter?: () => boolean } = {}) {
   const spawned: Spawned[] = [];
+  let lookups = 0;
   const utilityProcess: UtilityProcessApi = {
-    fork(modulePath, _args, options) {
-      spawned.push({ kind: 'utility', file: modulePath, env: options.env });
+    fork(modulePath, _args, o) {
+      spawned.push({ kind: 'utility', file: modulePath, env: o.env });
       return {
         pid: 11,
         postMessage: () => undefined,
@@ -33,11 +35,18 @@ function fakes() {
       };
     },
   };
-  const fork: typeof forkEngineWorker = (entry, options = {}) => {
-    spawned.push({ kind: 'node', file: entry.file, env: options.env ?? {}, execPath: options.execPath });
+  const fork: typeof forkEngineWorker = (entry, o = {}) => {
+    spawned.push({ kind: 'node', file: entry.file, env: o.env ?? {}, execPath: o.execPath });
     return { pid: 22 } as WorkerHandle;
   };
-  return { spawned, utilityProcess, fork };
+  const spawn = appWorkerSpawner({
+    utilityProcess,
+    entry: ENTRY,
+    gpuHost: () => (lookups++, options.host ?? NODE),
+    hardwareAdapter: options.hardwareAdapter ?? (() => false),
+    fork,
+  });
+  return { spawned, spawn, lookups: () => lookups };
 }
 
 const ENTRY = path.join(
@@ -62,17 +71,9 @@ const NODE: GpuHost = { node: '/usr/bin/node', version: '20.19.0' };
 
 describe('the app spawner chooses the process by the job’s backend', () => {
   it('wasm, cpu, tfjs-node and auto without a hardware adapter run in a utilityProcess', () => {
-    const f = fakes();
-    let lookups = 0;
-    const spawn = appWorkerSpawner({
-      utilityProcess: f.utilityProcess,
-      entry: ENTRY,
-      gpuHost: () => (lookups++, NODE),
-      hardwareAdapter: () => false,
-      fork: f.fork,
-    });
+    const f = setup();
     for (const backend of ['wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu', 'auto', undefined] as const)
-      spawn({ backend, env: { A: '1' } });
+      f.spawn({ backend, env: { A: '1' } });
     expect(f.spawned.map((s) => s.kind)).toEqual(Array(6).fill('utility'));
     // Inside the asar, as Electron reads it; the job's env reaches the process.
     for (const s of f.spawned) {
@@ -81,58 +82,36 @@ describe('the app spawner chooses the process by the job’s backend', () => {
       expect(s.env.SELFEMD_GPU_HOST_NOTE).toBeUndefined();
     }
     // Nothing asked for a GPU, so no Node runtime was looked for.
-    expect(lookups).toBe(0);
+    expect(f.lookups()).toBe(0);
   });
 
   it('webgpu runs in a plain Node process, from the unpacked entry, with the job’s env', () => {
-    const f = fakes();
-    let lookups = 0;
-    const spawn = appWorkerSpawner({
-      utilityProcess: f.utilityProcess,
-      entry: ENTRY,
-      gpuHost: () => (lookups++, NODE),
-      hardwareAdapter: () => false,
-      fork: f.fork,
-    });
-    spawn({ backend: 'webgpu', env: { SELFEMD_GPU: 'NVIDIA' } });
-    spawn({ backend: 'webgpu' });
+    const f = setup();
+    f.spawn({ backend: 'webgpu', env: { SELFEMD_GPU: 'NVIDIA' } });
+    f.spawn({ backend: 'webgpu' });
     expect(f.spawned).toEqual([
       { kind: 'node', file: UNPACKED, env: { SELFEMD_GPU: 'NVIDIA' }, execPath: '/usr/bin/node' },
       { kind: 'node', file: UNPACKED, env: {}, execPath: '/usr/bin/node' },
     ]);
     // Looked up once, then kept.
-    expect(lookups).toBe(1);
+    expect(f.lookups()).toBe(1);
   });
 
   it('auto runs in the GPU host only where the probe found a hardware adapter', () => {
-    const f = fakes();
     let hardware = false;
-    const spawn = appWorkerSpawner({
-      utilityProcess: f.utilityProcess,
-      entry: ENTRY,
-      gpuHost: () => NODE,
-      hardwareAdapter: () => hardware,
-      fork: f.fork,
-    });
-    spawn({ backend: 'auto' });
+    const f = setup({ hardwareAdapter: () => hardware });
+    f.spawn({ backend: 'auto' });
     hardware = true;
-    spawn({ backend: 'auto' });
-    spawn({ backend: 'wasm' });
+    f.spawn({ backend: 'auto' });
+    f.spawn({ backend: 'wasm' });
     expect(f.spawned.map((s) => s.kind)).toEqual(['utility', 'node', 'utility']);
   });
 
   it('without a Node runtime, a webgpu job goes to a utilityProcess told why (the engine refuses it there)', () => {
-    const f = fakes();
     const reason = 'no Node.js on PATH for the GPU worker';
-    const spawn = appWorkerSpawner({
-      utilityProcess: f.utilityProcess,
-      entry: ENTRY,
-      gpuHost: () => ({ reason }),
-      hardwareAdapter: () => true,
-      fork: f.fork,
-    });
-    spawn({ backend: 'webgpu' });
-    spawn({ backend: 'auto' });
+    const f = setup({ host: { reason }, hardwareAdapter: () => true });
+    f.spawn({ backend: 'webgpu' });
+    f.spawn({ backend: 'auto' });
     expect(f.spawned.map((s) => [s.kind, s.env.SELFEMD_GPU_HOST_NOTE])).toEqual([
       ['utility', reason],
       ['utility', reason],
