@@ -186,37 +186,6 @@ describe.skipIf(!browserPath)('Self-EMD Studio in a browser', () => {
   );
 
   it(
-    'the backend picker lists webgpu with its adapter once the GPU probe answers, or says why not',
-    async () => {
-      await page.goto(`${server.origin}/#/runs/new`);
-      await page.waitForSelector(tid('field-backend'));
-      // The probe (an engine worker asked for its adapter) answers once; the sidebar stops looking.
-      await page.waitForFunction(
-        (sel) => !document.querySelector(sel)?.textContent?.includes('looking'),
-        tid('machine-gpu'),
-        { timeout: 120_000 },
-      );
-      const { hardware } = await server.call<SystemInfo>('system.info');
-      expect(hardware.webgpu.state).not.toBe('probing');
-      const options = await page.$$eval(`${tid('field-backend')} option`, (os) =>
-        os.map((o) => ({ value: (o as HTMLOptionElement).value, label: o.textContent?.trim() })),
-      );
-      expect(options).toEqual(backendOptions(hardware));
-      const help = await page.textContent(`.field:has(${tid('field-backend')}) .help`);
-      expect(help?.trim()).toBe(webGpuHelp(hardware.webgpu));
-      if (hardware.webgpu.state === 'available') {
-        expect(options.map((o) => o.value)).toContain('webgpu');
-        expect(help).toContain(hardware.webgpu.adapter.vendor);
-      } else {
-        expect(options.map((o) => o.value)).not.toContain('webgpu');
-        expect(help).toMatch(/^webgpu unavailable: ./);
-      }
-      await shot(page, '02b-backend-picker');
-    },
-    LONG,
-  );
-
-  it(
     'validates the new-run form inline, then starts a tiny Self-EMD run whose curve grows',
     async () => {
       await page.goto(`${server.origin}/#/runs/new?dataset=${state.demoId}`);
@@ -238,6 +207,9 @@ describe.skipIf(!browserPath)('Self-EMD Studio in a browser', () => {
       await page.waitForSelector(tid('run-detail'));
       state.runA = /#\/runs\/([A-Za-z0-9_-]+)/.exec(page.url())![1];
       await waitForSteps(1);
+      // The backend the run got, as its worker reported it; a CPU backend has no GPU chip.
+      await page.waitForSelector(`${tid('run-backend')}:text("wasm · TF.js")`);
+      expect(await page.locator(tid('run-device')).count()).toBe(0);
       timings.startToFirstPointMs = Date.now() - t0;
       console.log(
         `time from "start run" to the first point on the curve: ${(timings.startToFirstPointMs / 1000).toFixed(1)} s`,
@@ -475,6 +447,37 @@ describe.skipIf(!browserPath)('Self-EMD Studio in a browser', () => {
       const a = await server.call<RunDetails>('runs.get', { id: state.runA });
       expect(a.artifacts.some((x) => x.kind === 'export-safetensors')).toBe(true);
       await shot(page, '12-run-detail-after-restart');
+    },
+    LONG,
+  );
+
+  it(
+    'the backend picker lists webgpu with its adapter once the GPU probe answers, or says why not',
+    async () => {
+      await page.goto(`${server.origin}/#/runs/new`);
+      await page.waitForSelector(tid('field-backend'));
+      // The probe (an engine worker asked for its adapter) answers once; the sidebar stops looking.
+      await page.waitForFunction(
+        (sel) => !document.querySelector(sel)?.textContent?.includes('looking'),
+        tid('machine-gpu'),
+        { timeout: 120_000 },
+      );
+      const { hardware } = await server.call<SystemInfo>('system.info');
+      expect(hardware.webgpu.state).not.toBe('probing');
+      const options = await page.$$eval(`${tid('field-backend')} option`, (os) =>
+        os.map((o) => ({ value: (o as HTMLOptionElement).value, label: o.textContent?.trim() })),
+      );
+      expect(options).toEqual(backendOptions(hardware));
+      const help = await page.textContent(`.field:has(${tid('field-backend')}) .help`);
+      expect(help?.trim()).toBe(webGpuHelp(hardware.webgpu));
+      if (hardware.webgpu.state === 'available') {
+        expect(options.map((o) => o.value)).toContain('webgpu');
+        expect(help).toContain(hardware.webgpu.adapter.vendor);
+      } else {
+        expect(options.map((o) => o.value)).not.toContain('webgpu');
+        expect(help).toMatch(/^webgpu unavailable: ./);
+      }
+      await shot(page, '02b-backend-picker');
     },
     LONG,
   );
