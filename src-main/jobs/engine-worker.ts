@@ -83,7 +83,10 @@ async function probeGpu(): Promise<void> {
       : { state: 'unavailable', reason: 'the webgpu backend reported no adapter' };
   } catch (e) {
     const text = e instanceof Error ? e.message : String(e);
-    result = { state: 'unavailable', reason: text.replace(/^Backend 'webgpu' could not be initialised: (webgpu: )?/, '') };
+    result = {
+      state: 'unavailable',
+      reason: text.replace(/^Backend 'webgpu' could not be initialised: (webgpu: )?/, ''),
+    };
   } finally {
     releaseBackend();
   }

@@ -80,4 +80,5 @@ export function forkEngineWorker(
   };
 }
 
-export const nodeWorkerSpawner: WorkerSpawner = ({ env } = {}) => forkEngineWorker(engineWorkerEntry(), { env });
+export const nodeWorkerSpawner: WorkerSpawner = ({ env } = {}) =>
+  forkEngineWorker(engineWorkerEntry(), { env });

@@ -26,7 +26,10 @@ function installed(pkg: string): boolean {
 
 /** The listing before any probe: webgpu is `probing` while one runs, else not probed (unavailable). */
 export function detectHardware(
-  webgpu: WebGpuStatus = { state: 'unavailable', reason: 'not probed (the CLI: run `selfemd info --backend webgpu`)' },
+  webgpu: WebGpuStatus = {
+    state: 'unavailable',
+    reason: 'not probed (the CLI: run `selfemd info --backend webgpu`)',
+  },
 ): HardwareInfo {
   const gpu = installed('@tensorflow/tfjs-node-gpu');
   const native = installed('@tensorflow/tfjs-node');
