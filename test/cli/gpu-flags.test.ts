@@ -8,15 +8,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MachineDescription } from '../../shared/config/run-defaults';
 import { gpuEnv } from '../../src-main/cli/args';
 import { finetuneOverrides } from '../../src-main/cli/commands/finetune';
 import { pretrainOverrides } from '../../src-main/cli/commands/pretrain';
+import { ensureAppBuilt } from '../app/built-app';
 import { runSelfemd } from './run-selfemd';
 
 const WASM: MachineDescription = { backends: ['auto', 'wasm', 'cpu'], cpus: 2 };
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-gpu-flags-'));
+// Built first: a stale build would say so on stderr before the command's own one line.
+beforeAll(() => ensureAppBuilt(), 120_000);
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
 describe('--gpu and --gpu-power', () => {
