@@ -4,12 +4,23 @@
  * it cannot run here, or that the probe is still looking.
  */
 import type { BackendChoice } from '../config/pretrain';
-import { adapterLine, webGpuLabel, type WebGpuStatus } from '../dto/gpu-adapter';
+import { adapterLine, type WebGpuStatus } from '../dto/gpu-adapter';
 import type { HardwareInfo } from './types';
 
 export interface BackendOption {
   value: BackendChoice;
   label: string;
+}
+
+/**
+ * The picker's label for webgpu, e.g. `webgpu · google swiftshader — SwiftShader driver 5.0.0
+ * (fallback: software emulation)`. Listed only once the probe found an adapter.
+ */
+function webGpuLabel(status: WebGpuStatus): string {
+  if (status.state !== 'available') return 'webgpu';
+  const a = status.adapter;
+  const name = a.description || a.device;
+  return `webgpu · ${a.vendor} ${a.architecture}${name ? ` — ${name}` : ''}${a.fallback ? ' (fallback: software emulation)' : ''}`;
 }
 
 export function backendOptions(hardware: Pick<HardwareInfo, 'backends' | 'webgpu'>): BackendOption[] {

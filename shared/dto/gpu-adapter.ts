@@ -50,12 +50,3 @@ export type WebGpuStatus =
   | { state: 'probing' }
   | { state: 'available'; adapter: GpuAdapterInfo }
   | { state: 'unavailable'; reason: string };
-
-/** The picker's label for webgpu, e.g. `webgpu · google swiftshader (fallback: software emulation)`. */
-export function webGpuLabel(status: WebGpuStatus): string {
-  if (status.state === 'probing') return 'webgpu (looking for a GPU…)';
-  if (status.state === 'unavailable') return 'webgpu (unavailable)';
-  const a = status.adapter;
-  const name = a.description || a.device;
-  return `webgpu · ${a.vendor} ${a.architecture}${name ? ` — ${name}` : ''}${a.fallback ? ' (fallback: software emulation)' : ''}`;
-}
