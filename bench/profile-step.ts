@@ -5,16 +5,21 @@
  * (PretrainModel: target forward, online forward + loss under tf.variableGrads, SGD, EMA) or the
  * supervised-style step of the bench, on fixed random views, with every kernel timed (bench/kernel-timer.ts).
  * Prints wall and CPU ms per step, kernel time per kernel name and the rest (engine, tape, JS).
+ * With `--programs` (for webgpu, where kernels run asynchronously and wall times per kernel say
+ * nothing): one step after the warm-up under tf.profile, printing kernel names and shader programs
+ * with counts and GPU times (bench/program-profile.ts).
  * A profiling aid; `npm run bench` is the measurement of record.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { cpuDemoOverrides, resolvePretrainConfig, type PretrainConfig } from '../shared/config/pretrain';
 import { mergeDefaults } from '../shared/config/validation';
+import { adapterLine } from '../src-main/engine/backend/gpu-adapter';
 import { initBackend } from '../src-main/engine/backend/select';
 import type { Views } from '../src-main/engine/ssl/objective';
 import { PretrainModel } from '../src-main/engine/train/pretrain';
 import { installKernelTimer } from './kernel-timer';
+import { formatCounts, profilePrograms } from './program-profile';
 import { supervisedStepper } from './supervised-step';
 
 const { values: a } = parseArgs({
@@ -29,6 +34,7 @@ const { values: a } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     /** Comma-separated kernel names to split by input shape. */
     detail: { type: 'string', default: '' },
+    programs: { type: 'boolean', default: false },
   },
 });
 const width = Number(a.width);
@@ -83,6 +89,16 @@ function supervisedStep(): Step {
 
 const step = variant === 'supervised' ? supervisedStep() : sslStep();
 for (let i = 0; i < Number(a.warmup); i++) await step();
+if (a.programs) {
+  timer.uninstall();
+  const p = await profilePrograms(step);
+  console.log(
+    `${variant}: ${backend.choice}${backend.gpu ? ` (${adapterLine(backend.gpu)})` : ''}, width ${width}, batch ${batch}, ${size} px; one step under tf.profile: ${p.wallMs.toFixed(0)} ms wall`,
+  );
+  console.log(formatCounts('kernel', p.kernels, Number(a.top)).join('\n'));
+  if (p.programs.size) console.log(formatCounts('\nshader program', p.programs, Number(a.top)).join('\n'));
+  process.exit(0);
+}
 timer.reset();
 const wall: number[] = [];
 const cpu: number[] = [];

@@ -5,8 +5,12 @@
  * storage buffers per shader stage (8 by default, one taken by the output) its pipeline fails to
  * validate and the result is garbage (a fused dense EMD over SPC's 9 pyramid pairs hit this). Here
  * inputs are summed in chunks that fit, as TF.js's own Concat does.
+ *
+ * Conv2DBackpropFilter / Conv2DBackpropInput: the stock kernels run naive shaders; ours go through
+ * the tiled matMul/conv programs (kernels/webgpu-conv-grads.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerWebGpuConvGrads } from './kernels/webgpu-conv-grads';
 
 interface StockKernelBackend extends tf.KernelBackend {
   device: { limits: { maxStorageBuffersPerShaderStage: number } };
@@ -20,6 +24,7 @@ export function registerWebGpuKernels(): void {
   const stock = tf.getKernel(tf.AddN, 'webgpu');
   if (!stock) throw new Error("webgpu-kernels.ts: TF.js's webgpu AddN kernel is not registered");
   patched = true;
+  registerWebGpuConvGrads();
   tf.unregisterKernel(tf.AddN, 'webgpu');
   tf.registerKernel({
     kernelName: tf.AddN,

@@ -1,37 +1,21 @@
 /**
- * Composition helper for kernels supplied to the wasm backend: runs the backend's own kernels
- * (Conv2D, Transpose, BatchMatMul, …) at backend level, the way TF.js backends compose kernels,
- * and frees every intermediate it made. Working below the engine keeps intermediates off the
- * gradient tape and out of `tf.memory()`.
+ * Composition helper for kernels supplied to the wasm backend: a KernelScope (kernel-scope.ts) on
+ * the wasm backend, plus allocation of and views into tensors on the wasm heap.
  */
-import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { type Info, KernelScope, inScope } from './kernel-scope';
 
-export type Info = tf.TensorInfo;
+export type { Info };
 
-export class WasmScope {
-  private readonly temps: Info[] = [];
-
-  constructor(readonly backend: BackendWasm) {}
-
-  /** Runs the wasm backend's registered kernel `name`; the output is freed by `dispose()` unless `keep`. */
-  run(name: string, inputs: Record<string, Info> | Info[], attrs: Record<string, unknown> = {}): Info {
-    const config = tf.getKernel(name, 'wasm');
-    if (!config) throw new Error(`wasm backend has no '${name}' kernel`);
-    const out = config.kernelFunc({
-      inputs: inputs as tf.NamedTensorInfoMap,
-      backend: this.backend,
-      attrs: attrs as tf.NamedAttrMap,
-    });
-    if (Array.isArray(out)) throw new Error(`wasm kernel '${name}' returned several outputs`);
-    this.temps.push(out);
-    return out;
+export class WasmScope extends KernelScope<BackendWasm> {
+  constructor(backend: BackendWasm) {
+    super(backend, 'wasm');
   }
 
   /** A fresh tensor on the wasm heap (uninitialised unless `fill` is given). */
   alloc(shape: number[], dtype: 'float32' | 'int32' = 'float32', fill?: number): Info {
     const out = this.backend.makeOutput(shape, dtype);
-    this.temps.push(out);
+    this.track(out);
     if (fill !== undefined) this.view(out).fill(fill);
     return out;
   }
@@ -49,34 +33,11 @@ export class WasmScope {
     if (!(v instanceof Float32Array)) throw new Error(`expected float32 data, got ${info.dtype}`);
     return v;
   }
-
-  /** Frees `info` with the scope (for outputs of kernels called directly rather than through run). */
-  track(info: Info): Info {
-    this.temps.push(info);
-    return info;
-  }
-
-  /** Marks `info` as the kernel's result: `dispose()` leaves it alone. */
-  keep(info: Info): Info {
-    const i = this.temps.lastIndexOf(info);
-    if (i >= 0) this.temps.splice(i, 1);
-    return info;
-  }
-
-  dispose(): void {
-    for (const t of this.temps) this.backend.disposeData(t.dataId);
-    this.temps.length = 0;
-  }
 }
 
 /** Runs `body` with a scope and frees its intermediates whether it returns or throws. */
 export function withScope(backend: unknown, body: (s: WasmScope) => Info): Info {
-  const scope = new WasmScope(backend as BackendWasm);
-  try {
-    return scope.keep(body(scope));
-  } finally {
-    scope.dispose();
-  }
+  return inScope(new WasmScope(backend as BackendWasm), body);
 }
 
 /**
