@@ -76,3 +76,45 @@ export function formatCounts(title: string, rows: Map<string, CountAndTime>, top
   if (sorted.length > top) out.push(`… ${sorted.length - top} more`);
   return out;
 }
+
+const size = (shape: number[] | undefined) => (shape ?? []).reduce((p, d) => p * d, 1);
+
+/**
+ * Multiply-add FLOPs (2 per multiply-add) of the convolutions and matMuls among profiled kernels,
+ * from their input and output shapes; element-wise work is left out.
+ */
+export function flopsOf(
+  kernels: { name: string; inputShapes: (number[] | undefined)[]; outputShapes: (number[] | undefined)[] }[],
+): number {
+  let flops = 0;
+  for (const k of kernels) {
+    const [in0, in1] = k.inputShapes;
+    const out = k.outputShapes[0];
+    if (!in0 || !in1 || !out) continue;
+    switch (k.name) {
+      case 'Conv2D':
+      case 'FusedConv2D': // y · (kh·kw·Ci) multiply-adds; filter [kh, kw, Ci, Co]
+        flops += (2 * size(out) * size(in1)) / in1[3];
+        break;
+      case 'Conv2DBackpropFilter': // inputs x, dy; output the filter
+        flops += (2 * size(in1) * size(out)) / out[3];
+        break;
+      case 'Conv2DBackpropInput': // inputs dy, filter
+        flops += (2 * size(in0) * size(in1)) / in1[3];
+        break;
+      case 'DepthwiseConv2dNative':
+      case 'FusedDepthwiseConv2D':
+        flops += 2 * size(out) * in1[0] * in1[1];
+        break;
+      case 'BatchMatMul':
+      case '_FusedMatMul': {
+        // a's rows are the output's rows unless transposed; the other dimension is the inner one.
+        const r = in0.length;
+        const inner = in0[r - 2] === out[out.length - 2] ? in0[r - 1] : in0[r - 2];
+        flops += 2 * size(out) * inner;
+        break;
+      }
+    }
+  }
+  return flops;
+}

@@ -1,8 +1,8 @@
 /**
  * The webgpu conv gradients (kernels/webgpu-conv-grads.ts) equal the cpu backend's: tf.grads of a
  * conv2d with respect to its input and its filter, over strides 1/2, padding same/valid, 1×1, 3×3
- * and 7×7 kernels, batch 2, on odd-sized maps (same padding then pads unevenly). Both input-gradient
- * paths, and the chunked forms (a tiny chunk budget forces many im2col blocks and image chunks).
+ * and 7×7 kernels, batch 2, on odd-sized maps (same padding then pads unevenly), and the ResNets'
+ * symmetric numeric padding. Every input-gradient path, and the chunked forms (a tiny chunk budget forces many im2col blocks and image chunks).
  * Tiny sizes: SwiftShader is a CPU emulation.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -25,16 +25,21 @@ afterEach(() => Object.assign(CONV_GRAD_TUNING, defaults));
 interface Case {
   k: number;
   s: number;
-  pad: 'same' | 'valid';
+  /** A number is torch-style symmetric padding, as the engine's ResNets use. */
+  pad: 'same' | 'valid' | number;
 }
 const N = 2;
 const H = 11;
 const W = 10;
 const CI = 5;
 const CO = 4;
-const CASES: Case[] = [1, 3, 7].flatMap((k) =>
-  [1, 2].flatMap((s) => (['same', 'valid'] as const).map((pad) => ({ k, s, pad }))),
-);
+const CASES: Case[] = [
+  ...[1, 3, 7].flatMap((k) =>
+    [1, 2].flatMap((s) => (['same', 'valid'] as const).map((pad) => ({ k, s, pad }))),
+  ),
+  { k: 3, s: 2, pad: 1 },
+  { k: 7, s: 2, pad: 3 },
+];
 const name = (c: Case) => `${c.k}x${c.k} s${c.s} ${c.pad}`;
 
 interface Data {
@@ -104,7 +109,9 @@ describe.skipIf(!probe.info)('webgpu conv gradients equal the cpu backend', () =
     expect(tf.getKernel(tf.Conv2DBackpropInput, 'webgpu')?.kernelFunc).toBe(conv2dBackpropInputWebGpu);
   });
 
-  it('weight gradient and input gradient (conv path), 12 geometries', () => compare(CASES, {}), 300_000);
+  it('weight gradient and input gradient (auto path), 14 geometries', () => compare(CASES, {}), 300_000);
+
+  it('input gradient through a spread dy and Conv2D', () => compare(CASES, { inputGrad: 'conv' }), 300_000);
 
   it('input gradient through TF.js’s tiled MM program', () => compare(CASES, { inputGrad: 'mm' }), 300_000);
 
@@ -115,7 +122,7 @@ describe.skipIf(!probe.info)('webgpu conv gradients equal the cpu backend', () =
       // of 13 rows (of 220) for the weight gradient.
       compare(
         CASES.filter((c) => c.k === 3),
-        { maxChunkBytes: 13 * 12 * CO * 4 },
+        { maxChunkBytes: 13 * 12 * CO * 4, inputGrad: 'conv' },
       ),
     300_000,
   );

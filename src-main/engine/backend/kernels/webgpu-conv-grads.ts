@@ -8,8 +8,10 @@
  * cols is the im2col matrix of x (Im2ColRowsProgram): one transposed-A BatchMatMul (TF.js's tiled
  * matMul). cols is built a block of rows at a time, each block's bytes under the device's storage
  * binding limit (and CONV_GRAD_TUNING.maxChunkBytes), the block products summed. When the K × Co
- * output has few 32×32 tiles (the stem, 1×1 convs), a block's rows are split into G groups run as
- * one batched product and summed after, so that enough workgroups run at once.
+ * output has few 32×32 tiles, TF.js's matMul picks its split-K / small-output programs itself.
+ * (Splitting the rows into groups of one batched product, summed after, was measured slower:
+ * ResNet-18 step at 96 px width 32 batch 2 on SwiftShader, weight gradient ÷ forward 3.23 with
+ * groups against 1.12 without; the Sum over the groups costs a transpose and a reduction.)
  * An unpadded 1×1 stride-1 kernel needs no im2col: x itself is the matrix.
  *
  * Input gradient, two paths (CONV_GRAD_TUNING.inputGrad; the bench measures both):
@@ -17,7 +19,14 @@
  *   (SpreadPadProgram) with the spatially flipped, in/out-swapped filter: the backend's Conv2D,
  *   i.e. its tiled Conv2DMMProgram (or matMul for 1×1). Chunked by images like the weight gradient.
  *   A 1×1 kernel multiplies first and spreads the product (no work on the zeros).
- * - 'mm': TF.js's own Conv2DDerInputMMProgram (the flag set to false for the call).
+ * - 'mm': TF.js's own Conv2DDerInputMMProgram (the flag set to false for the call). It needs no
+ *   intermediate at all.
+ * 'auto' (the default) takes the product form for 1×1 kernels and 'mm' for larger ones: measured
+ * on the ResNet-18 step above, twice, 1×1/2 layers ran 0.35–0.85 × the forward in product form
+ * against 1.4–4.7 × through 'mm'; the 3×3 stride-1 layers, weighted by count, summed to 11.3 and
+ * 12.7 (× forward) through 'mm' against 15.1 and 14.6 through 'conv'; 3×3 stride 2 was even. Those
+ * are SwiftShader figures (a CPU emulation), the only adapter here: re-measure on a GPU with
+ * `npm run bench -- --backend webgpu --only conv-grads`.
  *
  * Dilations: TF.js's conv2d gradient refuses dilation > 1, so neither kernel is asked for one.
  */
@@ -46,9 +55,7 @@ export const CONV_GRAD_TUNING = {
   /** Largest intermediate (im2col block, spread dy) in bytes, below the device's binding limit. */
   maxChunkBytes: 64 * 2 ** 20,
   /** Input-gradient path, see the header. */
-  inputGrad: 'conv' as 'conv' | 'mm',
-  /** Below this many 32×32 output tiles the weight gradient splits its rows into groups. */
-  minWorkgroups: 128,
+  inputGrad: 'auto' as 'auto' | 'conv' | 'mm',
 };
 
 const F32 = 4;
@@ -64,12 +71,6 @@ function nhwcOnly(kernel: string, attrs: ConvAttrs): void {
 }
 
 const scope = (backend: unknown) => new KernelScope(backend as WebGpuBackendLike, 'webgpu');
-
-/** Rows of `rows` split into the most groups ≤ want that divide it evenly with ≥ 64 rows each. */
-function groupsFor(rows: number, want: number): number {
-  for (let g = Math.min(want, Math.floor(rows / 64)); g > 1; g--) if (rows % g === 0) return g;
-  return 1;
-}
 
 export function conv2dBackpropFilterWebGpu(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -109,15 +110,6 @@ export function conv2dBackpropFilterWebGpu(args: {
       return s.run('Reshape', { x: prod }, { shape: attrs.filterShape });
     }
     const rowsPerChunk = Math.max(1, Math.floor(chunkBytes(backend) / (k * F32)));
-    const tiles = Math.ceil(k / 32) * Math.ceil(co / 32);
-    // Groups multiply the product's output (G × K × Co); keep that under the chunk budget too.
-    const wantGroups = Math.max(
-      1,
-      Math.min(
-        Math.ceil(CONV_GRAD_TUNING.minWorkgroups / tiles),
-        Math.floor(chunkBytes(backend) / (k * co * F32)),
-      ),
-    );
     let acc: Info | undefined;
     for (let row0 = 0; row0 < m; row0 += rowsPerChunk) {
       const rows = Math.min(rowsPerChunk, m - row0);
@@ -132,14 +124,10 @@ export function conv2dBackpropFilterWebGpu(args: {
         ]),
       );
       const dyRows = rows === m ? dy2 : s.run('Slice', { x: dy2 }, { begin: [row0, 0], size: [rows, co] });
-      const g = groupsFor(rows, wantGroups);
-      const a = s.run('Reshape', { x: cols }, { shape: [g, rows / g, k] });
-      const b = s.run('Reshape', { x: dyRows }, { shape: [g, rows / g, co] });
-      const prod = s.run('BatchMatMul', { a, b }, { transposeA: true, transposeB: false }); // [g, K, Co]
-      const part = g > 1 ? s.run('Sum', { x: prod }, { axis: [0], keepDims: false }) : prod;
+      const part = s.run('BatchMatMul', { a: cols, b: dyRows }, { transposeA: true, transposeB: false });
       // Free the block's big intermediates before the next block allocates its own.
-      for (const t of [cols, a, b, ...(dyRows === dy2 ? [] : [dyRows]), ...(part === prod ? [] : [prod])])
-        s.free(t);
+      s.free(cols);
+      if (dyRows !== dy2) s.free(dyRows);
       if (acc) {
         const sum = s.run('Add', { a: acc, b: part });
         s.free(acc);
@@ -152,6 +140,12 @@ export function conv2dBackpropFilterWebGpu(args: {
 }
 
 let stockInputGrad: tf.KernelFunc | undefined;
+let stockFilterGrad: tf.KernelFunc | undefined;
+
+/** TF.js's own (naive) kernels, captured when ours replaced them: for the bench's comparison. */
+export function stockWebGpuConvGrads(): { filter: tf.KernelFunc; input: tf.KernelFunc } | undefined {
+  return stockFilterGrad && stockInputGrad ? { filter: stockFilterGrad, input: stockInputGrad } : undefined;
+}
 
 /** TF.js's Conv2DBackpropInput with its tiled (MM) program rather than the naive one. */
 function inputGradMm(args: Parameters<tf.KernelFunc>[0]): Info {
@@ -195,15 +189,21 @@ export function conv2dBackpropInputWebGpu(args: {
     throw new Error(
       `Conv2DBackpropInput (webgpu): dy ${dy.shape} and filter ${filterShape} do not match input ${attrs.inputShape}`,
     );
-  if (CONV_GRAD_TUNING.inputGrad === 'mm') return inputGradMm(args);
+  const path = CONV_GRAD_TUNING.inputGrad;
+  if (path === 'mm' || (path === 'auto' && (kh > 1 || kw > 1))) return inputGradMm(args);
   const budget = chunkBytes(backend);
   const spread = (s: KernelScope, src: Info, n0: number, count: number, shape: number[], pads: number[]) =>
     s.track(
-      backend.runWebGPUProgram(new SpreadPadProgram([count, shape[0], shape[1], shape[2]]), [src], 'float32', [
-        { type: 'int32', data: [n0] },
-        { type: 'int32', data: [sh, sw] },
-        { type: 'int32', data: pads },
-      ]),
+      backend.runWebGPUProgram(
+        new SpreadPadProgram([count, shape[0], shape[1], shape[2]]),
+        [src],
+        'float32',
+        [
+          { type: 'int32', data: [n0] },
+          { type: 'int32', data: [sh, sw] },
+          { type: 'int32', data: pads },
+        ],
+      ),
     );
 
   if (kh === 1 && kw === 1) {
@@ -249,8 +249,9 @@ export function conv2dBackpropInputWebGpu(args: {
 /** Registers both kernels on webgpu in place of TF.js's (call once, after the package loaded). */
 export function registerWebGpuConvGrads(): void {
   stockInputGrad = tf.getKernel(tf.Conv2DBackpropInput, 'webgpu')?.kernelFunc;
-  if (!stockInputGrad)
-    throw new Error("webgpu-conv-grads.ts: TF.js's webgpu Conv2DBackpropInput kernel is not registered");
+  stockFilterGrad = tf.getKernel(tf.Conv2DBackpropFilter, 'webgpu')?.kernelFunc;
+  if (!stockInputGrad || !stockFilterGrad)
+    throw new Error("webgpu-conv-grads.ts: TF.js's webgpu conv gradient kernels are not registered");
   for (const [kernelName, kernelFunc] of [
     [tf.Conv2DBackpropFilter, conv2dBackpropFilterWebGpu],
     [tf.Conv2DBackpropInput, conv2dBackpropInputWebGpu],
