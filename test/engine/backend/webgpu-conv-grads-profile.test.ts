@@ -16,8 +16,10 @@ reportSkip('webgpu-conv-grads-profile.test.ts', probe);
 afterAll(() => releaseBackend());
 
 const NAIVE = ['Conv2DDerFilterProgram', 'Conv2DDerInputProgram'];
-/** TF.js's tiled programs: matMul in its packed / split-K / small-output forms, and the conv MM. */
-const TILED = /^(MatMulPackedProgram|MatMulSplitKProgram|MatMulSmallOutputSizeProgram|Conv2DMMProgram)$/;
+/** TF.js's tiled programs: matMul in its packed / split-K / small-output forms, and its conv and
+ * transposed-conv MM programs. */
+const TILED =
+  /^(MatMulPackedProgram|MatMulSplitKProgram|MatMulSmallOutputSizeProgram|Conv2DMMProgram|Conv2DDerInputMMProgram)$/;
 
 describe.skipIf(!probe.info)('one tiny ResNet-18 training step on webgpu', () => {
   it('runs the conv gradients through tiled programs, never the naive shaders', async () => {
