@@ -11,15 +11,10 @@
  * Small maps under large filters take a product form instead (gemmBackpropInput, below).
  */
 import * as tf from '@tensorflow/tfjs';
+import { type ConvGradAttrs, convGradGeometry } from './conv-grad-geometry';
 import { type Info, type WasmScope, type WindowGeometry, crop4d, withScope } from './wasm-scope';
 
-interface Attrs {
-  inputShape: [number, number, number, number];
-  strides: number | [number, number];
-  pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
+type Attrs = ConvGradAttrs & { inputShape: [number, number, number, number] };
 
 /** One phase along one axis: which taps it uses and how dy must be padded (negative: cropped). */
 interface AxisPhase {
@@ -55,47 +50,17 @@ export function conv2dBackpropInputWasm(args: {
 }): Info {
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
   const attrs = args.attrs as unknown as Attrs;
-  if (attrs.dataFormat === 'NCHW') {
-    throw new Error('Conv2DBackpropInput (wasm): only NHWC is supported, as for the wasm Conv2D');
-  }
   const filterShape = filter.shape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const [n, h, w, ci] = attrs.inputShape;
-  const [kh, kw, fci, co] = filterShape;
-  const [, ho, wo] = dy.shape;
-  if (fci !== ci || info.outHeight !== ho || info.outWidth !== wo || dy.shape[3] !== co) {
-    throw new Error(
-      `Conv2DBackpropInput (wasm): dy ${dy.shape} and filter ${filterShape} do not match input ${attrs.inputShape}`,
-    );
-  }
+  const g = convGradGeometry('Conv2DBackpropInput (wasm)', attrs.inputShape, filterShape, dy.shape, attrs);
+  const { n, h, w, ci, kh, kw, ho, wo, sh, sw, pt, pl } = g;
   if (preferGemm(filterShape, dy.shape)) {
-    return withScope(args.backend, (s) =>
-      gemmBackpropInput(
-        s,
-        dy,
-        filter,
-        attrs.inputShape,
-        info.strideHeight,
-        info.strideWidth,
-        info.padInfo.top,
-        info.padInfo.left,
-      ),
-    );
+    return withScope(args.backend, (s) => gemmBackpropInput(s, dy, filter, attrs.inputShape, sh, sw, pt, pl));
   }
-  const rows = planAxis(h, ho, kh, info.strideHeight, info.padInfo.top);
-  const cols = planAxis(w, wo, kw, info.strideWidth, info.padInfo.left);
+  const rows = planAxis(h, ho, kh, sh, pt);
+  const cols = planAxis(w, wo, kw, sw, pl);
 
   return withScope(args.backend, (s) => {
-    const filters = phaseFilters(s, filter, rows, cols, info.strideHeight, info.strideWidth);
+    const filters = phaseFilters(s, filter, rows, cols, sh, sw);
     const outs: { ph: AxisPhase; pw: AxisPhase; out: Info }[] = [];
     for (const ph of rows.phases) {
       for (const pw of cols.phases) {

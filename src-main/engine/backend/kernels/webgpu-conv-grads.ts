@@ -32,6 +32,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import { type ConvGradAttrs, convGradGeometry } from './conv-grad-geometry';
 import { type Info, KernelScope, inScope } from './kernel-scope';
 import { Im2ColRowsProgram, SpreadPadProgram } from './webgpu-conv-programs';
 
@@ -41,13 +42,6 @@ interface WebGpuBackendLike {
   disposeData(dataId: object): boolean;
   runWebGPUProgram(program: WebGPUProgram, inputs: Info[], dtype: tf.DataType, uniforms?: Uniform[]): Info;
   device: { limits: { maxStorageBufferBindingSize: number; maxBufferSize: number } };
-}
-
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
 /** Choices the bench and tests change; the defaults are what training uses. */
@@ -65,11 +59,6 @@ function chunkBytes(backend: WebGpuBackendLike): number {
   return Math.min(CONV_GRAD_TUNING.maxChunkBytes, l.maxStorageBufferBindingSize, l.maxBufferSize);
 }
 
-function nhwcOnly(kernel: string, attrs: ConvAttrs): void {
-  if (attrs.dataFormat === 'NCHW')
-    throw new Error(`${kernel} (webgpu): only NHWC is supported, as everywhere in the engine`);
-}
-
 const scope = (backend: unknown) => new KernelScope(backend as WebGpuBackendLike, 'webgpu');
 
 export function conv2dBackpropFilterWebGpu(args: {
@@ -78,28 +67,11 @@ export function conv2dBackpropFilterWebGpu(args: {
   attrs?: tf.NamedAttrMap;
 }): Info {
   const { x, dy } = args.inputs as { x: Info; dy: Info };
-  const attrs = args.attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
-  nhwcOnly('Conv2DBackpropFilter', attrs);
+  const attrs = args.attrs as unknown as ConvGradAttrs & { filterShape: [number, number, number, number] };
   const backend = args.backend as WebGpuBackendLike;
   const xShape = x.shape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape,
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const [kh, kw, ci, co] = attrs.filterShape;
-  const [n, h, w] = xShape;
-  const { outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw } = info;
-  const { top: pt, left: pl } = info.padInfo;
-  if (dy.shape[0] !== n || dy.shape[1] !== ho || dy.shape[2] !== wo || dy.shape[3] !== co)
-    throw new Error(
-      `Conv2DBackpropFilter (webgpu): dy shape ${dy.shape} does not match the forward output [${n},${ho},${wo},${co}]`,
-    );
+  const g = convGradGeometry('Conv2DBackpropFilter (webgpu)', xShape, attrs.filterShape, dy.shape, attrs);
+  const { n, h, w, ci, co, kh, kw, ho, wo, sh, sw, pt, pl } = g;
   const m = n * ho * wo;
   const k = kh * kw * ci;
   return inScope(scope(backend), (s) => {
@@ -167,28 +139,11 @@ export function conv2dBackpropInputWebGpu(args: {
   attrs?: tf.NamedAttrMap;
 }): Info {
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
-  const attrs = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
-  nhwcOnly('Conv2DBackpropInput', attrs);
+  const attrs = args.attrs as unknown as ConvGradAttrs & { inputShape: [number, number, number, number] };
   const backend = args.backend as WebGpuBackendLike;
   const filterShape = filter.shape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const [n, h, w, ci] = attrs.inputShape;
-  const [kh, kw, fci, co] = filterShape;
-  const { outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw } = info;
-  const { top: pt, left: pl } = info.padInfo;
-  if (fci !== ci || dy.shape[0] !== n || dy.shape[1] !== ho || dy.shape[2] !== wo || dy.shape[3] !== co)
-    throw new Error(
-      `Conv2DBackpropInput (webgpu): dy ${dy.shape} and filter ${filterShape} do not match input ${attrs.inputShape}`,
-    );
+  const g = convGradGeometry('Conv2DBackpropInput (webgpu)', attrs.inputShape, filterShape, dy.shape, attrs);
+  const { n, h, w, ci, co, kh, kw, ho, wo, sh, sw, pt, pl } = g;
   const path = CONV_GRAD_TUNING.inputGrad;
   if (path === 'mm' || (path === 'auto' && (kh > 1 || kw > 1))) return inputGradMm(args);
   const budget = chunkBytes(backend);
