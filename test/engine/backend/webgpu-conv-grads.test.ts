@@ -13,7 +13,7 @@ import {
   conv2dBackpropInputWebGpu,
 } from '../../../src-main/engine/backend/kernels/webgpu-conv-grads';
 import { initBackend, releaseBackend } from '../../../src-main/engine/backend/select';
-import { randomArray, rng } from '../ssl/reference';
+import { randomArray, relativeError, rng } from '../ssl/reference';
 import { probeWebGpu, reportSkip } from './webgpu-harness';
 
 const probe = await probeWebGpu();
@@ -74,17 +74,6 @@ async function grads(c: Case, d: Data): Promise<{ dx: Float32Array; dw: Float32A
   return out;
 }
 
-/** max |a − b| over max |b|: one scale per tensor, so near-zero entries do not dominate. */
-function relError(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
-
 async function compare(cases: Case[], tune: Partial<typeof CONV_GRAD_TUNING>): Promise<void> {
   for (const [i, c] of cases.entries()) {
     const d = data(c, 100 + i);
@@ -98,8 +87,8 @@ async function compare(cases: Case[], tune: Partial<typeof CONV_GRAD_TUNING>): P
     expect(tf.memory().numTensors, name(c)).toBe(before);
     expect(got.dx.length, name(c)).toBe(want.dx.length);
     expect(got.dw.length, name(c)).toBe(want.dw.length);
-    expect(relError(got.dw, want.dw), `${name(c)}: weight gradient`).toBeLessThan(1e-3);
-    expect(relError(got.dx, want.dx), `${name(c)}: input gradient`).toBeLessThan(1e-3);
+    expect(relativeError(got.dw, want.dw), `${name(c)}: weight gradient`).toBeLessThan(1e-3);
+    expect(relativeError(got.dx, want.dx), `${name(c)}: input gradient`).toBeLessThan(1e-3);
   }
 }
 

@@ -14,12 +14,22 @@ const WORKGROUP: [number, number, number] = [64, 1, 1];
  * One thread per output element over a flat index (TF.js's flat layout). The backend reshapes a
  * dispatch wider than the device's per-dimension limit into two dimensions before running it.
  */
-function flatProgram(outputShape: number[]): Pick<WebGPUProgram, 'dispatchLayout' | 'dispatch'> {
-  const size = outputShape.reduce((p, d) => p * d, 1);
-  return {
-    dispatchLayout: { x: outputShape.map((_, i) => i) },
-    dispatch: [Math.ceil(size / WORKGROUP[0]), 1, 1],
-  };
+abstract class FlatProgram implements WebGPUProgram {
+  abstract readonly variableNames: string[];
+  abstract readonly uniforms: string;
+  abstract readonly shaderKey: string;
+  readonly workgroupSize = WORKGROUP;
+  readonly size = true;
+  readonly dispatchLayout: WebGPUProgram['dispatchLayout'];
+  readonly dispatch: [number, number, number];
+
+  constructor(readonly outputShape: number[]) {
+    const size = outputShape.reduce((p, d) => p * d, 1);
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(size / WORKGROUP[0]), 1, 1];
+  }
+
+  abstract getUserCode(): string;
 }
 
 /**
@@ -28,19 +38,13 @@ function flatProgram(outputShape: number[]): Pick<WebGPUProgram, 'dispatchLayout
  * value x[n, oy·sh − pt + a, ox·sw − pl + b, i] (0 outside x). Output [rows, kh·kw·Ci].
  * Uniforms: row0, outH, outW, kw, strides, pads.
  */
-export class Im2ColRowsProgram implements WebGPUProgram {
+export class Im2ColRowsProgram extends FlatProgram {
   readonly variableNames = ['x'];
   readonly uniforms = 'row0 : i32, outH : i32, outW : i32, kw : i32, strides : vec2<i32>, pads : vec2<i32>,';
-  readonly workgroupSize = WORKGROUP;
-  readonly size = true;
   readonly shaderKey = 'selfemd_im2col_rows';
-  readonly outputShape: number[];
-  readonly dispatchLayout: WebGPUProgram['dispatchLayout'];
-  readonly dispatch: [number, number, number];
 
   constructor(rows: number, cols: number) {
-    this.outputShape = [rows, cols];
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatProgram(this.outputShape));
+    super([rows, cols]);
   }
 
   getUserCode(): string {
@@ -81,19 +85,13 @@ export class Im2ColRowsProgram implements WebGPUProgram {
  * with the flipped, in/out-swapped filter is the forward convolution's input gradient.
  * Uniforms: n0, strides, pads (top, left).
  */
-export class SpreadPadProgram implements WebGPUProgram {
+export class SpreadPadProgram extends FlatProgram {
   readonly variableNames = ['dy'];
   readonly uniforms = 'n0 : i32, strides : vec2<i32>, pads : vec2<i32>,';
-  readonly workgroupSize = WORKGROUP;
-  readonly size = true;
   readonly shaderKey = 'selfemd_spread_pad';
-  readonly outputShape: number[];
-  readonly dispatchLayout: WebGPUProgram['dispatchLayout'];
-  readonly dispatch: [number, number, number];
 
   constructor(outputShape: [number, number, number, number]) {
-    this.outputShape = outputShape;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatProgram(this.outputShape));
+    super(outputShape);
   }
 
   getUserCode(): string {
