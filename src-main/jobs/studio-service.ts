@@ -98,7 +98,11 @@ export class StudioService {
     try {
       // RunManager marks runs a crash left `running` as interrupted as it starts: note which, for their logs.
       const wasRunning = store.listRuns({ status: 'running' }).map((r) => r.id);
-      const manager = new RunManager(store, { home: options.home, spawner: options.spawner });
+      const manager = new RunManager(store, {
+        home: options.home,
+        spawner: options.spawner,
+        holder: `studio (${options.transport === 'electron' ? 'desktop' : 'browser mode'})`,
+      });
       const service = new StudioService(store, manager, options);
       for (const id of wasRunning) {
         const run = store.getRun(id);
@@ -361,6 +365,7 @@ export class StudioService {
     'runs.startFinetune': (a) => this.startFinetune(a),
     'runs.pause': async (a) => {
       const run = this.store.getRun(a.id);
+      this.manager.claims.refuseIfHeld(a.id, 'pause');
       if (!this.manager.isLive(a.id))
         throw conflict(`run "${run.name}" is not running (it is ${run.status})`);
       return this.manager.pause(a.id);
