@@ -35,6 +35,7 @@ import { addDemoDataset, seedDemoDatasets } from './service/demo-datasets';
 import { listDir } from './service/dir-listing';
 import { detectHardware, withWebGpu } from './service/hardware';
 import { finetuneDefaults, pretrainDefaults } from '../../shared/config/run-defaults';
+import { shownValue } from '../../shared/config/validation';
 import {
   datasetSource,
   runSource,
@@ -177,7 +178,7 @@ export class StudioService {
     try {
       if (this.closed) throw unavailable('the studio is shutting down');
       if (!isMethodName(method))
-        throw new ApiError({ code: 'invalid', message: `unknown method ${JSON.stringify(method)}` });
+        throw new ApiError({ code: 'invalid', message: `unknown method ${shownValue(method)}` });
       const a = args === undefined ? {} : args;
       const issues = argIssues(a, METHOD_ARGS[method]);
       if (issues.length)
