@@ -14,8 +14,9 @@ import { parseArgs } from 'node:util';
 import { runKillStorm, type KillMoment, type KillStormResult, type KillTarget } from './faults/kill-storm';
 import { runTwoSupervisors } from './faults/two-supervisors';
 import { runApiFuzz } from './faults/api-fuzz';
+import { CHART_MAX_POINTS, runLoad } from './faults/load';
 
-const SCENARIOS = ['storm', 'finetune-storm', 'supervisors', 'fuzz'] as const;
+const SCENARIOS = ['storm', 'finetune-storm', 'supervisors', 'fuzz', 'load'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -149,6 +150,36 @@ if (only.includes('fuzz')) {
     detail:
       r.writtenOutside.join('; ') || `none (slowest call ${r.slowest.method} ${r.slowest.ms.toFixed(0)} ms)`,
   });
+}
+
+if (only.includes('load')) {
+  const r = await runLoad({ epochs: 4, pollMs: 250, longSteps: 100_000 });
+  raw.load = r;
+  const scenario = 'load';
+  const times = `3 pretrainings + 1 fine-tune, ${r.calls} HTTP calls polling`;
+  const row = (checked: string, ok: boolean, detail: string) =>
+    rows.push({ scenario, times, checked, ok, detail });
+  const f = (x: number) => x.toFixed(0);
+  row(
+    'API latency p99 < 100 ms',
+    r.latencyMs.p99 < 100,
+    `p50 ${r.latencyMs.p50.toFixed(1)} ms, p99 ${f(r.latencyMs.p99)} ms, max ${f(r.latencyMs.max)} ms`,
+  );
+  row(
+    'every run completes, each step’s loss exactly once',
+    r.runs.every((x) => x.status === 'completed' && x.steps === x.totalSteps && x.duplicated === 0),
+    r.runs.map((x) => `${x.name} ${x.status} ${x.steps}/${x.totalSteps}`).join(', '),
+  );
+  row(
+    `100 000-step run (${r.longRun.rows} rows) loads in < 200 ms`,
+    Math.max(...r.longRun.loadMs) < 200,
+    `${r.longRun.loadMs.map(f).join(', ')} ms`,
+  );
+  row(
+    `downsampled to ≤ ${CHART_MAX_POINTS} points, ends and a one-step spike kept`,
+    r.longRun.pointsPerSeries <= CHART_MAX_POINTS && r.longRun.keptEnds && r.longRun.keptSpike,
+    `${r.longRun.pointsPerSeries} points a series`,
+  );
 }
 
 if (values.json) console.log(JSON.stringify(raw, null, 2));
