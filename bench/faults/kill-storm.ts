@@ -17,7 +17,7 @@ import { createRng } from '../../src-main/engine/data/rng';
 import { TINY_FINETUNE, TINY_PRETRAIN } from '../../test/jobs/tiny-run';
 import { fileHealth } from '../../test/store/helpers';
 
-import { childrenOf, kill, query, running, sleep, startCli, waitFor } from './processes';
+import { childrenOf, committedStep, kill, query, running, sleep, startCli, waitFor } from './processes';
 
 export type KillTarget = 'worker' | 'supervisor' | 'supervisor+worker';
 /**
@@ -170,12 +170,7 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
       );
       return r[0]?.total_steps ? (r as { total_steps: number }[]) : undefined;
     });
-    const committedStep = () =>
-      query<{ s: number | null }>(
-        stormDb,
-        "SELECT max(step) AS s FROM metrics WHERE run_id = ? AND key = 'loss/total'",
-        runId,
-      )[0]?.s ?? 0;
+    const committed = () => committedStep(stormDb, runId);
     const lastCheckpoint = () =>
       query<{ step: number }>(
         stormDb,
@@ -208,7 +203,7 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
       const worker = await waitFor(`step ${afterStep} (or the end)`, () => {
         if (done) return -1;
         const kids = childrenOf(cli.child.pid!);
-        return kids.length > 0 && committedStep() >= Math.min(afterStep, total) ? kids[0] : undefined;
+        return kids.length > 0 && committed() >= Math.min(afterStep, total) ? kids[0] : undefined;
       });
       if (worker === -1) break;
       let caught = true;

@@ -97,3 +97,14 @@ export function kill(pid: number): void {
     // already gone
   }
 }
+
+/** The last step whose loss the store has committed for a run (0 before the first). */
+export function committedStep(db: string, runId: string): number {
+  return (
+    query<{ s: number | null }>(
+      db,
+      "SELECT max(step) AS s FROM metrics WHERE run_id = ? AND key = 'loss/total'",
+      runId,
+    )[0]?.s ?? 0
+  );
+}

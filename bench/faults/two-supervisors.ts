@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { StudioService } from '../../src-main/jobs/studio-service';
 import { TINY_PRETRAIN } from '../../test/jobs/tiny-run';
 import { fileHealth } from '../../test/store/helpers';
-import { childrenOf, kill, query, running, startCli, waitFor } from './processes';
+import { childrenOf, committedStep, kill, query, running, startCli, waitFor } from './processes';
 
 export interface Check {
   what: string;
@@ -44,12 +44,7 @@ export async function runTwoSupervisors(opts: { epochs: number }): Promise<TwoSu
       'the run to be recorded',
       () => query<{ id: string }>(db, 'SELECT id FROM runs')[0]?.id,
     );
-    const committed = () =>
-      query<{ s: number | null }>(
-        db,
-        "SELECT max(step) AS s FROM metrics WHERE run_id = ? AND key = 'loss/total'",
-        runId,
-      )[0]?.s ?? 0;
+    const committed = () => committedStep(db, runId);
     await waitFor('step 2 of the first supervisor', () => committed() >= 2 || a.child.exitCode !== null);
     const holderA = new RegExp(`selfemd pretrain \\(pid ${a.child.pid}, started \\d{4}-`);
 

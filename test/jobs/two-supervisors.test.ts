@@ -9,7 +9,8 @@ import { runTwoSupervisors } from '../../bench/faults/two-supervisors';
 
 describe('two supervisors, one home', () => {
   it('coordinate through run claims: refusals name the holder, a stale claim is taken over once', async () => {
-    const r = await runTwoSupervisors({ epochs: 8 });
+    // 32 steps: the first supervisor must still be training when the second and the studio ask.
+    const r = await runTwoSupervisors({ epochs: 16 });
     expect(r.checks.filter((c) => !c.ok)).toEqual([]);
     expect(r.checks.length).toBe(13);
   }, 180_000);
