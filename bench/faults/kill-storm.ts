@@ -1,43 +1,59 @@
 /**
- * Kill storm: a tiny pretraining run, started with the real `selfemd` CLI (the supervisor, which
- * spawns the engine worker), is killed with SIGKILL at random points — the worker only, the
- * supervisor only, or both at once — and resumed with `selfemd resume` each time, until it completes.
- * Then it checks what a user relies on: the run completed; its metrics are the same (key, step) pairs
- * as an uninterrupted run's, each exactly once; the database passes `PRAGMA integrity_check`; and the
- * final checkpoint's tensors equal, bit for bit, those of an uninterrupted run with the same seed.
+ * Kill storm: a tiny pretraining or fine-tuning run, started with the real `selfemd` CLI (the
+ * supervisor, which spawns the engine worker), is killed with SIGKILL at random points — the worker
+ * only, the supervisor only, or both at once; a while after a step, the moment a checkpoint folder
+ * is being written, or the moment the supervisor writes the database (a metrics flush) — and resumed
+ * with `selfemd resume` each time, until it completes. Then it checks what a user relies on: the run
+ * completed; its metrics are the same (key, step) pairs as an uninterrupted run's, each exactly once;
+ * the database passes `PRAGMA integrity_check`; and the final checkpoint's tensors equal, bit for
+ * bit, those of an uninterrupted run with the same seed.
  * Used by `npm run faults` (bench/faults.ts) and, with a few kills, by test/jobs/kill-storm.test.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { loadCheckpoint } from '../../src-main/engine/train/checkpoint';
 import { createRng } from '../../src-main/engine/data/rng';
-import { TINY_PRETRAIN } from '../../test/jobs/tiny-run';
+import { TINY_FINETUNE, TINY_PRETRAIN } from '../../test/jobs/tiny-run';
 import { fileHealth } from '../../test/store/helpers';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SELFEMD = path.join(repoRoot, 'bin/selfemd.mjs');
+import { childrenOf, committedStep, kill, query, running, sleep, startCli, waitFor } from './processes';
 
 export type KillTarget = 'worker' | 'supervisor' | 'supervisor+worker';
+/**
+ * When the kill lands once the chosen step is committed: after a random delay; the instant a
+ * checkpoint's temporary folder appears (mid-write); the instant the database's WAL is written
+ * (a metrics batch, a progress heartbeat or a checkpoint record being committed).
+ */
+export type KillMoment = 'delay' | 'checkpoint-write' | 'metrics-flush';
+export type StormTask = 'pretrain' | 'finetune';
 
 export interface KillStormOptions {
+  /** The run stormed (default pretrain). */
+  task?: StormTask;
+  /** When kills land, in turn (default: after a random delay only). */
+  moments?: readonly KillMoment[];
   /** SIGKILLs to deliver (fewer if the run completes first). */
   kills: number;
   /** Who is killed, in turn. */
   targets: readonly KillTarget[];
-  /** Epochs of the tiny run (2 steps each). */
+  /** Epochs of the tiny run (2 steps each, either task). */
   epochs: number;
   /** Seed of the kill points (the run's own seed is the config's). */
   seed: number;
+  /** The wasm thread count of both runs (default 1; see THREADS). */
+  threads?: number;
   /** Progress lines. */
   log?: (line: string) => void;
+  /** A folder to write each process's output to (process-N.log), for a closer look. */
+  outputDir?: string;
 }
 
 export interface KillRecord {
   target: KillTarget;
+  moment: KillMoment;
+  /** Whether the moment was caught (a checkpoint folder still half-written, a WAL write seen); false: killed after a timeout. */
+  caught: boolean;
   /** The step the kill waited for (metrics committed up to it), and the extra random delay. */
   afterStep: number;
   delayMs: number;
@@ -64,103 +80,40 @@ export interface KillStormResult {
   firstLossDifference: { step: number; storm: number; reference: number } | null;
   /** Lines of the run log that said a checkpoint was damaged or discarded (expected: discarded ones only). */
   resumeNotes: string[];
+  /** Uncaught errors any storm process printed (a SIGKILL prints nothing; an orphan must not crash). */
+  crashes: string[];
   /** The distinct `backend threads` pairs the storm's processes reported (one expected). */
   threadCounts: string[];
   seconds: number;
 }
 
-interface Cli {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output: () => string;
+export function killStormConfig(task: StormTask, epochs: number): Record<string, unknown> {
+  const tiny = task === 'pretrain' ? TINY_PRETRAIN : TINY_FINETUNE;
+  return { ...tiny, seed: 7, optim: { ...tiny.optim, epochs } };
 }
 
 /**
- * Both runs on one wasm thread: left to measure, each start may pick another count (and with it
- * another GEMM, another rounding) under a changing load. A resumed run keeps the count its record
- * holds regardless (RunManager.resume), which is what the storm checks.
+ * Resolves once `file` (a folder: an entry of it whose name passes `name`) changes, or after
+ * `timeoutMs`, with whether it did. Reacts inside the event that reports the change, so a kill that
+ * follows lands while the write is under way or just done.
  */
-const THREADS = '1';
-
-function startCli(home: string, args: string[]): Cli {
-  const child = spawn(process.execPath, [SELFEMD, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, SELFEMD_HOME: home, SELFEMD_WASM_THREADS: THREADS },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, exited, output: () => out };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | null | false,
-  timeoutMs = 240_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`kill storm: timed out waiting for ${what}`);
-    await sleep(40);
-  }
-}
-
-/** Read-only queries on a studio database that another process writes (WAL: never blocks it). */
-function query<T>(file: string, sql: string, ...params: unknown[]): T[] {
-  if (!fs.existsSync(file)) return [];
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } catch {
-    return []; // not migrated yet
-  } finally {
-    db.close();
-  }
-}
-
-/** Live child processes of `pid` (a zombie no longer runs, so it does not count). */
-function childrenOf(pid: number): number[] {
-  const kids: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+function nextChange(file: string, name: (entry: string) => boolean, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let watcher: fs.FSWatcher | undefined;
+    const finish = (hit: boolean) => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve(hit);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
     try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid && fields[0] !== 'Z') kids.push(Number(name));
+      watcher = fs.watch(file, (_event, entry) => {
+        if (entry === null || name(entry)) finish(true);
+      });
     } catch {
-      // gone meanwhile
+      finish(false); // not there yet
     }
-  }
-  return kids;
-}
-
-function running(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function kill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
-export function killStormConfig(epochs: number): Record<string, unknown> {
-  return { ...TINY_PRETRAIN, seed: 7, optim: { ...TINY_PRETRAIN.optim, epochs } };
+  });
 }
 
 /** A run's final checkpoint folder and metrics, from its studio home. */
@@ -189,15 +142,21 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
   const t0 = performance.now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-killstorm-'));
   const configFile = path.join(work, 'tiny.json');
-  fs.writeFileSync(configFile, JSON.stringify(killStormConfig(opts.epochs)));
-  const pretrain = (name: string) => ['pretrain', '--config', configFile, '--data', 'demo', '--name', name];
+  const task = opts.task ?? 'pretrain';
+  const moments = opts.moments ?? ['delay'];
+  const threads = opts.threads ?? 1;
+  fs.writeFileSync(configFile, JSON.stringify(killStormConfig(task, opts.epochs)));
+  const start = (name: string) =>
+    task === 'pretrain'
+      ? ['pretrain', '--config', configFile, '--data', 'demo', '--name', name]
+      : ['finetune', '--config', configFile, '--name', name];
   const rng = createRng(opts.seed);
   try {
     // The uninterrupted run, and the stormed one, side by side (two homes, two processes at once).
     const refHome = path.join(work, 'reference');
     const stormHome = path.join(work, 'storm');
-    const reference = startCli(refHome, pretrain('reference'));
-    let cli = startCli(stormHome, pretrain('storm'));
+    const reference = startCli(refHome, start('reference'), threads);
+    let cli = startCli(stormHome, start('storm'), threads);
     const stormDb = path.join(stormHome, 'studio.db');
     const runId = await waitFor(
       'the storm run to be recorded',
@@ -211,12 +170,7 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
       );
       return r[0]?.total_steps ? (r as { total_steps: number }[]) : undefined;
     });
-    const committedStep = () =>
-      query<{ s: number | null }>(
-        stormDb,
-        "SELECT max(step) AS s FROM metrics WHERE run_id = ? AND key = 'loss/total'",
-        runId,
-      )[0]?.s ?? 0;
+    const committed = () => committedStep(stormDb, runId);
     const lastCheckpoint = () =>
       query<{ step: number }>(
         stormDb,
@@ -224,6 +178,8 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
         runId,
       )[0]?.step ?? null;
 
+    // A CLI fine-tune trains in runs/<its name>, a pretraining in runs/<its id>.
+    const checkpointsDir = path.join(stormHome, 'runs', task === 'finetune' ? 'storm' : runId, 'checkpoints');
     const outputs: (() => string)[] = [cli.output];
     const kills: KillRecord[] = [];
     let done = false;
@@ -238,29 +194,40 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
     points.sort((x, y) => x - y);
     for (let i = 0; i < opts.kills; i++) {
       const target = opts.targets[i % opts.targets.length];
+      // Shifted by one each round of targets, so that consecutive kills differ in both and, with as
+      // many moments as targets, every target meets every moment within targets² kills.
+      const moment = moments[(i + Math.floor(i / opts.targets.length)) % moments.length]!;
       const afterStep = points[i];
-      const delayMs = Math.floor(rng.next() * 250);
+      const delayMs = moment === 'delay' ? Math.floor(rng.next() * 250) : 0;
       // A kill at a step already passed lands during the resumed process's start-up.
       const worker = await waitFor(`step ${afterStep} (or the end)`, () => {
         if (done) return -1;
         const kids = childrenOf(cli.child.pid!);
-        return kids.length > 0 && committedStep() >= Math.min(afterStep, total) ? kids[0] : undefined;
+        return kids.length > 0 && committed() >= Math.min(afterStep, total) ? kids[0] : undefined;
       });
       if (worker === -1) break;
-      await sleep(delayMs);
+      let caught = true;
+      if (moment === 'delay') await sleep(delayMs);
+      else if (moment === 'checkpoint-write')
+        caught = await nextChange(checkpointsDir, (e) => e.includes('.tmp-'), 20_000);
+      else caught = await nextChange(`${stormDb}-wal`, () => true, 20_000);
       if (done) break;
       const workers = childrenOf(cli.child.pid!);
       if (target !== 'supervisor') workers.forEach(kill);
       if (target !== 'worker') kill(cli.child.pid!);
+      // Mid-write only if the half-written folder is still there after the kill (a worker left alive
+      // finishes it, so for the supervisor alone it was there just before).
+      if (moment === 'checkpoint-write')
+        caught &&= fs.readdirSync(checkpointsDir).some((e) => e.includes('.tmp-'));
       await cli.exited;
       // An orphaned worker checkpoints and stops on its own: never resume while it still runs.
       await waitFor('the old worker to stop', () => workers.every((p) => !running(p)));
       const resumedFrom = lastCheckpoint();
-      kills.push({ target, afterStep, delayMs, resumedFrom });
+      kills.push({ target, moment, caught, afterStep, delayMs, resumedFrom });
       log(
-        `kill ${i + 1}/${opts.kills}: ${target} after step ${afterStep} + ${delayMs} ms; resuming from step ${resumedFrom}`,
+        `kill ${i + 1}/${opts.kills}: ${target} after step ${afterStep}, ${moment === 'delay' ? `+${delayMs} ms` : `${moment}${caught ? '' : ' (not caught: timeout)'}`}; resuming from step ${resumedFrom}`,
       );
-      cli = startCli(stormHome, ['resume', runId]);
+      cli = startCli(stormHome, ['resume', runId], threads);
       outputs.push(cli.output);
       done = false;
       cli.exited.then(
@@ -304,7 +271,15 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
     const refLoss = new Map(loss(ref.metrics).map((p) => [p.step, p.value]));
     const firstDiff = loss(storm.metrics).find((p) => !Object.is(p.value, refLoss.get(p.step)));
     const lines = outputs.flatMap((o) => o().split('\n'));
-    const resumeNotes = lines.filter((l) => /damaged|discarded|falling back/.test(l));
+    if (opts.outputDir) {
+      fs.mkdirSync(opts.outputDir, { recursive: true });
+      outputs.forEach((o, i) => fs.writeFileSync(path.join(opts.outputDir!, `process-${i}.log`), o()));
+    }
+    // (Lines are cut short: a crash report may quote a whole one-line bundle.)
+    const resumeNotes = lines
+      .filter((l) => /damaged|discarded|falling back/.test(l))
+      .map((l) => l.slice(0, 300));
+    const crashes = lines.filter((l) => /^(\w*Error|Uncaught)\b.*: /.test(l)).map((l) => l.slice(0, 300));
     // Every storm process says which backend and thread count it trained on.
     const threadCounts = [
       ...new Set(
@@ -335,6 +310,7 @@ export async function runKillStorm(opts: KillStormOptions): Promise<KillStormRes
           }
         : null,
       resumeNotes,
+      crashes,
       threadCounts,
       seconds: (performance.now() - t0) / 1000,
     };

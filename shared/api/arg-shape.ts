@@ -3,7 +3,7 @@
  * request arguments have optional fields; unknown fields are still refused so a misspelt option
  * cannot silently do nothing.
  */
-import type { Checker, ConfigIssue } from '../config/validation';
+import { shownValue, type Checker, type ConfigIssue } from '../config/validation';
 
 export interface ArgField {
   check: Checker;
@@ -45,7 +45,7 @@ export const plainObject: Checker = (v, path, issues) => {
 /** A run id as the store makes them. */
 export const runId: Checker = (v, path, issues) => {
   if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(v))
-    issues.push({ path, message: `must be a run id (letters, digits, - and _), got ${JSON.stringify(v)}` });
+    issues.push({ path, message: `must be a run id (letters, digits, - and _), got ${shownValue(v)}` });
 };
 
 /** A file-system path: non-empty text without NUL bytes. */
@@ -58,6 +58,6 @@ export const fsPath: Checker = (v, path, issues) => {
 export const shortText =
   (max = 200): Checker =>
   (v, path, issues) => {
-    if (typeof v !== 'string') issues.push({ path, message: `must be text, got ${JSON.stringify(v)}` });
+    if (typeof v !== 'string') issues.push({ path, message: `must be text, got ${shownValue(v)}` });
     else if (v.length > max) issues.push({ path, message: `must be at most ${max} characters` });
   };

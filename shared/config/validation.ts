@@ -16,11 +16,30 @@ export class ConfigError extends Error {
 
 export type Checker = (value: unknown, path: string, issues: ConfigIssue[]) => void;
 
+/**
+ * A value as an error message shows it: JSON, numbers as written (NaN and ±Infinity by name, which
+ * JSON would show as null), cut to 60 characters so that a 100 000-character argument is not echoed
+ * back whole, and never a throw (a circular or BigInt value from a structured-clone transport).
+ */
+export function shownValue(v: unknown): string {
+  let s: string;
+  if (typeof v === 'number' || typeof v === 'bigint') s = String(v);
+  else if (v === undefined) s = 'nothing';
+  else {
+    try {
+      s = JSON.stringify(v) ?? String(v);
+    } catch {
+      s = Object.prototype.toString.call(v);
+    }
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}… (${s.length} characters)` : s;
+}
+
 export const num =
   (opts: { min?: number; max?: number; int?: boolean; exclusiveMin?: boolean } = {}): Checker =>
   (v, path, issues) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      issues.push({ path, message: `must be a finite number, got ${JSON.stringify(v)}` });
+      issues.push({ path, message: `must be a finite number, got ${shownValue(v)}` });
       return;
     }
     // One issue per field, naming every bound the value misses ("must be a whole number ≥ 4, got 3.5").
@@ -29,25 +48,24 @@ export const num =
     if (opts.min !== undefined && (opts.exclusiveMin ? v <= opts.min : v < opts.min))
       missed.push(`${opts.exclusiveMin ? '>' : '≥'} ${opts.min}`);
     if (opts.max !== undefined && v > opts.max) missed.push(`≤ ${opts.max}`);
-    if (missed.length) issues.push({ path, message: `must be ${missed.join(' ')}, got ${v}` });
+    if (missed.length) issues.push({ path, message: `must be ${missed.join(' ')}, got ${shownValue(v)}` });
   };
 
 export const bool: Checker = (v, path, issues) => {
-  if (typeof v !== 'boolean')
-    issues.push({ path, message: `must be true or false, got ${JSON.stringify(v)}` });
+  if (typeof v !== 'boolean') issues.push({ path, message: `must be true or false, got ${shownValue(v)}` });
 };
 
 export const oneOf =
   <T extends string>(choices: readonly T[]): Checker =>
   (v, path, issues) => {
     if (typeof v !== 'string' || !choices.includes(v as T))
-      issues.push({ path, message: `must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}` });
+      issues.push({ path, message: `must be one of ${choices.join(', ')}, got ${shownValue(v)}` });
   };
 
 export const str =
   (opts: { nonEmpty?: boolean } = {}): Checker =>
   (v, path, issues) => {
-    if (typeof v !== 'string') issues.push({ path, message: `must be a string, got ${JSON.stringify(v)}` });
+    if (typeof v !== 'string') issues.push({ path, message: `must be a string, got ${shownValue(v)}` });
     else if (opts.nonEmpty && v.trim() === '') issues.push({ path, message: 'must not be empty' });
   };
 
@@ -55,7 +73,7 @@ export const listOf =
   (item: Checker, opts: { minLength?: number } = {}): Checker =>
   (v, path, issues) => {
     if (!Array.isArray(v)) {
-      issues.push({ path, message: `must be a list, got ${JSON.stringify(v)}` });
+      issues.push({ path, message: `must be a list, got ${shownValue(v)}` });
       return;
     }
     if (opts.minLength !== undefined && v.length < opts.minLength)

@@ -27,7 +27,9 @@ export function openStudio(env: Record<string, string> = {}): StudioContext {
   const home = studioHome();
   const store = openStore(path.join(home, 'studio.db'));
   const spawner: WorkerSpawner = (o) => nodeWorkerSpawner({ ...o, env: { ...env, ...o.env } });
-  const manager = new RunManager(store, { home, spawner });
+  // Named so that a studio sharing this home can say which command trains a run it is asked to touch.
+  const holder = `selfemd ${process.argv[2] ?? ''}`.trim();
+  const manager = new RunManager(store, { home, spawner, holder });
   return {
     home,
     store,

@@ -5,7 +5,7 @@
  */
 import type { WebGpuStatus } from '../../shared/dto/gpu-adapter';
 import { initBackend, releaseBackend } from '../engine/backend/select';
-import { generateDemoScenes } from '../engine/data/demo-scenes';
+import { generateDemoScene } from '../engine/data/demo-scenes';
 import { decodeImageFile } from '../engine/data/image-folder';
 import type { RawImage } from '../engine/data/raw-image';
 import { inspectTransport } from '../engine/inspect/transport';
@@ -158,13 +158,8 @@ async function finetune(job: FinetuneJob): Promise<void> {
 
 async function loadImage(ref: ImageRef, shortSide: number): Promise<RawImage> {
   if ('path' in ref) return { id: ref.path, ...(await decodeImageFile(ref.path, shortSide)) };
-  const { images } = generateDemoScenes({
-    count: ref.demoIndex + 1,
-    size: shortSide,
-    seed: DEMO_DATASET_SEED,
-    stream: 'train',
-  });
-  return images[ref.demoIndex];
+  return generateDemoScene({ size: shortSide, seed: DEMO_DATASET_SEED, stream: 'train' }, ref.demoIndex)
+    .image;
 }
 
 async function transport(job: TransportJob): Promise<void> {

@@ -14,6 +14,7 @@ import { MetricsWriter, isDiskFull, type ExperimentStore } from '../store';
 import { createFinetuneRun, recordFinetuneEvaluation } from './finetune-record';
 import { gpuLine } from '../engine/backend/gpu-adapter';
 import { LearningWatch } from './learning-watch';
+import { RunClaims } from './run-claim';
 import { jobBackend, type EngineJob, type WorkerMessage } from './protocol';
 import type { RunEvent, RunEventListener } from './run-events';
 import { recordCheckpoint, recordMetrics } from './run-recorder';
@@ -25,6 +26,11 @@ export interface RunManagerOptions {
   spawner?: WorkerSpawner;
   /** Minimum ms between heartbeat/progress writes to the store. */
   heartbeatMs?: number;
+  /**
+   * What this supervisor is, as another one sharing the home names it when it refuses to touch a run
+   * this one trains (`studio (desktop)`, `selfemd resume`; default `selfemd`).
+   */
+  holder?: string;
 }
 
 interface LiveRun {
@@ -42,12 +48,15 @@ export class RunManager {
   private readonly spawner: WorkerSpawner;
   /** Says once in a run's log when its loss has not fallen after a set share of its steps. */
   private readonly learning = new LearningWatch();
+  /** Which supervisor of this home trains which run (several may share it). */
+  readonly claims: RunClaims;
 
   constructor(
     readonly store: ExperimentStore,
     private readonly options: RunManagerOptions,
   ) {
     this.spawner = options.spawner ?? nodeWorkerSpawner;
+    this.claims = new RunClaims(options.home, options.holder ?? 'selfemd', (fn) => store.exclusive(fn));
     this.writer = new MetricsWriter(store, {
       onFlush: (points) => {
         const byRun = new Map<string, (typeof points)[number][]>();
@@ -55,8 +64,10 @@ export class RunManager {
         for (const [runId, pts] of byRun) this.emit({ type: 'metrics', runId, points: pts });
       },
     });
-    // A run left `running` by a crashed or closed app is shown as interrupted, with a resume button.
-    for (const run of store.markInterruptedRuns()) this.emit({ type: 'status', run });
+    // A run left `running` by a crashed or closed app is shown as interrupted, with a resume button;
+    // one another live supervisor of this home trains is left alone, however long its silence.
+    const held = (runId: string) => this.claims.otherHolder(runId) !== null;
+    for (const run of store.markInterruptedRuns({ held })) this.emit({ type: 'status', run });
   }
 
   on(listener: RunEventListener): () => void {
@@ -131,8 +142,21 @@ export class RunManager {
 
   /** Continues a paused, interrupted, failed or cancelled run (pretraining or fine-tune) from its last checkpoint. */
   resume(runId: string): RunRecord {
-    const run = this.store.getRun(runId);
+    this.store.getRun(runId);
     if (this.live.has(runId)) throw new Error(`run ${runId} is already running`);
+    // Before reading its record: once claimed, no other supervisor writes it.
+    this.claims.claim(runId, 'resume');
+    try {
+      this.resumeClaimed(runId);
+    } catch (e) {
+      this.claims.release(runId);
+      throw e;
+    }
+    return this.store.getRun(runId);
+  }
+
+  private resumeClaimed(runId: string): void {
+    const run = this.store.getRun(runId);
     if (run.status === 'completed') throw new Error(`run ${runId} has completed; there is nothing to resume`);
     const last = this.store.lastCheckpoint(runId);
     if (!last) throw new Error(`run ${runId} has no checkpoint to resume from; start a new run instead`);
@@ -149,7 +173,6 @@ export class RunManager {
       const config = resolvePretrainConfig(run.config);
       this.launch(runId, (dir) => ({ kind: 'pretrain', runId, config, runDir: dir, ...resume }), runDir);
     }
-    return this.store.getRun(runId);
   }
 
   /** Asks the worker to checkpoint and stop; resolves when it has. */
@@ -167,6 +190,7 @@ export class RunManager {
   }
 
   async delete(runId: string): Promise<void> {
+    this.claims.refuseIfHeld(runId, 'delete');
     if (this.live.has(runId)) await this.cancel(runId);
     this.store.deleteRun(runId);
     fs.rmSync(this.runDir(runId), { recursive: true, force: true });
@@ -181,6 +205,8 @@ export class RunManager {
   private stop(runId: string, mode: 'pause' | 'cancel'): Promise<RunRecord> {
     const live = this.live.get(runId);
     if (!live) {
+      // Another supervisor's run: only it can stop its training process.
+      this.claims.refuseIfHeld(runId, mode);
       const run = this.store.getRun(runId);
       if (mode === 'cancel' && run.status !== 'completed' && run.status !== 'cancelled') {
         const updated = this.store.updateRunStatus(runId, 'cancelled');
@@ -194,9 +220,19 @@ export class RunManager {
   }
 
   private launch(runId: string, job: (runDir: string) => EngineJob, runDir = this.runDir(runId)): void {
-    fs.mkdirSync(runDir, { recursive: true });
-    const start = job(runDir);
-    const handle = this.spawner({ backend: jobBackend(start) });
+    this.claims.claim(runId);
+    let handle: WorkerHandle;
+    let start: EngineJob;
+    try {
+      fs.mkdirSync(runDir, { recursive: true });
+      start = job(runDir);
+      handle = this.spawner({ backend: jobBackend(start) });
+    } catch (e) {
+      this.claims.release(runId);
+      throw e;
+    }
+    // At once: a supervisor killed from here on leaves a claim that stays live while its worker runs.
+    this.claims.setWorker(runId, handle.pid);
     let resolveDone!: (r: RunRecord) => void;
     const live: LiveRun = {
       handle,
@@ -244,6 +280,7 @@ export class RunManager {
             pid: null,
           });
       }
+      this.claims.release(runId);
       resolveDone(this.store.getRun(runId));
     });
     handle.send({ type: 'start', job: start });
@@ -252,6 +289,8 @@ export class RunManager {
   private handle(runId: string, live: LiveRun, m: WorkerMessage): void {
     switch (m.type) {
       case 'backend':
+        // A utilityProcess has its pid only once it runs: the claim names it from now on.
+        this.claims.setWorker(runId, live.handle.pid);
         this.setStatus(runId, 'running', {
           backend: {
             name: m.info.choice,

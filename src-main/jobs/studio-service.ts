@@ -35,6 +35,7 @@ import { addDemoDataset, seedDemoDatasets } from './service/demo-datasets';
 import { listDir } from './service/dir-listing';
 import { detectHardware, withWebGpu } from './service/hardware';
 import { finetuneDefaults, pretrainDefaults } from '../../shared/config/run-defaults';
+import { shownValue } from '../../shared/config/validation';
 import {
   datasetSource,
   runSource,
@@ -98,7 +99,11 @@ export class StudioService {
     try {
       // RunManager marks runs a crash left `running` as interrupted as it starts: note which, for their logs.
       const wasRunning = store.listRuns({ status: 'running' }).map((r) => r.id);
-      const manager = new RunManager(store, { home: options.home, spawner: options.spawner });
+      const manager = new RunManager(store, {
+        home: options.home,
+        spawner: options.spawner,
+        holder: `studio (${options.transport === 'electron' ? 'desktop' : 'browser mode'})`,
+      });
       const service = new StudioService(store, manager, options);
       for (const id of wasRunning) {
         const run = store.getRun(id);
@@ -173,7 +178,7 @@ export class StudioService {
     try {
       if (this.closed) throw unavailable('the studio is shutting down');
       if (!isMethodName(method))
-        throw new ApiError({ code: 'invalid', message: `unknown method ${JSON.stringify(method)}` });
+        throw new ApiError({ code: 'invalid', message: `unknown method ${shownValue(method)}` });
       const a = args === undefined ? {} : args;
       const issues = argIssues(a, METHOD_ARGS[method]);
       if (issues.length)
@@ -361,6 +366,7 @@ export class StudioService {
     'runs.startFinetune': (a) => this.startFinetune(a),
     'runs.pause': async (a) => {
       const run = this.store.getRun(a.id);
+      this.manager.claims.refuseIfHeld(a.id, 'pause');
       if (!this.manager.isLive(a.id))
         throw conflict(`run "${run.name}" is not running (it is ${run.status})`);
       return this.manager.pause(a.id);

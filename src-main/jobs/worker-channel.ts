@@ -28,9 +28,13 @@ export function workerChannel(): WorkerChannel {
   }
   if (!process.send) throw new Error('the training worker must be started by a supervisor (no IPC channel)');
   return {
-    // After a disconnect there is nobody to tell: drop messages rather than throw mid-training.
+    // After a disconnect there is nobody to tell: drop messages rather than throw mid-training. A
+    // supervisor killed a moment ago still reads as connected, and the write then fails (EPIPE):
+    // without a callback Node emits that as an 'error' event on `process`, uncaught, and the
+    // orphan died mid-step instead of checkpointing (the kill storm found it). The 'disconnect'
+    // that follows makes it checkpoint and stop.
     send: (m) => {
-      if (process.connected) process.send!(m);
+      if (process.connected) process.send!(m, undefined, {}, () => undefined);
     },
     onMessage: (l) => process.on('message', (m) => l(m as SupervisorMessage)),
     onDisconnect: (l) => process.once('disconnect', l),

@@ -1,9 +1,12 @@
 /**
- * Min/max downsampling for long metric series (see MetricQuery.maxPoints). Streaming: it walks the rows
- * once and holds only the output, so a 1M-step curve costs no more memory than the chart it feeds.
+ * Min/max downsampling for long metric series (see MetricQuery.maxPoints).
  *
  * Why min/max rather than every k-th point: a loss spike or a NaN lasting a few steps is exactly what the
  * user needs to see, and stride sampling drops it with probability 1 − 1/k.
+ *
+ * It chooses by value alone (`downsampleIndices`), so the store reads only the value column of a long
+ * series (and its steps), then fetches the few chosen rows whole: reading every row's three columns
+ * cost about 4 µs a row, 2.6 s for a 100 000-step run of six keys.
  */
 import type { MetricSample } from '../../shared/dto/metrics';
 
@@ -13,48 +16,52 @@ const above = (a: number, b: number): boolean =>
 const below = (a: number, b: number): boolean => !Number.isNaN(a) && (Number.isNaN(b) || a < b);
 
 /**
- * `rows` must be ascending by step and hold `count` samples. Returns at most `maxPoints` (≥ 2) samples,
- * ascending by step: the first and last sample always, and between them ⌊(maxPoints − 2) / 2⌋ buckets of
- * equal row count, each contributing its lowest and its highest sample (once if they are the same).
+ * For `values` in step order, the ascending indices of at most `maxPoints` (≥ 2) samples to keep: the
+ * first and last always, and between them ⌊(maxPoints − 2) / 2⌋ buckets of equal row count, each
+ * contributing its lowest and its highest sample (the first of equals; once if they are the same).
  */
+export function downsampleIndices(values: ArrayLike<number>, maxPoints: number): number[] {
+  const count = values.length;
+  if (count <= maxPoints) return Array.from({ length: count }, (_, i) => i);
+  const buckets = Math.floor((maxPoints - 2) / 2);
+  const interior = count - 2;
+  const out: number[] = [0];
+  let bucket = -1;
+  let lo = -1;
+  let hi = -1;
+  const closeBucket = (): void => {
+    if (lo < 0) return;
+    if (lo === hi) out.push(lo);
+    else out.push(Math.min(lo, hi), Math.max(lo, hi));
+    lo = hi = -1;
+  };
+  if (buckets > 0)
+    for (let i = 1; i < count - 1; i++) {
+      const b = Math.floor(((i - 1) * buckets) / interior);
+      if (b !== bucket) {
+        closeBucket();
+        bucket = b;
+        lo = hi = i;
+      } else {
+        if (below(values[i]!, values[lo]!)) lo = i;
+        if (above(values[i]!, values[hi]!)) hi = i;
+      }
+    }
+  closeBucket();
+  out.push(count - 1);
+  return out;
+}
+
+/** `rows` ascending by step, `count` of them: the samples downsampleIndices keeps. */
 export function downsampleMinMax(
   rows: Iterable<MetricSample>,
   count: number,
   maxPoints: number,
 ): MetricSample[] {
-  if (count <= maxPoints) return Array.from(rows);
-  const buckets = Math.floor((maxPoints - 2) / 2);
-  const interior = count - 2;
-  const out: MetricSample[] = [];
-  let bucket = -1;
-  let lo: MetricSample | undefined;
-  let hi: MetricSample | undefined;
-  const closeBucket = (): void => {
-    if (!lo || !hi) return;
-    if (lo === hi) out.push(lo);
-    else if (lo.step < hi.step) out.push(lo, hi);
-    else out.push(hi, lo);
-    lo = hi = undefined;
-  };
-  let i = 0;
-  for (const r of rows) {
-    if (i === 0) out.push(r);
-    else if (i === count - 1) {
-      closeBucket();
-      out.push(r);
-    } else if (buckets > 0) {
-      const b = Math.floor(((i - 1) * buckets) / interior);
-      if (b !== bucket) {
-        closeBucket();
-        bucket = b;
-        lo = hi = r;
-      } else {
-        if (below(r.value, lo!.value)) lo = r;
-        if (above(r.value, hi!.value)) hi = r;
-      }
-    }
-    i++;
-  }
-  closeBucket(); // only matters if `rows` held fewer than `count` samples
-  return out;
+  const all = Array.from(rows);
+  if (count <= maxPoints) return all;
+  return downsampleIndices(
+    all.map((r) => r.value),
+    maxPoints,
+  ).map((i) => all[i]!);
 }

@@ -159,6 +159,15 @@ export class ExperimentStore {
   deleteRun(id: string): void {
     this.runs.delete(id);
   }
+  /**
+   * Runs `fn` holding the database's write lock (an immediate transaction): every connection to this
+   * file, in any process, waits for it (busy timeout). What `fn` does outside the database (a file)
+   * is thereby serialised too. The OS drops the lock if the process dies.
+   */
+  exclusive<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
   /** For startup: runs left `running` by a dead or silent process become `interrupted`. */
   markInterruptedRuns(opts?: MarkInterruptedOptions): RunRecord[] {
     return this.runs.markInterrupted(opts);

@@ -545,11 +545,42 @@ function checkOptions({ count, size, seed }: DemoSceneOptions): void {
   if (!Number.isInteger(seed)) throw new Error(`demo scenes: seed must be an integer, got ${seed}`);
 }
 
+/** One demo scene: the pixels and the annotated objects (`bbox` set) of scene `index` of a stream. */
+export interface DemoScene {
+  image: RawImage;
+  /** COCO boxes [x, y, w, h], categories and visible areas of the annotated objects. */
+  annotations: { category: number; bbox: [number, number, number, number]; area: number }[];
+}
+
+/**
+ * Scene `index` of `generateDemoScenes(options)`, alone: each scene draws from its own fork of the
+ * seed, so one image of a 10 000-scene dataset (a thumbnail, a transport view) costs one render.
+ */
+export function generateDemoScene(
+  options: Omit<DemoSceneOptions, 'count'>,
+  index: number,
+  scratch = makeDemoSceneScratch(options.size),
+): DemoScene {
+  checkOptions({ ...options, count: index + 1 });
+  const { size, seed, stream = 'train' } = options;
+  const rng = new Rng(seed).fork(`${stream}-${index}`);
+  // A scene where every object ends up hidden has nothing to detect: redraw (rare).
+  let scene = renderDemoScene(rng, size, scratch);
+  for (let attempt = 0; !scene.objects.some((o) => o.annotated) && attempt < 20; attempt++)
+    scene = renderDemoScene(rng, size, scratch);
+  const id = `demo/${stream}/${String(index + 1).padStart(6, '0')}`;
+  return {
+    image: { id, width: size, height: size, data: scene.data },
+    annotations: scene.objects.flatMap((o) =>
+      o.annotated && o.bbox ? [{ category: o.category, bbox: o.bbox, area: o.visibleArea }] : [],
+    ),
+  };
+}
+
 /** Generates `count` scenes of `size`×`size` pixels with their COCO annotations. */
 export function generateDemoScenes(options: DemoSceneOptions): DemoScenes {
   checkOptions(options);
-  const { count, size, seed, stream = 'train' } = options;
-  const root = new Rng(seed);
+  const { count, size } = options;
   const scratch = makeDemoSceneScratch(size);
   const images: RawImage[] = [];
   const coco: DemoCoco = {
@@ -558,26 +589,19 @@ export function generateDemoScenes(options: DemoSceneOptions): DemoScenes {
     categories: DEMO_CATEGORIES.map((c) => ({ ...c })),
   };
   for (let i = 0; i < count; i++) {
-    const rng = root.fork(`${stream}-${i}`);
-    // A scene where every object ends up hidden has nothing to detect: redraw (rare).
-    let scene = renderDemoScene(rng, size, scratch);
-    for (let attempt = 0; !scene.objects.some((o) => o.annotated) && attempt < 20; attempt++)
-      scene = renderDemoScene(rng, size, scratch);
-    const id = `demo/${stream}/${String(i + 1).padStart(6, '0')}`;
-    images.push({ id, width: size, height: size, data: scene.data });
+    const scene = generateDemoScene(options, i, scratch);
+    images.push(scene.image);
     const imageId = i + 1;
-    coco.images.push({ id: imageId, file_name: `${id}.png`, width: size, height: size });
-    for (const o of scene.objects) {
-      if (!o.annotated || !o.bbox) continue;
+    coco.images.push({ id: imageId, file_name: `${scene.image.id}.png`, width: size, height: size });
+    for (const a of scene.annotations)
       coco.annotations.push({
         id: coco.annotations.length + 1,
         image_id: imageId,
-        category_id: o.category,
-        bbox: o.bbox,
-        area: o.visibleArea,
+        category_id: a.category,
+        bbox: a.bbox,
+        area: a.area,
         iscrowd: 0,
       });
-    }
   }
   return { images, coco };
 }

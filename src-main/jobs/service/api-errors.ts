@@ -6,6 +6,7 @@
 import { ApiError, type ApiErrorData } from '../../../shared/api/errors';
 import { ConfigError } from '../../../shared/config/validation';
 import { StoreError } from '../../store';
+import { RunHeldError } from '../run-claim';
 
 const STORE_CODES = {
   'not-found': 'not-found',
@@ -16,6 +17,12 @@ const STORE_CODES = {
 
 export function toApiError(e: unknown): ApiErrorData {
   if (e instanceof ApiError) return e.toJSON();
+  if (e instanceof RunHeldError)
+    return {
+      code: 'conflict',
+      message: e.message,
+      hint: 'Pause, cancel or delete it where it runs, or wait for it to finish.',
+    };
   if (e instanceof ConfigError)
     return {
       code: 'invalid',

@@ -11,7 +11,7 @@ import { decodeImageFile, scanImageFolder } from '../../engine/data/image-folder
 import { resolveInsideFolder } from '../../engine/data/inside-folder';
 import type { ExperimentStore } from '../../store';
 import { readDatasetIndex, type DatasetIndex } from './dataset-index';
-import { demoScenes } from './demo-datasets';
+import { demoScene } from './demo-datasets';
 import { failed, notFound } from './api-errors';
 
 export type ImageSource =
@@ -81,7 +81,7 @@ export async function thumbnail(source: ImageSource, index: number, size: number
   checkIndex(source, index);
   let pipeline: sharp.Sharp;
   if (source.kind === 'demo') {
-    const img = demoScenes(source.split, source.count, source.seed).images[index]!;
+    const img = demoScene(source.split, index, source.seed).image;
     pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
   } else {
     const file = fileInside(source, index);

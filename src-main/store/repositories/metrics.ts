@@ -6,7 +6,7 @@ import type {
   MetricSeries,
 } from '../../../shared/dto/metrics';
 import type { StoreContext } from '../context';
-import { downsampleMinMax } from '../downsample';
+import { downsampleIndices } from '../downsample';
 import { StoreError } from '../errors';
 import { prepareStatements } from '../statements';
 import { finite, int, invalid, list, record, text } from '../validate';
@@ -16,7 +16,8 @@ const SQL = {
   // A resumed run re-logs the steps after its checkpoint: the newer value replaces the older.
   upsert: `INSERT INTO metrics (run_id, key, step, value, wall_time) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, wall_time = excluded.wall_time`,
-  count: 'SELECT count(*) AS n FROM metrics WHERE run_id = @runId AND key = @key AND step > @since',
+  count: `SELECT count(*) AS n, min(step) AS first, max(step) AS last FROM metrics
+          WHERE run_id = @runId AND key = @key AND step > @since`,
   series: `SELECT step, value, wall_time FROM metrics
            WHERE run_id = @runId AND key = @key AND step > @since ORDER BY step`,
   // Skip-scan over the primary key: one index seek per distinct key instead of reading every row.
@@ -26,6 +27,10 @@ const SQL = {
            SELECT (SELECT min(key) FROM metrics WHERE run_id = @runId AND key > k.key) FROM k WHERE k.key IS NOT NULL
          )
          SELECT key FROM k WHERE key IS NOT NULL`,
+  // A long series to downsample: its values and steps alone (the cheap columns), then the kept rows.
+  values: 'SELECT value FROM metrics WHERE run_id = @runId AND key = @key AND step > @since ORDER BY step',
+  steps: 'SELECT step FROM metrics WHERE run_id = @runId AND key = @key AND step > @since ORDER BY step',
+  wallTime: 'SELECT wall_time FROM metrics WHERE run_id = @runId AND key = @key AND step = @step',
   latest:
     'SELECT step, value, wall_time FROM metrics WHERE run_id = @runId AND key = @key ORDER BY step DESC LIMIT 1',
 };
@@ -62,6 +67,9 @@ export class MetricRepository {
     this.sql.series.raw(true);
     this.sql.latest.raw(true);
     this.sql.keys.pluck(true);
+    this.sql.values.pluck(true);
+    this.sql.steps.pluck(true);
+    this.sql.wallTime.pluck(true);
   }
 
   /**
@@ -115,12 +123,29 @@ export class MetricRepository {
     const read = this.ctx.db.transaction(() =>
       (wanted ?? (this.sql.keys.all({ runId: id }) as string[])).map((key): MetricSeries => {
         const params = { runId: id, key, since };
-        const totalPoints = (this.sql.count.get(params) as { n: number }).n;
-        const rows = (function* (it: Iterable<unknown>) {
-          for (const r of it) yield toSample(r as SampleRow);
-        })(this.sql.series.iterate(params));
-        const points =
-          maxPoints === undefined ? Array.from(rows) : downsampleMinMax(rows, totalPoints, maxPoints);
+        const {
+          n: totalPoints,
+          first,
+          last,
+        } = this.sql.count.get(params) as {
+          n: number;
+          first: number;
+          last: number;
+        };
+        if (maxPoints === undefined || totalPoints <= maxPoints) {
+          const points = (this.sql.series.all(params) as SampleRow[]).map(toSample);
+          return { runId: id, key, points, totalPoints, downsampled: false };
+        }
+        const values = (this.sql.values.all(params) as (number | null)[]).map((v) => v ?? NaN);
+        // A step logged at every step (the losses) has its steps implied; only a sparse one reads them.
+        const dense = last - first + 1 === totalPoints;
+        const steps = dense ? null : (this.sql.steps.all(params) as number[]);
+        const stepAt = (i: number) => (steps ? steps[i]! : first + i);
+        const points = downsampleIndices(values, maxPoints).map((i) => ({
+          step: stepAt(i),
+          value: values[i]!,
+          wallTime: this.sql.wallTime.get({ runId: id, key, step: stepAt(i) }) as number,
+        }));
         return { runId: id, key, points, totalPoints, downsampled: points.length < totalPoints };
       }),
     );

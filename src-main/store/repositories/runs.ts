@@ -115,6 +115,8 @@ export interface MarkInterruptedOptions {
   staleAfterMs?: number;
   /** Injectable for tests; defaults to a signal-0 probe. */
   isAlive?: (pid: number) => boolean;
+  /** Runs another live supervisor holds (jobs/run-claim.ts): left running whatever their heartbeat says. */
+  held?: (runId: string) => boolean;
 }
 
 export class RunRepository {
@@ -311,7 +313,7 @@ export class RunRepository {
         if (row.pid !== null && !isAlive(row.pid)) reason = `process ${row.pid} is gone`;
         else if (now - lastSign > staleAfterMs)
           reason = `no heartbeat for ${Math.round((now - lastSign) / 1000)} s`;
-        if (reason === null) continue;
+        if (reason === null || opts.held?.(row.id)) continue;
         this.sql.setStatus.run({
           id: row.id,
           status: 'interrupted',

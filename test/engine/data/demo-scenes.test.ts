@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import {
   DEMO_CATEGORIES,
+  generateDemoScene,
   MIN_VISIBLE_FRACTION,
   type DemoScenes,
   demoSplit,
@@ -40,6 +41,17 @@ describe('demo scenes', () => {
     expect(first5.coco.annotations).toEqual(a.coco.annotations.filter((x) => x.image_id <= 5));
     // Different images within a set differ.
     expect(a.images[0]!.data).not.toEqual(a.images[1]!.data);
+  });
+
+  it('renders one scene alone exactly as the whole split renders it (a thumbnail of scene 40 costs one render)', () => {
+    const all = generateDemoScenes({ count: 41, size: 48, seed: 5, stream: 'val' });
+    const one = generateDemoScene({ size: 48, seed: 5, stream: 'val' }, 40);
+    expect(one.image.id).toBe(all.images[40]!.id);
+    expect(Buffer.from(one.image.data).equals(Buffer.from(all.images[40]!.data))).toBe(true);
+    const boxes = all.coco.annotations.filter((a) => a.image_id === 41);
+    expect(one.annotations).toEqual(
+      boxes.map((a) => ({ category: a.category_id, bbox: a.bbox, area: a.area })),
+    );
   });
 
   it('produces valid COCO with many objects per image across scales and classes', () => {
