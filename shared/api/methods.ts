@@ -51,13 +51,17 @@ export interface ApiMethods {
       format?: ImportFormat;
       name?: string;
       importId?: string;
-      /** COCO: the image folder, when the usual layouts do not find it. */
+      /** COCO: the image folder, when the usual layouts do not find it; VOC: instead of JPEGImages/. */
       imageDir?: string;
+      /** VOC: a list of ImageSets/Main (datasets.splits names them); YOLO: a split of data.yaml. */
+      split?: string;
     };
     result: DatasetRecord;
   };
   'datasets.addDemo': { args: { count: number; split?: DemoSplit; name?: string }; result: DatasetRecord };
   'datasets.delete': { args: { id: number }; result: Empty };
+  /** The splits a VOC folder lists (ImageSets/Main/*.txt), for the import form's split selector. */
+  'datasets.splits': { args: { path: string }; result: { format: ImportFormat | null; splits: string[] } };
 
   'runs.list': { args: Empty; result: RunRecord[] };
   'runs.get': { args: { id: string }; result: RunDetails };
@@ -162,6 +166,7 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
     name: opt(shortText(120)),
     importId: opt(importId),
     imageDir: opt(fsPath),
+    split: opt(shortText(120)),
   },
   'datasets.addDemo': {
     count: req(num({ int: true, min: 2, max: 10_000 })),
@@ -169,6 +174,7 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
     name: opt(shortText(120)),
   },
   'datasets.delete': { id },
+  'datasets.splits': { path: req(fsPath) },
 
   'runs.list': {},
   'runs.get': { id: req(runId) },

@@ -49,6 +49,8 @@ import { notPretrainable, resolveNewRun } from './service/new-run';
 import { appendRunLog, readRunLog } from './service/run-log';
 import { engineTasks, type StudioTasks } from './service/studio-tasks';
 import { makeFolder } from '../engine/export/make-folder';
+import { detectDatasetFormat } from '../engine/data/importers/import-dataset';
+import { listVocSplits } from '../engine/data/importers/voc-importer';
 
 export interface StudioServiceOptions {
   /** Folder of the database, runs and dataset indexes. */
@@ -321,6 +323,11 @@ export class StudioService {
       this.store.deleteDataset(a.id);
       removeDatasetIndex(this.home, a.id);
       return {};
+    },
+
+    'datasets.splits': async (a) => {
+      const format = await detectDatasetFormat(a.path).catch(() => null);
+      return { format, splits: format === 'voc' ? await listVocSplits(a.path) : [] };
     },
 
     'runs.list': () => this.store.listRuns(),

@@ -65,9 +65,9 @@ describe('datasets.import and dataset layouts', () => {
       imageDir: path.join(root, 'pictures'),
     });
     expect([record.kind, record.imageCount]).toEqual(['coco', 1]);
-    expect((await refusal('datasets.import', { path: json, format: 'voc', imageDir: root })).message).toMatch(
-      /only for COCO/,
-    );
+    expect(
+      (await refusal('datasets.import', { path: json, format: 'yolo', imageDir: root })).message,
+    ).toMatch(/only for COCO and VOC/);
   });
 
   it('an image folder with a stats.json is an image folder; "coco" given a folder is searched (no EISDIR)', async () => {

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import type { FinetuneConfig } from '../../../shared/config/finetune';
 import { demoSplit } from '../data/demo-scenes';
 import { mapLimit } from '../data/importers/image-probe';
-import { importDataset } from '../data/importers/import-dataset';
+import { importDataset, type ImportDatasetOptions } from '../data/importers/import-dataset';
 import { toCocoJson } from '../data/importers/to-coco-json';
 import type { RawImage } from '../data/raw-image';
 import type { CocoDataset } from '../eval/coco-types';
@@ -37,10 +37,17 @@ export async function loadDetectionData(
       const split = demo![which];
       return detectionDatasetFromCoco(split.images, split.coco);
     }
-    return loadImportedDataset(source, shortSide, log);
+    const split = which === 'train' ? d.trainSplit : d.valSplit;
+    const imageDir = which === 'train' ? d.trainImages : d.valImages;
+    return loadImportedDataset(source, shortSide, log, {
+      split: split || undefined,
+      imageDir: imageDir || undefined,
+    });
   };
   const train = await load(d.train, 'train');
-  const val = d.val === d.train && d.val !== 'demo' ? train : await load(d.val, 'val');
+  const sameSource =
+    d.val === d.train && d.val !== 'demo' && d.valSplit === d.trainSplit && d.valImages === d.trainImages;
+  const val = sameSource ? train : await load(d.val, 'val');
   const names = (ds: DetectionDataset) => ds.categories.map((c) => `${c.id}:${c.name}`).join(',');
   if (names(train) !== names(val))
     throw new Error(
@@ -54,8 +61,9 @@ export async function loadImportedDataset(
   source: string,
   shortSide: number,
   log?: (message: string) => void,
+  options: Pick<ImportDatasetOptions, 'split' | 'imageDir'> = {},
 ): Promise<DetectionDataset> {
-  const { dataset, report } = await importDataset(source);
+  const { dataset, report } = await importDataset(source, options);
   for (const p of report.slice(0, 20))
     log?.(`${p.file}${p.jsonPath ? ` ${p.jsonPath}` : p.line ? `:${p.line}` : ''}: ${p.problem}`);
   if (report.length > 20) log?.(`… and ${report.length - 20} more import problem(s)`);

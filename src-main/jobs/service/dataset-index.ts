@@ -23,6 +23,11 @@ export interface DatasetIndex {
   categoryCounts: CategoryCount[];
   /** Set for generated scenes: regenerate them instead of reading files. */
   demo: { stream: 'train' | 'val'; seed: number; count: number } | null;
+  /**
+   * How the source was read when it was imported, so a fine-tune reads it the same way: the image
+   * folder the user named (absolute) and the split. Absent in indexes written before they were kept.
+   */
+  importOptions?: { imageDir?: string; split?: string };
 }
 
 export function datasetDir(home: string, id: number): string {

@@ -79,7 +79,13 @@ function dataFields(
   }
   if (!d.path || !fs.existsSync(d.path))
     return problem(`"${d.name}": its source ${d.path ?? '(none)'} is no longer on disk; import it again`);
-  return { [which]: d.path };
+  // read as it was imported: the same split and image folder
+  const options = readDatasetIndex(home, d.id)?.importOptions ?? {};
+  return {
+    [which]: d.path,
+    [`${which}Split`]: options.split ?? '',
+    [`${which}Images`]: options.imageDir ?? '',
+  };
 }
 
 const labelSet = (d: DatasetRecord) => d.categories.map((c) => `${c.id}:${c.name}`).join(', ');

@@ -100,7 +100,11 @@ describe('importVoc', () => {
         6,
         /duplicate image id 000001 \(first on line 1\): skipped/,
       ],
-      [ann('000007'), undefined, /annotation file not found/],
+      [
+        path.join(root, 'ImageSets', 'Main', 'train.txt'),
+        8,
+        /image id 000007 is listed but .*Annotations\/000007\.xml does not exist: skipped/,
+      ],
     ];
     for (const [file, line, message] of expected) {
       const hit = report.filter((r) => r.file === file && r.line === line && message.test(r.problem));
@@ -132,6 +136,23 @@ describe('importVoc', () => {
       },
     ]);
     expect(voc.report).toEqual([]);
+  });
+
+  it('reads the images from another folder than JPEGImages/ when one is named', async () => {
+    const other = path.join(tmp.dir, 'VOC3');
+    await writeImage(path.join(other, 'images', 'y.jpg'), 24, 16);
+    writeText(path.join(other, 'Annotations', 'y.xml'), simple('y.jpg', 'cat', box(1, 1, 10, 10)));
+    await expect(importVoc(other)).rejects.toThrow(/has no JPEGImages\/ folder \(name its image folder/);
+    const relative = await importVoc(other, { imageDir: 'images' });
+    expect(relative.dataset.images).toEqual([
+      { id: 1, file: path.join(other, 'images', 'y.jpg'), width: 24, height: 16 },
+    ]);
+    expect(relative.report).toEqual([]);
+    const absolute = await importVoc(other, { imageDir: path.join(other, 'images') });
+    expect(absolute.dataset.annotations).toHaveLength(1);
+    await expect(importVoc(other, { imageDir: 'pics' })).rejects.toThrow(
+      /VOC image folder .*pics does not exist/,
+    );
   });
 
   it('lists splits and throws clear errors for a missing root, folder or split', async () => {

@@ -1,0 +1,91 @@
+/**
+ * What a new user meets on the Datasets screen, in a real browser against browser mode: a VOC folder
+ * offers its splits (ImageSets/Main) and takes another image folder than JPEGImages/. No training
+ * here. Screenshots go to test-artifacts/e2e.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writePng } from '../server/fixtures';
+import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
+
+const LONG = 120_000;
+let tmp: string;
+let server: ServerProcess;
+let browser: BrowserContext;
+let page: Page;
+
+const tid = (id: string) => `[data-testid="${id}"]`;
+
+function write(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+}
+
+/** A VOC folder whose images are in photos/, with train (2 ids) and val (1 id) lists. */
+async function vocFolder(root: string): Promise<string> {
+  for (const [k, id] of ['a1', 'a2', 'b1'].entries()) {
+    await writePng(path.join(root, 'photos', `${id}.png`), 48, 32, k + 1);
+    write(
+      path.join(root, 'Annotations', `${id}.xml`),
+      `<annotation><filename>${id}.png</filename><object><name>dog</name><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>30</xmax><ymax>40</ymax></bndbox></object></annotation>`,
+    );
+  }
+  write(path.join(root, 'ImageSets', 'Main', 'train.txt'), 'a1\na2\n');
+  write(path.join(root, 'ImageSets', 'Main', 'val.txt'), 'b1\n');
+  return root;
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-ds-'));
+  server = await startServer(path.join(tmp, 'home'));
+  browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
+  page = browser.pages()[0] ?? (await browser.newPage());
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(server.url);
+  await page.waitForSelector(tid('nav-datasets'));
+}, 120_000);
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail' && page)
+    await shot(page, `FAILED-ds-${ctx.task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`).catch(
+      () => undefined,
+    );
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop('SIGTERM');
+  rmSync(tmp, { recursive: true, force: true });
+}, 60_000);
+
+// '' (after one line saying what to install) where this machine has no browser: the file skips
+const browserPath = e2eBrowser(path.basename(__filename));
+
+describe.skipIf(!browserPath)('the Datasets screen for a new user', () => {
+  it(
+    'a VOC folder offers its splits and takes another image folder',
+    async () => {
+      const root = await vocFolder(path.join(tmp, 'VOC2012'));
+      await page.click(tid('nav-datasets'));
+      await page.fill(tid('import-path'), root);
+      await page.waitForSelector(`${tid('import-split')} option[value="val"]`, { state: 'attached' });
+      const options = await page.locator(`${tid('import-split')} option`).allTextContents();
+      expect(options.map((o) => o.trim())).toEqual([
+        'every annotation file',
+        'train (ImageSets/Main/train.txt)',
+        'val (ImageSets/Main/val.txt)',
+      ]);
+      await page.selectOption(tid('import-split'), 'val');
+      expect(await page.getAttribute(tid('import-image-dir'), 'placeholder')).toMatch(/VOC image folder/);
+      await page.fill(tid('import-image-dir'), path.join(root, 'photos'));
+      await page.click(tid('import-start'));
+      await page.waitForSelector(`${tid('dataset-title')}:text("VOC2012 (val)")`);
+      expect(await page.textContent(tid('dataset-images'))).toBe('1');
+      await shot(page, 'ds-01-voc-split');
+    },
+    LONG,
+  );
+});
