@@ -70,6 +70,25 @@ describe('datasets.import and dataset layouts', () => {
     ).toMatch(/only for COCO and VOC/);
   });
 
+  it('a COCO file without categories is refused with one message, not recorded with a report', async () => {
+    const root = path.join(home.dir, 'coco-nocats');
+    await writePng(path.join(root, 'a.png'), 20, 16, 1);
+    const json = path.join(root, 'gt.json');
+    writeFileSync(
+      json,
+      JSON.stringify({
+        images: [{ id: 1, file_name: 'a.png' }],
+        annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [1, 1, 4, 4] }],
+      }),
+    );
+    const before = (await call('datasets.list', {})).length;
+    const r = await refusal('datasets.import', { path: json });
+    expect(r.message).toBe(
+      `COCO annotation file ${json} has no categories (no "categories" array): a detection dataset needs its category list`,
+    );
+    expect(await call('datasets.list', {})).toHaveLength(before);
+  });
+
   it('an image folder with a stats.json is an image folder; "coco" given a folder is searched (no EISDIR)', async () => {
     const dir = path.join(home.dir, 'photos');
     await writePng(path.join(dir, 'a.png'), 20, 16, 1);

@@ -35,7 +35,13 @@ export function writeCorruptImage(file: string): string {
 export async function writeTruncatedJpeg(file: string, width = 120, height = 90): Promise<string> {
   mkdirSync(path.dirname(file), { recursive: true });
   const full = await sharp({
-    create: { width, height, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: '#000',
+      noise: { type: 'gaussian', mean: 128, sigma: 40 },
+    },
   })
     .jpeg()
     .toBuffer();
