@@ -89,6 +89,15 @@ describe('datasets.import and dataset layouts', () => {
     expect(await call('datasets.list', {})).toHaveLength(before);
   });
 
+  it('importing the same folder again names the copy', async () => {
+    const dir = path.join(home.dir, 'again');
+    await writePng(path.join(dir, 'a.png'), 20, 16, 1);
+    const names = [];
+    for (let k = 0; k < 3; k++) names.push((await call('datasets.import', { path: dir })).name);
+    expect(names).toEqual(['again', 'again (2)', 'again (3)']);
+    expect((await call('datasets.import', { path: dir, name: 'again' })).name).toBe('again (4)');
+  });
+
   it('an image folder with a stats.json is an image folder; "coco" given a folder is searched (no EISDIR)', async () => {
     const dir = path.join(home.dir, 'photos');
     await writePng(path.join(dir, 'a.png'), 20, 16, 1);

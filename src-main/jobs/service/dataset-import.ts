@@ -83,8 +83,10 @@ export async function importFromPath(
   const split = args.split?.trim() || undefined;
   if (split && format !== 'voc' && format !== 'yolo')
     throw failed(`a split can be chosen only for VOC and YOLO datasets, not for ${format}`);
-  const name =
-    args.name?.trim() || `${path.basename(source).replace(/\.json$/i, '')}${split ? ` (${split})` : ''}`;
+  const name = uniqueDatasetName(
+    store,
+    args.name?.trim() || `${path.basename(source).replace(/\.json$/i, '')}${split ? ` (${split})` : ''}`,
+  );
   // A COCO folder is recorded as its annotation file, which is what fine-tuning reads.
   let target = source;
   if (format === 'coco' && kind === 'dir') {
@@ -100,6 +102,16 @@ export async function importFromPath(
         split,
         imageDir: args.imageDir === undefined ? undefined : path.resolve(args.imageDir),
       });
+}
+
+/**
+ * The name itself when no dataset has it, else the name with the first free " (2)", " (3)", …: importing
+ * the same folder again makes a copy the list tells apart from the first.
+ */
+export function uniqueDatasetName(store: ExperimentStore, name: string): string {
+  const taken = new Set(store.listDatasets().map((d) => d.name));
+  if (!taken.has(name)) return name;
+  for (let k = 2; ; k++) if (!taken.has(`${name} (${k})`)) return `${name} (${k})`;
 }
 
 async function importImageFolder(
