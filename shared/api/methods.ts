@@ -16,6 +16,7 @@ import {
   type ConfigCheck,
   type DatasetDetails,
   type DatasetImagePage,
+  type DatasetImageView,
   type DemoSplit,
   type DirListing,
   type ExportFormat,
@@ -44,6 +45,8 @@ export interface ApiMethods {
   'datasets.get': { args: { id: number }; result: DatasetDetails };
   'datasets.images': { args: { id: number; offset?: number; limit?: number }; result: DatasetImagePage };
   'datasets.thumbnail': { args: { id: number; index: number; size?: number }; result: { dataUrl: string } };
+  /** One image whole, with its labelled boxes (the clipped ones marked), for the image viewer. */
+  'datasets.image': { args: { id: number; index: number; size?: number }; result: DatasetImageView };
   /** Resolves when the import is recorded; `datasets.importProgress` events carry `importId` meanwhile. */
   'datasets.import': {
     args: {
@@ -160,6 +163,7 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
   'datasets.get': { id },
   'datasets.images': { id, offset: opt(index), limit: opt(num({ int: true, min: 1, max: 500 })) },
   'datasets.thumbnail': { id, index: req(index), size: opt(num({ int: true, min: 16, max: 512 })) },
+  'datasets.image': { id, index: req(index), size: opt(num({ int: true, min: 64, max: 2048 })) },
   'datasets.import': {
     path: req(fsPath),
     format: opt(oneOf(IMPORT_FORMATS)),

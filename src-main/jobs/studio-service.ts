@@ -39,10 +39,13 @@ import {
   datasetSource,
   runSource,
   sourceName,
+  preview,
+  sourceFromIndex,
   sourceSize,
   thumbnail,
   transportImage,
 } from './service/image-source';
+import { imageBoxes } from './service/image-boxes';
 import { metricsCsv } from './service/metrics-csv';
 import { resolveNewFinetune } from './service/new-finetune';
 import { notPretrainable, resolveNewRun } from './service/new-run';
@@ -294,6 +297,33 @@ export class StudioService {
     'datasets.thumbnail': async (a) => ({
       dataUrl: await thumbnail(datasetSource(this.home, this.store.getDataset(a.id)), a.index, a.size ?? 96),
     }),
+    'datasets.image': async (a) => {
+      const dataset = this.store.getDataset(a.id);
+      const index = readDatasetIndex(this.home, a.id);
+      if (!index) throw failed(`dataset "${dataset.name}" has no image index`, 'Import it again.');
+      const im = index.images[a.index];
+      if (!im)
+        throw notFound(
+          `image ${a.index} does not exist ("${dataset.name}" has ${index.images.length} images)`,
+        );
+      const names = new Map(dataset.categories.map((c) => [c.id, c.name]));
+      const boxes = imageBoxes(this.home, dataset.id, index, a.index);
+      return {
+        index: a.index,
+        name: im.file,
+        width: im.width,
+        height: im.height,
+        annotations: im.annotations,
+        dataUrl: await preview(sourceFromIndex(index), a.index, a.size ?? 640, im),
+        boxesKnown: boxes !== null,
+        boxes: (boxes ?? []).map(([x, y, w, h, categoryId, clipped]) => ({
+          bbox: [x, y, w, h] as [number, number, number, number],
+          categoryId,
+          category: names.get(categoryId) ?? String(categoryId),
+          clipped: clipped === 1,
+        })),
+      };
+    },
     'datasets.import': async (a) => {
       const importId = a.importId ?? `import-${Date.now()}`;
       const progress = (

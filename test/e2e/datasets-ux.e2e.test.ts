@@ -1,7 +1,7 @@
 /**
  * What a new user meets on the Datasets screen, in a real browser against browser mode: a VOC folder
- * offers its splits (ImageSets/Main) and takes another image folder than JPEGImages/. No training
- * here. Screenshots go to test-artifacts/e2e.
+ * offers its splits (ImageSets/Main) and takes another image folder than JPEGImages/; a labelled
+ * image opens with its boxes drawn, the ones the import clipped marked. No training here. Screenshots go to test-artifacts/e2e.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -85,6 +85,51 @@ describe.skipIf(!browserPath)('the Datasets screen for a new user', () => {
       await page.waitForSelector(`${tid('dataset-title')}:text("VOC2012 (val)")`);
       expect(await page.textContent(tid('dataset-images'))).toBe('1');
       await shot(page, 'ds-01-voc-split');
+    },
+    LONG,
+  );
+
+  it(
+    'opens a labelled image with its boxes drawn, the clipped one marked; Esc closes it',
+    async () => {
+      const root = path.join(tmp, 'coco-boxes');
+      await writePng(path.join(root, 'a.png'), 120, 80, 1);
+      write(
+        path.join(root, 'gt.json'),
+        JSON.stringify({
+          images: [{ id: 1, file_name: 'a.png' }],
+          annotations: [
+            { id: 1, image_id: 1, category_id: 1, bbox: [10, 10, 40, 30] },
+            { id: 2, image_id: 1, category_id: 2, bbox: [100, 50, 40, 40] },
+          ],
+          categories: [
+            { id: 1, name: 'cat' },
+            { id: 2, name: 'dog' },
+          ],
+        }),
+      );
+      await page.fill(tid('import-path'), path.join(root, 'gt.json'));
+      await page.click(tid('import-start'));
+      await page.waitForSelector(`${tid('dataset-title')}:text("gt")`);
+      expect(await page.locator(tid('report-row')).allTextContents()).toEqual([
+        expect.stringMatching(/clipped to \[100, 50, 20, 30\]/),
+      ]);
+      await page.click(tid('thumb'));
+      await page.waitForSelector(`${tid('viewer-box')}[data-clipped="yes"]`);
+      const boxes = page.locator(tid('viewer-box'));
+      expect(await boxes.count()).toBe(2);
+      expect(
+        await page.locator(`${tid('viewer-box')}[data-clipped="yes"]`).getAttribute('data-category'),
+      ).toBe('dog');
+      expect(await page.textContent(tid('viewer-clipped'))).toContain('1 clipped to the image');
+      // the clipped box is drawn where the report says: its right edge on the image's
+      const img = (await page.locator(`${tid('image-viewer')} img`).boundingBox())!;
+      const clipped = (await page.locator(`${tid('viewer-box')}[data-clipped="yes"] rect`).boundingBox())!;
+      expect(Math.abs(clipped.x + clipped.width - (img.x + img.width))).toBeLessThan(3);
+      expect(Math.abs(clipped.x - (img.x + (100 / 120) * img.width))).toBeLessThan(3);
+      await shot(page, 'ds-02-image-viewer');
+      await page.keyboard.press('Escape');
+      await page.waitForSelector(tid('image-viewer'), { state: 'detached' });
     },
     LONG,
   );

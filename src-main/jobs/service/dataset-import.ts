@@ -16,7 +16,9 @@ import type { ExperimentStore } from '../../store';
 import {
   commonFolder,
   toPosixRelative,
+  writeDatasetBoxes,
   writeDatasetIndex,
+  type DatasetBoxes,
   type DatasetIndex,
   type IndexedImage,
 } from './dataset-index';
@@ -250,6 +252,13 @@ async function importLabelled(
     importOptions,
   };
   writeDatasetIndex(home, record.id, index);
+  const boxesOf = new Map(dataset.images.map((im) => [im.id, [] as DatasetBoxes['images'][number]]));
+  for (const a of dataset.annotations)
+    boxesOf.get(a.imageId)?.push([...a.bbox, a.categoryId, a.clipped ? 1 : 0]);
+  writeDatasetBoxes(home, record.id, {
+    format: 'selfemd-dataset-boxes/1',
+    images: dataset.images.map((im) => boxesOf.get(im.id)!),
+  });
   progress(
     'done',
     dataset.images.length,

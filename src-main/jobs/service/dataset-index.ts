@@ -35,12 +35,7 @@ export function datasetDir(home: string, id: number): string {
 }
 
 export function writeDatasetIndex(home: string, id: number, index: DatasetIndex): void {
-  const dir = datasetDir(home, id);
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'index.json');
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(index));
-  fs.renameSync(tmp, file);
+  writeJsonAtomically(path.join(datasetDir(home, id), 'index.json'), index);
 }
 
 export function readDatasetIndex(home: string, id: number): DatasetIndex | null {
@@ -49,6 +44,39 @@ export function readDatasetIndex(home: string, id: number): DatasetIndex | null 
       fs.readFileSync(path.join(datasetDir(home, id), 'index.json'), 'utf8'),
     ) as DatasetIndex;
     return parsed.format === 'selfemd-dataset-index/1' ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A labelled dataset's boxes, for showing an image with them drawn: per image of the index (same
+ * order), `[x, y, w, h, categoryId, clipped 0|1]` in the image's pixels. A file of its own, so
+ * paging through the index does not read every box.
+ */
+export interface DatasetBoxes {
+  format: 'selfemd-dataset-boxes/1';
+  images: [number, number, number, number, number, 0 | 1][][];
+}
+
+function writeJsonAtomically(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(value));
+  fs.renameSync(tmp, file);
+}
+
+export function writeDatasetBoxes(home: string, id: number, boxes: DatasetBoxes): void {
+  writeJsonAtomically(path.join(datasetDir(home, id), 'boxes.json'), boxes);
+}
+
+/** Null for datasets imported before boxes were kept, and for image folders. */
+export function readDatasetBoxes(home: string, id: number): DatasetBoxes | null {
+  try {
+    const parsed = JSON.parse(
+      fs.readFileSync(path.join(datasetDir(home, id), 'boxes.json'), 'utf8'),
+    ) as DatasetBoxes;
+    return parsed.format === 'selfemd-dataset-boxes/1' ? parsed : null;
   } catch {
     return null;
   }

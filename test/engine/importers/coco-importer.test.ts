@@ -76,7 +76,7 @@ describe('importCoco', () => {
     expect(dataset.annotations).toEqual([
       { id: 1, imageId: 1, categoryId: 1, bbox: [10, 10, 20, 30], area: 500, iscrowd: 0 },
       // [90,70,20,20] on a 100x80 image: clipped to [90,70,10,10], area from the clipped box
-      { id: 2, imageId: 1, categoryId: 2, bbox: [90, 70, 10, 10], area: 100, iscrowd: 0 },
+      { id: 2, imageId: 1, categoryId: 2, bbox: [90, 70, 10, 10], area: 100, iscrowd: 0, clipped: true },
       { id: 11, imageId: 5, categoryId: 2, bbox: [0, 0, 50, 50], area: 1200, iscrowd: 1 },
       { id: 12, imageId: 2, categoryId: 1, bbox: [1, 1, 2, 2], area: 4, iscrowd: 0 },
     ]);

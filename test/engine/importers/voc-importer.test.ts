@@ -76,7 +76,16 @@ describe('importVoc', () => {
       // xmin 1..xmax 50 covers pixels 1..50 = continuous [0, 50]
       { id: 1, imageId: 1, categoryId: 1, bbox: [0, 0, 50, 40], area: 2000, iscrowd: 0, difficult: false },
       // 60..120 x 10..30 -> [59, 9, 61, 21], clipped at x = 100 -> width 41
-      { id: 2, imageId: 1, categoryId: 2, bbox: [59, 9, 41, 21], area: 861, iscrowd: 0, difficult: true },
+      {
+        id: 2,
+        imageId: 1,
+        categoryId: 2,
+        bbox: [59, 9, 41, 21],
+        area: 861,
+        iscrowd: 0,
+        difficult: true,
+        clipped: true,
+      },
       { id: 3, imageId: 2, categoryId: 3, bbox: [0, 0, 40, 30], area: 1200, iscrowd: 0, difficult: false },
       { id: 4, imageId: 3, categoryId: 2, bbox: [1, 1, 4, 4], area: 16, iscrowd: 0, difficult: false },
     ]);

@@ -248,6 +248,7 @@ export async function importCoco(
       bbox: verdict.bbox,
       area,
       iscrowd,
+      ...(verdict.kind === 'clipped' ? { clipped: true as const } : {}),
     };
     dataset.annotations.push(ann);
   });

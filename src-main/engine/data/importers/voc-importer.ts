@@ -345,6 +345,7 @@ export async function importVoc(root: string, opts: VocImportOptions = {}): Prom
         area: verdict.bbox[2] * verdict.bbox[3],
         iscrowd: 0,
         difficult: o.difficult,
+        ...(verdict.kind === 'clipped' ? { clipped: true as const } : {}),
       };
       dataset.annotations.push(ann);
     }
