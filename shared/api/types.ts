@@ -204,6 +204,8 @@ export interface ExportOutcome {
   format: ExportFormat;
   checkpointStep: number;
   artifact: ArtifactRecord | null;
+  /** safetensors: how it loads in PyTorch (which torchvision constructor, or that none builds it). */
+  pytorchNote?: string;
 }
 
 export interface MetricsCsv {
