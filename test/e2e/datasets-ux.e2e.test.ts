@@ -133,4 +133,58 @@ describe.skipIf(!browserPath)('the Datasets screen for a new user', () => {
     },
     LONG,
   );
+
+  it(
+    'pickers: titles match the buttons that open them, a file picker offers no folder button, Esc closes',
+    async () => {
+      await page.click(tid('nav-datasets'));
+      await page.click('button:text("COCO file…")');
+      await page.waitForSelector(`${tid('path-picker')} strong:text("Import a COCO annotation file")`);
+      expect(await page.locator(tid('picker-use-folder')).count()).toBe(0);
+      await page.keyboard.press('Escape');
+      await page.waitForSelector(tid('path-picker'), { state: 'detached' });
+      await page.click('button:text("Browse folder…")');
+      await page.waitForSelector(`${tid('path-picker')} strong:text("Import a dataset folder")`);
+      expect(await page.textContent(tid('picker-use-folder'))).toContain('Use this folder');
+      await page.keyboard.press('Escape');
+      await page.waitForSelector(tid('path-picker'), { state: 'detached' });
+    },
+    LONG,
+  );
+
+  it(
+    'the hovered option of a segmented control stays readable in both themes; Fine-tune is in the sidebar',
+    async () => {
+      await page.click(tid('nav-finetune'));
+      await page.waitForSelector(tid('finetune-view'));
+      expect(await page.getAttribute(tid('nav-finetune'), 'class')).toMatch(/\bon\b|active/);
+      await page.click(tid('nav-new-run'));
+      await page.waitForSelector(tid('run-method'));
+      for (const theme of ['dark', 'light']) {
+        if ((await page.textContent(tid('theme-toggle')))?.includes(theme === 'light' ? 'Light' : 'Dark'))
+          await page.click(tid('theme-toggle'));
+        for (const option of await page.locator(`${tid('run-method')} button`).all()) {
+          await option.hover();
+          await page.waitForTimeout(50);
+          const ratio = await option.evaluate((el) => {
+            const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number);
+            const lum = (c: string) => {
+              const [r, g, b] = rgb(c).map((v) => {
+                const s = v / 255;
+                return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+              });
+              return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+            };
+            const style = getComputedStyle(el);
+            const [a, b] = [lum(style.color), lum(style.backgroundColor)].sort((x, y) => y - x);
+            return (a! + 0.05) / (b! + 0.05);
+          });
+          expect(ratio, `${theme}: ${await option.textContent()}`).toBeGreaterThan(3);
+        }
+      }
+      await shot(page, 'ds-03-segmented-hover-light');
+      await page.click(tid('theme-toggle'));
+    },
+    LONG,
+  );
 });
