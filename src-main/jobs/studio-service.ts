@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { argIssues } from '../../shared/api/arg-shape';
+import { argIssues, argIssuesMessage } from '../../shared/api/arg-shape';
 import { ApiError, type ApiResponse } from '../../shared/api/errors';
 import type { StudioEvent } from '../../shared/api/events';
 import {
@@ -184,7 +184,7 @@ export class StudioService {
       if (issues.length)
         throw new ApiError({
           code: 'invalid',
-          message: `${method}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+          message: argIssuesMessage(issues),
           issues,
         });
       const handler = this.handlers[method] as (x: unknown) => unknown;
@@ -281,9 +281,9 @@ export class StudioService {
       };
     },
     'datasets.images': (a) => {
-      this.store.getDataset(a.id);
+      const dataset = this.store.getDataset(a.id);
       const index = readDatasetIndex(this.home, a.id);
-      if (!index) throw failed(`dataset ${a.id} has no image index`, 'Import it again.');
+      if (!index) throw failed(`dataset "${dataset.name}" has no image index`, 'Import it again.');
       const offset = a.offset ?? 0;
       const images = index.images.slice(offset, offset + (a.limit ?? 100)).map((im, i) => ({
         index: offset + i,
@@ -341,12 +341,13 @@ export class StudioService {
     },
     'datasets.addDemo': (a) => addDemoDataset(this.home, this.store, a),
     'datasets.delete': (a) => {
+      const dataset = this.store.getDataset(a.id);
       const users = this.store.listRuns({ datasetId: a.id });
       if (users.length)
         throw conflict(
-          `dataset ${a.id} is used by ${users.length} run(s) (${users
+          `dataset "${dataset.name}" is used by ${users.length} run(s) (${users
             .slice(0, 3)
-            .map((r) => r.name)
+            .map((r) => `"${r.name}"`)
             .join(', ')}${users.length > 3 ? ', …' : ''})`,
           'Delete those runs first.',
         );

@@ -187,4 +187,19 @@ describe.skipIf(!browserPath)('the Datasets screen for a new user', () => {
     },
     LONG,
   );
+
+  it(
+    'checks the demo scene count in the form before asking the studio',
+    async () => {
+      await page.click(tid('nav-datasets'));
+      await page.click('text=Add demo scenes');
+      await page.fill(tid('demo-count'), '1');
+      await page.waitForSelector(`${tid('issue-demo-count')}:text("scene count must be ≥ 2, got 1")`);
+      expect(await page.isDisabled(tid('demo-add'))).toBe(true);
+      await page.fill(tid('demo-count'), '12');
+      await page.waitForSelector(tid('issue-demo-count'), { state: 'detached' });
+      expect(await page.isDisabled(tid('demo-add'))).toBe(false);
+    },
+    LONG,
+  );
 });

@@ -20,7 +20,7 @@ export type ImageSource =
 
 export function datasetSource(home: string, dataset: DatasetRecord): ImageSource {
   const index = readDatasetIndex(home, dataset.id);
-  if (!index) throw failed(`dataset ${dataset.id} (${dataset.name}) has no image index`, 'Import it again.');
+  if (!index) throw failed(`dataset "${dataset.name}" has no image index`, 'Import it again.');
   return sourceFromIndex(index);
 }
 
