@@ -1,5 +1,5 @@
 /**
- * What a new user meets on the Datasets screen, in a real browser against browser mode: a VOC folder
+ * What a new user meets (mostly on the Datasets screen), in a real browser against browser mode: a VOC folder
  * offers its splits (ImageSets/Main) and takes another image folder than JPEGImages/; a labelled
  * image opens with its boxes drawn, the ones the import clipped marked. No training here. Screenshots go to test-artifacts/e2e.
  */
@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src-main/store';
 import { writePng } from '../server/fixtures';
 import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
 
@@ -18,6 +19,7 @@ let browser: BrowserContext;
 let page: Page;
 
 const tid = (id: string) => `[data-testid="${id}"]`;
+const EXPORTED = '/exports/emd-r18.safetensors';
 
 function write(file: string, text: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -40,7 +42,26 @@ async function vocFolder(root: string): Promise<string> {
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-ds-'));
-  server = await startServer(path.join(tmp, 'home'));
+  // a pretraining run with one export on record, for the fine-tune form's list of the studio's exports
+  const home = path.join(tmp, 'home');
+  mkdirSync(home, { recursive: true });
+  const store = openStore(path.join(home, 'studio.db'));
+  store.createRun({
+    id: 'ex-run-0001',
+    kind: 'pretrain',
+    name: 'emd r18',
+    method: 'self-emd',
+    backbone: 'resnet18',
+    config: {},
+  });
+  store.addArtifact({
+    runId: 'ex-run-0001',
+    kind: 'export-safetensors',
+    path: EXPORTED,
+    meta: { checkpointStep: 40 },
+  });
+  store.close();
+  server = await startServer(home);
   browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
   page = browser.pages()[0] ?? (await browser.newPage());
   page.on('pageerror', (e) => console.error('page error:', e.message));
@@ -199,6 +220,30 @@ describe.skipIf(!browserPath)('the Datasets screen for a new user', () => {
       await page.fill(tid('demo-count'), '12');
       await page.waitForSelector(tid('issue-demo-count'), { state: 'detached' });
       expect(await page.isDisabled(tid('demo-add'))).toBe(false);
+    },
+    LONG,
+  );
+
+  it(
+    "the fine-tune form's exported-file init offers the studio's exports and a file picker",
+    async () => {
+      await page.click(tid('nav-finetune'));
+      await page.waitForSelector(tid('finetune-view'));
+      await page.click(`${tid('ft-init')} [data-value="file"]`);
+      await page.waitForSelector(`${tid('ft-weights-export')} option[value="${EXPORTED}"]`, {
+        state: 'attached',
+      });
+      expect(await page.textContent(`${tid('ft-weights-export')} option[value="${EXPORTED}"]`)).toBe(
+        'emd r18 · safetensors · step 40',
+      );
+      await page.selectOption(tid('ft-weights-export'), EXPORTED);
+      expect(await page.inputValue(tid('ft-weights'))).toBe(EXPORTED);
+      // the file is checked where it trains: this one is not there
+      await page.waitForSelector(`${tid('issue-weightsPath')}:has-text("${EXPORTED}")`);
+      await page.click(tid('ft-weights-browse'));
+      await page.waitForSelector(`${tid('path-picker')} strong:text("Choose an exported backbone")`);
+      await page.keyboard.press('Escape');
+      await page.waitForSelector(tid('path-picker'), { state: 'detached' });
     },
     LONG,
   );
