@@ -176,7 +176,9 @@ describe('runs.validateFinetune / runs.startFinetune', () => {
       config: {},
     });
     expect(mixed.issues.map((i) => i.path)).toEqual(['valDatasetId']);
-    expect(mixed.issues[0]!.message).toMatch(/only "instances" has "cat", "dog"; only "Demo scenes[^"]*" has "/);
+    expect(mixed.issues[0]!.message).toMatch(
+      /only "instances" has "cat", "dog"; only "Demo scenes[^"]*" has "/,
+    );
     expect(mixed.issues[0]!.message).toContain('a detector needs one label set');
   });
 
