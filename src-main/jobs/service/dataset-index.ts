@@ -39,11 +39,17 @@ export function writeDatasetIndex(home: string, id: number, index: DatasetIndex)
 }
 
 export function readDatasetIndex(home: string, id: number): DatasetIndex | null {
+  return readJsonOfFormat<DatasetIndex>(
+    path.join(datasetDir(home, id), 'index.json'),
+    'selfemd-dataset-index/1',
+  );
+}
+
+/** The file's JSON when it is there and of `format`, else null. */
+function readJsonOfFormat<T extends { format: string }>(file: string, format: T['format']): T | null {
   try {
-    const parsed = JSON.parse(
-      fs.readFileSync(path.join(datasetDir(home, id), 'index.json'), 'utf8'),
-    ) as DatasetIndex;
-    return parsed.format === 'selfemd-dataset-index/1' ? parsed : null;
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    return parsed.format === format ? parsed : null;
   } catch {
     return null;
   }
@@ -72,14 +78,10 @@ export function writeDatasetBoxes(home: string, id: number, boxes: DatasetBoxes)
 
 /** Null for datasets imported before boxes were kept, and for image folders. */
 export function readDatasetBoxes(home: string, id: number): DatasetBoxes | null {
-  try {
-    const parsed = JSON.parse(
-      fs.readFileSync(path.join(datasetDir(home, id), 'boxes.json'), 'utf8'),
-    ) as DatasetBoxes;
-    return parsed.format === 'selfemd-dataset-boxes/1' ? parsed : null;
-  } catch {
-    return null;
-  }
+  return readJsonOfFormat<DatasetBoxes>(
+    path.join(datasetDir(home, id), 'boxes.json'),
+    'selfemd-dataset-boxes/1',
+  );
 }
 
 export function removeDatasetIndex(home: string, id: number): void {
