@@ -36,6 +36,16 @@ export function argIssues(value: unknown, shape: ArgShape): ConfigIssue[] {
   return issues;
 }
 
+/**
+ * The one message for a request refused by its argument shape, as a user reads it: the fields as the
+ * form names them ("count must be ≥ 2, got 1"), never the method or the `args.` prefix, which are
+ * the code's names (the issues keep their full paths for programs).
+ */
+export function argIssuesMessage(issues: readonly ConfigIssue[]): string {
+  const fields = issues.map((i) => `${i.path.replace(/^args\.?/, '') || 'the request'} ${i.message}`);
+  return `invalid request: ${fields.join('; ')}`;
+}
+
 /** A plain JSON object of any content (config overrides; checked in depth by their own schema). */
 export const plainObject: Checker = (v, path, issues) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v))

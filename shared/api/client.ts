@@ -6,7 +6,7 @@
  */
 import { ApiError, unwrapResponse } from './errors';
 import type { ApiEvents, EventName } from './events';
-import { argIssues } from './arg-shape';
+import { argIssues, argIssuesMessage } from './arg-shape';
 import {
   METHOD_ARGS,
   METHOD_NAMES,
@@ -66,7 +66,7 @@ export function createStudioClient(transport: ApiTransport): StudioApi {
     if (issues.length)
       throw new ApiError({
         code: 'invalid',
-        message: `${method}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+        message: argIssuesMessage(issues),
         issues,
       });
     return unwrapResponse<ResultOf<M>>(await transport.call(method, a));

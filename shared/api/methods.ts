@@ -16,6 +16,7 @@ import {
   type ConfigCheck,
   type DatasetDetails,
   type DatasetImagePage,
+  type DatasetImageView,
   type DemoSplit,
   type DirListing,
   type ExportFormat,
@@ -44,6 +45,8 @@ export interface ApiMethods {
   'datasets.get': { args: { id: number }; result: DatasetDetails };
   'datasets.images': { args: { id: number; offset?: number; limit?: number }; result: DatasetImagePage };
   'datasets.thumbnail': { args: { id: number; index: number; size?: number }; result: { dataUrl: string } };
+  /** One image whole, with its labelled boxes (the clipped ones marked), for the image viewer. */
+  'datasets.image': { args: { id: number; index: number; size?: number }; result: DatasetImageView };
   /** Resolves when the import is recorded; `datasets.importProgress` events carry `importId` meanwhile. */
   'datasets.import': {
     args: {
@@ -51,13 +54,17 @@ export interface ApiMethods {
       format?: ImportFormat;
       name?: string;
       importId?: string;
-      /** COCO: the image folder, when the usual layouts do not find it. */
+      /** COCO: the image folder, when the usual layouts do not find it; VOC: instead of JPEGImages/. */
       imageDir?: string;
+      /** VOC: a list of ImageSets/Main (datasets.splits names them); YOLO: a split of data.yaml. */
+      split?: string;
     };
     result: DatasetRecord;
   };
   'datasets.addDemo': { args: { count: number; split?: DemoSplit; name?: string }; result: DatasetRecord };
   'datasets.delete': { args: { id: number }; result: Empty };
+  /** The splits a VOC folder lists (ImageSets/Main/*.txt), for the import form's split selector. */
+  'datasets.splits': { args: { path: string }; result: { format: ImportFormat | null; splits: string[] } };
 
   'runs.list': { args: Empty; result: RunRecord[] };
   'runs.get': { args: { id: string }; result: RunDetails };
@@ -156,12 +163,14 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
   'datasets.get': { id },
   'datasets.images': { id, offset: opt(index), limit: opt(num({ int: true, min: 1, max: 500 })) },
   'datasets.thumbnail': { id, index: req(index), size: opt(num({ int: true, min: 16, max: 512 })) },
+  'datasets.image': { id, index: req(index), size: opt(num({ int: true, min: 64, max: 2048 })) },
   'datasets.import': {
     path: req(fsPath),
     format: opt(oneOf(IMPORT_FORMATS)),
     name: opt(shortText(120)),
     importId: opt(importId),
     imageDir: opt(fsPath),
+    split: opt(shortText(120)),
   },
   'datasets.addDemo': {
     count: req(num({ int: true, min: 2, max: 10_000 })),
@@ -169,6 +178,7 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
     name: opt(shortText(120)),
   },
   'datasets.delete': { id },
+  'datasets.splits': { path: req(fsPath) },
 
   'runs.list': {},
   'runs.get': { id: req(runId) },

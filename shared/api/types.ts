@@ -96,6 +96,24 @@ export interface DatasetImage {
   annotations: number;
 }
 
+/** One labelled box of an image, in the image's pixels (x, y, w, h). */
+export interface ImageBox {
+  bbox: [number, number, number, number];
+  categoryId: number;
+  category: string;
+  /** The file's box reached outside the image and was clipped to it (listed in the import report). */
+  clipped: boolean;
+}
+
+/** An image of a dataset opened in the viewer: the picture and its boxes. */
+export interface DatasetImageView extends DatasetImage {
+  /** PNG data URL of the whole image, its long side at most the size asked for. */
+  dataUrl: string;
+  boxes: ImageBox[];
+  /** False for datasets whose boxes were not kept (image folders, imports older than the viewer). */
+  boxesKnown: boolean;
+}
+
 export interface DatasetImagePage {
   total: number;
   images: DatasetImage[];
@@ -186,6 +204,8 @@ export interface ExportOutcome {
   format: ExportFormat;
   checkpointStep: number;
   artifact: ArtifactRecord | null;
+  /** safetensors: how it loads in PyTorch (which torchvision constructor, or that none builds it). */
+  pytorchNote?: string;
 }
 
 export interface MetricsCsv {

@@ -69,6 +69,15 @@ export interface FinetuneConfig {
     /** `demo` (the built-in scenes' train / val split) or a dataset path for the importers. */
     train: string;
     val: string;
+    /**
+     * How the importers read an imported train / val source, as it was imported (empty: their
+     * default): the split (a VOC ImageSets/Main list, a YOLO split) and the image folder (COCO's
+     * when its layout does not say, VOC's instead of JPEGImages/).
+     */
+    trainSplit: string;
+    valSplit: string;
+    trainImages: string;
+    valImages: string;
     /** Demo split sizes and image side, used when train / val is `demo`. */
     demoTrain: number;
     demoVal: number;
@@ -186,6 +195,10 @@ export const DEFAULT_FINETUNE_CONFIG: FinetuneConfig = {
   data: {
     train: 'demo',
     val: 'demo',
+    trainSplit: '',
+    valSplit: '',
+    trainImages: '',
+    valImages: '',
     demoTrain: 256,
     demoVal: 64,
     demoSize: 224,
@@ -293,6 +306,10 @@ const SHAPE = {
   data: nested({
     train: str({ nonEmpty: true }),
     val: str({ nonEmpty: true }),
+    trainSplit: str(),
+    valSplit: str(),
+    trainImages: str(),
+    valImages: str(),
     demoTrain: num({ int: true, min: 1, max: 100_000 }),
     demoVal: num({ int: true, min: 1, max: 100_000 }),
     demoSize: num({ int: true, min: 32, max: 2048 }),

@@ -48,4 +48,6 @@ export interface ExportResult {
   bytes: number;
   format: 'tfjs' | 'safetensors';
   checkpointStep: number;
+  /** safetensors: how it loads in PyTorch (which torchvision constructor, or that none builds it). */
+  pytorchNote?: string;
 }

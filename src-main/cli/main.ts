@@ -47,9 +47,10 @@ const USAGE: Record<string, string> = {
     a fine-tuned run's boxes as JSON and drawn on a PNG; RUN: run folder, id, unique id prefix or name`,
   eval: `selfemd eval --gt GT.json --dt DETECTIONS.json [--json]
     COCO bbox stats (the 12 of pycocotools) and VOC AP50`,
-  import: `selfemd import PATH [--format auto|images|coco|voc|yolo] [--images DIR] [--name S] [--json]
+  import: `selfemd import PATH [--format auto|images|coco|voc|yolo] [--images DIR] [--split S] [--name S] [--json]
     record a dataset in the studio, with its import report; --images: a COCO dataset's image folder
-    when the usual layouts (annotations/ + train/, images/, Roboflow's) do not find it`,
+    when the usual layouts (annotations/ + train/, images/, Roboflow's) do not find it, or a VOC
+    dataset's instead of JPEGImages/; --split: a VOC list of ImageSets/Main (train, val, …)`,
 };
 
 const HELP = `selfemd — Self-EMD Studio, headless

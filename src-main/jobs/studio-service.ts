@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { argIssues } from '../../shared/api/arg-shape';
+import { argIssues, argIssuesMessage } from '../../shared/api/arg-shape';
 import { ApiError, type ApiResponse } from '../../shared/api/errors';
 import type { StudioEvent } from '../../shared/api/events';
 import {
@@ -40,16 +40,21 @@ import {
   datasetSource,
   runSource,
   sourceName,
+  preview,
+  sourceFromIndex,
   sourceSize,
   thumbnail,
   transportImage,
 } from './service/image-source';
+import { imageBoxes } from './service/image-boxes';
 import { metricsCsv } from './service/metrics-csv';
 import { resolveNewFinetune } from './service/new-finetune';
 import { notPretrainable, resolveNewRun } from './service/new-run';
 import { appendRunLog, readRunLog } from './service/run-log';
 import { engineTasks, type StudioTasks } from './service/studio-tasks';
 import { makeFolder } from '../engine/export/make-folder';
+import { detectDatasetFormat } from '../engine/data/importers/import-dataset';
+import { listVocSplits } from '../engine/data/importers/voc-importer';
 
 export interface StudioServiceOptions {
   /** Folder of the database, runs and dataset indexes. */
@@ -184,7 +189,7 @@ export class StudioService {
       if (issues.length)
         throw new ApiError({
           code: 'invalid',
-          message: `${method}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+          message: argIssuesMessage(issues),
           issues,
         });
       const handler = this.handlers[method] as (x: unknown) => unknown;
@@ -281,9 +286,9 @@ export class StudioService {
       };
     },
     'datasets.images': (a) => {
-      this.store.getDataset(a.id);
+      const dataset = this.store.getDataset(a.id);
       const index = readDatasetIndex(this.home, a.id);
-      if (!index) throw failed(`dataset ${a.id} has no image index`, 'Import it again.');
+      if (!index) throw failed(`dataset "${dataset.name}" has no image index`, 'Import it again.');
       const offset = a.offset ?? 0;
       const images = index.images.slice(offset, offset + (a.limit ?? 100)).map((im, i) => ({
         index: offset + i,
@@ -297,6 +302,33 @@ export class StudioService {
     'datasets.thumbnail': async (a) => ({
       dataUrl: await thumbnail(datasetSource(this.home, this.store.getDataset(a.id)), a.index, a.size ?? 96),
     }),
+    'datasets.image': async (a) => {
+      const dataset = this.store.getDataset(a.id);
+      const index = readDatasetIndex(this.home, a.id);
+      if (!index) throw failed(`dataset "${dataset.name}" has no image index`, 'Import it again.');
+      const im = index.images[a.index];
+      if (!im)
+        throw notFound(
+          `image ${a.index} does not exist ("${dataset.name}" has ${index.images.length} images)`,
+        );
+      const names = new Map(dataset.categories.map((c) => [c.id, c.name]));
+      const boxes = imageBoxes(this.home, dataset.id, index, a.index);
+      return {
+        index: a.index,
+        name: im.file,
+        width: im.width,
+        height: im.height,
+        annotations: im.annotations,
+        dataUrl: await preview(sourceFromIndex(index), a.index, a.size ?? 640, im),
+        boxesKnown: boxes !== null,
+        boxes: (boxes ?? []).map(([x, y, w, h, categoryId, clipped]) => ({
+          bbox: [x, y, w, h] as [number, number, number, number],
+          categoryId,
+          category: names.get(categoryId) ?? String(categoryId),
+          clipped: clipped === 1,
+        })),
+      };
+    },
     'datasets.import': async (a) => {
       const importId = a.importId ?? `import-${Date.now()}`;
       const progress = (
@@ -314,18 +346,24 @@ export class StudioService {
     },
     'datasets.addDemo': (a) => addDemoDataset(this.home, this.store, a),
     'datasets.delete': (a) => {
+      const dataset = this.store.getDataset(a.id);
       const users = this.store.listRuns({ datasetId: a.id });
       if (users.length)
         throw conflict(
-          `dataset ${a.id} is used by ${users.length} run(s) (${users
+          `dataset "${dataset.name}" is used by ${users.length} run(s) (${users
             .slice(0, 3)
-            .map((r) => r.name)
+            .map((r) => `"${r.name}"`)
             .join(', ')}${users.length > 3 ? ', …' : ''})`,
           'Delete those runs first.',
         );
       this.store.deleteDataset(a.id);
       removeDatasetIndex(this.home, a.id);
       return {};
+    },
+
+    'datasets.splits': async (a) => {
+      const format = await detectDatasetFormat(a.path).catch(() => null);
+      return { format, splits: format === 'voc' ? await listVocSplits(a.path) : [] };
     },
 
     'runs.list': () => this.store.listRuns(),

@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { resolvePretrainConfig } from '../../shared/config/pretrain';
+import { torchvisionLoad } from '../../shared/config/torchvision-load';
 import type { ExperimentStore } from '../store';
 import { jobBackend, type EngineJob } from './protocol';
 import type { ExportRequest, ExportResult, TransportRequest, TransportResult } from '../../shared/dto/tasks';
@@ -91,5 +92,6 @@ export async function exportBackbone(
     path: result.path,
     meta: { bytes: result.bytes, checkpointStep: result.checkpointStep },
   });
+  if (req.format === 'safetensors') result.pytorchNote = torchvisionLoad(config.backbone).note;
   return result;
 }

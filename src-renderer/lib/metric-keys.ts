@@ -49,3 +49,14 @@ export const PALETTE = [
   '#e87ec0',
   '#9aa4b2',
 ];
+
+/**
+ * What the loss chart shows, in words that fit the run: BYOL's total is its one term, so the two
+ * lines coincide (said rather than one hidden); Self-EMD adds the dense EMD term; a fine-tune's are
+ * the detector's.
+ */
+export function lossChartSubtitle(run: { kind: string; method: string }): string {
+  if (run.kind === 'finetune') return 'total and the detector’s terms';
+  if (run.method === 'byol') return 'total = BYOL term (BYOL has no EMD term: the two lines coincide)';
+  return 'total = weighted BYOL (global) term + EMD term';
+}

@@ -30,13 +30,20 @@ export const useDatasets = defineStore('datasets', () => {
   async function importPath(
     path: string,
     format: ImportFormat,
-    name?: string,
-    imageDir?: string,
+    options: { name?: string; imageDir?: string; split?: string } = {},
   ): Promise<DatasetRecord> {
+    const { name, imageDir, split } = options;
     const importId = `imp-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     imports.value[importId] = { importId, phase: 'scanning', done: 0, total: 0, message: `starting ${path}` };
     try {
-      const record = await api.datasets.import({ path, format, name: name || undefined, importId, imageDir });
+      const record = await api.datasets.import({
+        path,
+        format,
+        name: name || undefined,
+        importId,
+        imageDir,
+        split,
+      });
       await refresh();
       return record;
     } finally {

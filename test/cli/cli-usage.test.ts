@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRunRef, resolveRunRef } from '../../src-main/cli/run-ref';
 import { openStore } from '../../src-main/store';
@@ -91,6 +92,45 @@ describe('user errors', () => {
     expect(imported.code).toBe(2);
     expect(imported.err.trim().split('\n')).toHaveLength(1);
     expect(imported.err).toMatch(/^selfemd import: COCO images of .* not found/);
+  });
+});
+
+describe('selfemd import of a VOC folder', () => {
+  it('--split picks a list of ImageSets/Main and --images the image folder', async () => {
+    const root = path.join(home, 'VOC');
+    const write = (file: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      fs.writeFileSync(path.join(root, file), text);
+    };
+    fs.mkdirSync(path.join(root, 'photos'), { recursive: true });
+    for (const id of ['a', 'b']) {
+      await sharp({ create: { width: 16, height: 12, channels: 3, background: '#468' } })
+        .png()
+        .toFile(path.join(root, 'photos', `${id}.png`));
+      write(
+        `Annotations/${id}.xml`,
+        `<annotation><filename>${id}.png</filename><object><name>cat</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>8</xmax><ymax>8</ymax></bndbox></object></annotation>`,
+      );
+    }
+    write('ImageSets/Main/train.txt', 'a\n');
+    write('ImageSets/Main/val.txt', 'b\n');
+    const r = await selfemd(
+      'import',
+      root,
+      '--split',
+      'val',
+      '--images',
+      path.join(root, 'photos'),
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    const record = JSON.parse(r.out) as { kind: string; split: string; imageCount: number; name: string };
+    expect([record.kind, record.split, record.imageCount, record.name]).toEqual([
+      'voc',
+      'val',
+      1,
+      'VOC (val)',
+    ]);
   });
 });
 

@@ -90,6 +90,7 @@ describe('selfemd', () => {
     const ex = await selfemd('export', id, '--format', 'safetensors', '--out', out);
     expect(ex.code, ex.err).toBe(0);
     expect(ex.out).toMatch(/exported the backbone/);
+    expect(ex.out).toMatch(/^PyTorch: resnet18 at width 4 is built by no torchvision constructor/m);
 
     const tr = await selfemd(
       'transport',

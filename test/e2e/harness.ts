@@ -101,7 +101,11 @@ export interface ServerProcess {
   call<T>(method: string, args?: unknown): Promise<T>;
 }
 
-export function startServer(home: string): Promise<ServerProcess> {
+/**
+ * `ownGroup`: the server leads a process group of its own (its training processes join it), so a test
+ * can signal the group as a terminal's Ctrl-C does: `process.kill(-child.pid, 'SIGINT')`.
+ */
+export function startServer(home: string, opts: { ownGroup?: boolean } = {}): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(repo, 'src-main', 'server', 'main.ts'), '--port', '0'],
@@ -109,6 +113,7 @@ export function startServer(home: string): Promise<ServerProcess> {
       cwd: repo,
       env: { ...process.env, SELFEMD_HOME: home },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: opts.ownGroup ?? false,
     },
   );
   let out = '';

@@ -175,7 +175,8 @@ describe.skipIf(!browserPath)('Self-EMD Studio in a browser', () => {
         },
         [tid('import-panel'), pngs] as const,
       );
-      await page.waitForSelector(`${tid('dataset-title')}:text-matches("^drop-")`);
+      // named for the dropped files, not for the upload folder (drop-…)
+      await page.waitForSelector(`${tid('dataset-title')}:text("a.png + 2 more")`);
       expect(await page.textContent(tid('dataset-images'))).toBe('3');
       await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3, tid('thumb-img'));
       await page.click(`${tid('dataset-item')}[data-dataset-name="Demo scenes · train (16)"]`);

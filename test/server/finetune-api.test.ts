@@ -4,7 +4,7 @@
  * give a backbone, bad numbers named by field — and what a valid request resolves to. No training
  * here (test/jobs/finetune-run.test.ts trains one).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MachineDescription } from '../../shared/config/run-defaults';
@@ -176,8 +176,34 @@ describe('runs.validateFinetune / runs.startFinetune', () => {
       config: {},
     });
     expect(mixed.issues.map((i) => i.path)).toEqual(['valDatasetId']);
-    expect(mixed.issues[0]!.message).toContain('1:cat, 7:dog');
+    expect(mixed.issues[0]!.message).toMatch(
+      /only "instances" has "cat", "dog"; only "Demo scenes[^"]*" has "/,
+    );
     expect(mixed.issues[0]!.message).toContain('a detector needs one label set');
+  });
+
+  it('matches categories by name: the same names in another order and under other ids are one label set', async () => {
+    const dir = path.join(home.dir, 'reordered');
+    const file = await cocoDataset(dir);
+    // the same two names, numbered the other way round (as a VOC val set would number them)
+    const json = JSON.parse(readFileSync(file, 'utf8')) as {
+      categories: { id: number; name: string }[];
+      annotations: { category_id: number }[];
+    };
+    json.categories = [
+      { id: 1, name: 'dog' },
+      { id: 2, name: 'cat' },
+    ];
+    for (const a of json.annotations) a.category_id = a.category_id === 7 ? 1 : 2;
+    writeFileSync(file, JSON.stringify(json));
+    const reordered = await call('datasets.import', { path: file, name: 'reordered' });
+    const ok = await call('runs.validateFinetune', {
+      init: 'random',
+      trainDatasetId: coco.id,
+      valDatasetId: reordered.id,
+      config: {},
+    });
+    expect(ok.issues).toEqual([]);
   });
 
   it('names bad numbers by field, and starts nothing', async () => {

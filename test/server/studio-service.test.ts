@@ -232,7 +232,17 @@ describe('StudioService', () => {
     const details = await call('runs.get', { id: run.id });
     expect(details.log.map((l) => l.message).join('\n')).toContain('random-init baseline');
     // A dataset in use cannot be removed.
-    expect((await refusal('datasets.delete', { id: demo.id })).code).toBe('conflict');
+    const inUse = await refusal('datasets.delete', { id: demo.id });
+    expect(inUse.code).toBe('conflict');
+    expect(inUse.message).toMatch(
+      new RegExp(`^dataset "${demo.name.replace(/[()]/g, '\\$&')}" is used by \\d+ run`),
+    );
+  });
+
+  it('a request refused by its argument shape names the fields as a user does, not the method', async () => {
+    const r = await refusal('datasets.addDemo', { count: 1 });
+    expect(r.message).toBe('invalid request: count must be ≥ 2, got 1');
+    expect(r.issues).toEqual([{ path: 'args.count', message: 'must be ≥ 2, got 1' }]);
   });
 
   it('exports metrics of several runs as one CSV, NaN included', async () => {

@@ -41,10 +41,12 @@ export async function exportCommand(argv: string[]): Promise<void> {
       throw new CliError(`selfemd export: ${e.message}`, 1);
     });
     if (values.json) console.log(JSON.stringify(result, null, 2));
-    else
+    else {
       console.log(
         `exported the backbone of ${runId} at step ${result.checkpointStep} as ${result.format}: ${result.path} (${result.bytes} bytes)`,
       );
+      if (result.pytorchNote) console.log(`PyTorch: ${result.pytorchNote}`);
+    }
   } finally {
     await studio.close();
   }

@@ -21,7 +21,11 @@ import { mergeDefaults } from '../../../shared/config/validation';
 import type { RunRecord } from '../../../shared/dto';
 import { COCO_STAT_NAMES, formatCocoStats } from '../../engine/eval/cocoeval';
 import { runIdInPath } from '../../jobs/finetune-record';
-import { datasetForSource, type DatasetSource } from '../../jobs/service/dataset-for-source';
+import {
+  datasetForSource,
+  recordedImportOptions,
+  type DatasetSource,
+} from '../../jobs/service/dataset-for-source';
 import { detectHardware } from '../../jobs/service/hardware';
 import {
   resolveFinetuneInit,
@@ -226,8 +230,29 @@ export function resolveCliFinetune(
   return { config: resolveOrExit('finetune', () => resolveFinetuneConfig(overrides)), init };
 }
 
-async function startFinetune(studio: StudioContext, plan: FinetuneCliPlan): Promise<RunRecord> {
+/**
+ * The overrides with each imported --train / --val read as the studio imported it: the image folder
+ * and split recorded with its dataset (`selfemd import … --images DIR`), unless the config names them.
+ */
+export function withRecordedImportOptions(
+  home: string,
+  store: ExperimentStore,
+  overrides: Record<string, unknown>,
+): Record<string, unknown> {
+  const data = { ...((overrides.data ?? {}) as Record<string, unknown>) };
+  for (const which of ['train', 'val'] as const) {
+    const source = data[which];
+    if (typeof source !== 'string' || source === 'demo') continue;
+    const recorded = recordedImportOptions(home, store, source);
+    if (data[`${which}Images`] === undefined && recorded.imageDir) data[`${which}Images`] = recorded.imageDir;
+    if (data[`${which}Split`] === undefined && recorded.split) data[`${which}Split`] = recorded.split;
+  }
+  return { ...overrides, data };
+}
+
+async function startFinetune(studio: StudioContext, plan0: FinetuneCliPlan): Promise<RunRecord> {
   const { store, home } = studio;
+  const plan = { ...plan0, overrides: withRecordedImportOptions(home, store, plan0.overrides) };
   const existing = store.listRuns({ kind: 'finetune' }).find((r) => r.name === plan.name);
   if (existing)
     throw new CliError(

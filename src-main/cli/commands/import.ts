@@ -1,8 +1,9 @@
 /**
- * `selfemd import PATH [--format F] [--images DIR] [--name S] [--json]`: records a dataset in the
- * studio exactly as its import panel does (same detection, same report), so it shows up there and in
- * `selfemd finetune`'s data. `--images` names a COCO dataset's image folder when the usual layouts
- * (annotations/ + train/, images/, Roboflow's) do not find it.
+ * `selfemd import PATH [--format F] [--images DIR] [--split S] [--name S] [--json]`: records a dataset
+ * in the studio exactly as its import panel does (same detection, same report), so it shows up there
+ * and in `selfemd finetune`'s data. `--images` names a COCO dataset's image folder when the usual
+ * layouts (annotations/ + train/, images/, Roboflow's) do not find it, or a VOC dataset's instead of
+ * JPEGImages/; `--split` picks a VOC list of ImageSets/Main (or a YOLO split).
  */
 import { IMPORT_FORMATS, type ImportFormat } from '../../../shared/api/types';
 import { ApiError } from '../../../shared/api/errors';
@@ -18,6 +19,7 @@ export async function importCommand(argv: string[]): Promise<void> {
     {
       format: { type: 'string' },
       images: { type: 'string' },
+      split: { type: 'string' },
       name: { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -25,7 +27,9 @@ export async function importCommand(argv: string[]): Promise<void> {
   );
   const [source, ...extra] = positionals;
   if (!source || extra.length)
-    throw new CliError('selfemd import: usage: selfemd import PATH [--format F] [--images DIR] [--name S]');
+    throw new CliError(
+      'selfemd import: usage: selfemd import PATH [--format F] [--images DIR] [--split S] [--name S]',
+    );
   const format = (v.format ?? 'auto') as ImportFormat;
   if (!IMPORT_FORMATS.includes(format))
     throw new CliError(
@@ -36,7 +40,7 @@ export async function importCommand(argv: string[]): Promise<void> {
     const record = await importFromPath(
       studio.home,
       studio.store,
-      { path: source, format, name: v.name, imageDir: v.images },
+      { path: source, format, name: v.name, imageDir: v.images, split: v.split },
       () => undefined,
     ).catch((e: unknown) => {
       if (e instanceof ApiError)

@@ -9,11 +9,12 @@ import sharp from 'sharp';
 import type { FinetuneConfig } from '../../../shared/config/finetune';
 import { demoSplit } from '../data/demo-scenes';
 import { mapLimit } from '../data/importers/image-probe';
-import { importDataset } from '../data/importers/import-dataset';
+import { importDataset, type ImportDatasetOptions } from '../data/importers/import-dataset';
 import { toCocoJson } from '../data/importers/to-coco-json';
 import type { RawImage } from '../data/raw-image';
 import type { CocoDataset } from '../eval/coco-types';
-import { detectionDatasetFromCoco, type DetectionDataset } from './inputs';
+import { categoryIdsByName, labelSetDifference } from '../../../shared/config/label-set';
+import { detectionDatasetFromCoco, type DetectionCategory, type DetectionDataset } from './inputs';
 
 export interface DetectionData {
   train: DetectionDataset;
@@ -32,20 +33,28 @@ export async function loadDetectionData(
   if (demo)
     log?.(`demo scenes: ${d.demoTrain} train / ${d.demoVal} val at ${d.demoSize} px (seed ${d.demoSeed})`);
   const shortSide = Math.max(d.minSizeTrain[1], d.minSizeTest);
-  const load = async (source: string, which: 'train' | 'val'): Promise<DetectionDataset> => {
+  const load = async (
+    source: string,
+    which: 'train' | 'val',
+    labelSet?: DetectionCategory[],
+  ): Promise<DetectionDataset> => {
     if (source === 'demo') {
       const split = demo![which];
-      return detectionDatasetFromCoco(split.images, split.coco);
+      return detectionDatasetFromCoco(split.images, labelSet ? relabel(split.coco, labelSet) : split.coco);
     }
-    return loadImportedDataset(source, shortSide, log);
+    const split = which === 'train' ? d.trainSplit : d.valSplit;
+    const imageDir = which === 'train' ? d.trainImages : d.valImages;
+    return loadImportedDataset(source, shortSide, log, {
+      split: split || undefined,
+      imageDir: imageDir || undefined,
+      labelSet,
+    });
   };
   const train = await load(d.train, 'train');
-  const val = d.val === d.train && d.val !== 'demo' ? train : await load(d.val, 'val');
-  const names = (ds: DetectionDataset) => ds.categories.map((c) => `${c.id}:${c.name}`).join(',');
-  if (names(train) !== names(val))
-    throw new Error(
-      `data.val's categories (${names(val)}) differ from data.train's (${names(train)}); a detector needs one label set`,
-    );
+  const sameSource =
+    d.val === d.train && d.val !== 'demo' && d.valSplit === d.trainSplit && d.valImages === d.trainImages;
+  // val is read in train's label set: the same names under other ids or in another order match
+  const val = sameSource ? train : await load(d.val, 'val', train.categories);
   return { train, val };
 }
 
@@ -54,13 +63,19 @@ export async function loadImportedDataset(
   source: string,
   shortSide: number,
   log?: (message: string) => void,
+  options: Pick<ImportDatasetOptions, 'split' | 'imageDir'> & {
+    /** Categories to express the dataset in, matched by name (a val set in its train set's ids). */
+    labelSet?: DetectionCategory[];
+  } = {},
 ): Promise<DetectionDataset> {
-  const { dataset, report } = await importDataset(source);
+  const { labelSet, ...importOptions } = options;
+  const { dataset, report } = await importDataset(source, importOptions);
   for (const p of report.slice(0, 20))
     log?.(`${p.file}${p.jsonPath ? ` ${p.jsonPath}` : p.line ? `:${p.line}` : ''}: ${p.problem}`);
   if (report.length > 20) log?.(`… and ${report.length - 20} more import problem(s)`);
   if (dataset.images.length === 0) throw new Error(`${source}: no usable images`);
-  const coco: CocoDataset = toCocoJson(dataset);
+  const imported: CocoDataset = toCocoJson(dataset);
+  const coco = labelSet ? relabel(imported, labelSet, source) : imported;
   const images = await mapLimit(dataset.images, 4, async (im) => {
     try {
       return await decodeForDetection(im.file, im.width, im.height, shortSide);
@@ -72,6 +87,24 @@ export async function loadImportedDataset(
     `${source}: ${images.length} images, ${coco.annotations.length} annotations, ${coco.categories.length} categories`,
   );
   return detectionDatasetFromCoco(images, coco);
+}
+
+/**
+ * The dataset's ground truth in another dataset's category ids, matched by name; throws naming the
+ * difference when the names are not the same set.
+ */
+function relabel(coco: CocoDataset, labelSet: DetectionCategory[], source = 'demo'): CocoDataset {
+  const differs = labelSetDifference(labelSet, coco.categories, { train: 'data.train', val: 'data.val' });
+  if (differs)
+    throw new Error(
+      `${source}: data.val's categories differ from data.train's (${differs}); a detector needs one label set`,
+    );
+  const toTrain = categoryIdsByName(labelSet, coco.categories);
+  return {
+    ...coco,
+    categories: labelSet.map((c) => ({ id: c.id, name: c.name })),
+    annotations: coco.annotations.map((a) => ({ ...a, category_id: toTrain.get(a.category_id)! })),
+  };
 }
 
 /**

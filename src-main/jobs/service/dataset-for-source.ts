@@ -35,6 +35,19 @@ function findRecord(home: string, store: ExperimentStore, source: DatasetSource)
   );
 }
 
+/**
+ * How the studio imported `source` (its image folder, its split), when a dataset of that path is
+ * recorded: a fine-tune naming the path reads it the same way.
+ */
+export function recordedImportOptions(
+  home: string,
+  store: ExperimentStore,
+  source: string,
+): { imageDir?: string; split?: string } {
+  const found = findRecord(home, store, { path: source });
+  return (found && readDatasetIndex(home, found.id)?.importOptions) ?? {};
+}
+
 export async function datasetForSource(
   home: string,
   store: ExperimentStore,

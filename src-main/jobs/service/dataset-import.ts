@@ -16,7 +16,9 @@ import type { ExperimentStore } from '../../store';
 import {
   commonFolder,
   toPosixRelative,
+  writeDatasetBoxes,
   writeDatasetIndex,
+  type DatasetBoxes,
   type DatasetIndex,
   type IndexedImage,
 } from './dataset-index';
@@ -28,8 +30,10 @@ export interface ImportArgs {
   path: string;
   format?: ImportFormat;
   name?: string;
-  /** COCO: the image folder, when it is not where the usual layouts put it. */
+  /** COCO: the image folder, when it is not where the usual layouts put it; VOC: instead of JPEGImages/. */
   imageDir?: string;
+  /** VOC: a list of ImageSets/Main (`train`, `val`, …); YOLO: a split of data.yaml. */
+  split?: string;
 }
 
 async function kindOf(p: string): Promise<'file' | 'dir' | null> {
@@ -66,20 +70,25 @@ export async function importFromPath(
     throw failed(`${source} does not exist or cannot be read`, 'Check the path, or pick the folder again.');
   progress('scanning', 0, 0, `looking at ${source}`);
   let format = args.format ?? 'auto';
-  // An image folder given with the path says the dataset is COCO (the only format that takes one).
-  if (format === 'auto' && args.imageDir) format = 'coco';
   if (format === 'auto') {
     const detected = await detectDatasetFormat(source);
-    format = detected ?? (kind === 'dir' ? 'images' : 'auto');
+    // An image folder given with an unrecognised path says the dataset is COCO (its JSON elsewhere).
+    format = detected ?? (args.imageDir ? 'coco' : kind === 'dir' ? 'images' : 'auto');
   }
   if (format === 'auto')
     throw failed(
       `${source}: not a dataset the studio recognises`,
       'Pick a folder of images, a COCO .json file, a VOC folder (with Annotations/) or a YOLO folder (with data.yaml or labels/).',
     );
-  if (args.imageDir && format !== 'coco')
-    throw failed(`an image folder can be given only for COCO datasets, not for ${format}`);
-  const name = args.name?.trim() || path.basename(source).replace(/\.json$/i, '');
+  if (args.imageDir && format !== 'coco' && format !== 'voc')
+    throw failed(`an image folder can be given only for COCO and VOC datasets, not for ${format}`);
+  const split = args.split?.trim() || undefined;
+  if (split && format !== 'voc' && format !== 'yolo')
+    throw failed(`a split can be chosen only for VOC and YOLO datasets, not for ${format}`);
+  const name = uniqueDatasetName(
+    store,
+    args.name?.trim() || `${path.basename(source).replace(/\.json$/i, '')}${split ? ` (${split})` : ''}`,
+  );
   // A COCO folder is recorded as its annotation file, which is what fine-tuning reads.
   let target = source;
   if (format === 'coco' && kind === 'dir') {
@@ -91,7 +100,20 @@ export async function importFromPath(
   }
   return format === 'images'
     ? importImageFolder(home, store, source, name, progress)
-    : importLabelled(home, store, target, format, name, progress, args.imageDir);
+    : importLabelled(home, store, target, format, name, progress, {
+        split,
+        imageDir: args.imageDir === undefined ? undefined : path.resolve(args.imageDir),
+      });
+}
+
+/**
+ * The name itself when no dataset has it, else the name with the first free " (2)", " (3)", …: importing
+ * the same folder again makes a copy the list tells apart from the first.
+ */
+export function uniqueDatasetName(store: ExperimentStore, name: string): string {
+  const taken = new Set(store.listDatasets().map((d) => d.name));
+  if (!taken.has(name)) return name;
+  for (let k = 2; ; k++) if (!taken.has(`${name} (${k})`)) return `${name} (${k})`;
 }
 
 async function importImageFolder(
@@ -163,15 +185,12 @@ async function importLabelled(
   format: 'coco' | 'voc' | 'yolo',
   name: string,
   progress: ImportProgress,
-  imageDir?: string,
+  importOptions: { split?: string; imageDir?: string },
 ): Promise<DatasetRecord> {
   progress('reading', 0, 0, `reading ${format.toUpperCase()} annotations`);
   let result;
   try {
-    result = await importDataset(source, {
-      format,
-      imageDir: imageDir === undefined ? undefined : path.resolve(imageDir),
-    });
+    result = await importDataset(source, { format, ...importOptions });
   } catch (e) {
     // the importers throw only for what stops the whole import (a folder without an annotation
     // file, images nowhere to be found): their message names the paths
@@ -217,6 +236,7 @@ async function importLabelled(
     annotationCount: dataset.annotations.length,
     categories: dataset.categories.map((c) => ({ id: c.id, name: c.name })),
     importReport: { skipped: report.map((p) => describeProblem(p, base)) },
+    split: importOptions.split ?? null,
   });
   const index: DatasetIndex = {
     format: 'selfemd-dataset-index/1',
@@ -229,8 +249,16 @@ async function importLabelled(
     })),
     categoryCounts,
     demo: null,
+    importOptions,
   };
   writeDatasetIndex(home, record.id, index);
+  const boxesOf = new Map(dataset.images.map((im) => [im.id, [] as DatasetBoxes['images'][number]]));
+  for (const a of dataset.annotations)
+    boxesOf.get(a.imageId)?.push([...a.bbox, a.categoryId, a.clipped ? 1 : 0]);
+  writeDatasetBoxes(home, record.id, {
+    format: 'selfemd-dataset-boxes/1',
+    images: dataset.images.map((im) => boxesOf.get(im.id)!),
+  });
   progress(
     'done',
     dataset.images.length,

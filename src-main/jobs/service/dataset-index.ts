@@ -23,6 +23,11 @@ export interface DatasetIndex {
   categoryCounts: CategoryCount[];
   /** Set for generated scenes: regenerate them instead of reading files. */
   demo: { stream: 'train' | 'val'; seed: number; count: number } | null;
+  /**
+   * How the source was read when it was imported, so a fine-tune reads it the same way: the image
+   * folder the user named (absolute) and the split. Absent in indexes written before they were kept.
+   */
+  importOptions?: { imageDir?: string; split?: string };
 }
 
 export function datasetDir(home: string, id: number): string {
@@ -30,23 +35,53 @@ export function datasetDir(home: string, id: number): string {
 }
 
 export function writeDatasetIndex(home: string, id: number, index: DatasetIndex): void {
-  const dir = datasetDir(home, id);
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'index.json');
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(index));
-  fs.renameSync(tmp, file);
+  writeJsonAtomically(path.join(datasetDir(home, id), 'index.json'), index);
 }
 
 export function readDatasetIndex(home: string, id: number): DatasetIndex | null {
+  return readJsonOfFormat<DatasetIndex>(
+    path.join(datasetDir(home, id), 'index.json'),
+    'selfemd-dataset-index/1',
+  );
+}
+
+/** The file's JSON when it is there and of `format`, else null. */
+function readJsonOfFormat<T extends { format: string }>(file: string, format: T['format']): T | null {
   try {
-    const parsed = JSON.parse(
-      fs.readFileSync(path.join(datasetDir(home, id), 'index.json'), 'utf8'),
-    ) as DatasetIndex;
-    return parsed.format === 'selfemd-dataset-index/1' ? parsed : null;
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    return parsed.format === format ? parsed : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * A labelled dataset's boxes, for showing an image with them drawn: per image of the index (same
+ * order), `[x, y, w, h, categoryId, clipped 0|1]` in the image's pixels. A file of its own, so
+ * paging through the index does not read every box.
+ */
+export interface DatasetBoxes {
+  format: 'selfemd-dataset-boxes/1';
+  images: [number, number, number, number, number, 0 | 1][][];
+}
+
+function writeJsonAtomically(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(value));
+  fs.renameSync(tmp, file);
+}
+
+export function writeDatasetBoxes(home: string, id: number, boxes: DatasetBoxes): void {
+  writeJsonAtomically(path.join(datasetDir(home, id), 'boxes.json'), boxes);
+}
+
+/** Null for datasets imported before boxes were kept, and for image folders. */
+export function readDatasetBoxes(home: string, id: number): DatasetBoxes | null {
+  return readJsonOfFormat<DatasetBoxes>(
+    path.join(datasetDir(home, id), 'boxes.json'),
+    'selfemd-dataset-boxes/1',
+  );
 }
 
 export function removeDatasetIndex(home: string, id: number): void {

@@ -20,7 +20,7 @@ export type ImageSource =
 
 export function datasetSource(home: string, dataset: DatasetRecord): ImageSource {
   const index = readDatasetIndex(home, dataset.id);
-  if (!index) throw failed(`dataset ${dataset.id} (${dataset.name}) has no image index`, 'Import it again.');
+  if (!index) throw failed(`dataset "${dataset.name}" has no image index`, 'Import it again.');
   return sourceFromIndex(index);
 }
 
@@ -77,7 +77,32 @@ function fileInside(source: Extract<ImageSource, { kind: 'files' }>, index: numb
 }
 
 /** A square thumbnail, centre-cropped, as a PNG data URL. */
-export async function thumbnail(source: ImageSource, index: number, size: number): Promise<string> {
+export function thumbnail(source: ImageSource, index: number, size: number): Promise<string> {
+  return imageDataUrl(source, index, size, 'cover');
+}
+
+/**
+ * The whole image, its long side at most `size` and never enlarged, as a PNG data URL (a dataset's
+ * image viewer). `original` is its size as imported.
+ */
+export function preview(
+  source: ImageSource,
+  index: number,
+  size: number,
+  original: { width: number; height: number },
+): Promise<string> {
+  const scale = Math.min(1, size / Math.max(original.width, original.height));
+  const shortSide = Math.max(1, Math.round(Math.min(original.width, original.height) * scale));
+  return imageDataUrl(source, index, size, 'inside', shortSide);
+}
+
+async function imageDataUrl(
+  source: ImageSource,
+  index: number,
+  size: number,
+  fit: 'cover' | 'inside',
+  decodeShortSide = size,
+): Promise<string> {
   checkIndex(source, index);
   let pipeline: sharp.Sharp;
   if (source.kind === 'demo') {
@@ -87,14 +112,14 @@ export async function thumbnail(source: ImageSource, index: number, size: number
     const file = fileInside(source, index);
     let raw;
     try {
-      raw = await decodeImageFile(file, size);
+      raw = await decodeImageFile(file, decodeShortSide);
     } catch (e) {
       throw failed(`${source.files[index]}: ${(e as Error).message}`);
     }
     pipeline = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } });
   }
   const png = await pipeline
-    .resize({ width: size, height: size, fit: 'cover' })
+    .resize({ width: size, height: size, fit, withoutEnlargement: fit === 'inside' })
     .png({ compressionLevel: 6 })
     .toBuffer();
   return `data:image/png;base64,${png.toString('base64')}`;

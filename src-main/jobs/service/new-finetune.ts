@@ -14,6 +14,7 @@ import {
   type FinetuneConfig,
 } from '../../../shared/config/finetune';
 import { withRunDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
+import { labelSetDifference } from '../../../shared/config/label-set';
 import { mergeDefaults, type ConfigIssue } from '../../../shared/config/validation';
 import type { ArgsOf } from '../../../shared/api/methods';
 import type { DatasetRecord, RunRecord } from '../../../shared/dto';
@@ -79,10 +80,14 @@ function dataFields(
   }
   if (!d.path || !fs.existsSync(d.path))
     return problem(`"${d.name}": its source ${d.path ?? '(none)'} is no longer on disk; import it again`);
-  return { [which]: d.path };
+  // read as it was imported: the same split and image folder
+  const options = readDatasetIndex(home, d.id)?.importOptions ?? {};
+  return {
+    [which]: d.path,
+    [`${which}Split`]: options.split ?? '',
+    [`${which}Images`]: options.imageDir ?? '',
+  };
 }
-
-const labelSet = (d: DatasetRecord) => d.categories.map((c) => `${c.id}:${c.name}`).join(', ');
 
 /** Where a fine-tune's backbone comes from, as the studio's form and `selfemd finetune --init` name it. */
 export type FinetuneInitRequest = Pick<FinetuneRequest, 'init' | 'parentRunId' | 'weightsPath'>;
@@ -192,11 +197,18 @@ export function resolveNewFinetune(
       path: 'valDatasetId',
       message: `is the train dataset ("${train.name}"): evaluate on held-out images (import a separate val set)`,
     });
-  else if (train && val && trainData && valData && labelSet(train) !== labelSet(val))
-    issues.push({
-      path: 'valDatasetId',
-      message: `"${val.name}" has other categories (${labelSet(val)}) than "${train.name}" (${labelSet(train)}); a detector needs one label set`,
+  else if (train && val && trainData && valData) {
+    // matched by name: the same names in another order or under other ids are one label set
+    const differs = labelSetDifference(train.categories, val.categories, {
+      train: `"${train.name}"`,
+      val: `"${val.name}"`,
     });
+    if (differs)
+      issues.push({
+        path: 'valDatasetId',
+        message: `"${val.name}" has other categories than "${train.name}" (${differs}); a detector needs one label set`,
+      });
+  }
 
   const init = resolveFinetuneInit(store, req, issues);
   const { parent, initDescription } = init;

@@ -76,7 +76,7 @@ describe('importCoco', () => {
     expect(dataset.annotations).toEqual([
       { id: 1, imageId: 1, categoryId: 1, bbox: [10, 10, 20, 30], area: 500, iscrowd: 0 },
       // [90,70,20,20] on a 100x80 image: clipped to [90,70,10,10], area from the clipped box
-      { id: 2, imageId: 1, categoryId: 2, bbox: [90, 70, 10, 10], area: 100, iscrowd: 0 },
+      { id: 2, imageId: 1, categoryId: 2, bbox: [90, 70, 10, 10], area: 100, iscrowd: 0, clipped: true },
       { id: 11, imageId: 5, categoryId: 2, bbox: [0, 0, 50, 50], area: 1200, iscrowd: 1 },
       { id: 12, imageId: 2, categoryId: 1, bbox: [1, 1, 2, 2], area: 4, iscrowd: 0 },
     ]);
@@ -124,9 +124,59 @@ describe('importCoco', () => {
       jsonPath: '$',
       problem: expect.stringMatching(/not a JSON object/),
     });
-    const partial = writeText(path.join(tmp.dir, 'partial.json'), '{"images": [], "annotations": {}}');
+    const partial = writeText(
+      path.join(tmp.dir, 'partial.json'),
+      '{"images": [], "annotations": {}, "categories": [{"id": 1, "name": "a"}]}',
+    );
     const r = await importCoco(partial, { imageDir: imgDir });
-    expect(r.report.map((p) => p.jsonPath)).toEqual(['$.categories', '$.annotations']);
+    expect(r.report.map((p) => p.jsonPath)).toEqual(['$.annotations']);
+  });
+
+  it('a file without categories fails with one message naming it', async () => {
+    const images = Array.from({ length: 23 }, (_, k) => ({ id: k + 1, file_name: 'a.jpg' }));
+    const annotations = images.map((im) => ({
+      id: im.id,
+      image_id: im.id,
+      category_id: 1,
+      bbox: [1, 1, 2, 2],
+    }));
+    for (const [name, extra, said] of [
+      ['none.json', {}, /no "categories" array/],
+      ['empty.json', { categories: [] }, /"categories" is empty/],
+      ['nameless.json', { categories: [{ id: 1 }] }, /none of its "categories" is usable/],
+    ] as const) {
+      const file = writeText(path.join(tmp.dir, name), JSON.stringify({ images, annotations, ...extra }));
+      await expect(importCoco(file, { imageDir: imgDir })).rejects.toThrow(
+        new RegExp(
+          `${name} has no categories \\(${said.source}\\): a detection dataset needs its category list`,
+        ),
+      );
+    }
+  });
+
+  it("imports a file with Python's NaN / Infinity tokens, reporting the boxes that hold them", async () => {
+    const file = writeText(
+      path.join(tmp.dir, 'python.json'),
+      [
+        '{"images": [{"id": 1, "file_name": "b.jpg", "width": NaN}],',
+        ' "annotations": [',
+        '  {"id": 1, "image_id": 1, "category_id": 1, "bbox": [NaN, 2, 10, 10], "area": Infinity},',
+        '  {"id": 2, "image_id": 1, "category_id": 1, "bbox": [1, 2, -Infinity, 10]},',
+        '  {"id": 3, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4]}],',
+        ' "categories": [{"id": 1, "name": "NaN in a string stays"}]}',
+      ].join('\n'),
+    );
+    const { dataset, report } = await importCoco(file, { imageDir: imgDir });
+    expect(dataset.categories).toEqual([{ id: 1, name: 'NaN in a string stays' }]);
+    expect(dataset.annotations.map((a) => a.id)).toEqual([3]);
+    const said = Object.fromEntries(report.map((r) => [r.jsonPath ?? '', r.problem]));
+    expect(said['']).toMatch(/^4 NaN \/ Infinity value\(s\) \(Python's json\.dump/);
+    expect(said['$.images[0].width']).toMatch(/"NaN" is not a positive number/);
+    expect(said['$.annotations[0].bbox']).toMatch(
+      /box \["NaN",2,10,10\] is not four finite numbers: skipped/,
+    );
+    expect(said['$.annotations[1].bbox']).toMatch(/"-Infinity"/);
+    expect(report).toHaveLength(4);
   });
 
   it('throws a clear error only when the file or the image folder cannot be read', async () => {

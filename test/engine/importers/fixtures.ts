@@ -30,3 +30,21 @@ export async function writeImage(file: string, width: number, height: number): P
 export function writeCorruptImage(file: string): string {
   return writeText(file, 'this is not an image, just text pretending to be one');
 }
+
+/** A JPEG cut at 60% of its bytes: sharp reads its header (size and all), its pixels end early. */
+export async function writeTruncatedJpeg(file: string, width = 120, height = 90): Promise<string> {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const full = await sharp({
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: '#000',
+      noise: { type: 'gaussian', mean: 128, sigma: 40 },
+    },
+  })
+    .jpeg()
+    .toBuffer();
+  writeFileSync(file, full.subarray(0, Math.floor(full.length * 0.6)));
+  return file;
+}

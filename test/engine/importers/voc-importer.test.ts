@@ -76,7 +76,16 @@ describe('importVoc', () => {
       // xmin 1..xmax 50 covers pixels 1..50 = continuous [0, 50]
       { id: 1, imageId: 1, categoryId: 1, bbox: [0, 0, 50, 40], area: 2000, iscrowd: 0, difficult: false },
       // 60..120 x 10..30 -> [59, 9, 61, 21], clipped at x = 100 -> width 41
-      { id: 2, imageId: 1, categoryId: 2, bbox: [59, 9, 41, 21], area: 861, iscrowd: 0, difficult: true },
+      {
+        id: 2,
+        imageId: 1,
+        categoryId: 2,
+        bbox: [59, 9, 41, 21],
+        area: 861,
+        iscrowd: 0,
+        difficult: true,
+        clipped: true,
+      },
       { id: 3, imageId: 2, categoryId: 3, bbox: [0, 0, 40, 30], area: 1200, iscrowd: 0, difficult: false },
       { id: 4, imageId: 3, categoryId: 2, bbox: [1, 1, 4, 4], area: 16, iscrowd: 0, difficult: false },
     ]);
@@ -100,7 +109,11 @@ describe('importVoc', () => {
         6,
         /duplicate image id 000001 \(first on line 1\): skipped/,
       ],
-      [ann('000007'), undefined, /annotation file not found/],
+      [
+        path.join(root, 'ImageSets', 'Main', 'train.txt'),
+        8,
+        /image id 000007 is listed but .*Annotations\/000007\.xml does not exist: skipped/,
+      ],
     ];
     for (const [file, line, message] of expected) {
       const hit = report.filter((r) => r.file === file && r.line === line && message.test(r.problem));
@@ -132,6 +145,23 @@ describe('importVoc', () => {
       },
     ]);
     expect(voc.report).toEqual([]);
+  });
+
+  it('reads the images from another folder than JPEGImages/ when one is named', async () => {
+    const other = path.join(tmp.dir, 'VOC3');
+    await writeImage(path.join(other, 'images', 'y.jpg'), 24, 16);
+    writeText(path.join(other, 'Annotations', 'y.xml'), simple('y.jpg', 'cat', box(1, 1, 10, 10)));
+    await expect(importVoc(other)).rejects.toThrow(/has no JPEGImages\/ folder \(name its image folder/);
+    const relative = await importVoc(other, { imageDir: 'images' });
+    expect(relative.dataset.images).toEqual([
+      { id: 1, file: path.join(other, 'images', 'y.jpg'), width: 24, height: 16 },
+    ]);
+    expect(relative.report).toEqual([]);
+    const absolute = await importVoc(other, { imageDir: path.join(other, 'images') });
+    expect(absolute.dataset.annotations).toHaveLength(1);
+    await expect(importVoc(other, { imageDir: 'pics' })).rejects.toThrow(
+      /VOC image folder .*pics does not exist/,
+    );
   });
 
   it('lists splits and throws clear errors for a missing root, folder or split', async () => {

@@ -3,8 +3,10 @@
  * JSONPath of the entry and skipped; images whose file is missing or unreadable are skipped together
  * with their annotations, and so are `file_name`s that lead out of the image folder (`../`, absolute
  * paths elsewhere, symlinks pointing out): those are never opened. The image folder is the one given,
- * else the usual layout's (coco-layout.ts). Throws when the annotation file or the image folder
- * cannot be read, or when no folder tried holds any of the images (naming the folders tried).
+ * else the usual layout's (coco-layout.ts). NaN / Infinity tokens (Python's json.dump) are read as
+ * non-numbers, so the entries holding them are reported. Throws when the annotation file or the
+ * image folder cannot be read, when it has no usable category, or when no folder tried holds any of
+ * the images (naming the folders tried).
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -61,7 +63,7 @@ export async function importCoco(
     report.push(jsonPath ? { file, problem: p, jsonPath } : { file, problem: p });
   const dataset: LabelledDataset = { images: [], annotations: [], categories: [] };
 
-  const parsed = parseJsonLocated(text);
+  const parsed = parseJsonLocated(text, { nonFinite: true });
   if (!parsed.ok) {
     const e = parsed.error;
     report.push({
@@ -76,6 +78,10 @@ export async function importCoco(
     problem('top level is not a JSON object with images, annotations and categories; nothing imported', '$');
     return { dataset, report };
   }
+  if (parsed.nonFinite > 0)
+    problem(
+      `${parsed.nonFinite} NaN / Infinity value(s) (Python's json.dump writes them; JSON has none): each entry holding one is reported below`,
+    );
   const list = (key: string): unknown[] => {
     const v = root[key];
     if (Array.isArray(v)) return v;
@@ -97,6 +103,11 @@ export async function importCoco(
     categories.set(c.id, { cat: { id: c.id, name: c.name }, at });
   });
   dataset.categories = [...categories.values()].map((c) => c.cat);
+  // Without a category list no annotation can be kept: one message, not a report entry per object.
+  if (categories.size === 0)
+    throw new Error(
+      `COCO annotation file ${file} has no categories (${Array.isArray(root.categories) ? (root.categories.length ? 'none of its "categories" is usable' : '"categories" is empty') : 'no "categories" array'}): a detection dataset needs its category list`,
+    );
 
   // ---- images: structure first, then the files (in parallel)
   interface Candidate {
@@ -237,6 +248,7 @@ export async function importCoco(
       bbox: verdict.bbox,
       area,
       iscrowd,
+      ...(verdict.kind === 'clipped' ? { clipped: true as const } : {}),
     };
     dataset.annotations.push(ann);
   });

@@ -1,10 +1,17 @@
 /**
- * Cheap image checks for importers: does the file exist, can sharp read its header, and what is its
- * displayed size (EXIF orientations 5-8 swap width and height). BMP, which libvips cannot open, is
- * checked by its header instead. Nothing is decoded.
+ * Image checks for importers: does the file exist, can sharp read its header, what is its displayed
+ * size (EXIF orientations 5-8 swap width and height), and does it decode to the end. The decode is
+ * what training's decoders do (failOn 'warning'), shrunk on load so it stays cheap: a truncated
+ * JPEG, whose header sharp reads fine, is caught here and reported instead of counted as good and
+ * skipped later by training. Images with a side under MIN_IMAGE_SIDE px (a 1×1 tracking pixel) are
+ * refused too: no crop or detector input can be made of them. BMP, which libvips cannot open, is
+ * checked by its header instead.
  */
 import { open, stat } from 'node:fs/promises';
 import sharp from 'sharp';
+
+/** The smallest side an imported image may have, in pixels. */
+export const MIN_IMAGE_SIDE = 8;
 
 export type ImageProbe =
   { ok: true; width: number; height: number } | { ok: false; missing: boolean; reason: string };
@@ -45,19 +52,42 @@ export async function probeImage(file: string): Promise<ImageProbe> {
     if (head[0] === 0x42 && head[1] === 0x4d) {
       const r = bmpSize(head, size);
       if (typeof r === 'string') return { ok: false, missing: false, reason: `unreadable image: ${r}` };
-      if (r.width < 1 || r.height < 1)
-        return { ok: false, missing: false, reason: `image has no pixels (${r.width}×${r.height})` };
-      return { ok: true, ...r };
+      return sized(r.width, r.height);
     }
     const meta = await sharp(file).metadata();
     let w = meta.width ?? 0;
     let h = meta.height ?? 0;
     if ((meta.orientation ?? 1) >= 5) [w, h] = [h, w];
-    if (w < 1 || h < 1) return { ok: false, missing: false, reason: `image has no pixels (${w}×${h})` };
-    return { ok: true, width: w, height: h };
+    const verdict = sized(w, h);
+    if (!verdict.ok) return verdict;
+    try {
+      await sharp(file, { failOn: 'warning' })
+        .resize(64, 64, { fit: 'inside', withoutEnlargement: true })
+        .raw()
+        .toBuffer();
+    } catch (err) {
+      return {
+        ok: false,
+        missing: false,
+        reason: `image is damaged: the header reads, the pixels do not (${(err as Error).message.trim()})`,
+      };
+    }
+    return verdict;
   } catch (err) {
     return { ok: false, missing: false, reason: `unreadable image (${(err as Error).message})` };
   }
+}
+
+function sized(width: number, height: number): ImageProbe {
+  if (width < 1 || height < 1)
+    return { ok: false, missing: false, reason: `image has no pixels (${width}×${height})` };
+  if (Math.min(width, height) < MIN_IMAGE_SIDE)
+    return {
+      ok: false,
+      missing: false,
+      reason: `image is ${width}×${height} px, too small to train on (a side under ${MIN_IMAGE_SIDE} px)`,
+    };
+  return { ok: true, width, height };
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order. */

@@ -16,7 +16,7 @@ export type DatasetFormat = 'coco' | 'voc' | 'yolo';
 export interface ImportDatasetOptions {
   format?: DatasetFormat;
   split?: string;
-  /** COCO: folder of the images (default: found from the usual layouts, coco-layout.ts). */
+  /** COCO: folder of the images (default: found from the usual layouts, coco-layout.ts); VOC: instead of JPEGImages/. */
   imageDir?: string;
   /** VOC: fixed class list. */
   classes?: string[];
@@ -51,7 +51,7 @@ export async function importDataset(p: string, opts: ImportDatasetOptions = {}):
     case 'coco':
       return importCoco(p, { imageDir: opts.imageDir, concurrency });
     case 'voc':
-      return importVoc(p, { split: opts.split, classes: opts.classes, concurrency });
+      return importVoc(p, { split: opts.split, imageDir: opts.imageDir, classes: opts.classes, concurrency });
     case 'yolo':
       return importYolo(p, { split: opts.split, concurrency });
     default:

@@ -13,14 +13,65 @@ export interface JsonSyntaxError {
   message: string;
 }
 
-export type JsonParseResult = { ok: true; value: unknown } | { ok: false; error: JsonSyntaxError };
+export type JsonParseResult =
+  | {
+      ok: true;
+      value: unknown;
+      /** How many NaN / Infinity / -Infinity tokens were read as the strings "NaN", … (option nonFinite). */
+      nonFinite: number;
+    }
+  | { ok: false; error: JsonSyntaxError };
 
-export function parseJsonLocated(text: string): JsonParseResult {
+const NON_FINITE = ['-Infinity', 'Infinity', 'NaN'] as const;
+
+/**
+ * Python's json.dump writes NaN, Infinity and -Infinity by default (not JSON). Outside strings, each
+ * such token becomes the string of its name, so the file parses and the value it stood in for is
+ * reported where it is used (a box that is not four numbers) instead of the whole file failing.
+ */
+export function quoteNonFiniteTokens(text: string): { text: string; count: number } {
+  let out = '';
+  let count = 0;
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') {
+      inString = true;
+      continue;
+    }
+    if (c !== 'N' && c !== 'I' && c !== '-') continue;
+    const word = NON_FINITE.find((w) => text.startsWith(w, i));
+    if (!word || /[A-Za-z0-9_]/.test(text[i + word.length] ?? '')) continue;
+    out += `${text.slice(from, i)}"${word}"`;
+    count++;
+    i += word.length - 1;
+    from = i + 1;
+  }
+  return { text: count ? out + text.slice(from) : text, count };
+}
+
+export function parseJsonLocated(text: string, options: { nonFinite?: boolean } = {}): JsonParseResult {
   // A UTF-8 byte-order mark is common in files written on Windows; JSON.parse refuses it.
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
-    return { ok: true, value: JSON.parse(body) };
+    return { ok: true, value: JSON.parse(body), nonFinite: 0 };
   } catch (err) {
+    if (options.nonFinite) {
+      const quoted = quoteNonFiniteTokens(body);
+      if (quoted.count > 0) {
+        try {
+          return { ok: true, value: JSON.parse(quoted.text), nonFinite: quoted.count };
+        } catch {
+          // a syntax error besides them: located in the file as it is, below
+        }
+      }
+    }
     const found = findJsonSyntaxError(body);
     if (found) {
       const shift = body === text ? 0 : 1;

@@ -24,6 +24,8 @@ export interface LabelledAnnotation {
   iscrowd: 0 | 1;
   /** Pascal VOC's "difficult" flag (absent for formats without it). */
   difficult?: boolean;
+  /** Set when the file's box reached outside the image and was clipped to it (the report says so). */
+  clipped?: true;
 }
 
 export interface LabelledCategory {

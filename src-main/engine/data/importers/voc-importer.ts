@@ -1,5 +1,6 @@
 /**
- * Pascal VOC importer: Annotations/<id>.xml, JPEGImages/, ImageSets/Main/<split>.txt.
+ * Pascal VOC importer: Annotations/<id>.xml, JPEGImages/ (or another image folder the user names),
+ * ImageSets/Main/<split>.txt.
  *
  * VOC corners are 1-based inclusive pixel indices, so a box xmin..xmax covers the continuous range
  * [xmin - 1, xmax]: bbox = [xmin - 1, ymin - 1, xmax - xmin + 1, ymax - ymin + 1]. (eval/voc's
@@ -10,7 +11,8 @@
  * splits); else the sorted set of names found. Images and annotations are numbered from 1 in split
  * order. Image and annotation paths (a `<filename>`, an id of the split list) that lead out of
  * JPEGImages/ or Annotations/ (`../`, absolute, symlinks pointing out) are reported and skipped,
- * never opened. Throws only when the root, Annotations/ or JPEGImages/ is missing, or the split is
+ * never opened. An id of the split list without its annotation file is reported against the list's
+ * line. Throws only when the root, Annotations/ or the image folder is missing, or the split is
  * unknown.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -55,6 +57,8 @@ export interface VocImportOptions {
   split?: string;
   /** Fixed class list (ids 1..N). */
   classes?: string[];
+  /** Folder of the images, absolute or relative to the root. Default: JPEGImages/. */
+  imageDir?: string;
   /** Files read at once. Default 8. */
   concurrency?: number;
 }
@@ -199,15 +203,22 @@ export async function importVoc(root: string, opts: VocImportOptions = {}): Prom
   const base = path.resolve(root);
   if (!(await isDir(base))) throw new Error(`VOC dataset folder ${base} does not exist or is not a folder`);
   const annDir = path.join(base, 'Annotations');
-  const imagesDir = path.join(base, 'JPEGImages');
+  const imagesDir = path.resolve(base, opts.imageDir ?? 'JPEGImages');
   if (!(await isDir(annDir))) throw new Error(`VOC dataset ${base} has no Annotations/ folder`);
-  if (!(await isDir(imagesDir))) throw new Error(`VOC dataset ${base} has no JPEGImages/ folder`);
+  if (!(await isDir(imagesDir)))
+    throw new Error(
+      opts.imageDir === undefined
+        ? `VOC dataset ${base} has no JPEGImages/ folder (name its image folder explicitly if it has another)`
+        : `VOC image folder ${imagesDir} does not exist or is not a folder`,
+    );
   const report: ImportProblem[] = [];
 
   // ---- the image ids
   let ids: string[];
+  /** Line of each id in the split list (none without a split). */
+  const listLine = new Map<string, number>();
+  const listFile = path.join(base, 'ImageSets', 'Main', `${opts.split ?? ''}.txt`);
   if (opts.split !== undefined) {
-    const listFile = path.join(base, 'ImageSets', 'Main', `${opts.split}.txt`);
     let text: string;
     try {
       text = await readFile(listFile, 'utf8');
@@ -218,7 +229,7 @@ export async function importVoc(root: string, opts: VocImportOptions = {}): Prom
       );
     }
     ids = [];
-    const firstLine = new Map<string, number>();
+    const firstLine = listLine;
     text.split(/\r?\n/).forEach((line, k) => {
       const id = line.trim().split(/\s+/)[0];
       if (!id) return;
@@ -249,11 +260,17 @@ export async function importVoc(root: string, opts: VocImportOptions = {}): Prom
     const where = resolveInsideFolder(annDir, `${id}.xml`);
     if (!where.ok && !where.missing) {
       fileReports[k]!.push({
-        file:
-          opts.split === undefined
-            ? path.join(annDir, `${id}.xml`)
-            : path.join(base, 'ImageSets', 'Main', `${opts.split}.txt`),
+        file: opts.split === undefined ? path.join(annDir, `${id}.xml`) : listFile,
         problem: `image id ${JSON.stringify(id)}: ${where.reason}: skipped, never opened`,
+      });
+      return Promise.resolve(null);
+    }
+    const line = listLine.get(id);
+    if (!where.ok && line !== undefined) {
+      fileReports[k]!.push({
+        file: listFile,
+        line,
+        problem: `image id ${id} is listed but ${path.join(annDir, `${id}.xml`)} does not exist: skipped`,
       });
       return Promise.resolve(null);
     }
@@ -328,6 +345,7 @@ export async function importVoc(root: string, opts: VocImportOptions = {}): Prom
         area: verdict.bbox[2] * verdict.bbox[3],
         iscrowd: 0,
         difficult: o.difficult,
+        ...(verdict.kind === 'clipped' ? { clipped: true as const } : {}),
       };
       dataset.annotations.push(ann);
     }

@@ -323,6 +323,7 @@ export async function importYolo(root: string, opts: YoloImportOptions = {}): Pr
         bbox: verdict.bbox,
         area: verdict.bbox[2] * verdict.bbox[3],
         iscrowd: 0,
+        ...(verdict.kind === 'clipped' ? { clipped: true as const } : {}),
       });
     });
   });
