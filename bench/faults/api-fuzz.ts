@@ -337,6 +337,8 @@ export async function runApiFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       'datasets.get': () => ({ id: demo }),
       'datasets.images': () => ({ id: demo, offset: 0, limit: 10 }),
       'datasets.thumbnail': () => ({ id: demo, index: 0, size: 64 }),
+      'datasets.image': () => ({ id: demo, index: 0, size: 128 }),
+      'datasets.splits': () => ({ path: chosen }),
       'datasets.import': () => ({ path: path.join(chosen, 'images'), name: 'fuzz import' }),
       'datasets.addDemo': () => ({ count: 2, split: 'train' }),
       'datasets.delete': () => ({ id: demo }),

@@ -4,7 +4,7 @@
  * dataset has none kept (an image folder, or an import older than the viewer).
  */
 import { readDatasetBoxes, type DatasetBoxes, type DatasetIndex } from './dataset-index';
-import { demoScenes } from './demo-datasets';
+import { demoScene } from './demo-datasets';
 
 export function imageBoxes(
   home: string,
@@ -13,11 +13,15 @@ export function imageBoxes(
   k: number,
 ): DatasetBoxes['images'][number] | null {
   if (index.demo) {
-    const { coco } = demoScenes(index.demo.stream, index.demo.count, index.demo.seed);
-    const imageId = coco.images[k]?.id;
-    return coco.annotations
-      .filter((a) => a.image_id === imageId)
-      .map((a) => [a.bbox[0], a.bbox[1], a.bbox[2], a.bbox[3], a.category_id, 0]);
+    if (k < 0 || k >= index.demo.count) return null;
+    return demoScene(index.demo.stream, k, index.demo.seed).annotations.map((a) => [
+      a.bbox[0],
+      a.bbox[1],
+      a.bbox[2],
+      a.bbox[3],
+      a.category,
+      0,
+    ]);
   }
   return readDatasetBoxes(home, datasetId)?.images[k] ?? null;
 }
