@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src-main/engine/export/safetensors';
+import { ensureAppBuilt } from '../app/built-app';
 import { runSelfemd } from './run-selfemd';
 
 let home: string;
@@ -11,7 +12,9 @@ const selfemd = (...args: string[]) => runSelfemd(home, args);
 
 beforeAll(() => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-cli-'));
-});
+  // Built first: a stale build would say so on stderr before the command's own one line.
+  ensureAppBuilt();
+}, 120_000);
 
 describe('selfemd', () => {
   it('bad arguments: one line, non-zero exit', async () => {
