@@ -34,6 +34,12 @@ export interface StudioServerOptions {
   token?: string;
   /** Largest JSON request body (default 1 MB). */
   maxBodyBytes?: number;
+  /**
+   * Longest a client may take to send a whole request, headers and body (default 120 s): a client
+   * that trickles its bytes is answered 408 and dropped instead of holding a socket for ever. It does
+   * not limit the answer: a long import still answers when it is done.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface StudioServer {
@@ -77,14 +83,21 @@ function deny(res: http.ServerResponse, status: number, message: string, html: b
 }
 
 /** The body as text, or null when it is larger than `limit` (the rest is drained, not kept). */
+/**
+ * The body as text, or null once it passes `limit`: reading stops there (the caller answers 413 and
+ * the connection is closed), so an endless body costs neither memory nor a socket.
+ */
 async function readBody(req: http.IncomingMessage, limit: number): Promise<string | null> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return null;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size <= limit) chunks.push(chunk as Buffer);
+    if (size > limit) return null;
+    chunks.push(chunk as Buffer);
   }
-  return size > limit ? null : Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -110,15 +123,22 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
   const policy: AccessPolicy = { token, port: 0 };
   const sockets = new Set<WebSocket>();
 
-  const server = http.createServer((req, res) => {
-    void route(req, res).catch((e: unknown) => {
-      if (!res.headersSent)
-        sendEnvelope(res, { ok: false, error: { code: 'internal', message: (e as Error).message } });
-      else res.destroy();
-    });
-  });
-  // Imports of large folders answer when done; do not cut them off.
-  server.requestTimeout = 0;
+  const requestTimeout = options.requestTimeoutMs ?? 120_000;
+  const server = http.createServer(
+    // Node checks for overdue requests on this interval; a fraction of the timeout keeps it prompt.
+    {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.min(30_000, requestTimeout / 4),
+    },
+    (req, res) => {
+      void route(req, res).catch((e: unknown) => {
+        if (!res.headersSent)
+          sendEnvelope(res, { ok: false, error: { code: 'internal', message: (e as Error).message } });
+        else res.destroy();
+      });
+    },
+  );
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     setSecurityHeaders(res);
@@ -174,6 +194,8 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
       let args: unknown;
       const text = await readBody(req, maxBody);
       if (text === null) {
+        // The rest of the body is never read: close the connection after the answer.
+        res.setHeader('Connection', 'close');
         sendEnvelope(
           res,
           {
