@@ -18,7 +18,11 @@ export interface LrSuggestion {
   lr: number;
   /** Index (into the points) of that step. */
   index: number;
-  /** The rate where the smoothed loss is lowest (a rate above the suggestion, usually). */
+  /**
+   * The rate where the smoothed loss is lowest (above the suggestion, usually). A tenth of it is the
+   * other common reading (fastai's "min / 10"); the table prints both, because early in training the
+   * steepest fall can come from the first steps rather than from the rate (docs/detection.md).
+   */
   minLossLr: number;
   /** First point judged diverged (smoothed loss > divergeFactor × its minimum, or non-finite); null if none. */
   divergedAt: number | null;
@@ -115,7 +119,7 @@ export function formatLrRange(points: readonly LrRangePoint[], suggestion: LrSug
     );
   });
   lines.push(
-    `suggested lr: ${suggestion.lr.toPrecision(2)} (steepest descent of the smoothed loss; lowest loss at ${suggestion.minLossLr.toPrecision(2)}` +
+    `suggested lr: ${suggestion.lr.toPrecision(2)} (steepest descent of the smoothed loss; lowest loss at ${suggestion.minLossLr.toPrecision(2)}, a tenth of which is ${(suggestion.minLossLr / 10).toPrecision(2)}` +
       `${suggestion.divergedAt === null ? ', no divergence in the range' : `, diverged from ${points[suggestion.divergedAt]!.lr.toPrecision(2)}`})`,
   );
   return lines.join('\n');
