@@ -27,7 +27,9 @@ const config = resolveFinetuneConfig(
 );
 await initBackend(config.backend);
 const data = await loadDetectionData(config);
-const runDir = fs.mkdtempSync(path.join(os.tmpdir(), `selfemd-recipe-${tag}-`));
+// RECIPE_KEEP=DIR keeps the run folder (its final checkpoint) there, for re-scoring the model.
+const keep = process.env.RECIPE_KEEP;
+const runDir = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), `selfemd-recipe-${tag}-`));
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const cpuSeconds = () => {
@@ -65,7 +67,7 @@ const result = await runFinetune({
     },
   },
 });
-fs.rmSync(runDir, { recursive: true, force: true });
+if (!keep) fs.rmSync(runDir, { recursive: true, force: true });
 const eighths = (a: number[]) =>
   Array.from({ length: 8 }, (_, i) =>
     mean(a.slice(Math.floor((i * a.length) / 8), Math.floor(((i + 1) * a.length) / 8))).toFixed(3),

@@ -178,11 +178,21 @@ export interface FinetuneConfig {
   eval: {
     /** Evaluate on val every N epochs (0: only at the end). */
     everyEpochs: number;
+    /**
+     * Quick AP: AP50 on the first `quickImages` val images (0: off), `quickPerRun` times spread over
+     * the run, logged as `val/quick_AP50` — so a run that is not learning to detect shows early,
+     * between full evaluations, for the price of a few images' inference.
+     */
+    quickImages: number;
+    quickPerRun: number;
   };
   checkpoint: {
     everySteps: number;
   };
 }
+
+/** The metric quick AP is logged as (AP50 on the first `eval.quickImages` val images). */
+export const QUICK_AP50_KEY = 'val/quick_AP50';
 
 const RETINA_SIZES = [32, 64, 128, 256, 512];
 
@@ -271,7 +281,7 @@ export const DEFAULT_FINETUNE_CONFIG: FinetuneConfig = {
     decayAt: [60000 / 90000, 80000 / 90000],
     gamma: 0.1,
   },
-  eval: { everyEpochs: 0 },
+  eval: { everyEpochs: 0, quickImages: 8, quickPerRun: 16 },
   checkpoint: { everySteps: 100 },
 };
 
@@ -382,7 +392,11 @@ const SHAPE = {
     decayAt: listOf(fraction),
     gamma: fraction,
   }),
-  eval: nested({ everyEpochs: num({ int: true, min: 0, max: 100_000 }) }),
+  eval: nested({
+    everyEpochs: num({ int: true, min: 0, max: 100_000 }),
+    quickImages: num({ int: true, min: 0, max: 10_000 }),
+    quickPerRun: num({ int: true, min: 1, max: 10_000 }),
+  }),
   checkpoint: nested({ everySteps: num({ int: true, min: 1, max: 1_000_000 }) }),
 };
 

@@ -36,9 +36,11 @@ const USAGE: Record<string, string> = {
                  [--demo-train N] [--demo-val N] [--demo-size PX] [--eval-every N] [--checkpoint-every N]
                  [--config FILE.json] [--full] [--name S] [--out DIR] [--resume] [--json]
                  [--gpu NAME] [--gpu-power low|high]
+                 [--find-lr [--find-lr-min X] [--find-lr-max X] [--find-lr-steps N] [--find-lr-out FILE]]
     fine-tune a detector; DATASET: demo, a COCO JSON or dataset folder, a VOC or YOLO folder;
     --init RUN: a pretraining run's id, unique id prefix or name; Ctrl-C pauses it,
-    --resume --name NAME continues it`,
+    --resume --name NAME continues it; --find-lr: a learning-rate range test on the same
+    setup instead (prints the loss per lr and a suggested --lr; records no run)`,
   probe: `selfemd probe RUN|FILE|random --train DATASET --val DATASET | --data demo [--size PX] [--backbone B]
                  [--width N] [--seed N] [--backend B] [--demo-train N] [--demo-val N] [--demo-size PX] [--json]
     detection probe: linear and kNN top-1 box classification from the frozen backbone's res4+res5

@@ -1,4 +1,6 @@
 /** The trainer's metric keys and how the studio labels them. */
+import { QUICK_AP50_KEY } from '../../shared/config/finetune';
+
 const METRIC_LABELS: Record<string, string> = {
   'loss/total': 'total loss',
   'loss/global': 'BYOL term',
@@ -15,6 +17,7 @@ const METRIC_LABELS: Record<string, string> = {
   'val/AP50': 'val AP50',
   'val/AP75': 'val AP75',
   'val/voc_mAP50': 'val VOC AP50',
+  [QUICK_AP50_KEY]: 'quick AP50 (few val images)',
   'probe/linear_top1': 'probe: linear top-1',
   'probe/knn_top1': 'probe: kNN top-1',
 };
@@ -30,7 +33,8 @@ export const FINETUNE_LOSS_KEYS = [
   'loss/loss_rpn_cls',
   'loss/loss_rpn_loc',
 ];
-export const FINETUNE_VAL_KEYS = ['val/AP', 'val/AP50', 'val/voc_mAP50'];
+/** Full evaluations (AP, AP50, VOC) and the quick AP50 on a few val images between them. */
+export const FINETUNE_VAL_KEYS = ['val/AP', 'val/AP50', 'val/voc_mAP50', QUICK_AP50_KEY];
 /** The detection probe during pretraining (box classification accuracy on its val boxes). */
 export const PROBE_KEYS = ['probe/linear_top1', 'probe/knn_top1'];
 /** COCO's six AP summary numbers, in the order COCOeval prints them. */

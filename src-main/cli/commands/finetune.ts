@@ -19,6 +19,10 @@ import {
 import { withRunDefaults, type MachineDescription } from '../../../shared/config/run-defaults';
 import { mergeDefaults } from '../../../shared/config/validation';
 import type { RunRecord } from '../../../shared/dto';
+import { formatLrRange, LR_RANGE_DEFAULTS } from '../../../shared/metrics/lr-range';
+import { initBackend } from '../../engine/backend/select';
+import { loadDetectionData } from '../../engine/detection/datasets';
+import { findLearningRate, type FindLrResult } from '../../engine/detection/find-lr';
 import { COCO_STAT_NAMES, formatCocoStats } from '../../engine/eval/cocoeval';
 import { runIdInPath } from '../../jobs/finetune-record';
 import {
@@ -69,6 +73,11 @@ const OPTIONS = {
   out: { type: 'string' },
   resume: { type: 'boolean' },
   json: { type: 'boolean' },
+  'find-lr': { type: 'boolean' },
+  'find-lr-min': { type: 'string' },
+  'find-lr-max': { type: 'string' },
+  'find-lr-steps': { type: 'string' },
+  'find-lr-out': { type: 'string' },
 } as const;
 
 /** Looks a run up by name in the studio's store (the newest of that kind). */
@@ -119,6 +128,16 @@ export interface FinetuneCliPlan {
   json: boolean;
   /** --gpu / --gpu-power as the run's process environment (args.ts gpuEnv). */
   env?: Record<string, string>;
+  /** With --find-lr: run the learning-rate range test instead of the fine-tune. */
+  findLr?: FindLrRequest;
+}
+
+/** `--find-lr` and its range; `out` (--find-lr-out) is the only file the test writes. */
+export interface FindLrRequest {
+  minLr?: number;
+  maxLr?: number;
+  steps?: number;
+  out?: string;
 }
 
 /** The id of the newest run called `name` (of that kind), or of the run `name` is the id (prefix) of. */
@@ -156,6 +175,19 @@ export function finetuneOverrides(
   const name = path.basename(runDir);
   const json = Boolean(v.json);
   const env = gpuEnv('finetune', v);
+  const lrFlags = ['find-lr-min', 'find-lr-max', 'find-lr-steps', 'find-lr-out'] as const;
+  const stray = lrFlags.find((f) => v[f] !== undefined);
+  if (stray && !v['find-lr']) throw new CliError(`selfemd finetune: --${stray} needs --find-lr`);
+  if (v['find-lr'] && v.resume)
+    throw new CliError('selfemd finetune: --find-lr cannot be used with --resume');
+  const findLr: FindLrRequest | undefined = v['find-lr']
+    ? {
+        minLr: n('find-lr-min'),
+        maxLr: n('find-lr-max'),
+        steps: n('find-lr-steps'),
+        out: v['find-lr-out'] === undefined ? undefined : path.resolve(v['find-lr-out']),
+      }
+    : undefined;
   if (v.resume) {
     const resumeRunId = runIdByName?.(name, 'finetune');
     if (!resumeRunId)
@@ -198,7 +230,7 @@ export function finetuneOverrides(
     flags,
     withDefaults: (requested) => withRunDefaults('finetune', machine, requested),
   });
-  return { overrides, runDir, name, json, env };
+  return { overrides, runDir, name, json, env, ...(findLr ? { findLr } : {}) };
 }
 
 /** --init as the studio's request: a run of the store is a parent (its recorded checkpoint), a file is read by its header. */
@@ -309,9 +341,59 @@ function evaluationSummary(store: ExperimentStore, run: RunRecord, runDir: strin
   };
 }
 
+/**
+ * `--find-lr`: the learning-rate range test on the run's config, in this process. It records no run
+ * and writes no checkpoint; only the curve, when --find-lr-out names a file. Returns the result.
+ */
+export async function findLrCommand(
+  home: string,
+  plan: FinetuneCliPlan,
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<FindLrResult> {
+  const request = plan.findLr ?? {};
+  const store = openStore(path.join(home, 'studio.db'));
+  let config: FinetuneConfig;
+  try {
+    config = resolveCliFinetune(store, plan).config;
+  } finally {
+    store.close();
+  }
+  // In this process, so --gpu / --gpu-power apply here rather than to a run's process.
+  const backend = await initBackend(config.backend, { env: { ...process.env, ...plan.env } });
+  const data = await loadDetectionData(config, (m) => plan.json || write(`${m}\n`));
+  if (!plan.json)
+    write(
+      `lr range test: ${config.detector} on ${backend.choice}, batch ${config.optim.batchSize}, ` +
+        `${data.train.samples.length} training images, up to ${request.steps ?? LR_RANGE_DEFAULTS.steps} steps\n`,
+    );
+  let result: FindLrResult;
+  try {
+    result = await findLearningRate(config, data.train, {
+      minLr: request.minLr,
+      maxLr: request.maxLr,
+      steps: request.steps,
+      onLog: (m) => plan.json || write(`${m}\n`),
+    });
+  } catch (e) {
+    throw new CliError(`selfemd finetune --find-lr: ${(e as Error).message}`);
+  }
+  const record = { detector: config.detector, batchSize: config.optim.batchSize, ...result };
+  if (request.out) {
+    fs.mkdirSync(path.dirname(request.out), { recursive: true });
+    fs.writeFileSync(request.out, JSON.stringify(record, null, 2));
+  }
+  write(plan.json ? `${JSON.stringify(record)}\n` : `${formatLrRange(result.points, result.suggestion)}\n`);
+  if (!plan.json && request.out) write(`curve written to ${request.out}\n`);
+  return result;
+}
+
 export async function finetuneCommand(argv: string[]): Promise<void> {
   const home = studioHome();
   const plan = finetuneOverrides(argv, home, storeLookup(home));
+  if (plan.findLr) {
+    await findLrCommand(home, plan);
+    return;
+  }
   const studio = openStudio(plan.env);
   try {
     let run: RunRecord;

@@ -93,6 +93,22 @@ export async function evaluateDetector(
   return scoreDetections(dataset, results);
 }
 
+/** The first `count` samples of a dataset, with the ground truth of just those images (quick AP). */
+export function datasetHead(dataset: DetectionDataset, count: number): DetectionDataset {
+  if (count >= dataset.samples.length) return dataset;
+  const samples = dataset.samples.slice(0, count);
+  const ids = new Set(samples.map((s) => s.imageId));
+  return {
+    samples,
+    categories: dataset.categories,
+    coco: {
+      ...dataset.coco,
+      images: dataset.coco.images.filter((im) => ids.has(im.id)),
+      annotations: dataset.coco.annotations.filter((a) => ids.has(a.image_id)),
+    },
+  };
+}
+
 export function scoreDetections(
   dataset: Pick<DetectionDataset, 'coco'>,
   detections: CocoDetection[],

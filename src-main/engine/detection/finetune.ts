@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { plannedFinetuneSteps, type FinetuneConfig } from '../../../shared/config/finetune';
+import { plannedFinetuneSteps, QUICK_AP50_KEY, type FinetuneConfig } from '../../../shared/config/finetune';
 import { createRng, type Rng, type RngState } from '../data/rng';
 import { createBatchStatsCollector } from '../models/running-stats';
 import { createBackbone } from '../models/registry';
@@ -23,7 +23,7 @@ import { readScalars, runTrainingLoop, type LoopPosition, type TrainingTask } fr
 import { keyedVariableGrads } from '../train/variable-grads';
 import { initBackbone } from './backbone-init';
 import type { Detector } from './detector';
-import { evaluateDetector, type DetectionEvaluation } from './evaluate';
+import { datasetHead, evaluateDetector, type DetectionEvaluation } from './evaluate';
 import {
   makeInputBatch,
   resizedShape,
@@ -103,14 +103,29 @@ function isNormParam(detector: Detector, key: string): boolean {
   );
 }
 
-export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult> {
-  const { config, train, val, runDir, hooks = {} } = args;
-  const plan = planFinetune(config, train.samples.length);
+/** A detector with its optimizer, as a fine-tune (or a learning-rate range test) starts it. */
+export interface FinetuneModel {
+  detector: Detector;
+  /** The variables the optimizer updates, keyed `part/name`. */
+  trainable: Map<string, tf.Variable>;
+  sgd: Sgd;
+  /** Where the backbone came from. */
+  description: string;
+}
 
+/**
+ * Builds the detector on its backbone (supplied; a fresh one a resume overwrites; or loaded from
+ * `config.init`) and its SGD (no weight decay on norm γ/β). The caller disposes `sgd` and `detector`.
+ */
+export async function createFinetuneModel(
+  config: FinetuneConfig,
+  numClasses: number,
+  source: { backbone?: Backbone; resume?: ResumeOptions['resume'] } = {},
+): Promise<FinetuneModel> {
   // A resumed run restores every weight from its checkpoint: the init source is not needed again.
-  const init = args.backbone
-    ? { backbone: args.backbone, description: 'backbone supplied by the caller' }
-    : args.resume
+  const init = source.backbone
+    ? { backbone: source.backbone, description: 'backbone supplied by the caller' }
+    : source.resume
       ? {
           backbone: createBackbone(config.backbone.name, {
             baseWidth: config.backbone.baseWidth,
@@ -119,14 +134,26 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
           description: 'restored from the checkpoint',
         }
       : await initBackbone(config);
-  hooks.onLog?.(`backbone: ${init.description}`);
-  const detector = createDetector(config, init.backbone, train.categories.length);
+  const detector = createDetector(config, init.backbone, numClasses);
   const trainable = detector.trainableParams();
   const sgd = new Sgd(trainable, {
     momentum: config.optim.momentum,
     weightDecay: config.optim.weightDecay,
     decays: (name) => !isNormParam(detector, name),
   });
+  return { detector, trainable, sgd, description: init.description };
+}
+
+export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult> {
+  const { config, train, val, runDir, hooks = {} } = args;
+  const plan = planFinetune(config, train.samples.length);
+
+  const { detector, trainable, sgd, description } = await createFinetuneModel(
+    config,
+    train.categories.length,
+    args,
+  );
+  hooks.onLog?.(`backbone: ${description}`);
   let evaluation: DetectionEvaluation | undefined;
   try {
     const task = finetuneTask({
@@ -136,12 +163,17 @@ export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult
       detector,
       trainable,
       sgd,
-      init: init.description,
+      init: description,
       evaluate: val
         ? async (step) => {
             evaluation = await evaluateOnVal(detector, val, config, runDir, hooks, step);
           }
         : undefined,
+      quickEvaluate:
+        val && config.eval.quickImages > 0
+          ? async (step) =>
+              quickEvaluate(detector, datasetHead(val, config.eval.quickImages), config, hooks, step)
+          : undefined,
     });
     const result = await runTrainingLoop(task, {
       runDir,
@@ -172,6 +204,8 @@ interface FinetuneTaskArgs {
   init: string;
   /** Evaluates on val after the given step (omitted: no val set). */
   evaluate?: (step: number) => Promise<void>;
+  /** Quick AP on a few val images after the given step (omitted: no val set or quick AP off). */
+  quickEvaluate?: (step: number) => Promise<void>;
 }
 
 /** Fine-tuning as the training loop runs it: one step is one batch and one SGD update. */
@@ -180,12 +214,12 @@ function finetuneTask(args: FinetuneTaskArgs): TrainingTask<FinetuneState> {
   const n = train.samples.length;
   const batchSize = Math.min(config.optim.batchSize, n);
   const schedule = scaledSchedule(plan.totalSteps, config.optim);
-  const normDecay = config.optim.weightDecayNorm;
-  const [lo, hi] = config.data.minSizeTrain;
+  const quickEvery = Math.max(1, Math.ceil(plan.totalSteps / config.eval.quickPerRun));
   const rng = createRng(config.seed);
   // What a resume takes from the checkpoint rather than from this start (the config is this run's).
   let recorded = { categories: train.categories, init: args.init };
   const data = { order: rng.permutation(n), cursor: 0 };
+  const sgdStep = createSgdStep({ config, train, detector, trainable, sgd, rng, data, batchSize });
 
   return {
     totalSteps: plan.totalSteps,
@@ -193,72 +227,20 @@ function finetuneTask(args: FinetuneTaskArgs): TrainingTask<FinetuneState> {
 
     async step(k) {
       const lr = stepDecayLr(k, schedule);
-      const samples = nextBatch(data, n, batchSize, rng).map((i) => train.samples[i]!);
-      // One short side per batch (detectron2 samples per image, then pads; one size wastes no padding).
-      const short = lo + rng.int(hi - lo + 1);
-      const shapes = samples.map((s) =>
-        resizedShape(s.image.height, s.image.width, short, config.data.maxSizeTrain),
-      );
-      const flips = samples.map(() => config.data.hflip && rng.next() < 0.5);
-      const batch = makeInputBatch(
-        samples.map((s) => s.image),
-        shapes,
-        flips,
-      );
-      const targets = {
-        boxes: samples.map((s, j) =>
-          transformBoxes(s.boxes, [s.image.height, s.image.width], shapes[j]!, flips[j]!),
-        ),
-        classes: samples.map((s) => s.classes),
-      };
-      const stats = createBatchStatsCollector();
-      const ctx = { onBatchStats: stats.sink, rng };
-      let terms: Record<string, tf.Scalar> = {};
-      let computed: ReturnType<typeof keyedVariableGrads>;
-      try {
-        // Faster R-CNN reads its RPN's outputs (to pick proposals) here, before the synchronous tape.
-        const prepared = await detector.prepareLosses?.(batch.images, batch.sizes, targets, ctx);
-        computed = keyedVariableGrads(() => {
-          const losses = detector.losses(batch.images, batch.sizes, targets, ctx, prepared);
-          terms = Object.fromEntries(Object.entries(losses).map(([key, t]) => [key, tf.keep(t)]));
-          return tf.addN(Object.values(losses)) as tf.Scalar;
-        }, trainable);
-      } finally {
-        batch.images.dispose();
-      }
-      const { value, grads } = computed;
-      const [total, ...termValues] = await readScalars([value, ...Object.values(terms)]);
-      tf.dispose([value, ...Object.values(terms)]);
-      if (!Number.isFinite(total)) {
-        // Nothing applied: the loop stops on this loss.
-        tf.dispose([...grads.values()]);
-        stats.clear();
-        return { loss: total!, metrics: [] };
-      }
-      const update = new Map<string, tf.Tensor>();
-      for (const [key, g] of grads) {
-        // Norm γ/β decay at their own (default zero) rate: added here, the optimizer skips them.
-        update.set(
-          key,
-          normDecay > 0 && isNormParam(detector, key)
-            ? tf.tidy(() => tf.add(g, tf.mul(trainable.get(key)!, normDecay)))
-            : g,
-        );
-      }
-      sgd.step(update, lr);
-      tf.dispose([...grads.values(), ...update.values()]);
-      applyRunningStats(detector.parts, stats.records);
-      stats.clear();
+      const r = await sgdStep(lr);
       return {
-        loss: total!,
-        metrics: [
-          ...Object.keys(terms).map((key, i) => ({ key: `loss/${key}`, value: termValues[i]! })),
-          { key: 'opt/lr', value: lr },
-        ],
+        loss: r.loss,
+        metrics: Number.isFinite(r.loss)
+          ? [
+              ...Object.entries(r.terms).map(([key, value]) => ({ key: `loss/${key}`, value })),
+              { key: 'opt/lr', value: lr },
+            ]
+          : [],
       };
     },
 
     async afterStep(at) {
+      if (at.step % quickEvery === 0 || at.step === plan.totalSteps) await args.quickEvaluate?.(at.step);
       const epochEnded = at.step % plan.stepsPerEpoch === 0;
       const due =
         at.step === plan.totalSteps ||
@@ -300,6 +282,99 @@ function finetuneTask(args: FinetuneTaskArgs): TrainingTask<FinetuneState> {
   };
 }
 
+export interface SgdStepArgs {
+  config: FinetuneConfig;
+  train: DetectionDataset;
+  detector: Detector;
+  trainable: Map<string, tf.Variable>;
+  sgd: Sgd;
+  rng: Rng;
+  /** The epoch's data order and the position in it (advanced by each step). */
+  data: { order: number[]; cursor: number };
+  batchSize: number;
+}
+
+/** One step's summed loss and its terms (detector loss names, e.g. `loss_cls`). */
+export interface SgdStepResult {
+  loss: number;
+  terms: Record<string, number>;
+}
+
+/**
+ * One training step at a given learning rate: the next batch (multi-scale short side, flips),
+ * the detector's losses and gradients, one SGD update, the BN running statistics. A non-finite
+ * loss applies nothing. Shared by the fine-tuning loop (lr from its schedule) and the learning-rate
+ * range test (find-lr.ts, lr growing exponentially).
+ */
+export function createSgdStep(a: SgdStepArgs): (lr: number) => Promise<SgdStepResult> {
+  const { config, train, detector, trainable, sgd, rng, data, batchSize } = a;
+  const n = train.samples.length;
+  const normDecay = config.optim.weightDecayNorm;
+  const [lo, hi] = config.data.minSizeTrain;
+  return async (lr) => {
+    const samples = nextBatch(data, n, batchSize, rng).map((i) => train.samples[i]!);
+    // One short side per batch (detectron2 samples per image, then pads; one size wastes no padding).
+    const short = lo + rng.int(hi - lo + 1);
+    const shapes = samples.map((s) =>
+      resizedShape(s.image.height, s.image.width, short, config.data.maxSizeTrain),
+    );
+    const flips = samples.map(() => config.data.hflip && rng.next() < 0.5);
+    const batch = makeInputBatch(
+      samples.map((s) => s.image),
+      shapes,
+      flips,
+    );
+    const targets = {
+      boxes: samples.map((s, j) =>
+        transformBoxes(s.boxes, [s.image.height, s.image.width], shapes[j]!, flips[j]!),
+      ),
+      classes: samples.map((s) => s.classes),
+    };
+    const stats = createBatchStatsCollector();
+    const ctx = { onBatchStats: stats.sink, rng };
+    let terms: Record<string, tf.Scalar> = {};
+    let computed: ReturnType<typeof keyedVariableGrads>;
+    try {
+      // Faster R-CNN reads its RPN's outputs (to pick proposals) here, before the synchronous tape.
+      const prepared = await detector.prepareLosses?.(batch.images, batch.sizes, targets, ctx);
+      computed = keyedVariableGrads(() => {
+        const losses = detector.losses(batch.images, batch.sizes, targets, ctx, prepared);
+        terms = Object.fromEntries(Object.entries(losses).map(([key, t]) => [key, tf.keep(t)]));
+        return tf.addN(Object.values(losses)) as tf.Scalar;
+      }, trainable);
+    } finally {
+      batch.images.dispose();
+    }
+    const { value, grads } = computed;
+    const [total, ...termValues] = await readScalars([value, ...Object.values(terms)]);
+    tf.dispose([value, ...Object.values(terms)]);
+    if (!Number.isFinite(total)) {
+      // Nothing applied: the loop stops on this loss.
+      tf.dispose([...grads.values()]);
+      stats.clear();
+      return { loss: total!, terms: {} };
+    }
+    const update = new Map<string, tf.Tensor>();
+    for (const [key, g] of grads) {
+      // Norm γ/β decay at their own (default zero) rate: added here, the optimizer skips them.
+      update.set(
+        key,
+        normDecay > 0 && isNormParam(detector, key)
+          ? tf.tidy(() => tf.add(g, tf.mul(trainable.get(key)!, normDecay)))
+          : g,
+      );
+    }
+    sgd.step(update, lr);
+    tf.dispose([...grads.values(), ...update.values()]);
+    applyRunningStats(detector.parts, stats.records);
+    stats.clear();
+    return {
+      loss: total!,
+      terms: Object.fromEntries(Object.keys(terms).map((key, i) => [key, termValues[i]!])),
+    };
+  };
+}
+
 /** Scores the detector on val: reported as `val/*` metrics and onEvaluation, detections written beside the run. */
 async function evaluateOnVal(
   detector: Detector,
@@ -325,6 +400,25 @@ async function evaluateOnVal(
       `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
   return evaluation;
+}
+
+/** Quick AP: AP50 on a few val images, logged as a metric and a log line (cheap enough to run often). */
+async function quickEvaluate(
+  detector: Detector,
+  head: DetectionDataset,
+  config: FinetuneConfig,
+  hooks: FinetuneHooks,
+  step: number,
+): Promise<void> {
+  const t0 = performance.now();
+  const { stats } = await evaluateDetector(detector, head, config);
+  // COCOeval reports −1 when there is nothing to score (no ground truth in these images).
+  const ap50 = Math.max(0, stats[1]!);
+  hooks.onMetrics?.([{ key: QUICK_AP50_KEY, value: ap50, step, wallTime: Date.now() }]);
+  hooks.onLog?.(
+    `step ${step}: quick AP50 ${(100 * ap50).toFixed(1)} on ${head.samples.length} val images ` +
+      `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
 }
 
 /** Indices of the next batch; a new seeded permutation starts each epoch (incomplete tails are dropped). */
