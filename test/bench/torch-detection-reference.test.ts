@@ -1,0 +1,181 @@
+/**
+ * The torchvision detection reference (bench/torch_detection_reference.py) against ours, where
+ * /usr/bin/python3 has torch and torchvision (CI installs them; elsewhere this skips with one line):
+ *
+ * - same initial weights (exported through safetensors with torchvision's names), same batch ⇒ the
+ *   same first-step losses. RetinaNet: every anchor is used, so the raw focal and box-loss sums
+ *   (before each framework's own normaliser) and the foreground count must agree to float
+ *   round-off. Faster R-CNN samples anchors and RoIs at random (different generators on each
+ *   side), so only what the sample cannot change is tight (the RPN's positives are all sampled);
+ *   the rest is bounded (see the constants).
+ * - a few training steps of the reference write a detections JSON that our evaluator reads and
+ *   scores with no bad entry.
+ *
+ * The config is the current CPU recipe (cpuFinetuneOverrides) on a small demo subset, so the check
+ * follows the recipe as it is tuned.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpuFinetuneOverrides, resolveFinetuneConfig, type FinetuneConfig } from '../../shared/config/finetune';
+import { mergeDefaults } from '../../shared/config/validation';
+import {
+  initialDetector,
+  runReference,
+  scoreReferenceDetections,
+  torchvisionMissing,
+  writeCocoFolder,
+  writeReferenceSpec,
+} from '../../bench/detection-reference';
+import { initBackend } from '../../src-main/engine/backend/select';
+import { createRng } from '../../src-main/engine/data/rng';
+import { loadDetectionData, type DetectionData } from '../../src-main/engine/detection/datasets';
+import { makeInputBatch, resizedShape, transformBoxes } from '../../src-main/engine/detection/inputs';
+import { writeSafetensors, type SafetensorsTensor } from '../../src-main/engine/export/safetensors';
+import { createBatchStatsCollector } from '../../src-main/engine/models/running-stats';
+import { skipUnlessTool } from '../optional-tool';
+
+const skipReason = skipUnlessTool({
+  tool: 'PyTorch',
+  tests: 'torchvision detection reference cross-check',
+  missing: torchvisionMissing(),
+  install: 'apt-get install python3-torch python3-torchvision (or set SELFEMD_TORCH_PYTHON)',
+});
+
+/** Float32 sums over ~10⁴ anchors in different orders: 1e-3 relative is far above round-off. */
+const RAW_SUM_REL = 1e-3;
+/**
+ * Faster R-CNN's sampled terms: the RPN objectness mean and the RoI cross-entropy at init are near
+ * ln 2 and ln(K + 1) for any sample, so two samples differ by a few percent; the RoI box loss depends
+ * on which foreground RoIs are drawn (the ground-truth boxes added as proposals have target 0).
+ */
+const SAMPLED_REL = { loss_rpn_cls: 0.05, loss_cls: 0.05, loss_box_reg: 0.5 } as const;
+
+function testConfig(detector: FinetuneConfig['detector']): FinetuneConfig {
+  return resolveFinetuneConfig(
+    mergeDefaults(mergeDefaults(cpuFinetuneOverrides(), { backend: 'wasm' }), {
+      detector,
+      data: { demoTrain: 8, demoVal: 4 },
+      optim: { epochs: 1 },
+    }),
+  );
+}
+
+let dir: string;
+let data: DetectionData;
+beforeAll(async () => {
+  await initBackend('wasm');
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-tvref-'));
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Our losses on one batch (4 train images, short side 112, the 2nd and 4th flipped), and the batch file. */
+async function ourFirstStep(config: FinetuneConfig): Promise<{
+  losses: Record<string, number>;
+  batchFile: string;
+  specFile: string;
+  /** Faster R-CNN: our positive RPN anchors in the batch. */
+  rpnPositives?: number;
+}> {
+  data ??= await loadDetectionData(config);
+  const coco = path.join(dir, 'coco');
+  if (!fs.existsSync(path.join(coco, 'val.json'))) await writeCocoFolder(coco, data);
+  const detector = await initialDetector(config, data.train.categories.length);
+  try {
+    const runDir = path.join(dir, config.detector);
+    const specFile = await writeReferenceSpec(runDir, config, data.train, coco, detector);
+    const samples = data.train.samples.slice(0, 4);
+    const shapes = samples.map((s) =>
+      resizedShape(s.image.height, s.image.width, 112, config.data.maxSizeTrain),
+    );
+    const flips = [false, true, false, true];
+    const batch = makeInputBatch(
+      samples.map((s) => s.image),
+      shapes,
+      flips,
+    );
+    const targets = {
+      boxes: samples.map((s, j) => transformBoxes(s.boxes, [s.image.height, s.image.width], shapes[j]!, flips[j]!)),
+      classes: samples.map((s) => s.classes),
+    };
+    const ctx = { onBatchStats: createBatchStatsCollector().sink, rng: createRng(1) };
+    const prepared = await detector.prepareLosses?.(batch.images, batch.sizes, targets, ctx);
+    const terms = detector.losses(batch.images, batch.sizes, targets, ctx, prepared);
+    const rpn = (prepared as { rpn?: { positive: Float32Array } } | undefined)?.rpn;
+    const rpnPositives = rpn ? rpn.positive.reduce((a, b) => a + b, 0) : undefined;
+    const losses: Record<string, number> = {};
+    for (const [k, v] of Object.entries(terms)) losses[k] = (await v.data())[0]!;
+    tf.dispose(Object.values(terms));
+    const nchw = tf.transpose(batch.images, [0, 3, 1, 2]);
+    const tensors: SafetensorsTensor[] = [
+      { name: 'images', dtype: 'F32', shape: nchw.shape, data: new Float32Array(await nchw.data()) },
+      { name: 'sizes', dtype: 'F32', shape: [4, 2], data: Float32Array.from(shapes.flat()) },
+      ...targets.boxes.map((b, n): SafetensorsTensor => ({ name: `boxes${n}`, dtype: 'F32', shape: [b.length / 4, 4], data: b })),
+      ...targets.classes.map((c, n): SafetensorsTensor => ({
+        name: `classes${n}`,
+        dtype: 'F32',
+        shape: [c.length],
+        data: Float32Array.from(c),
+      })),
+    ];
+    tf.dispose([nchw, batch.images]);
+    const batchFile = path.join(runDir, 'batch.safetensors');
+    await writeSafetensors(batchFile, tensors);
+    return { losses, batchFile, specFile, rpnPositives };
+  } finally {
+    detector.dispose();
+  }
+}
+
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+
+describe.skipIf(Boolean(skipReason))('torchvision detection reference', () => {
+  it('RetinaNet: same weights, same batch ⇒ the same focal and box-loss sums and foreground count', async () => {
+    const config = testConfig('retinanet');
+    const ours = await ourFirstStep(config);
+    const [check] = await runReference(ours.specFile, ['--check', ours.batchFile]);
+    const raw = check!.raw as { cls_sum: number; box_sum: number; num_foreground: number };
+    // ours: sum / EMA normaliser, which after one step is 0.9·100 + 0.1·max(foreground, 1)
+    const normalizer = 0.9 * 100 + 0.1 * Math.max(raw.num_foreground, 1);
+    expect(raw.num_foreground).toBeGreaterThan(10);
+    expect(raw.cls_sum).toBeGreaterThan(1);
+    expect(raw.box_sum).toBeGreaterThan(0.1);
+    expect(rel(ours.losses.loss_cls! * normalizer, raw.cls_sum)).toBeLessThan(RAW_SUM_REL);
+    expect(rel(ours.losses.loss_box_reg! * normalizer, raw.box_sum)).toBeLessThan(RAW_SUM_REL);
+  }, 600_000);
+
+  it('Faster R-CNN: same weights, same batch ⇒ the same RPN box loss, sampled terms within their bounds', async () => {
+    const config = testConfig('faster-rcnn');
+    const ours = await ourFirstStep(config);
+    const [check] = await runReference(ours.specFile, ['--check', ours.batchFile]);
+    const theirs = check!.losses as Record<string, number>;
+    const raw = check!.raw as { rpn_sampled: number; rpn_positive: number };
+    // every positive anchor is sampled on both sides (fewer than batchSizePerImage · positiveFraction)
+    // and the normaliser is the full sample: the RPN box loss is then the same sum over the same anchors.
+    expect(raw.rpn_positive).toBeLessThan(config.rpn.batchSizePerImage * config.rpn.positiveFraction * 4);
+    expect(raw.rpn_sampled).toBe(config.rpn.batchSizePerImage * 4);
+    expect(ours.rpnPositives).toBe(raw.rpn_positive);
+    expect(rel(ours.losses.loss_rpn_loc!, theirs.loss_rpn_box_reg!)).toBeLessThan(RAW_SUM_REL);
+    expect(rel(ours.losses.loss_rpn_cls!, theirs.loss_objectness!)).toBeLessThan(SAMPLED_REL.loss_rpn_cls);
+    expect(rel(ours.losses.loss_cls!, theirs.loss_classifier!)).toBeLessThan(SAMPLED_REL.loss_cls);
+    expect(rel(ours.losses.loss_box_reg!, theirs.loss_box_reg!)).toBeLessThan(SAMPLED_REL.loss_box_reg);
+  }, 600_000);
+
+  it('a few reference steps write detections that our evaluator scores', async () => {
+    const config = testConfig('faster-rcnn');
+    const specFile = path.join(dir, 'faster-rcnn', 'spec.json');
+    if (!fs.existsSync(specFile)) await ourFirstStep(config);
+    const events = await runReference(specFile);
+    const done = events.find((e) => e.event === 'done')!;
+    expect(done.steps).toBe(2);
+    expect(done.detections).toBeGreaterThan(0);
+    const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as { detections: string };
+    const evaluation = scoreReferenceDetections(data.val, spec.detections);
+    expect(evaluation.detections.length).toBe(done.detections);
+    for (const s of evaluation.stats) expect(Number.isFinite(s)).toBe(true);
+  }, 600_000);
+});
