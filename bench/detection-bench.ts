@@ -1,6 +1,6 @@
 /**
  * `npm run bench:detection [-- --detectors retinanet,faster-rcnn --inits random,pretrained
- *   --steps N --size S --train N --val N --pretrain-epochs E --out DIR --json]`
+ *   --steps N --size S --train N --val N --pretrain-epochs E --pretrained-run DIR --out DIR --json]`
  *
  * Issue 12's check of our detectors against torchvision's: for each detector and initialisation,
  * ours (runFinetune, wasm) and torchvision's (bench/torch_detection_reference.py, PyTorch CPU, one
@@ -53,6 +53,8 @@ const { values: a } = parseArgs({
     train: { type: 'string' },
     val: { type: 'string' },
     'pretrain-epochs': { type: 'string', default: '1' },
+    /** A pretraining run to start the `pretrained` rows from instead of running one. */
+    'pretrained-run': { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
@@ -61,19 +63,23 @@ const { values: a } = parseArgs({
 const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
 const missing = torchvisionMissing();
 if (missing) {
-  console.error(`bench:detection needs PyTorch: ${missing}; apt-get install python3-torch python3-torchvision`);
+  console.error(
+    `bench:detection needs PyTorch: ${missing}; apt-get install python3-torch python3-torchvision`,
+  );
   process.exit(1);
 }
 const detectors = a.detectors.split(',') as DetectorName[];
 const inits = a.inits.split(',');
 for (const i of inits)
-  if (i !== 'random' && i !== 'pretrained') throw new Error(`--inits: "${i}" is neither random nor pretrained`);
+  if (i !== 'random' && i !== 'pretrained')
+    throw new Error(`--inits: "${i}" is neither random nor pretrained`);
 const out = a.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-bench-detection-'));
 fs.mkdirSync(out, { recursive: true });
 
 // The recipe as it is now, under this run's options.
 const dataOverrides: Record<string, unknown> = {};
-if (a.size) Object.assign(dataOverrides, { demoSize: Number(a.size), ...finetuneSizeOverrides(Number(a.size)) });
+if (a.size)
+  Object.assign(dataOverrides, { demoSize: Number(a.size), ...finetuneSizeOverrides(Number(a.size)) });
 if (a.train) dataOverrides.demoTrain = Number(a.train);
 if (a.val) dataOverrides.demoVal = Number(a.val);
 const base = mergeDefaults(mergeDefaults(cpuFinetuneOverrides(), { backend: 'wasm' }), {
@@ -91,7 +97,10 @@ function configFor(detector: DetectorName, init: string, pretrainDir: string): F
   if (a.steps) {
     // epochs as a fraction of the split, so the trainer's plan (and the schedule) is exactly --steps
     const { stepsPerEpoch } = plannedFinetuneSteps(config, config.data.demoTrain);
-    config = resolveFinetuneConfig({ ...config, optim: { ...config.optim, epochs: Number(a.steps) / stepsPerEpoch } });
+    config = resolveFinetuneConfig({
+      ...config,
+      optim: { ...config.optim, epochs: Number(a.steps) / stepsPerEpoch },
+    });
   }
   return config;
 }
@@ -113,8 +122,8 @@ const coco = path.join(out, 'coco');
 await writeCocoFolder(coco, data);
 log(`COCO folder of the demo split: ${coco}`);
 
-let pretrainDir = '';
-if (inits.includes('pretrained')) {
+let pretrainDir = a['pretrained-run'] ?? '';
+if (inits.includes('pretrained') && !pretrainDir) {
   pretrainDir = path.join(out, 'pretrain');
   const pconfig = resolvePretrainConfig(
     mergeDefaults(cpuDemoOverrides(), {
@@ -165,13 +174,19 @@ async function ours(config: FinetuneConfig, dir: string): Promise<Side> {
         if (total) last = total.value;
       },
       onProgress: (p) => {
-        if (p.step % 50 === 0) log(`ours ${config.detector}: step ${p.step}/${p.totalSteps} loss ${last.toFixed(3)}`);
+        if (p.step % 50 === 0)
+          log(`ours ${config.detector}: step ${p.step}/${p.totalSteps} loss ${last.toFixed(3)}`);
       },
     },
   });
   const c = process.cpuUsage(cpu0);
   const s = result.evaluation!.stats;
-  return { AP: 100 * s[0]!, AP50: 100 * s[1]!, cpuS: (c.user + c.system) / 1e6, wallS: (performance.now() - t0) / 1000 };
+  return {
+    AP: 100 * s[0]!,
+    AP50: 100 * s[1]!,
+    cpuS: (c.user + c.system) / 1e6,
+    wallS: (performance.now() - t0) / 1000,
+  };
 }
 
 async function theirs(specFile: string, detector: string): Promise<Side> {
@@ -203,6 +218,7 @@ for (const init of inits) {
     const [o, t] = await Promise.all([ours(config, dir), theirs(specFile, detector)]);
     rows.push({ detector, init, steps, ours: o, torchvision: t, deltaAP50: o.AP50 - t.AP50 });
     log(`${detector}, ${init}: ours AP50 ${o.AP50.toFixed(1)}, torchvision ${t.AP50.toFixed(1)}`);
+    writeResults();
   }
 }
 
@@ -217,12 +233,16 @@ const table = [
       `${r.ours.cpuS.toFixed(0)} / ${r.ours.wallS.toFixed(0)} | ${r.torchvision.cpuS.toFixed(0)} / ${r.torchvision.wallS.toFixed(0)} |`,
   ),
 ];
-const summary = {
-  args: a,
-  data: { train: data.train.samples.length, val: data.val.samples.length, size: first.data.minSizeTest },
-  rows,
-  out,
-};
-fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify(summary, null, 1));
+function writeResults() {
+  const summary = {
+    args: a,
+    data: { train: data.train.samples.length, val: data.val.samples.length, size: first.data.minSizeTest },
+    pretrainRun: pretrainDir,
+    rows,
+  };
+  fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify(summary, null, 1));
+  return summary;
+}
+const summary = writeResults();
 if (a.json) console.log(JSON.stringify(summary));
 else console.log(table.join('\n'));

@@ -127,7 +127,9 @@ export function runReference(
   onEvent?: (e: ReferenceEvent) => void,
 ): Promise<ReferenceEvent[]> {
   const python = referencePython();
-  const child = spawn(python, [REFERENCE_SCRIPT, specFile, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(python, [REFERENCE_SCRIPT, specFile, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const events: ReferenceEvent[] = [];
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-8000)));

@@ -19,7 +19,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpuFinetuneOverrides, resolveFinetuneConfig, type FinetuneConfig } from '../../shared/config/finetune';
+import {
+  cpuFinetuneOverrides,
+  resolveFinetuneConfig,
+  type FinetuneConfig,
+} from '../../shared/config/finetune';
 import { mergeDefaults } from '../../shared/config/validation';
 import {
   initialDetector,
@@ -47,11 +51,16 @@ const skipReason = skipUnlessTool({
 /** Float32 sums over ~10⁴ anchors in different orders: 1e-3 relative is far above round-off. */
 const RAW_SUM_REL = 1e-3;
 /**
- * Faster R-CNN's sampled terms: the RPN objectness mean and the RoI cross-entropy at init are near
- * ln 2 and ln(K + 1) for any sample, so two samples differ by a few percent; the RoI box loss depends
- * on which foreground RoIs are drawn (the ground-truth boxes added as proposals have target 0).
+ * Faster R-CNN's terms over random samples (anchors, RoIs; each side has its own generator). The
+ * foreground is sampled whole on both sides when it is under its quota (asserted), so the box terms
+ * are sums over the same rows; the classification terms average a different draw of background
+ * rows, whose losses at init are all near ln 2 (RPN) and ln(K + 1) (RoIs). Measured on this batch:
+ * 1e-4 (RPN objectness), 8e-5 (RoI cross-entropy), 4e-7 (RoI box loss); the RPN box loss differs
+ * by its IoU-tie anchors (below): 8 %.
  */
-const SAMPLED_REL = { loss_rpn_cls: 0.05, loss_cls: 0.05, loss_box_reg: 0.5 } as const;
+const SAMPLED_REL = { loss_rpn_cls: 0.01, loss_cls: 0.01, loss_box_reg: 0.01, loss_rpn_loc: 0.15 } as const;
+/** RPN positives that differ by float32 / float64 IoU ties (see the Faster R-CNN case). */
+const TIED_ANCHORS = 4;
 
 function testConfig(detector: FinetuneConfig['detector']): FinetuneConfig {
   return resolveFinetuneConfig(
@@ -99,7 +108,9 @@ async function ourFirstStep(config: FinetuneConfig): Promise<{
       flips,
     );
     const targets = {
-      boxes: samples.map((s, j) => transformBoxes(s.boxes, [s.image.height, s.image.width], shapes[j]!, flips[j]!)),
+      boxes: samples.map((s, j) =>
+        transformBoxes(s.boxes, [s.image.height, s.image.width], shapes[j]!, flips[j]!),
+      ),
       classes: samples.map((s) => s.classes),
     };
     const ctx = { onBatchStats: createBatchStatsCollector().sink, rng: createRng(1) };
@@ -114,7 +125,12 @@ async function ourFirstStep(config: FinetuneConfig): Promise<{
     const tensors: SafetensorsTensor[] = [
       { name: 'images', dtype: 'F32', shape: nchw.shape, data: new Float32Array(await nchw.data()) },
       { name: 'sizes', dtype: 'F32', shape: [4, 2], data: Float32Array.from(shapes.flat()) },
-      ...targets.boxes.map((b, n): SafetensorsTensor => ({ name: `boxes${n}`, dtype: 'F32', shape: [b.length / 4, 4], data: b })),
+      ...targets.boxes.map((b, n): SafetensorsTensor => ({
+        name: `boxes${n}`,
+        dtype: 'F32',
+        shape: [b.length / 4, 4],
+        data: b,
+      })),
       ...targets.classes.map((c, n): SafetensorsTensor => ({
         name: `classes${n}`,
         dtype: 'F32',
@@ -141,6 +157,9 @@ describe.skipIf(Boolean(skipReason))('torchvision detection reference', () => {
     const raw = check!.raw as { cls_sum: number; box_sum: number; num_foreground: number };
     // ours: sum / EMA normaliser, which after one step is 0.9·100 + 0.1·max(foreground, 1)
     const normalizer = 0.9 * 100 + 0.1 * Math.max(raw.num_foreground, 1);
+    console.log(
+      `first-step raw sums: ours cls ${ours.losses.loss_cls! * normalizer} box ${ours.losses.loss_box_reg! * normalizer}, torchvision ${JSON.stringify(raw)}`,
+    );
     expect(raw.num_foreground).toBeGreaterThan(10);
     expect(raw.cls_sum).toBeGreaterThan(1);
     expect(raw.box_sum).toBeGreaterThan(0.1);
@@ -153,13 +172,23 @@ describe.skipIf(Boolean(skipReason))('torchvision detection reference', () => {
     const ours = await ourFirstStep(config);
     const [check] = await runReference(ours.specFile, ['--check', ours.batchFile]);
     const theirs = check!.losses as Record<string, number>;
-    const raw = check!.raw as { rpn_sampled: number; rpn_positive: number };
-    // every positive anchor is sampled on both sides (fewer than batchSizePerImage · positiveFraction)
-    // and the normaliser is the full sample: the RPN box loss is then the same sum over the same anchors.
-    expect(raw.rpn_positive).toBeLessThan(config.rpn.batchSizePerImage * config.rpn.positiveFraction * 4);
+    console.log(
+      `first-step losses: ours ${JSON.stringify(ours.losses)}, torchvision ${JSON.stringify(theirs)}`,
+    );
+    const raw = check!.raw as { rpn_sampled: number; rpn_positive: number; roi_positive: number };
+    // Every positive anchor is sampled on both sides (fewer than batchSizePerImage · positiveFraction)
+    // and the normaliser is the full sample, so the RPN box loss is a sum over the same anchors —
+    // except for exact IoU ties in the low-quality matches: torchvision (as detectron2) compares IoUs
+    // computed in float32, ours in float64, so anchors placed symmetrically about an object can tie
+    // there and not here (measured on this batch: 42 positives there, 40 here, the two extra at IoU
+    // 0.36636796 in float32, 0.3663679126 against 0.3663679604 in float64).
     expect(raw.rpn_sampled).toBe(config.rpn.batchSizePerImage * 4);
-    expect(ours.rpnPositives).toBe(raw.rpn_positive);
-    expect(rel(ours.losses.loss_rpn_loc!, theirs.loss_rpn_box_reg!)).toBeLessThan(RAW_SUM_REL);
+    expect(raw.rpn_positive).toBeLessThan(config.rpn.batchSizePerImage * config.rpn.positiveFraction * 4);
+    expect(Math.abs(ours.rpnPositives! - raw.rpn_positive)).toBeLessThanOrEqual(TIED_ANCHORS);
+    expect(rel(ours.losses.loss_rpn_loc!, theirs.loss_rpn_box_reg!)).toBeLessThan(SAMPLED_REL.loss_rpn_loc);
+    expect(raw.roi_positive).toBeLessThan(
+      config.roiHeads.batchSizePerImage * config.roiHeads.positiveFraction * 4,
+    );
     expect(rel(ours.losses.loss_rpn_cls!, theirs.loss_objectness!)).toBeLessThan(SAMPLED_REL.loss_rpn_cls);
     expect(rel(ours.losses.loss_cls!, theirs.loss_classifier!)).toBeLessThan(SAMPLED_REL.loss_cls);
     expect(rel(ours.losses.loss_box_reg!, theirs.loss_box_reg!)).toBeLessThan(SAMPLED_REL.loss_box_reg);

@@ -76,13 +76,15 @@ const roiRename: Rename = (name) => {
 /** fc6's [out, P·P·C] with columns (y, x, c) → columns (c, y, x). */
 function reorderPooledColumns(t: F32Tensor, P: number, C: number): F32Tensor {
   const [out, inDim] = t.shape as [number, number];
-  if (inDim !== P * P * C) throw new Error(`torchvision export: ${t.name} has ${inDim} inputs, expected ${P}·${P}·${C}`);
+  if (inDim !== P * P * C)
+    throw new Error(`torchvision export: ${t.name} has ${inDim} inputs, expected ${P}·${P}·${C}`);
   const src = t.data;
   const dst = new Float32Array(src.length);
   for (let o = 0; o < out; o++)
     for (let y = 0; y < P; y++)
       for (let x = 0; x < P; x++)
-        for (let c = 0; c < C; c++) dst[o * inDim + (c * P + y) * P + x] = src[o * inDim + (y * P + x) * C + c]!;
+        for (let c = 0; c < C; c++)
+          dst[o * inDim + (c * P + y) * P + x] = src[o * inDim + (y * P + x) * C + c]!;
   return { ...t, data: dst };
 }
 
@@ -131,7 +133,12 @@ export async function detectorToTorchvisionTensors(
     // parameterSetToTorchTensors; torch's BatchNorm2d has one per level.
     for (const [bn, count] of set.numBatchesTracked ?? [])
       if (!names.has(`${bn}.num_batches_tracked`) && names.has(`${bn}.running_mean`))
-        ours.push({ name: `${bn}.num_batches_tracked`, dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(count)) });
+        ours.push({
+          name: `${bn}.num_batches_tracked`,
+          dtype: 'I64',
+          shape: [],
+          data: BigInt64Array.of(BigInt(count)),
+        });
     for (let t of ours) {
       const to = rename(t.name);
       if (to === null) {
