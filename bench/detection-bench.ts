@@ -161,7 +161,9 @@ const rows: Row[] = [];
 async function ours(config: FinetuneConfig, dir: string): Promise<Side> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  let last = 0;
+  // loss terms summed since the last progress line (means over 50 steps, as the reference prints)
+  const sums = new Map<string, number>();
+  let count = 0;
   const result = await runFinetune({
     config,
     train: data.train,
@@ -170,12 +172,18 @@ async function ours(config: FinetuneConfig, dir: string): Promise<Side> {
     keepCheckpoints: 1,
     hooks: {
       onMetrics: (points) => {
-        const total = points.find((p) => p.key === 'loss/total');
-        if (total) last = total.value;
+        for (const p of points)
+          if (p.key.startsWith('loss/')) sums.set(p.key, (sums.get(p.key) ?? 0) + p.value);
+        count++;
       },
       onProgress: (p) => {
-        if (p.step % 50 === 0)
-          log(`ours ${config.detector}: step ${p.step}/${p.totalSteps} loss ${last.toFixed(3)}`);
+        if (p.step % 50 !== 0 && p.step !== p.totalSteps) return;
+        const means = Object.fromEntries(
+          [...sums].map(([k, v]) => [k.slice(5), Number((v / count).toFixed(4))]),
+        );
+        log(`ours ${config.detector}: step ${p.step}/${p.totalSteps} ${JSON.stringify(means)}`);
+        sums.clear();
+        count = 0;
       },
     },
   });
@@ -194,7 +202,9 @@ async function theirs(specFile: string, detector: string): Promise<Side> {
   const events = await runReference(specFile, [], (e) => {
     if (e.event === 'step') {
       const losses = Object.values(e.losses as Record<string, number>).reduce((x, y) => x + y, 0);
-      log(`torchvision ${detector}: step ${String(e.step)}/${String(e.total)} loss ${losses.toFixed(3)}`);
+      log(
+        `torchvision ${detector}: step ${String(e.step)}/${String(e.total)} loss ${losses.toFixed(3)} ${JSON.stringify(e.losses)}`,
+      );
     }
   });
   const done = events.find((e) => e.event === 'done')!;
