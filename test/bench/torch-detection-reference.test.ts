@@ -36,7 +36,7 @@ import {
 import { initBackend } from '../../src-main/engine/backend/select';
 import { createRng } from '../../src-main/engine/data/rng';
 import { loadDetectionData, type DetectionData } from '../../src-main/engine/detection/datasets';
-import { makeInputBatch, resizedShape, transformBoxes } from '../../src-main/engine/detection/inputs';
+import { makeTrainingBatch } from '../../src-main/engine/detection/inputs';
 import { writeSafetensors, type SafetensorsTensor } from '../../src-main/engine/export/safetensors';
 import { createBatchStatsCollector } from '../../src-main/engine/models/running-stats';
 import { skipUnlessTool } from '../optional-tool';
@@ -98,21 +98,9 @@ async function ourFirstStep(config: FinetuneConfig): Promise<{
     const runDir = path.join(dir, config.detector);
     const specFile = await writeReferenceSpec(runDir, config, data.train, coco, detector);
     const samples = data.train.samples.slice(0, 4);
-    const shapes = samples.map((s) =>
-      resizedShape(s.image.height, s.image.width, 112, config.data.maxSizeTrain),
-    );
     const flips = [false, true, false, true];
-    const batch = makeInputBatch(
-      samples.map((s) => s.image),
-      shapes,
-      flips,
-    );
-    const targets = {
-      boxes: samples.map((s, j) =>
-        transformBoxes(s.boxes, [s.image.height, s.image.width], shapes[j]!, flips[j]!),
-      ),
-      classes: samples.map((s) => s.classes),
-    };
+    const { batch, targets } = makeTrainingBatch(samples, 112, config.data.maxSizeTrain, flips);
+    const shapes = batch.sizes;
     const ctx = { onBatchStats: createBatchStatsCollector().sink, rng: createRng(1) };
     const prepared = await detector.prepareLosses?.(batch.images, batch.sizes, targets, ctx);
     const terms = detector.losses(batch.images, batch.sizes, targets, ctx, prepared);
