@@ -24,13 +24,7 @@ import { keyedVariableGrads } from '../train/variable-grads';
 import { initBackbone } from './backbone-init';
 import type { Detector } from './detector';
 import { datasetHead, evaluateDetector, type DetectionEvaluation } from './evaluate';
-import {
-  makeInputBatch,
-  resizedShape,
-  transformBoxes,
-  type DetectionCategory,
-  type DetectionDataset,
-} from './inputs';
+import { makeTrainingBatch, type DetectionCategory, type DetectionDataset } from './inputs';
 import { createDetector } from './registry';
 import { scaledSchedule, stepDecayLr } from './schedule';
 
@@ -315,21 +309,8 @@ export function createSgdStep(a: SgdStepArgs): (lr: number) => Promise<SgdStepRe
     const samples = nextBatch(data, n, batchSize, rng).map((i) => train.samples[i]!);
     // One short side per batch (detectron2 samples per image, then pads; one size wastes no padding).
     const short = lo + rng.int(hi - lo + 1);
-    const shapes = samples.map((s) =>
-      resizedShape(s.image.height, s.image.width, short, config.data.maxSizeTrain),
-    );
     const flips = samples.map(() => config.data.hflip && rng.next() < 0.5);
-    const batch = makeInputBatch(
-      samples.map((s) => s.image),
-      shapes,
-      flips,
-    );
-    const targets = {
-      boxes: samples.map((s, j) =>
-        transformBoxes(s.boxes, [s.image.height, s.image.width], shapes[j]!, flips[j]!),
-      ),
-      classes: samples.map((s) => s.classes),
-    };
+    const { batch, targets } = makeTrainingBatch(samples, short, config.data.maxSizeTrain, flips);
     const stats = createBatchStatsCollector();
     const ctx = { onBatchStats: stats.sink, rng };
     let terms: Record<string, tf.Scalar> = {};

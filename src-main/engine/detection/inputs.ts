@@ -8,6 +8,7 @@ import { IMAGENET_MEAN, IMAGENET_STD } from '../data/augment-params';
 import type { RawImage } from '../data/raw-image';
 import type { CocoDataset } from '../eval/coco-types';
 import { cocoToXyxy, type BoxArray } from './boxes';
+import type { TrainTargets } from './detector';
 
 export interface DetectionSample {
   /** The COCO image id (detections are reported with it). */
@@ -155,4 +156,29 @@ export function makeInputBatch(
     return each.length === 1 ? each[0]! : tf.concat(each, 0);
   });
   return { images: tensor, sizes: shapes.map((s) => [s[0], s[1]]) };
+}
+
+/**
+ * A training batch of `samples`: each resized to the short side `shortSide` (long side capped at
+ * `maxSize`), mirrored where `flips` says, with its boxes moved along.
+ */
+export function makeTrainingBatch(
+  samples: DetectionSample[],
+  shortSide: number,
+  maxSize: number,
+  flips: boolean[],
+): { batch: InputBatch; targets: TrainTargets } {
+  const shapes = samples.map((s) => resizedShape(s.image.height, s.image.width, shortSide, maxSize));
+  const batch = makeInputBatch(
+    samples.map((s) => s.image),
+    shapes,
+    flips,
+  );
+  const targets = {
+    boxes: samples.map((s, j) =>
+      transformBoxes(s.boxes, [s.image.height, s.image.width], shapes[j]!, flips[j]!),
+    ),
+    classes: samples.map((s) => s.classes),
+  };
+  return { batch, targets };
 }

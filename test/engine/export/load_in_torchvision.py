@@ -5,42 +5,25 @@ usage: load_in_torchvision.py [--outputs] WEIGHTS.safetensors IO.safetensors [WE
 WEIGHTS: a backbone written by backboneToTorchTensors (metadata: arch, baseWidth).
 IO: `input` [N, 3, H, W] and our inference features `res2`..`res5`, all NCHW.
 
-The safetensors files are parsed by hand (no safetensors package needed): u64 LE header length,
-JSON header, raw little-endian data. Prints one JSON line per pair, then exits 1 if any check failed.
+The safetensors files are parsed by bench/safetensors_io.py (no safetensors package needed). Prints one JSON line per pair, then exits 1 if any check failed.
 With --outputs each line also carries torchvision's state_dict shapes and its features (flattened),
 which the test freezes as its fixture (test/engine/export/fixtures/torchvision-reference.json).
 """
 import json
-import struct
+import os
 import sys
 
 import torch
 import torchvision
 
-DTYPES = {"F32": torch.float32, "I64": torch.int64}
+# the one safetensors reader, shared with the detection reference
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench"))
+from safetensors_io import read_safetensors  # noqa: E402
+
 FEATURES = ["res2", "res3", "res4", "res5"]
 # 1e-3 absolute, or 1e-4 relative for features larger than 10 (float32 round-off grows with depth)
 ABS_TOLERANCE = 1e-3
 REL_TOLERANCE = 1e-4
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    metadata = header.pop("__metadata__", {})
-    base = 8 + n
-    tensors = {}
-    for name, info in header.items():
-        begin, end = info["data_offsets"]
-        dtype = DTYPES[info["dtype"]]
-        if end > begin:
-            flat = torch.frombuffer(bytearray(data[base + begin : base + end]), dtype=dtype)
-        else:
-            flat = torch.empty(0, dtype=dtype)
-        tensors[name] = flat.reshape(info["shape"])
-    return tensors, metadata
 
 
 def check(weights_path, io_path, outputs=False):

@@ -23,6 +23,7 @@ import { writeSafetensors, type SafetensorsTensor } from '../../../src-main/engi
 import { backboneToTorchTensors } from '../../../src-main/engine/export/torch-state-dict';
 import { createBackbone } from '../../../src-main/engine/models/registry';
 import type { Backbone, FeatureName } from '../../../src-main/engine/models/types';
+import { torchvisionMissing } from '../../../bench/detection-reference';
 import { skipUnlessTool } from '../../optional-tool';
 import { calibrateBatchNorm } from './helpers';
 
@@ -38,22 +39,10 @@ const CASES = [
   { arch: 'resnet50', seed: 8, input: [1, 16, 16, 3] },
 ] as const;
 
-function torchMissing(): string | null {
-  // find_spec locates the packages without importing them (importing torch takes seconds); a broken
-  // install then fails the test rather than skipping it, which is what we want.
-  const code =
-    "import importlib.util as u, sys; sys.exit(0 if u.find_spec('torch') and u.find_spec('torchvision') else 3)";
-  const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8', timeout: 60_000 });
-  if (r.error) return `${PYTHON} could not run (${r.error.message})`;
-  if (r.status === 3) return `${PYTHON} has no torch/torchvision`;
-  if (r.status !== 0) return `${PYTHON}: ${(r.stderr ?? '').trim().split('\n').pop() ?? `exit ${r.status}`}`;
-  return null;
-}
-
 const skipReason = skipUnlessTool({
   tool: 'PyTorch',
   tests: 'live torchvision cross-check (the frozen-reference check still runs)',
-  missing: torchMissing(),
+  missing: torchvisionMissing(PYTHON),
   install: 'apt-get install python3-torch python3-torchvision (or set SELFEMD_TORCH_PYTHON)',
 });
 
