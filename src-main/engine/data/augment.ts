@@ -21,8 +21,9 @@
  * which `auto` picks on the wasm and cpu backends where it is several times faster.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hostReadsAreCheap, opsAreSingleThreaded } from '../backend/capabilities';
+import { buffersPooledBySize, hostReadsAreCheap, opsAreSingleThreaded } from '../backend/capabilities';
 import { readHostSync } from '../backend/host-read';
+import { canvasBucket } from '../backend/shape-buckets';
 import {
   GRAY_WEIGHTS,
   IMAGENET_MEAN,
@@ -230,8 +231,11 @@ function gaussianBlur(x: tf.Tensor4D, sigmas: number[]): tf.Tensor4D {
  * Crops and resizes every image to size×size in [0, 1], flipping where asked. Images of the same
  * shape share one cropAndResize call. Each image is edge-padded by one pixel so half-pixel sample
  * positions just outside the crop clamp to the edge instead of reading TF's zero extrapolation.
+ * Where the backend keeps a buffer per size (webgpu), all images share one canvas instead
+ * (cropResizeOnCanvas): grouped uploads would be tensors of ever new shapes.
  */
 function cropResize(images: readonly RawImage[], params: readonly ViewParams[], size: number): tf.Tensor4D {
+  if (buffersPooledBySize()) return cropResizeOnCanvas(images, params, size);
   const groups = new Map<string, number[]>();
   images.forEach((img, i) => {
     const key = `${img.height}x${img.width}`;
@@ -261,19 +265,7 @@ function cropResize(images: readonly RawImage[], params: readonly ViewParams[], 
       'symmetric',
     );
     const boxes = new Float32Array(indices.length * 4);
-    indices.forEach((idx, j) => {
-      const { crop, flip } = params[idx]!;
-      // Output pixel k samples source coordinate top + (k + ½)·height/size − ½ (half-pixel
-      // centres); TF samples y1·(H'−1) + k·(y2 − y1)(H'−1)/(size − 1) in the padded image (H' = h + 2).
-      const ys = crop.height / size;
-      const xs = crop.width / size;
-      const y1 = (crop.top + ys / 2 + 0.5) / (h + 1);
-      const y2 = (crop.top + crop.height - ys / 2 + 0.5) / (h + 1);
-      const xa = (crop.left + xs / 2 + 0.5) / (w + 1);
-      const xb = (crop.left + crop.width - xs / 2 + 0.5) / (w + 1);
-      // A box with x1 > x2 samples right to left: the horizontal flip costs nothing.
-      boxes.set(flip ? [y1, xb, y2, xa] : [y1, xa, y2, xb], j * 4);
-    });
+    indices.forEach((idx, j) => boxes.set(cropBox(params[idx]!, size, h + 1, w + 1), j * 4));
     parts.push(
       tf.image.cropAndResize(
         padded,
@@ -290,6 +282,62 @@ function cropResize(images: readonly RawImage[], params: readonly ViewParams[], 
   const inverse = new Array<number>(order.length);
   order.forEach((src, pos) => (inverse[src] = pos));
   return assemble(inverse.map((pos): [tf.Tensor4D, number, number] => [all, pos, 1]));
+}
+
+/**
+ * cropAndResize's box for a view's crop in an image edge-padded by one pixel, whose padded height
+ * and width are `yDen` + 1 and `xDen` + 1 (the image's own, or a larger canvas it sits in at the top
+ * left). Output pixel k samples source coordinate top + (k + ½)·height/size − ½ (half-pixel centres);
+ * TF samples y1·yDen + k·(y2 − y1)·yDen/(size − 1) in the padded image.
+ */
+function cropBox(p: ViewParams, size: number, yDen: number, xDen: number): number[] {
+  const { crop, flip } = p;
+  const ys = crop.height / size;
+  const xs = crop.width / size;
+  const y1 = (crop.top + ys / 2 + 0.5) / yDen;
+  const y2 = (crop.top + crop.height - ys / 2 + 0.5) / yDen;
+  const xa = (crop.left + xs / 2 + 0.5) / xDen;
+  const xb = (crop.left + crop.width - xs / 2 + 0.5) / xDen;
+  // A box with x1 > x2 samples right to left: the horizontal flip costs nothing.
+  return flip ? [y1, xb, y2, xa] : [y1, xa, y2, xb];
+}
+
+/**
+ * cropResize with every image, edge-padded by one pixel, at the top left of one [B, H, W, 3] canvas
+ * whose sides are size classes (shape-buckets.ts): one upload of a shape from a small set, whatever
+ * the mix of image sizes in the batch. The same sample positions; only float rounding differs.
+ */
+function cropResizeOnCanvas(
+  images: readonly RawImage[],
+  params: readonly ViewParams[],
+  size: number,
+): tf.Tensor4D {
+  const H = canvasBucket(Math.max(...images.map((im) => im.height)) + 2, 8);
+  const W = canvasBucket(Math.max(...images.map((im) => im.width)) + 2, 8);
+  const pixels = new Float32Array(images.length * H * W * 3);
+  const boxes = new Float32Array(images.length * 4);
+  images.forEach((img, i) => {
+    const { width: w, height: h, data } = img;
+    for (let y = 0; y < h + 2; y++) {
+      const sy = Math.min(Math.max(y - 1, 0), h - 1);
+      for (let x = 0; x < w + 2; x++) {
+        const sx = Math.min(Math.max(x - 1, 0), w - 1);
+        const s = (sy * w + sx) * 3;
+        const o = ((i * H + y) * W + x) * 3;
+        pixels[o] = data[s]! / 255;
+        pixels[o + 1] = data[s + 1]! / 255;
+        pixels[o + 2] = data[s + 2]! / 255;
+      }
+    }
+    boxes.set(cropBox(params[i]!, size, H - 1, W - 1), i * 4);
+  });
+  return tf.image.cropAndResize(
+    tf.tensor4d(pixels, [images.length, H, W, 3]),
+    tf.tensor2d(boxes, [images.length, 4]),
+    tf.tensor1d(Int32Array.from(images.keys()), 'int32'),
+    [size, size],
+    'bilinear',
+  );
 }
 
 /** The colour stages (jitter, grayscale, blur, solarize) on a [B, S, S, 3] batch in [0, 1]. */
