@@ -64,12 +64,27 @@ function assemble(runs: [tf.Tensor4D, number, number][]): tf.Tensor4D {
   return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
 }
 
-/** Applies `fn` to the images at `indices` (ascending) only, leaving the others untouched and uncomputed. */
-function onSubset(x: tf.Tensor4D, indices: number[], fn: (sub: tf.Tensor4D) => tf.Tensor4D): tf.Tensor4D {
+/**
+ * Applies `fn` to the images at `indices` (ascending) only, leaving the others untouched and
+ * uncomputed; `fn` gets the images and their indices. Where the backend keeps a buffer per size
+ * (webgpu), a subset would be a tensor of a new shape for every count: there every image goes
+ * through `fn` and the others are put back (exactly: a select, not a blend).
+ */
+function onSubset(
+  x: tf.Tensor4D,
+  indices: number[],
+  fn: (sub: tf.Tensor4D, of: number[]) => tf.Tensor4D,
+): tf.Tensor4D {
   const n = x.shape[0];
   if (indices.length === 0) return x;
-  if (indices.length === n) return fn(x);
-  const sub = fn(assemble(indices.map((i) => [x, i, 1])));
+  const all = Array.from({ length: n }, (_, i) => i);
+  if (indices.length === n) return fn(x, all);
+  if (buffersPooledBySize()) {
+    const chosen = new Set(indices);
+    const mask = tf.tensor4d(all.map((i) => chosen.has(i)), [n, 1, 1, 1], 'bool');
+    return tf.where(mask, fn(x, all), x);
+  }
+  const sub = fn(assemble(indices.map((i) => [x, i, 1])), indices);
   const position = new Map(indices.map((i, j) => [i, j]));
   return assemble(
     Array.from({ length: n }, (_, i): [tf.Tensor4D, number, number] => {
@@ -349,7 +364,8 @@ function colourStages(x: tf.Tensor4D, params: readonly ViewParams[]): tf.Tensor4
     if (ops.some((op) => op === 'brightness' || op === 'contrast' || op === 'saturation'))
       x = linearJitterSlot(x, ops, params);
     const hueIdx = ops.flatMap((op, i) => (op === 'hue' ? [i] : []));
-    x = onSubset(x, hueIdx, (sub) => adjustHue(sub, perImage(hueIdx.map((i) => params[i]!.jitter!.hue))));
+    // Images outside the subset (computed only where shapes must stay fixed, then discarded) shift by 0.
+    x = onSubset(x, hueIdx, (sub, of) => adjustHue(sub, perImage(of.map((i) => params[i]!.jitter?.hue ?? 0))));
   }
   if (params.some((p) => p.grayscale)) {
     const matrices = new Float32Array(n * 9);
@@ -358,10 +374,11 @@ function colourStages(x: tf.Tensor4D, params: readonly ViewParams[]): tf.Tensor4
   }
   const pick = (f: (p: ViewParams) => boolean) => params.flatMap((p, i) => (f(p) ? [i] : []));
   const blurIdx = pick((p) => p.blurSigma !== null);
-  x = onSubset(x, blurIdx, (sub) =>
+  // As for hue: images outside the subset blur with σ = 1 only where they are computed and discarded.
+  x = onSubset(x, blurIdx, (sub, of) =>
     gaussianBlur(
       sub,
-      blurIdx.map((i) => params[i]!.blurSigma!),
+      of.map((i) => params[i]!.blurSigma ?? 1),
     ),
   );
   x = onSubset(
