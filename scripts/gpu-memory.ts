@@ -39,7 +39,8 @@ const task = values.task!;
 const steps = Number(values.steps);
 if (!['faster-rcnn', 'retinanet', 'pretrain'].includes(task))
   throw new Error(`--task: '${task}' is not faster-rcnn, retinanet or pretrain`);
-if (!Number.isInteger(steps) || steps < 2) throw new Error(`--steps: '${values.steps}' is not a whole number ≥ 2`);
+if (!Number.isInteger(steps) || steps < 2)
+  throw new Error(`--steps: '${values.steps}' is not a whole number ≥ 2`);
 if (!(BACKEND_CHOICES as readonly string[]).includes(values.backend!))
   throw new Error(`--backend: '${values.backend}' is not one of ${BACKEND_CHOICES.join(', ')}`);
 const sizes = values.sizes!.split(',').map(Number) as [number, number];

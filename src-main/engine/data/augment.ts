@@ -81,7 +81,11 @@ function onSubset(
   if (indices.length === n) return fn(x, all);
   if (buffersPooledBySize()) {
     const chosen = new Set(indices);
-    const mask = tf.tensor4d(all.map((i) => chosen.has(i)), [n, 1, 1, 1], 'bool');
+    const mask = tf.tensor4d(
+      all.map((i) => chosen.has(i)),
+      [n, 1, 1, 1],
+      'bool',
+    );
     return tf.where(mask, fn(x, all), x);
   }
   const sub = fn(assemble(indices.map((i) => [x, i, 1])), indices);
@@ -365,7 +369,9 @@ function colourStages(x: tf.Tensor4D, params: readonly ViewParams[]): tf.Tensor4
       x = linearJitterSlot(x, ops, params);
     const hueIdx = ops.flatMap((op, i) => (op === 'hue' ? [i] : []));
     // Images outside the subset (computed only where shapes must stay fixed, then discarded) shift by 0.
-    x = onSubset(x, hueIdx, (sub, of) => adjustHue(sub, perImage(of.map((i) => params[i]!.jitter?.hue ?? 0))));
+    x = onSubset(x, hueIdx, (sub, of) =>
+      adjustHue(sub, perImage(of.map((i) => params[i]!.jitter?.hue ?? 0))),
+    );
   }
   if (params.some((p) => p.grayscale)) {
     const matrices = new Float32Array(n * 9);

@@ -101,7 +101,8 @@ describe.skipIf(!probe.info)('augmentation on webgpu', () => {
       gpu.out.forEach((views, b) =>
         views.forEach((pixels, v) => {
           let d = 0;
-          for (let i = 0; i < pixels.length; i++) d = Math.max(d, Math.abs(pixels[i]! - reference.out[b]![v]![i]!));
+          for (let i = 0; i < pixels.length; i++)
+            d = Math.max(d, Math.abs(pixels[i]! - reference.out[b]![v]![i]!));
           expect(d, `prefetch ${prefetch}, batch ${b}, view ${v}`).toBeLessThan(1e-4);
         }),
       );

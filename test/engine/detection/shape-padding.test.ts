@@ -37,7 +37,9 @@ describe('size classes', () => {
   });
 
   it('canvas sides are size classes of the divisibility', () => {
-    expect([48, 64, 65, 800, 1067, 1333].map((s) => canvasBucket(s, 32))).toEqual([64, 64, 96, 896, 1280, 1536]);
+    expect([48, 64, 65, 800, 1067, 1333].map((s) => canvasBucket(s, 32))).toEqual([
+      64, 64, 96, 896, 1280, 1536,
+    ]);
   });
 });
 

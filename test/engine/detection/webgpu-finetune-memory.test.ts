@@ -33,39 +33,36 @@ const train = detectionDatasetFromCoco(scenes.images, scenes.coco);
 
 describe.skipIf(!probe.info)('fine-tuning on webgpu: flat memory', () => {
   for (const detector of ['faster-rcnn', 'retinanet'] as const)
-    it(
-      `${detector} with multi-scale sizes`,
-      async () => {
-        await initBackend('webgpu', { env: {} });
-        const config = resolveFinetuneConfig(
-          mergeDefaults(
-            {
-              detector,
-              ...TINY_DETECTOR,
-              data: { minSizeTrain: [40, 64], maxSizeTrain: 96, hflip: true },
-              optim: { epochs: STEPS / 2, batchSize: 2, lr: 0.01, warmupFraction: 0.25, decayAt: [0.5] },
-              checkpoint: { everySteps: 1000 },
-            },
-            {},
-          ),
-        );
-        const memory: DeviceMemory[] = [];
-        const losses: number[] = [];
-        const result = await runFinetune({
-          config,
-          train,
-          runDir: `${root}/${detector}`,
-          hooks: {
-            onProgress: () => memory.push(deviceMemory()),
-            onMetrics: (points) => losses.push(...points.filter((p) => p.key === 'loss/total').map((p) => p.value)),
+    it(`${detector} with multi-scale sizes`, async () => {
+      await initBackend('webgpu', { env: {} });
+      const config = resolveFinetuneConfig(
+        mergeDefaults(
+          {
+            detector,
+            ...TINY_DETECTOR,
+            data: { minSizeTrain: [40, 64], maxSizeTrain: 96, hflip: true },
+            optim: { epochs: STEPS / 2, batchSize: 2, lr: 0.01, warmupFraction: 0.25, decayAt: [0.5] },
+            checkpoint: { everySteps: 1000 },
           },
-        });
-        expect(result).toMatchObject({ status: 'completed', step: STEPS });
-        expect(losses).toHaveLength(STEPS);
-        expect(losses.every((l) => Number.isFinite(l) && l > 0)).toBe(true);
-        expect(memory).toHaveLength(STEPS);
-        expectFlatMemory(memory, detector);
-      },
-      900_000,
-    );
+          {},
+        ),
+      );
+      const memory: DeviceMemory[] = [];
+      const losses: number[] = [];
+      const result = await runFinetune({
+        config,
+        train,
+        runDir: `${root}/${detector}`,
+        hooks: {
+          onProgress: () => memory.push(deviceMemory()),
+          onMetrics: (points) =>
+            losses.push(...points.filter((p) => p.key === 'loss/total').map((p) => p.value)),
+        },
+      });
+      expect(result).toMatchObject({ status: 'completed', step: STEPS });
+      expect(losses).toHaveLength(STEPS);
+      expect(losses.every((l) => Number.isFinite(l) && l > 0)).toBe(true);
+      expect(memory).toHaveLength(STEPS);
+      expectFlatMemory(memory, detector);
+    }, 900_000);
 });

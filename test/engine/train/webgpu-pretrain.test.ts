@@ -54,7 +54,13 @@ function resumeInFreshProcess(runDir: string, configFile: string): Promise<Recor
     child.on('exit', (code) => {
       clearTimeout(timer);
       if (code !== 0) reject(new Error(`the resuming process exited with ${code}:\n${err}`));
-      else resolve(out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)));
+      else
+        resolve(
+          out
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .map((l) => JSON.parse(l)),
+        );
     });
   });
 }
@@ -117,7 +123,8 @@ describe.skipIf(!probe.info)('pretraining on webgpu', () => {
     expect(e.message).toMatch(/loss became (NaN|Infinity|-Infinity) at step \d+; training stopped/);
     const kept = listCheckpoints(path.join(runDir, 'checkpoints'));
     expect(kept.at(-1)?.step).toBe(e.lastCheckpointStep);
-    for (const [, t] of loadCheckpoint(kept.at(-1)!.dir).tensors) expect(t.data.every(Number.isFinite)).toBe(true);
+    for (const [, t] of loadCheckpoint(kept.at(-1)!.dir).tensors)
+      expect(t.data.every(Number.isFinite)).toBe(true);
   }, 900_000);
 
   it("Sinkhorn's floors and the marginals' ε keep a zero marginal and an underflowed column finite", async () => {

@@ -76,7 +76,8 @@ export function createFasterRcnn(
     return a;
   };
   /** The box head's row count for `count` RoIs of a batch whose budget is `budget`: fixed where shapes must not vary. */
-  const roiRows = (count: number, budget: number) => (buffersPooledBySize() ? Math.max(count, budget) : count);
+  const roiRows = (count: number, budget: number) =>
+    buffersPooledBySize() ? Math.max(count, budget) : count;
 
   const parts = new Map<string, ParameterSet>([
     ['backbone', backbone],
