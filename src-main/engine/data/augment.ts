@@ -76,10 +76,9 @@ function onSubset(
   fn: (sub: tf.Tensor4D, of: number[]) => tf.Tensor4D,
 ): tf.Tensor4D {
   const n = x.shape[0];
-  if (indices.length === 0) return x;
   const all = Array.from({ length: n }, (_, i) => i);
-  if (indices.length === n) return fn(x, all);
   if (buffersPooledBySize()) {
+    // Also when no image or every image is chosen: the same programs and shapes every batch.
     const chosen = new Set(indices);
     const mask = tf.tensor4d(
       all.map((i) => chosen.has(i)),
@@ -88,6 +87,8 @@ function onSubset(
     );
     return tf.where(mask, fn(x, all), x);
   }
+  if (indices.length === 0) return x;
+  if (indices.length === n) return fn(x, all);
   const sub = fn(assemble(indices.map((i) => [x, i, 1])), indices);
   const position = new Map(indices.map((i, j) => [i, j]));
   return assemble(
@@ -118,12 +119,14 @@ const GRAY3 = GRAY_WEIGHTS.flatMap((wk) => [wk, wk, wk]);
  * One colour-jitter slot for brightness, contrast and saturation, each a per-image affine colour
  * map followed by clamping (torchvision's _blend): brightness b·x, contrast c·x + (1−c)·mean(grey),
  * saturation s·x + (1−s)·grey(x). Images doing something else this slot get the identity, which
- * is exact (x·1 + y·0 = x, and x is already in [0, 1]).
+ * is exact (x·1 + y·0 = x, and x is already in [0, 1]). `always`: the contrast term too when no image
+ * draws contrast (a zero weight, exact): the same ops on every batch.
  */
 function linearJitterSlot(
   x: tf.Tensor4D,
   ops: (JitterOp | null)[],
   params: readonly ViewParams[],
+  always: boolean,
 ): tf.Tensor4D {
   const n = ops.length;
   const matrices = new Float32Array(n * 9);
@@ -142,7 +145,7 @@ function linearJitterSlot(
     matrices.set(m, i * 9);
   });
   let y = mixChannels(x, matrices);
-  if (contrastWeight.some((v) => v !== 0)) {
+  if (always || contrastWeight.some((v) => v !== 0)) {
     // The mean grey of the image as it is before this op (torchvision: mean of rgb_to_grayscale).
     const meanGrey = tf.sum(
       tf.mul(tf.mean(x, [1, 2], true), tf.tensor1d(GRAY_WEIGHTS as unknown as number[])),
@@ -362,18 +365,22 @@ function cropResizeOnCanvas(
 /** The colour stages (jitter, grayscale, blur, solarize) on a [B, S, S, 3] batch in [0, 1]. */
 function colourStages(x: tf.Tensor4D, params: readonly ViewParams[]): tf.Tensor4D {
   const n = params.length;
+  // Where the backend keeps a buffer per size (webgpu), every stage runs on every batch (identity
+  // for the images not drawing it, exact), so that each batch allocates the same buffers: a stage
+  // first drawn at batch k would otherwise add its buffers then.
+  const always = buffersPooledBySize();
   // Colour jitter, slot by slot: in slot k every image applies its own k-th op.
   for (let slot = 0; slot < 4; slot++) {
     const ops = params.map((p) => (p.jitter ? p.jitter.order[slot]! : null));
-    if (ops.some((op) => op === 'brightness' || op === 'contrast' || op === 'saturation'))
-      x = linearJitterSlot(x, ops, params);
+    if (always || ops.some((op) => op === 'brightness' || op === 'contrast' || op === 'saturation'))
+      x = linearJitterSlot(x, ops, params, always);
     const hueIdx = ops.flatMap((op, i) => (op === 'hue' ? [i] : []));
     // Images outside the subset (computed only where shapes must stay fixed, then discarded) shift by 0.
     x = onSubset(x, hueIdx, (sub, of) =>
       adjustHue(sub, perImage(of.map((i) => params[i]!.jitter?.hue ?? 0))),
     );
   }
-  if (params.some((p) => p.grayscale)) {
+  if (always || params.some((p) => p.grayscale)) {
     const matrices = new Float32Array(n * 9);
     params.forEach((p, i) => matrices.set(p.grayscale ? GRAY3 : IDENTITY3, i * 9));
     x = mixChannels(x, matrices);
