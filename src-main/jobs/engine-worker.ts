@@ -56,17 +56,23 @@ async function run(job: EngineJob): Promise<void> {
   const threads = recorded ?? (process.env.SELFEMD_WASM_THREADS?.trim() ? undefined : 'auto');
   const info = await initBackend(job.config.backend, { threads });
   channel.send({ type: 'backend', info });
-  switch (job.kind) {
-    case 'pretrain':
-      return pretrain(job);
-    case 'finetune':
-      return finetune(job);
-    case 'transport':
-      return transport(job);
-    case 'export': {
-      const result = await exportBackbone(job);
-      channel.send({ type: 'result', result });
+  try {
+    switch (job.kind) {
+      case 'pretrain':
+        return await pretrain(job);
+      case 'finetune':
+        return await finetune(job);
+      case 'transport':
+        return await transport(job);
+      case 'export': {
+        const result = await exportBackbone(job);
+        channel.send({ type: 'result', result });
+      }
     }
+  } finally {
+    // The job's end releases the GPU device (webgpu): its buffers go back at once, and nothing
+    // native is left to hold the process, whichever way the job ended.
+    releaseBackend();
   }
 }
 

@@ -32,6 +32,23 @@ const SINGLE_THREADED_OPS: Record<Resolved, boolean> = {
   cpu: true,
 };
 
+/**
+ * The backend's allocator keeps one pooled buffer per byte size it ever handed out and never frees
+ * them (tfjs-backend-webgpu 4.22's BufferManager: a released buffer goes back to a free list keyed by
+ * its exact size and usage). Every tensor shape that occurs once stays allocated for the rest of the
+ * run, so shapes that change step to step (multi-scale inputs, RoI counts) grow device memory without
+ * bound; there the engine pads or buckets them to a small fixed set (detection/inputs.ts,
+ * detection/roi-align.ts). Host backends free what they release, and TF's own GPU allocator
+ * (tfjs-node-gpu) coalesces freed blocks: exact shapes cost nothing there.
+ */
+const POOLS_BUFFERS_BY_SIZE: Record<Resolved, boolean> = {
+  'tfjs-node-gpu': false,
+  webgpu: true,
+  'tfjs-node': false,
+  wasm: false,
+  cpu: false,
+};
+
 /** TF.js backend names → our choice (tfjs-node and tfjs-node-gpu both register 'tensorflow'). */
 const CHOICE_OF_TF_BACKEND: Record<string, Resolved> = {
   wasm: 'wasm',
@@ -42,6 +59,10 @@ const CHOICE_OF_TF_BACKEND: Record<string, Resolved> = {
 
 export function cheapHostReadsOf(choice: Resolved): boolean {
   return CHEAP_HOST_READS[choice];
+}
+
+export function poolsBuffersBySizeOf(choice: Resolved): boolean {
+  return POOLS_BUFFERS_BY_SIZE[choice];
 }
 
 let selected: { tfBackend: string; choice: Resolved } | undefined;
@@ -65,6 +86,16 @@ export function hostReadsAreCheap(): boolean {
 export function opsAreSingleThreaded(): boolean {
   const choice = activeChoice();
   return choice !== undefined && SINGLE_THREADED_OPS[choice];
+}
+
+/**
+ * Whether the active backend pools device buffers by size (see POOLS_BUFFERS_BY_SIZE): varying
+ * shapes must then be padded to fixed ones. Unknown backends (webgl pools textures by shape) count as
+ * pooling: padding costs them a little compute, never correctness.
+ */
+export function buffersPooledBySize(): boolean {
+  const choice = activeChoice();
+  return choice === undefined || POOLS_BUFFERS_BY_SIZE[choice];
 }
 
 function activeChoice(): Resolved | undefined {

@@ -23,7 +23,7 @@ import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND_CHOICES, type BackendChoice } from '../../../shared/config/pretrain';
-import { cheapHostReadsOf, noteSelectedBackend } from './capabilities';
+import { cheapHostReadsOf, noteSelectedBackend, poolsBuffersBySizeOf } from './capabilities';
 import { registerMissingGradients } from './extra-gradients';
 import { type ThreadProbe, chooseWasmThreads } from './thread-probe';
 import { gemmFunction } from './kernels/gemm';
@@ -70,6 +70,11 @@ export interface BackendInfo {
    * trip (wasm, cpu, tfjs-node). Strategies that read to JS every step run only where this holds.
    */
   cheapHostReads: boolean;
+  /**
+   * The allocator keeps a buffer per size it ever allocated (webgpu): shapes that vary from step to
+   * step are padded to a small fixed set there, so that a long run's device memory stays flat.
+   */
+  poolsBuffersBySize: boolean;
   /** webgpu: the adapter and its limits; null on other backends. */
   gpu: GpuAdapterInfo | null;
   /** Why earlier candidates were passed over, for `selfemd info` and the run record. */
@@ -128,7 +133,13 @@ export async function initBackend(
     const result = await tryBackend(candidate, threads, options.probe, notes, gpu);
     if (result) {
       noteSelectedBackend(result.tfBackend, result.choice);
-      current = { ...result, cheapHostReads: cheapHostReadsOf(result.choice), requested, notes };
+      current = {
+        ...result,
+        cheapHostReads: cheapHostReadsOf(result.choice),
+        poolsBuffersBySize: poolsBuffersBySizeOf(result.choice),
+        requested,
+        notes,
+      };
       return current;
     }
     if (requested !== 'auto') {
@@ -212,7 +223,7 @@ function resolveGpu(
   return { name, power, allowFallback: requested === 'webgpu' };
 }
 
-type Partial = Omit<BackendInfo, 'requested' | 'notes' | 'cheapHostReads'>;
+type Partial = Omit<BackendInfo, 'requested' | 'notes' | 'cheapHostReads' | 'poolsBuffersBySize'>;
 
 async function tryBackend(
   candidate: Resolved,

@@ -21,8 +21,9 @@
  * which `auto` picks on the wasm and cpu backends where it is several times faster.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hostReadsAreCheap, opsAreSingleThreaded } from '../backend/capabilities';
+import { buffersPooledBySize, hostReadsAreCheap, opsAreSingleThreaded } from '../backend/capabilities';
 import { readHostSync } from '../backend/host-read';
+import { canvasBucket } from '../backend/shape-buckets';
 import {
   GRAY_WEIGHTS,
   IMAGENET_MEAN,
@@ -63,12 +64,32 @@ function assemble(runs: [tf.Tensor4D, number, number][]): tf.Tensor4D {
   return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
 }
 
-/** Applies `fn` to the images at `indices` (ascending) only, leaving the others untouched and uncomputed. */
-function onSubset(x: tf.Tensor4D, indices: number[], fn: (sub: tf.Tensor4D) => tf.Tensor4D): tf.Tensor4D {
+/**
+ * Applies `fn` to the images at `indices` (ascending) only, leaving the others untouched and
+ * uncomputed; `fn` gets the images and their indices. Where the backend keeps a buffer per size
+ * (webgpu), a subset would be a tensor of a new shape for every count: there every image goes
+ * through `fn` and the others are put back (exactly: a select, not a blend).
+ */
+function onSubset(
+  x: tf.Tensor4D,
+  indices: number[],
+  fn: (sub: tf.Tensor4D, of: number[]) => tf.Tensor4D,
+): tf.Tensor4D {
   const n = x.shape[0];
+  const all = Array.from({ length: n }, (_, i) => i);
+  if (buffersPooledBySize()) {
+    // Also when no image or every image is chosen: the same programs and shapes every batch.
+    const chosen = new Set(indices);
+    const mask = tf.tensor4d(
+      all.map((i) => chosen.has(i)),
+      [n, 1, 1, 1],
+      'bool',
+    );
+    return tf.where(mask, fn(x, all), x);
+  }
   if (indices.length === 0) return x;
-  if (indices.length === n) return fn(x);
-  const sub = fn(assemble(indices.map((i) => [x, i, 1])));
+  if (indices.length === n) return fn(x, all);
+  const sub = fn(assemble(indices.map((i) => [x, i, 1])), indices);
   const position = new Map(indices.map((i, j) => [i, j]));
   return assemble(
     Array.from({ length: n }, (_, i): [tf.Tensor4D, number, number] => {
@@ -98,12 +119,14 @@ const GRAY3 = GRAY_WEIGHTS.flatMap((wk) => [wk, wk, wk]);
  * One colour-jitter slot for brightness, contrast and saturation, each a per-image affine colour
  * map followed by clamping (torchvision's _blend): brightness b·x, contrast c·x + (1−c)·mean(grey),
  * saturation s·x + (1−s)·grey(x). Images doing something else this slot get the identity, which
- * is exact (x·1 + y·0 = x, and x is already in [0, 1]).
+ * is exact (x·1 + y·0 = x, and x is already in [0, 1]). `always`: the contrast term too when no image
+ * draws contrast (a zero weight, exact): the same ops on every batch.
  */
 function linearJitterSlot(
   x: tf.Tensor4D,
   ops: (JitterOp | null)[],
   params: readonly ViewParams[],
+  always: boolean,
 ): tf.Tensor4D {
   const n = ops.length;
   const matrices = new Float32Array(n * 9);
@@ -122,7 +145,7 @@ function linearJitterSlot(
     matrices.set(m, i * 9);
   });
   let y = mixChannels(x, matrices);
-  if (contrastWeight.some((v) => v !== 0)) {
+  if (always || contrastWeight.some((v) => v !== 0)) {
     // The mean grey of the image as it is before this op (torchvision: mean of rgb_to_grayscale).
     const meanGrey = tf.sum(
       tf.mul(tf.mean(x, [1, 2], true), tf.tensor1d(GRAY_WEIGHTS as unknown as number[])),
@@ -230,8 +253,11 @@ function gaussianBlur(x: tf.Tensor4D, sigmas: number[]): tf.Tensor4D {
  * Crops and resizes every image to size×size in [0, 1], flipping where asked. Images of the same
  * shape share one cropAndResize call. Each image is edge-padded by one pixel so half-pixel sample
  * positions just outside the crop clamp to the edge instead of reading TF's zero extrapolation.
+ * Where the backend keeps a buffer per size (webgpu), all images share one canvas instead
+ * (cropResizeOnCanvas): grouped uploads would be tensors of ever new shapes.
  */
 function cropResize(images: readonly RawImage[], params: readonly ViewParams[], size: number): tf.Tensor4D {
+  if (buffersPooledBySize()) return cropResizeOnCanvas(images, params, size);
   const groups = new Map<string, number[]>();
   images.forEach((img, i) => {
     const key = `${img.height}x${img.width}`;
@@ -261,19 +287,7 @@ function cropResize(images: readonly RawImage[], params: readonly ViewParams[], 
       'symmetric',
     );
     const boxes = new Float32Array(indices.length * 4);
-    indices.forEach((idx, j) => {
-      const { crop, flip } = params[idx]!;
-      // Output pixel k samples source coordinate top + (k + ½)·height/size − ½ (half-pixel
-      // centres); TF samples y1·(H'−1) + k·(y2 − y1)(H'−1)/(size − 1) in the padded image (H' = h + 2).
-      const ys = crop.height / size;
-      const xs = crop.width / size;
-      const y1 = (crop.top + ys / 2 + 0.5) / (h + 1);
-      const y2 = (crop.top + crop.height - ys / 2 + 0.5) / (h + 1);
-      const xa = (crop.left + xs / 2 + 0.5) / (w + 1);
-      const xb = (crop.left + crop.width - xs / 2 + 0.5) / (w + 1);
-      // A box with x1 > x2 samples right to left: the horizontal flip costs nothing.
-      boxes.set(flip ? [y1, xb, y2, xa] : [y1, xa, y2, xb], j * 4);
-    });
+    indices.forEach((idx, j) => boxes.set(cropBox(params[idx]!, size, h + 1, w + 1), j * 4));
     parts.push(
       tf.image.cropAndResize(
         padded,
@@ -292,28 +306,92 @@ function cropResize(images: readonly RawImage[], params: readonly ViewParams[], 
   return assemble(inverse.map((pos): [tf.Tensor4D, number, number] => [all, pos, 1]));
 }
 
+/**
+ * cropAndResize's box for a view's crop in an image edge-padded by one pixel, whose padded height
+ * and width are `yDen` + 1 and `xDen` + 1 (the image's own, or a larger canvas it sits in at the top
+ * left). Output pixel k samples source coordinate top + (k + ½)·height/size − ½ (half-pixel centres);
+ * TF samples y1·yDen + k·(y2 − y1)·yDen/(size − 1) in the padded image.
+ */
+function cropBox(p: ViewParams, size: number, yDen: number, xDen: number): number[] {
+  const { crop, flip } = p;
+  const ys = crop.height / size;
+  const xs = crop.width / size;
+  const y1 = (crop.top + ys / 2 + 0.5) / yDen;
+  const y2 = (crop.top + crop.height - ys / 2 + 0.5) / yDen;
+  const xa = (crop.left + xs / 2 + 0.5) / xDen;
+  const xb = (crop.left + crop.width - xs / 2 + 0.5) / xDen;
+  // A box with x1 > x2 samples right to left: the horizontal flip costs nothing.
+  return flip ? [y1, xb, y2, xa] : [y1, xa, y2, xb];
+}
+
+/**
+ * cropResize with every image, edge-padded by one pixel, at the top left of one [B, H, W, 3] canvas
+ * whose sides are size classes (shape-buckets.ts): one upload of a shape from a small set, whatever
+ * the mix of image sizes in the batch. The same sample positions; only float rounding differs.
+ */
+function cropResizeOnCanvas(
+  images: readonly RawImage[],
+  params: readonly ViewParams[],
+  size: number,
+): tf.Tensor4D {
+  const H = canvasBucket(Math.max(...images.map((im) => im.height)) + 2, 8);
+  const W = canvasBucket(Math.max(...images.map((im) => im.width)) + 2, 8);
+  const pixels = new Float32Array(images.length * H * W * 3);
+  const boxes = new Float32Array(images.length * 4);
+  images.forEach((img, i) => {
+    const { width: w, height: h, data } = img;
+    for (let y = 0; y < h + 2; y++) {
+      const sy = Math.min(Math.max(y - 1, 0), h - 1);
+      for (let x = 0; x < w + 2; x++) {
+        const sx = Math.min(Math.max(x - 1, 0), w - 1);
+        const s = (sy * w + sx) * 3;
+        const o = ((i * H + y) * W + x) * 3;
+        pixels[o] = data[s]! / 255;
+        pixels[o + 1] = data[s + 1]! / 255;
+        pixels[o + 2] = data[s + 2]! / 255;
+      }
+    }
+    boxes.set(cropBox(params[i]!, size, H - 1, W - 1), i * 4);
+  });
+  return tf.image.cropAndResize(
+    tf.tensor4d(pixels, [images.length, H, W, 3]),
+    tf.tensor2d(boxes, [images.length, 4]),
+    tf.tensor1d(Int32Array.from(images.keys()), 'int32'),
+    [size, size],
+    'bilinear',
+  );
+}
+
 /** The colour stages (jitter, grayscale, blur, solarize) on a [B, S, S, 3] batch in [0, 1]. */
 function colourStages(x: tf.Tensor4D, params: readonly ViewParams[]): tf.Tensor4D {
   const n = params.length;
+  // Where the backend keeps a buffer per size (webgpu), every stage runs on every batch (identity
+  // for the images not drawing it, exact), so that each batch allocates the same buffers: a stage
+  // first drawn at batch k would otherwise add its buffers then.
+  const always = buffersPooledBySize();
   // Colour jitter, slot by slot: in slot k every image applies its own k-th op.
   for (let slot = 0; slot < 4; slot++) {
     const ops = params.map((p) => (p.jitter ? p.jitter.order[slot]! : null));
-    if (ops.some((op) => op === 'brightness' || op === 'contrast' || op === 'saturation'))
-      x = linearJitterSlot(x, ops, params);
+    if (always || ops.some((op) => op === 'brightness' || op === 'contrast' || op === 'saturation'))
+      x = linearJitterSlot(x, ops, params, always);
     const hueIdx = ops.flatMap((op, i) => (op === 'hue' ? [i] : []));
-    x = onSubset(x, hueIdx, (sub) => adjustHue(sub, perImage(hueIdx.map((i) => params[i]!.jitter!.hue))));
+    // Images outside the subset (computed only where shapes must stay fixed, then discarded) shift by 0.
+    x = onSubset(x, hueIdx, (sub, of) =>
+      adjustHue(sub, perImage(of.map((i) => params[i]!.jitter?.hue ?? 0))),
+    );
   }
-  if (params.some((p) => p.grayscale)) {
+  if (always || params.some((p) => p.grayscale)) {
     const matrices = new Float32Array(n * 9);
     params.forEach((p, i) => matrices.set(p.grayscale ? GRAY3 : IDENTITY3, i * 9));
     x = mixChannels(x, matrices);
   }
   const pick = (f: (p: ViewParams) => boolean) => params.flatMap((p, i) => (f(p) ? [i] : []));
   const blurIdx = pick((p) => p.blurSigma !== null);
-  x = onSubset(x, blurIdx, (sub) =>
+  // As for hue: images outside the subset blur with σ = 1 only where they are computed and discarded.
+  x = onSubset(x, blurIdx, (sub, of) =>
     gaussianBlur(
       sub,
-      blurIdx.map((i) => params[i]!.blurSigma!),
+      of.map((i) => params[i]!.blurSigma ?? 1),
     ),
   );
   x = onSubset(

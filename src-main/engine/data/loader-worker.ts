@@ -6,7 +6,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BackendChoice } from '../../../shared/config/pretrain';
-import { readHostSync } from '../backend/host-read';
 import { initBackend } from '../backend/select';
 import { type AugmentImpl, type ViewParams, applyViewParams } from './augment';
 import type { RawImage } from './raw-image';
@@ -22,21 +21,27 @@ export type AugmentResponse =
   | { id: number; views: { pixels: Float32Array; shape: [number, number, number, number] }[] }
   | { id: number; error: string };
 
+if (!parentPort) throw new Error('loader-worker.ts must run as a worker thread');
 const port = parentPort;
-if (!port) throw new Error('loader-worker.ts must run as a worker thread');
 const backend = ((workerData as { backend?: BackendChoice } | undefined)?.backend ?? 'wasm') as BackendChoice;
 await initBackend(backend);
 
-port.on('message', (req: AugmentRequest) => {
+// The loader sends one request at a time, so an asynchronous handler never overlaps another.
+port.on('message', (req: AugmentRequest) => void render(req));
+
+async function render(req: AugmentRequest): Promise<void> {
   try {
-    const views = req.jobs.map((job) => {
+    const views: { pixels: Float32Array; shape: [number, number, number, number] }[] = [];
+    for (const job of req.jobs) {
       const t = applyViewParams(req.images, job.params, job.size, { impl: req.impl });
-      // The worker's backend is a host one (wasm by default): a synchronous read is a copy.
-      const pixels = new Float32Array(readHostSync(t));
-      const shape = t.shape;
-      t.dispose();
-      return { pixels, shape };
-    });
+      try {
+        // Read without blocking: the worker's backend may be a device one (webgpu), where a
+        // synchronous read throws; on wasm (the default) this is the same copy.
+        views.push({ pixels: new Float32Array(await t.data()), shape: t.shape });
+      } finally {
+        t.dispose();
+      }
+    }
     const res: AugmentResponse = { id: req.id, views };
     port.postMessage(
       res,
@@ -46,5 +51,5 @@ port.on('message', (req: AugmentRequest) => {
     const res: AugmentResponse = { id: req.id, error: (err as Error).stack ?? String(err) };
     port.postMessage(res);
   }
-});
+}
 port.postMessage({ ready: true, backend });

@@ -4,11 +4,13 @@
  * padded, ImageNet-normalised NHWC batch (the normalisation the backbones were pretrained with).
  */
 import * as tf from '@tensorflow/tfjs';
+import { buffersPooledBySize } from '../backend/capabilities';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/augment-params';
 import type { RawImage } from '../data/raw-image';
 import type { CocoDataset } from '../eval/coco-types';
 import { cocoToXyxy, type BoxArray } from './boxes';
 import type { TrainTargets } from './detector';
+import { hostInputBatch } from './host-input-batch';
 
 export interface DetectionSample {
   /** The COCO image id (detections are reported with it). */
@@ -113,7 +115,10 @@ export function transformBoxes(
 }
 
 export interface InputBatch {
-  /** [N, H, W, 3], normalised, zero-padded at the bottom and right to a multiple of `divisibility`. */
+  /**
+   * [N, H, W, 3], normalised, zero-padded at the bottom and right to a multiple of `divisibility`
+   * (where the backend keeps a buffer per size, to a canvas of size-class sides: host-input-batch.ts).
+   */
   images: tf.Tensor4D;
   /** (height, width) of each resized image inside the padded batch. */
   sizes: [number, number][];
@@ -122,7 +127,8 @@ export interface InputBatch {
 /**
  * Resizes each image (bilinear, half-pixel centres) to `shapes[i]`, mirrors those with `flips[i]`,
  * normalises with ImageNet's mean and std, and pads all to the largest size rounded up to
- * `divisibility` (detectron2 pads the normalised images with 0 too).
+ * `divisibility` (detectron2 pads the normalised images with 0 too). Where the backend keeps a
+ * buffer per size (webgpu), the batch is built in JS on a bucketed canvas instead (host-input-batch.ts).
  */
 export function makeInputBatch(
   images: RawImage[],
@@ -130,6 +136,8 @@ export function makeInputBatch(
   flips: boolean[],
   divisibility = 32,
 ): InputBatch {
+  const sizes = shapes.map((s): [number, number] => [s[0], s[1]]);
+  if (buffersPooledBySize()) return { images: hostInputBatch(images, shapes, flips, divisibility), sizes };
   const maxH = Math.max(...shapes.map((s) => s[0]));
   const maxW = Math.max(...shapes.map((s) => s[1]));
   const H = Math.ceil(maxH / divisibility) * divisibility;
@@ -155,7 +163,7 @@ export function makeInputBatch(
     });
     return each.length === 1 ? each[0]! : tf.concat(each, 0);
   });
-  return { images: tensor, sizes: shapes.map((s) => [s[0], s[1]]) };
+  return { images: tensor, sizes };
 }
 
 /**

@@ -10,8 +10,14 @@
  * weight) — duplicates merged — and applied as gatherND → scale → scatterND (which sums duplicate
  * output rows). Its gradient is the transposed map, the same three ops with source and output
  * swapped, supplied with tf.customGrad.
+ *
+ * The number of (row, weight) triples depends on the boxes' sizes, so it changes every step. Where
+ * the backend keeps a buffer per size (webgpu), it is padded to a size class with zero-weight
+ * triples (they add exact zeros), and callers pad the RoI count to a fixed one with `numRois`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { buffersPooledBySize } from '../backend/capabilities';
+import { sizeBucket } from '../backend/shape-buckets';
 import type { BoxArray } from './boxes';
 
 export interface RoiLevel {
@@ -28,6 +34,7 @@ export interface RoiAlignPlan {
   /** Rows of the [R·P·P, C] output. */
   dst: Int32Array;
   weight: Float32Array;
+  /** Output RoIs: the boxes, then any padding RoIs (all zeros; no triple writes to them). */
   numRois: number;
   resolution: number;
   /** Total rows of the concatenated levels (Σ N·H·W). */
@@ -59,7 +66,7 @@ export function assignLevels(
 
 /**
  * Plans RoIAlign of `boxes` (image pixels, xyxy), box i taken from image `batchIndex[i]` of level
- * `levelIndex[i]`, to `resolution`² bins.
+ * `levelIndex[i]`, to `resolution`² bins. `numRois` (≥ the boxes) pads the output with zero RoIs.
  */
 export function planRoiAlign(
   boxes: BoxArray,
@@ -68,8 +75,11 @@ export function planRoiAlign(
   levels: RoiLevel[],
   resolution: number,
   samplingRatio: number,
+  numRois = boxes.length / 4,
 ): RoiAlignPlan {
   const R = boxes.length / 4;
+  if (!Number.isInteger(numRois) || numRois < R)
+    throw new Error(`roiAlign: numRois ${numRois} is fewer than the ${R} boxes`);
   const P = resolution;
   const offsets: number[] = [];
   let sourceRows = 0;
@@ -151,7 +161,7 @@ export function planRoiAlign(
     src: Int32Array.from(src),
     dst: Int32Array.from(dst),
     weight: Float32Array.from(weight),
-    numRois: R,
+    numRois,
     resolution: P,
     sourceRows,
   };
@@ -164,16 +174,24 @@ export function roiAlign(levels: tf.Tensor4D[], plan: RoiAlignPlan): tf.Tensor4D
   if (rows !== plan.sourceRows)
     throw new Error(`roiAlign: the plan expects ${plan.sourceRows} feature rows, the levels have ${rows}`);
   const { numRois: R, resolution: P } = plan;
-  const E = plan.src.length;
+  const real = plan.src.length;
+  // Zero-weight triples (row 0 → row 0) pad the count to a size class where shapes must not vary.
+  const E = real > 0 && buffersPooledBySize() ? sizeBucket(real) : real;
+  const padded = (a: Int32Array | Float32Array) => {
+    if (E === real) return a;
+    const out = new (a.constructor as Int32ArrayConstructor | Float32ArrayConstructor)(E);
+    out.set(a);
+    return out;
+  };
   return tf.tidy(() => {
     const flat = tf.concat(
       levels.map((l) => tf.reshape(l, [-1, C])),
       0,
     ) as tf.Tensor2D;
     if (E === 0) return tf.mul(tf.zeros([R, P, P, C]), tf.sum(flat)) as tf.Tensor4D;
-    const src = tf.tensor2d(plan.src, [E, 1], 'int32');
-    const dst = tf.tensor2d(plan.dst, [E, 1], 'int32');
-    const w = tf.tensor2d(plan.weight, [E, 1]);
+    const src = tf.tensor2d(padded(plan.src), [E, 1], 'int32');
+    const dst = tf.tensor2d(padded(plan.dst), [E, 1], 'int32');
+    const w = tf.tensor2d(padded(plan.weight), [E, 1]);
     const op = tf.customGrad((f, s, d, wt, save) => {
       // Keep the index tensors alive for the backward pass (the tape holds saved tensors).
       (save as tf.GradSaveFunc)([s as tf.Tensor, d as tf.Tensor, wt as tf.Tensor]);

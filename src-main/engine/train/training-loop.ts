@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
+import { deviceMemory } from '../backend/device-memory';
 import {
   pruneCheckpoints,
   resumeCheckpoint,
@@ -72,6 +73,19 @@ export interface TrainingLoopOptions extends ResumeOptions {
 /** The values of scalar tensors, read without blocking (`data()`, never `dataSync()`): for a step's losses. */
 export async function readScalars(tensors: readonly tf.Tensor[]): Promise<number[]> {
   return Promise.all(tensors.map(async (t) => (await t.data())[0]!));
+}
+
+/**
+ * The GPU's memory after a step, where the backend reports it (webgpu): flat after the first steps
+ * when shapes are fixed, growing when they vary (backend/capabilities.ts, POOLS_BUFFERS_BY_SIZE).
+ */
+function gpuMemoryMetrics(): { key: string; value: number }[] {
+  const m = deviceMemory();
+  if (m.gpuBytesAllocated === undefined || m.gpuBytesInUse === undefined) return [];
+  return [
+    { key: 'perf/gpu_allocated_mb', value: m.gpuBytesAllocated / 2 ** 20 },
+    { key: 'perf/gpu_in_use_mb', value: m.gpuBytesInUse / 2 ** 20 },
+  ];
 }
 
 export class NonFiniteLossError extends Error {
@@ -156,6 +170,7 @@ export async function runTrainingLoop<S extends LoopPosition>(
       { key: 'loss/total', value: outcome.loss },
       ...outcome.metrics,
       { key: 'perf/step_ms', value: performance.now() - t0 },
+      ...gpuMemoryMetrics(),
     ];
     hooks.onMetrics?.(metrics.map((p) => ({ ...p, step: at.step, wallTime: now })));
     // ETA from the mean step time since this process started (or resumed) the run.

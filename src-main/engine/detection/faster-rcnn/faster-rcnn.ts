@@ -6,6 +6,11 @@
  * defaults: RPN binary cross-entropy and L1 over 256 sampled anchors per image; box-head softmax
  * cross-entropy (mean over the 512 sampled RoIs per image) and smooth L1 (β 0) on foreground
  * class-specific deltas, divided by the number of sampled RoIs.
+ *
+ * The RoI count changes every step (fewer proposals or too few foreground candidates). Where the
+ * backend keeps a buffer per size (webgpu; backend/capabilities.ts), the box head runs on a fixed
+ * count instead — the sampling budget in training, the proposal budget in inference — with the
+ * padding RoIs weighted zero in every loss term, so the losses and gradients are those of the real RoIs.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FinetuneConfig } from '../../../../shared/config/finetune';
@@ -18,6 +23,7 @@ import { createFpn } from '../fpn';
 import { boxRegressionLoss, sigmoidCrossEntropy } from '../losses';
 import { finalizeDetections } from '../postprocess';
 import { assignLevels, planRoiAlign, roiAlign, type RoiLevel } from '../roi-align';
+import { buffersPooledBySize } from '../../backend/capabilities';
 import { takeValues } from '../../backend/take-values';
 import { createBoxHead } from './box-head';
 import { sampleRois, type SampledRois } from './roi-targets';
@@ -69,6 +75,10 @@ export function createFasterRcnn(
     if (!a) anchorCache.set(key, (a = multiLevelAnchors(specs, shapes)));
     return a;
   };
+  /** The box head's row count for `count` RoIs of a batch whose budget is `budget`: fixed where shapes must not vary. */
+  const roiRows = (count: number, budget: number) =>
+    buffersPooledBySize() ? Math.max(count, budget) : count;
+
   const parts = new Map<string, ParameterSet>([
     ['backbone', backbone],
     ['fpn', fpn],
@@ -97,8 +107,11 @@ export function createFasterRcnn(
     return { levels, objectness, deltas, anchors: anchorsFor(shapes) };
   };
 
-  /** RoIAlign of boxes (image-major, `batchIndex`) on P2..P5, then the box head. */
-  const boxHead = (levels: tf.Tensor4D[], boxes: Float32Array, batchIndex: Int32Array) => {
+  /**
+   * RoIAlign of boxes (image-major, `batchIndex`) on P2..P5, then the box head: `numRois` rows, the
+   * boxes' then zero RoIs (padding to a fixed count).
+   */
+  const boxHead = (levels: tf.Tensor4D[], boxes: Float32Array, batchIndex: Int32Array, numRois: number) => {
     const pooled = levels.slice(0, POOLER_LEVELS);
     const geometry: RoiLevel[] = pooled.map((l, i) => ({
       batch: l.shape[0],
@@ -113,7 +126,7 @@ export function createFasterRcnn(
       hc.canonicalBoxSize,
       hc.canonicalLevel,
     );
-    const plan = planRoiAlign(boxes, batchIndex, levelIndex, geometry, P, hc.samplingRatio);
+    const plan = planRoiAlign(boxes, batchIndex, levelIndex, geometry, P, hc.samplingRatio, numRois);
     return head.forward(roiAlign(pooled, plan));
   };
 
@@ -205,10 +218,12 @@ export function createFasterRcnn(
 
       // RoIs sampled by prepareLosses from the proposals of these predictions' values.
       const rois = prepared.rois;
-      const R = rois.classes.length;
-      const out = boxHead(levels, rois.boxes, rois.batchIndex);
+      const real = rois.classes.length;
+      const R = roiRows(real, N * hc.batchSizePerImage);
+      const out = boxHead(levels, rois.boxes, rois.batchIndex, R);
 
       // Box head: softmax cross-entropy over K + 1, class-specific regression of foreground RoIs.
+      // Padding rows (r ≥ real) have no class: zero in every target and weight below.
       const onehot = new Float32Array(R * (K + 1));
       const fgMask = new Float32Array(R * K * 4);
       const fgTargets = new Float32Array(R * K * 4);
@@ -221,7 +236,7 @@ export function createFasterRcnn(
           fgTargets.set(rois.deltas.subarray(r * 4, r * 4 + 4), (r * K + c) * 4);
         }
       });
-      const denom = Math.max(R, 1);
+      const denom = Math.max(real, 1);
       const cls = tf.div(
         tf.neg(tf.sum(tf.mul(tf.tensor2d(onehot, [R, K + 1]), tf.logSoftmax(out.logits)))),
         denom,
@@ -248,8 +263,8 @@ export function createFasterRcnn(
           own,
           {
             deltas: tf.zeros([R, 4]),
-            boxes: tf.tensor2d(rois.matchedBoxes, [R, 4]),
-            refs: tf.tensor2d(rois.boxes, [R, 4]),
+            boxes: tf.tensor2d(padBoxes(rois.matchedBoxes, R), [R, 4]),
+            refs: tf.tensor2d(padBoxes(rois.boxes, R), [R, 4]),
             weights: tf.tensor2d(fgRow, [R, 1]),
           },
           'giou',
@@ -293,8 +308,9 @@ export function createFasterRcnn(
           o += p.boxes.length / 4;
         });
         proposals = { boxes, batchIndex };
+        const rows = roiRows(batchIndex.length, N * rc.postNmsTopkTest);
         head = tf.tidy(() => {
-          const out = boxHead(f.levels, boxes, batchIndex);
+          const out = boxHead(f.levels, boxes, batchIndex, rows);
           return [tf.softmax(out.logits), out.deltas];
         });
       } finally {
@@ -341,4 +357,13 @@ export function createFasterRcnn(
       backbone.dispose();
     },
   };
+}
+
+/** `boxes` followed by unit boxes up to `count` (padding RoIs: a real box keeps GIoU finite at weight 0). */
+function padBoxes(boxes: Float32Array, count: number): Float32Array {
+  if (boxes.length === count * 4) return boxes;
+  const out = new Float32Array(count * 4);
+  out.set(boxes);
+  for (let r = boxes.length / 4; r < count; r++) out.set([0, 0, 1, 1], r * 4);
+  return out;
 }
