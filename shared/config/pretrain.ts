@@ -22,6 +22,17 @@ import {
 export const PRETRAIN_METHODS = ['byol', 'self-emd', 'moco-v2', 'simclr'] as const;
 export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
 
+/** How the studio names each method (the new-run form lists PRETRAIN_METHODS with these). */
+export const PRETRAIN_METHOD_LABELS: Record<PretrainMethod, { label: string; title: string }> = {
+  byol: { label: 'BYOL', title: 'Global-vector similarity only' },
+  'self-emd': { label: 'Self-EMD', title: 'BYOL + Earth Mover’s Distance between dense feature maps' },
+  'moco-v2': { label: 'MoCo v2', title: 'Contrastive: momentum key encoder, queue of negatives, InfoNCE' },
+  simclr: {
+    label: 'SimCLR',
+    title: 'Contrastive: NT-Xent between the two views of every image in the batch',
+  },
+};
+
 /** Whether a run's recorded method is one of the pretraining methods (a run may also be `random-init`). */
 export function isPretrainMethod(method: string): method is PretrainMethod {
   return (PRETRAIN_METHODS as readonly string[]).includes(method);
