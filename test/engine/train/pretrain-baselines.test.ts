@@ -12,6 +12,7 @@ import type { RawImage } from '../../../src-main/engine/data/raw-image';
 import { listCheckpoints, loadCheckpoint } from '../../../src-main/engine/train/checkpoint';
 import { runPretraining } from '../../../src-main/engine/train/pretrain';
 import type { MetricSample } from '../../../src-main/engine/train/training-hooks';
+import { pauseThenResume } from './pause-resume';
 import { tinyConfig } from './tiny-config';
 
 let images: RawImage[];
@@ -77,16 +78,7 @@ describe('contrastive baselines through the pretraining loop', () => {
     );
 
     const interrupted = tmp();
-    let steps = 0;
-    const paused = await runPretraining({
-      config,
-      images,
-      runDir: interrupted,
-      hooks: { onProgress: (p) => (steps = p.step), shouldStop: () => (steps >= 2 ? 'pause' : 'continue') },
-    });
-    expect(paused).toMatchObject({ status: 'paused', step: 2 });
-    const resumed = await runPretraining({ config, images, runDir: interrupted, resume: true });
-    expect(resumed).toMatchObject({ status: 'completed', step: 4 });
+    await pauseThenResume(config, images, interrupted, 2, 4);
 
     const a = checkpoints(straight).at(-1)!;
     const b = checkpoints(interrupted).at(-1)!;
