@@ -2,7 +2,7 @@
  * Shapes the API returns beyond the store's DTOs: what a screen needs in one answer (a dataset with its
  * per-category counts, a run with its checkpoints and live progress), the transport plan and exports.
  */
-import type { BackendChoice } from '../config/pretrain';
+import { PRETRAIN_METHODS, type BackendChoice } from '../config/pretrain';
 import type { WebGpuStatus } from '../dto/gpu-adapter';
 import type { ConfigIssue } from '../config/validation';
 import type {
@@ -123,7 +123,8 @@ export type ImportPhase = 'scanning' | 'reading' | 'recording' | 'done' | 'faile
 
 // ------------------------------------------------------------------------------------------------ runs
 
-export const NEW_RUN_METHODS = ['random-init', 'byol', 'self-emd'] as const;
+/** The new-run form's choices: a recorded baseline, then every pretraining method of the config. */
+export const NEW_RUN_METHODS = ['random-init', ...PRETRAIN_METHODS] as const;
 /** `random-init` records a baseline (a backbone with no pretraining) for the detector to compare against. */
 export type NewRunMethod = (typeof NEW_RUN_METHODS)[number];
 

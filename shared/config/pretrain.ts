@@ -15,8 +15,42 @@ import {
   str,
 } from './validation';
 
-export const PRETRAIN_METHODS = ['byol', 'self-emd'] as const;
+/**
+ * The pretraining methods, in the order the CLI's usage and the studio's form list them. `byol` and
+ * `self-emd` are the paper's; `moco-v2` and `simclr` are its contrastive baselines (Table 5).
+ */
+export const PRETRAIN_METHODS = ['byol', 'self-emd', 'moco-v2', 'simclr'] as const;
 export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
+
+/** How the studio names each method (the new-run form lists PRETRAIN_METHODS with these). */
+export const PRETRAIN_METHOD_LABELS: Record<PretrainMethod, { label: string; title: string }> = {
+  byol: { label: 'BYOL', title: 'Global-vector similarity only' },
+  'self-emd': { label: 'Self-EMD', title: 'BYOL + Earth Mover’s Distance between dense feature maps' },
+  'moco-v2': { label: 'MoCo v2', title: 'Contrastive: momentum key encoder, queue of negatives, InfoNCE' },
+  simclr: {
+    label: 'SimCLR',
+    title: 'Contrastive: NT-Xent between the two views of every image in the batch',
+  },
+};
+
+/** Whether a run's recorded method is one of the pretraining methods (a run may also be `random-init`). */
+export function isPretrainMethod(method: string): method is PretrainMethod {
+  return (PRETRAIN_METHODS as readonly string[]).includes(method);
+}
+
+/** The methods whose online encoder has BYOL's predictor and an EMA target (the rest are contrastive). */
+export function usesPredictor(method: PretrainMethod): boolean {
+  return method === 'byol' || method === 'self-emd';
+}
+
+/** The projection MLP's sizes for a method: each method's own section (BYOL's for byol and self-emd). */
+export function projectionHead(config: PretrainConfig): { hidden: number; dim: number } {
+  if (config.method === 'moco-v2')
+    return { hidden: config.moco.projectorHidden, dim: config.moco.projectionDim };
+  if (config.method === 'simclr')
+    return { hidden: config.simclr.projectorHidden, dim: config.simclr.projectionDim };
+  return { hidden: config.byol.projectorHidden, dim: config.byol.projectionDim };
+}
 
 /** Run-time backends, in the order `auto` tries them. */
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const;
@@ -72,6 +106,26 @@ export interface PretrainConfig {
     predictorHidden: number;
     /** τ_base of the EMA target; τ rises to 1 by τ = 1 − (1 − τ_base)(cos(πk/K) + 1)/2. */
     tauBase: number;
+  };
+  /** MoCo v2 (docs/method.md): momentum key encoder, a queue of negatives, InfoNCE. */
+  moco: {
+    /** Negatives kept, a ring buffer of past keys (MoCo: 65536; CPU demo sizes: 256, below one epoch's keys). */
+    queueSize: number;
+    /** InfoNCE temperature (MoCo v2: 0.2). */
+    temperature: number;
+    /** Key-encoder momentum m, constant as in MoCo (0.999). */
+    momentum: number;
+    /** Projection MLP Linear → BN → ReLU → Linear (MoCo v2: 2048 → 128). */
+    projectorHidden: number;
+    projectionDim: number;
+  };
+  /** SimCLR (docs/method.md): NT-Xent over the batch's 2N views, no target network. */
+  simclr: {
+    /** NT-Xent temperature (SimCLR at batch ≤ 512: 0.5; its 4096-batch ImageNet recipe uses 0.1). */
+    temperature: number;
+    /** Projection MLP Linear → BN → ReLU → Linear (SimCLR: 2048 → 128). */
+    projectorHidden: number;
+    projectionDim: number;
   };
   emd: {
     /** Sinkhorn entropic weight: P = exp(−λM). See docs/method.md for the choice of 20. */
@@ -129,6 +183,8 @@ export const DEFAULT_PRETRAIN_CONFIG: PretrainConfig = {
     warmupEpochs: 4,
   },
   byol: { projectorHidden: 4096, projectionDim: 256, predictorHidden: 4096, tauBase: 0.99 },
+  moco: { queueSize: 65536, temperature: 0.2, momentum: 0.999, projectorHidden: 2048, projectionDim: 128 },
+  simclr: { temperature: 0.5, projectorHidden: 2048, projectionDim: 128 },
   emd: {
     lambda: 20,
     iterations: 10,
@@ -175,6 +231,18 @@ const SHAPE = {
     predictorHidden: num({ int: true, min: 1, max: 16384 }),
     tauBase: num({ min: 0, max: 1 }),
   }),
+  moco: nested({
+    queueSize: num({ int: true, min: 1, max: 1 << 20 }),
+    temperature: num({ min: 0, exclusiveMin: true, max: 10 }),
+    momentum: num({ min: 0, max: 1 }),
+    projectorHidden: num({ int: true, min: 1, max: 16384 }),
+    projectionDim: num({ int: true, min: 1, max: 4096 }),
+  }),
+  simclr: nested({
+    temperature: num({ min: 0, exclusiveMin: true, max: 10 }),
+    projectorHidden: num({ int: true, min: 1, max: 16384 }),
+    projectionDim: num({ int: true, min: 1, max: 4096 }),
+  }),
   emd: nested({
     lambda: num({ min: 0, exclusiveMin: true, max: 80 }),
     iterations: num({ int: true, min: 1, max: 1000 }),
@@ -209,6 +277,12 @@ export function pretrainConfigIssues(value: unknown): ConfigIssue[] {
       issues.push({
         path: 'emd.scaleViewSize',
         message: `must be smaller than data.imageSize (${c.data.imageSize})`,
+      });
+    // Each step enqueues both views' keys (2 × batchSize); a smaller queue would overwrite its own batch.
+    if (c.method === 'moco-v2' && c.moco.queueSize < 2 * c.optim.batchSize)
+      issues.push({
+        path: 'moco.queueSize',
+        message: `must hold one step's keys: at least 2 × optim.batchSize (${2 * c.optim.batchSize})`,
       });
   }
   return issues;
@@ -246,6 +320,9 @@ export function cpuDemoOverrides(): Partial<Record<keyof PretrainConfig, unknown
     data: { imageSize: 96, demoImages: 256 },
     optim: { epochs: 1, batchSize: 16, lr: 0.05, warmupEpochs: 0.25 },
     byol: { projectorHidden: 512, projectionDim: 128, predictorHidden: 512 },
+    // 256 images give 512 keys an epoch: a queue below that holds each image at most once.
+    moco: { queueSize: 256, momentum: 0.99, projectorHidden: 512, projectionDim: 128 },
+    simclr: { projectorHidden: 512, projectionDim: 128 },
     checkpoint: { everySteps: 2 },
   };
 }

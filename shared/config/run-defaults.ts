@@ -69,6 +69,8 @@ export function pretrainDefaults(machine: MachineDescription, choice: BackendCho
         data: { imageSize: 128 },
         optim: { epochs: 20, batchSize: 32, lr: 0.05, warmupEpochs: 1 },
         byol: { projectorHidden: 1024, projectionDim: 128, predictorHidden: 1024 },
+        moco: { queueSize: 4096, projectorHidden: 1024, projectionDim: 128 },
+        simclr: { projectorHidden: 1024, projectionDim: 128 },
       },
     };
   return { label: `${backend} (${machine.cpus} cores): small demo sizes`, overrides: cpuDemoOverrides() };

@@ -4,6 +4,7 @@
  * Only an error that looks like a bug in the studio (a TypeError and the like) prints its stack,
  * and SELFEMD_DEBUG=1 prints the stack of any error.
  */
+import { PRETRAIN_METHODS } from '../../shared/config/pretrain';
 import { ConfigError } from '../../shared/config/validation';
 import { CliError } from './cli-error';
 
@@ -12,9 +13,10 @@ const USAGE: Record<string, string> = {
   info: `selfemd info [--backend B] [--gpu NAME] [--gpu-power low|high] [--json]
     which backend runs (tfjs-node-gpu → webgpu → tfjs-node → wasm → cpu), its version, threads and
     the GPU adapter (--gpu: part of its name; also SELFEMD_GPU)`,
-  pretrain: `selfemd pretrain [--data DIR|demo] [--method byol|self-emd] [--backbone resnet18|resnet34|resnet50|resnet101]
+  pretrain: `selfemd pretrain [--data DIR|demo] [--method ${PRETRAIN_METHODS.join('|')}] [--backbone resnet18|resnet34|resnet50|resnet101]
                  [--width N] [--size PX] [--epochs N] [--batch N] [--accumulate N] [--lr X] [--seed N]
                  [--backend auto|tfjs-node-gpu|webgpu|tfjs-node|wasm|cpu] [--marginals eq13|eq12] [--lambda X]
+                 [--temperature X (moco-v2, simclr)] [--queue-size N (moco-v2)]
                  [--demo-images N] [--no-spc] [--no-scale-view] [--checkpoint-every N] [--config FILE.json]
                  [--full] [--name S] [--json] [--probe-data demo|DATASET --probe-every N]
                  [--gpu NAME] [--gpu-power low|high]

@@ -36,6 +36,7 @@ import { listDir } from './service/dir-listing';
 import { detectHardware, withWebGpu } from './service/hardware';
 import { finetuneDefaults, pretrainDefaults } from '../../shared/config/run-defaults';
 import { shownValue } from '../../shared/config/validation';
+import { isPretrainMethod } from '../../shared/config/pretrain';
 import {
   datasetSource,
   runSource,
@@ -457,7 +458,7 @@ export class StudioService {
     },
     'transport.compute': async (a) => {
       const run = this.store.getRun(a.runId);
-      if (run.method !== 'self-emd' && run.method !== 'byol')
+      if (!isPretrainMethod(run.method))
         throw conflict(`"${run.name}" has no trained weights to compute a transport plan with`);
       this.requireCheckpoint(run, a.step);
       const source = await runSource(this.home, this.store, run);

@@ -6,7 +6,7 @@
  */
 import { computed, onBeforeUnmount, onMounted, reactive, ref, watch } from 'vue';
 import type { CheckpointView, TransportImage, TransportPlan } from '../../shared/api/types';
-import { DEFAULT_PRETRAIN_CONFIG } from '../../shared/config/pretrain';
+import { DEFAULT_PRETRAIN_CONFIG, isPretrainMethod } from '../../shared/config/pretrain';
 import type { RunRecord } from '../../shared/dto';
 import { api } from '../api/studio';
 import { pyramidGridChoices } from '../lib/pyramid-grids';
@@ -20,9 +20,7 @@ export function useTransportPlan() {
   const router = useRouter();
   const runs = useRuns();
 
-  const trainedRuns = computed(() =>
-    runs.list.filter((r) => (r.method === 'self-emd' || r.method === 'byol') && r.step > 0),
-  );
+  const trainedRuns = computed(() => runs.list.filter((r) => isPretrainMethod(r.method) && r.step > 0));
   const runId = ref<string>(router.route.query.run ?? '');
   const checkpoints = ref<CheckpointView[]>([]);
   const step = ref<number | null>(router.route.query.step ? Number(router.route.query.step) : null);

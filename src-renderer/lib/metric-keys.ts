@@ -62,5 +62,7 @@ export const PALETTE = [
 export function lossChartSubtitle(run: { kind: string; method: string }): string {
   if (run.kind === 'finetune') return 'total and the detector’s terms';
   if (run.method === 'byol') return 'total = BYOL term (BYOL has no EMD term: the two lines coincide)';
+  if (run.method === 'moco-v2') return 'total = InfoNCE against the queue (one term: the two lines coincide)';
+  if (run.method === 'simclr') return 'total = NT-Xent over the batch (one term: the two lines coincide)';
   return 'total = weighted BYOL (global) term + EMD term';
 }

@@ -22,8 +22,8 @@ describe('selfemd', () => {
       [['frobnicate'], /^selfemd: unknown command "frobnicate"/],
       [['pretrain', '--epochs', 'abc'], /^selfemd pretrain: --epochs must be a number, got "abc"$/],
       [
-        ['pretrain', '--method', 'simclr'],
-        /^selfemd pretrain: invalid config: method: must be one of byol, self-emd, got "simclr"$/,
+        ['pretrain', '--method', 'mocov2'],
+        /^selfemd pretrain: invalid config: method: must be one of byol, self-emd, moco-v2, simclr, got "mocov2"$/,
       ],
       [['pretrain', '--bogus'], /^selfemd pretrain: Unknown option '--bogus'/],
       [

@@ -9,6 +9,8 @@ describe('the loss chart’s subtitle', () => {
     expect(lossChartSubtitle({ kind: 'pretrain', method: 'self-emd' })).toMatch(
       /BYOL \(global\) term \+ EMD term/,
     );
+    expect(lossChartSubtitle({ kind: 'pretrain', method: 'moco-v2' })).toMatch(/^total = InfoNCE/);
+    expect(lossChartSubtitle({ kind: 'pretrain', method: 'simclr' })).toMatch(/^total = NT-Xent/);
     expect(lossChartSubtitle({ kind: 'finetune', method: 'retinanet' })).toBe(
       'total and the detector’s terms',
     );

@@ -10,6 +10,8 @@ import {
   spcDistinctGrids,
   spcLevels,
   spcSelectableGrids,
+  projectionHead,
+  isPretrainMethod,
 } from '../../shared/config/pretrain';
 import { ConfigError, mergeDefaults } from '../../shared/config/validation';
 
@@ -57,14 +59,16 @@ describe('pretrain config', () => {
   it('names every bad field and the problem', () => {
     let error: unknown;
     try {
-      resolvePretrainConfig({ method: 'simclr', optim: { lr: -1, batchSize: 2.5 }, emd: { lambdda: 3 } });
+      resolvePretrainConfig({ method: 'mocov2', optim: { lr: -1, batchSize: 2.5 }, emd: { lambdda: 3 } });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const paths = (error as ConfigError).issues.map((i) => i.path).sort();
     expect(paths).toEqual(['emd.lambdda', 'method', 'optim.batchSize', 'optim.lr']);
-    expect((error as ConfigError).message).toContain('method: must be one of byol, self-emd, got "simclr"');
+    expect((error as ConfigError).message).toContain(
+      'method: must be one of byol, self-emd, moco-v2, simclr, got "mocov2"',
+    );
     expect((error as ConfigError).message).toContain('emd.lambdda: is not a known field');
   });
 
@@ -84,6 +88,30 @@ describe('pretrain config', () => {
     expect(small).toEqual([
       { path: 'emd.scaleViewSize', message: 'must be smaller than data.imageSize (96)' },
     ]);
+    // MoCo's queue must hold one step's keys (both views of the batch).
+    const queue = { method: 'moco-v2', optim: { batchSize: 32 }, moco: { queueSize: 63 } };
+    const merged = (o: object) => mergeDefaults(DEFAULT_PRETRAIN_CONFIG, o);
+    expect(pretrainConfigIssues(merged(queue))).toEqual([
+      { path: 'moco.queueSize', message: "must hold one step's keys: at least 2 × optim.batchSize (64)" },
+    ]);
+    expect(pretrainConfigIssues(merged({ ...queue, method: 'simclr' }))).toEqual([]);
+  });
+
+  it("moco-v2 and simclr have their papers' defaults, and the CPU demo sizes shrink them", () => {
+    const c = resolvePretrainConfig({ method: 'moco-v2' });
+    expect(c.moco).toEqual({
+      queueSize: 65536,
+      temperature: 0.2,
+      momentum: 0.999,
+      projectorHidden: 2048,
+      projectionDim: 128,
+    });
+    expect(c.simclr).toEqual({ temperature: 0.5, projectorHidden: 2048, projectionDim: 128 });
+    expect(projectionHead(c)).toEqual({ hidden: 2048, dim: 128 });
+    expect(projectionHead(resolvePretrainConfig({ method: 'byol' }))).toEqual({ hidden: 4096, dim: 256 });
+    const cpu = resolvePretrainConfig({ ...cpuDemoOverrides(), method: 'moco-v2' });
+    expect(cpu.moco).toMatchObject({ queueSize: 256, temperature: 0.2, momentum: 0.99 });
+    expect(isPretrainMethod('simclr') && !isPretrainMethod('random-init')).toBe(true);
   });
 
   it('says what Spatial Pyramid Crops compare at an image size', () => {

@@ -1,4 +1,4 @@
-/** `selfemd pretrain`: start a BYOL / Self-EMD run in a training process and follow it. */
+/** `selfemd pretrain`: start a BYOL / Self-EMD / MoCo v2 / SimCLR run in a training process and follow it. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolvePretrainConfig } from '../../../shared/config/pretrain';
@@ -26,6 +26,8 @@ const OPTIONS = {
   'demo-images': { type: 'string' },
   marginals: { type: 'string' },
   lambda: { type: 'string' },
+  temperature: { type: 'string' },
+  'queue-size': { type: 'string' },
   'no-spc': { type: 'boolean' },
   'no-scale-view': { type: 'boolean' },
   'checkpoint-every': { type: 'string' },
@@ -58,6 +60,11 @@ export function pretrainOverrides(
   const probeData = v['probe-data'];
   if (probeData !== undefined && probeData !== 'demo' && !fs.existsSync(probeData))
     throw new CliError(`selfemd pretrain: --probe-data ${probeData}: no such file or folder`);
+  // The temperature is the chosen method's own field (MoCo's InfoNCE or SimCLR's NT-Xent).
+  const temperature = n('temperature');
+  const tempOf = v.method === 'moco-v2' ? 'moco' : v.method === 'simclr' ? 'simclr' : undefined;
+  if (temperature !== undefined && !tempOf)
+    throw new CliError('selfemd pretrain: --temperature needs --method moco-v2 or --method simclr');
   const m = v.marginals === undefined ? undefined : (MARGINAL_FLAGS[v.marginals] ?? v.marginals);
   const flags = {
     method: v.method,
@@ -72,6 +79,8 @@ export function pretrainOverrides(
       spc: v['no-spc'] ? false : undefined,
       scaleView: v['no-scale-view'] ? false : undefined,
     },
+    moco: { queueSize: n('queue-size'), ...(tempOf === 'moco' ? { temperature } : {}) },
+    simclr: tempOf === 'simclr' ? { temperature } : {},
     checkpoint: { everySteps: n('checkpoint-every') },
     probe: {
       data: probeData === undefined || probeData === 'demo' ? probeData : path.resolve(probeData),

@@ -1,5 +1,7 @@
 /**
- * The two encoders of BYOL / Self-EMD.
+ * The encoders of every pretraining method. MoCo v2 and SimCLR use the same parts minus the
+ * predictor (online: backbone → pool → projector); MoCo's key encoder is the target below.
+ * The two encoders of BYOL / Self-EMD:
  *   online: backbone → global pool → projector → predictor            (p)
  *                    ↘ dense projector (1×1) → dense predictor (1×1)   (p_map, Self-EMD only)
  *   target: backbone → global pool → projector                        (z)
@@ -9,7 +11,7 @@
  * the Eq. 13 marginals need, which is why both branches exist here.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PretrainConfig } from '../../../shared/config/pretrain';
+import { projectionHead, usesPredictor, type PretrainConfig } from '../../../shared/config/pretrain';
 import { createDenseMlpHead, createMlpHead, type DenseMlpHead, type MlpHead } from '../models/heads';
 import { createBackbone } from '../models/registry';
 import type { Backbone, BatchStatsSink, ParameterSet } from '../models/types';
@@ -37,13 +39,14 @@ const PARTS = ['backbone', 'projector', 'predictor', 'denseProjector', 'densePre
 export function createEncoder(config: PretrainConfig, role: 'online' | 'target', seed: number): Encoder {
   const backbone = createBackbone(config.backbone.name, { baseWidth: config.backbone.baseWidth, seed });
   const featDim = backbone.featureInfo.res5.channels;
-  const { projectorHidden, projectionDim, predictorHidden } = config.byol;
+  const { hidden: projectorHidden, dim: projectionDim } = projectionHead(config);
+  const { predictorHidden } = config.byol;
   const dense = config.method === 'self-emd';
   const enc: Encoder = {
     backbone,
     projector: createMlpHead('projector', featDim, projectorHidden, projectionDim, seed + 1),
   };
-  if (role === 'online')
+  if (role === 'online' && usesPredictor(config.method))
     enc.predictor = createMlpHead('predictor', projectionDim, predictorHidden, projectionDim, seed + 2);
   if (dense) {
     enc.denseProjector = createDenseMlpHead(

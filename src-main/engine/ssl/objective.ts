@@ -1,5 +1,8 @@
 /**
- * The pretraining objective: BYOL's global loss, plus (Self-EMD) the EMD loss between dense maps,
+ * The pretraining objective. MoCo v2: InfoNCE of the online (query) projections against the key
+ * encoder's projections of the other view and the queue of negatives, symmetrised like BYOL's
+ * pairs below (q1 with k2 and q2 with k1; docs/method.md). SimCLR: NT-Xent over [z1; z2], no target.
+ * BYOL / Self-EMD: BYOL's global loss, plus (Self-EMD) the EMD loss between dense maps,
  * over Spatial Pyramid Crops and with the small scale view when enabled.
  *
  * Pairings (the paper leaves them open; see docs/method.md):
@@ -26,6 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import { spcDistinctGrids, type PretrainConfig } from '../../../shared/config/pretrain';
 import type { BatchStatsSink } from '../models/types';
 import { byolLoss } from './byol-loss';
+import { infoNceLoss, ntXentLoss } from './contrastive-loss';
 import { denseEmdLoss, type DenseEmdBlock, type DenseEmdGroup } from './dense-emd';
 import { emdLoss } from './emd-loss';
 import { encode, type Encoder } from './networks';
@@ -125,6 +129,24 @@ function pyramidBlocks(config: PretrainConfig, onOf: number[], tgOf: number[]): 
 export interface PretrainLossOptions {
   /** Compute the dense terms pair by pair with emd-loss.ts (the reference form; tests). */
   perPair?: boolean;
+  /** MoCo v2's queue of negatives [K, D] (moco-v2 only). */
+  negatives?: tf.Tensor2D;
+}
+
+/** The global (instance) term of each method; `on` is the online output over [v1; v2]. */
+function globalTerm(
+  config: PretrainConfig,
+  on: tf.Tensor2D,
+  target: TargetOutputs | undefined,
+  options: PretrainLossOptions,
+): tf.Scalar {
+  if (config.method === 'simclr') return ntXentLoss(on, config.simclr.temperature);
+  if (!target) throw new Error(`objective.ts: ${config.method} needs the target's outputs`);
+  if (config.method === 'moco-v2') {
+    if (!options.negatives) throw new Error('objective.ts: moco-v2 needs its queue of negatives');
+    return infoNceLoss(on, target.zSwapped, options.negatives, config.moco.temperature);
+  }
+  return byolLoss(on, target.zSwapped);
 }
 
 /** Online forward and the losses. Call inside tf.variableGrads; `target` comes from targetForward. */
@@ -132,7 +154,7 @@ export function pretrainLoss(
   config: PretrainConfig,
   online: Encoder,
   views: Views,
-  target: TargetOutputs,
+  target: TargetOutputs | undefined,
   sink?: BatchStatsSink,
   options: PretrainLossOptions = {},
 ): LossTerms {
@@ -141,14 +163,14 @@ export function pretrainLoss(
   const smallGlobal2 = small ? (tf.concat([small.global, small.global], 0) as tf.Tensor2D) : undefined;
 
   // mean of (p1,z2), (p2,z1) [, (ps,z1), (ps,z2)]: each family is one loss over the stacked batch.
-  const largeTerm = byolLoss(on.global, target.zSwapped);
+  const largeTerm = globalTerm(config, on.global, target, options);
   const global = (
-    smallGlobal2 ? tf.div(tf.add(largeTerm, byolLoss(smallGlobal2, target.z)), 2) : largeTerm
+    smallGlobal2 && target ? tf.div(tf.add(largeTerm, byolLoss(smallGlobal2, target.z)), 2) : largeTerm
   ) as tf.Scalar;
 
   let emd: tf.Scalar | undefined;
   if (config.method === 'self-emd') {
-    if (!on.dense || !target.levels || !target.levelsSwapped)
+    if (!on.dense || !target?.levels || !target.levelsSwapped)
       throw new Error('self-emd needs dense heads on both encoders');
     const e = config.emd;
     const [, h, w] = on.dense.shape;

@@ -1,12 +1,17 @@
 /**
- * Pretraining (BYOL / Self-EMD): the model, its step, and its state, run by the shared training loop
+ * Pretraining (BYOL / Self-EMD / MoCo v2 / SimCLR): the model, its step, and its state, run by the shared training loop
  * (training-loop.ts). Knows nothing of the store or the UI: it reports through hooks, and everything
  * it needs to continue lives in its checkpoints, so a killed run resumes bit-for-bit (weights,
- * momentum, EMA target, BN statistics, data order and RNG state).
+ * momentum, EMA target, BN statistics, data order and RNG state, MoCo's queue and its pointer).
+ *
+ * Every method has a target encoder: BYOL's and Self-EMD's EMA target, MoCo's momentum key encoder,
+ * and for SimCLR (which has none) a copy of the online encoder made at each update (τ = 0), never
+ * run, so that checkpoints, export and the transport view read every run the same way.
  */
 import * as tf from '@tensorflow/tfjs';
 import {
   plannedPretrainSteps,
+  projectionHead,
   spcLevels,
   type PretrainConfig,
   type PretrainStepPlan,
@@ -18,6 +23,7 @@ import { pretrainViewSpecs } from '../data/pretrain-data';
 import { createBatchStatsCollector } from '../models/running-stats';
 import { createPretrainProbe } from '../probe/pretrain-probe';
 import { copyInto, emaUpdate } from '../ssl/ema';
+import { NegativeQueue } from '../ssl/negative-queue';
 import {
   createEncoder,
   disposeEncoder,
@@ -42,7 +48,18 @@ interface PretrainState extends LoopPosition {
   numBatchesTracked: Record<string, number>;
   method: string;
   backbone: string;
+  /** MoCo's queue write pointer (its rows are the `moco.queue` tensor). */
+  queuePointer?: number;
 }
+
+/** The target's momentum at step k: BYOL's cosine rise, MoCo's constant m, 0 (a copy) for SimCLR. */
+export function targetMomentum(config: PretrainConfig, k: number, totalSteps: number): number {
+  if (config.method === 'moco-v2') return config.moco.momentum;
+  if (config.method === 'simclr') return 0;
+  return byolTau(k, totalSteps, config.byol.tauBase);
+}
+
+const QUEUE_KEY = 'queue';
 
 /** What one micro-batch gives: the losses, and the gradients by key (none when the loss is not finite). */
 export interface MicroBatchResult {
@@ -65,6 +82,8 @@ export class PretrainModel {
   readonly targetParams: Map<string, tf.Variable>;
   readonly targetBuffers: Map<string, tf.Variable>;
   readonly sgd: Sgd;
+  /** MoCo v2's negatives (moco-v2 only). */
+  readonly queue?: NegativeQueue;
   /** The online encoder's parts, which BN statistics and their counters are keyed by. */
   private readonly onlineParts: ModelParts;
 
@@ -84,6 +103,8 @@ export class PretrainModel {
       weightDecay: config.optim.weightDecay,
       decays: decayOnlyMatrices(this.onlineParams),
     });
+    if (config.method === 'moco-v2')
+      this.queue = new NegativeQueue(config.moco.queueSize, projectionHead(config).dim, seed + 5);
   }
 
   /**
@@ -92,16 +113,22 @@ export class PretrainModel {
    * no gradients are returned.
    */
   async forwardBackward(views: Views): Promise<MicroBatchResult> {
-    const targetOut = targetForward(this.target, views, this.config);
+    // SimCLR compares the online views with each other: nothing runs on the target.
+    const targetOut =
+      this.config.method === 'simclr' ? undefined : targetForward(this.target, views, this.config);
     const stats = createBatchStatsCollector();
     let kept: tf.Scalar[] = [];
     const { value, grads } = keyedVariableGrads(() => {
-      const terms = pretrainLoss(this.config, this.online, views, targetOut, stats.sink);
+      const terms = pretrainLoss(this.config, this.online, views, targetOut, stats.sink, {
+        negatives: this.queue?.keys,
+      });
       kept = [terms.global, terms.emd ?? tf.scalar(0), terms.collapseStd].map((t) => tf.keep(t));
       return terms.total;
     }, this.onlineParams);
     const [total, global, emd, collapse] = await readScalars([value, ...kept]);
-    tf.dispose([value, ...kept, ...Object.values(targetOut).flat()].filter(Boolean) as tf.Tensor[]);
+    // MoCo enqueues this batch's keys [k1; k2] after using the queue, as its training loop does.
+    if (this.queue && targetOut && Number.isFinite(total)) this.queue.enqueue(targetOut.z);
+    tf.dispose([value, ...kept, ...Object.values(targetOut ?? {}).flat()].filter(Boolean) as tf.Tensor[]);
     if (!Number.isFinite(total)) {
       tf.dispose([...grads.values()]);
       stats.clear();
@@ -130,6 +157,7 @@ export class PretrainModel {
     add('target.params/', this.targetParams);
     add('target.buffers/', this.targetBuffers);
     add('sgd.momentum/', this.sgd.momentumBuffers);
+    if (this.queue) out.set(`moco.${QUEUE_KEY}`, this.queue.keys);
     return out;
   }
 
@@ -140,6 +168,18 @@ export class PretrainModel {
     restoreVariables(loaded, 'target.buffers/', this.targetBuffers);
     restoreVariables(loaded, 'sgd.momentum/', this.sgd.momentumBuffers);
     restoreBatchCounts(this.onlineParts, loaded.state.numBatchesTracked, `checkpoint ${loaded.dir}`);
+    if (this.queue) {
+      restoreVariables(loaded, 'moco.', new Map([[QUEUE_KEY, this.queue.keys as tf.Variable]]));
+      const ptr = loaded.state.queuePointer;
+      if (typeof ptr !== 'number')
+        throw new Error(`checkpoint ${loaded.dir}: a moco-v2 checkpoint without queuePointer`);
+      this.queue.setPointer(ptr);
+    }
+  }
+
+  /** What the checkpoint's JSON state carries of the model besides BN counters. */
+  queueState(): { queuePointer?: number } {
+    return this.queue ? { queuePointer: this.queue.ptr } : {};
   }
 
   numBatchesTracked(): Record<string, number> {
@@ -150,6 +190,7 @@ export class PretrainModel {
     disposeEncoder(this.online);
     disposeEncoder(this.target);
     this.sgd.dispose();
+    this.queue?.dispose();
   }
 }
 
@@ -222,7 +263,7 @@ function pretrainTask(
 
     async step(k) {
       const lr = warmupCosineLr(k, config.optim.lr, plan.warmupSteps, plan.totalSteps);
-      const tau = byolTau(k, plan.totalSteps, config.byol.tauBase);
+      const tau = targetMomentum(config, k, plan.totalSteps);
       let sums = { total: 0, global: 0, emd: 0, collapse: 0 };
       let dataWaitMs = 0;
       let accumulated: Map<string, tf.Tensor> | undefined;
@@ -288,6 +329,7 @@ function pretrainTask(
       numBatchesTracked: model.numBatchesTracked(),
       method: config.method,
       backbone: config.backbone.name,
+      ...model.queueState(),
     }),
     restore(loaded) {
       if (loaded.state.method !== config.method || loaded.state.backbone !== config.backbone.name)

@@ -15,6 +15,7 @@ import { runPretraining } from '../../../src-main/engine/train/pretrain';
 import type { MetricSample } from '../../../src-main/engine/train/training-hooks';
 import { NonFiniteLossError } from '../../../src-main/engine/train/training-loop';
 import type { RawImage } from '../../../src-main/engine/data/raw-image';
+import { pauseThenResume } from './pause-resume';
 import { tinyConfig } from './tiny-config';
 
 let images: RawImage[];
@@ -79,16 +80,7 @@ describe('pretraining on wasm', () => {
     await runPretraining({ config, images, runDir: straight });
 
     const interrupted = tmp();
-    let steps = 0;
-    const paused = await runPretraining({
-      config,
-      images,
-      runDir: interrupted,
-      hooks: { onProgress: (p) => (steps = p.step), shouldStop: () => (steps >= 2 ? 'pause' : 'continue') },
-    });
-    expect(paused).toMatchObject({ status: 'paused', step: 2 });
-    const resumed = await runPretraining({ config, images, runDir: interrupted, resume: true });
-    expect(resumed).toMatchObject({ status: 'completed', step: 4 });
+    await pauseThenResume(config, images, interrupted, 2, 4);
 
     const a = await finalOnlineWeights(straight);
     const b = await finalOnlineWeights(interrupted);
