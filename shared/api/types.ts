@@ -232,7 +232,7 @@ export interface StudyRequest {
   /** Config overrides on the budget (tests: tiny sizes). */
   pretrain?: Record<string, unknown>;
   finetune?: Record<string, unknown>;
-  /** Bootstrap replicates (default 1000). */
+  /** Bootstrap replicates (default 200). */
   replicates?: number;
 }
 

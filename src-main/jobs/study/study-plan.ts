@@ -63,6 +63,13 @@ export interface StudyPlan {
   bootstrap: { replicates: number; seed: number };
 }
 
+/**
+ * Bootstrap replicates by default: each scores every arm × seed on a resampled val set (≈ 25 ms per
+ * COCO evaluation of 16 images on a loaded CPU here), so 200 keep the result step to about a minute
+ * for a smoke study; the 2.5 / 97.5 % percentiles of 200 replicates move by a few tenths between seeds.
+ */
+export const DEFAULT_REPLICATES = 200;
+
 const isAbsoluteOrDemo = (p: string) => p === 'demo' || path.isAbsolute(p);
 
 /** Epochs that give `steps` optimizer steps when an epoch is `perEpoch` steps. */
@@ -168,7 +175,7 @@ export async function resolveStudyPlan(
       pretrain: plannedPretrainSteps(sharedPretrain, pretrainImages).totalSteps,
       finetune: plannedFinetuneSteps(finetune, trainImages).totalSteps,
     },
-    bootstrap: { replicates: req.replicates ?? 1000, seed: 0 },
+    bootstrap: { replicates: req.replicates ?? DEFAULT_REPLICATES, seed: 0 },
   };
 }
 

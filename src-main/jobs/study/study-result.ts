@@ -108,7 +108,7 @@ export function computeStudyResult(
     data.map((armData) =>
       armData.map((d) => {
         const { gt, dets } = d.resampler.draw(draw);
-        const e = scoreDetections({ coco: gt }, dets);
+        const e = scoreDetections({ coco: gt }, dets, { lastMaxDetOnly: true });
         let correct = 0;
         let boxes = 0;
         for (const i of draw) {
@@ -143,7 +143,8 @@ export function computeStudyResult(
       const b = arms.indexOf(reference);
       if (b < 0) continue;
       arms.forEach((arm, a) => {
-        if (a === b) return;
+        // random − byol would mirror byol − random, which the random reference gives
+        if (a === b || (reference === 'byol' && arm === 'random')) return;
         const ma = armRows[a]!.mean;
         const mb = armRows[b]!.mean;
         if (ma === null || mb === null) return;
