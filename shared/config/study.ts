@@ -92,7 +92,11 @@ export function budgetOverrides(budget: StudyBudget): {
     case 'small':
       return {
         pretrain: { optim: { epochs: 4 }, checkpoint: { everySteps: 16 } },
-        finetune: { data: { demoTrain: 64, demoVal: 64 }, optim: { epochs: 4 }, checkpoint: { everySteps: 32 } },
+        finetune: {
+          data: { demoTrain: 64, demoVal: 64 },
+          optim: { epochs: 4 },
+          checkpoint: { everySteps: 32 },
+        },
       };
     case 'paper':
       return { pretrain: { optim: { epochs: DEFAULT_PRETRAIN_CONFIG.optim.epochs } }, finetune: {} };
@@ -112,7 +116,5 @@ export function configDifferences(a: unknown, b: unknown, prefix = ''): string[]
 
 /** The pretraining fields an SSL arm changes that are not its method's own (should be none). */
 export function nonMethodDifferences(shared: PretrainConfig, arm: PretrainConfig): string[] {
-  return configDifferences(shared, arm).filter(
-    (p) => !(METHOD_FIELD_PATHS as readonly string[]).includes(p),
-  );
+  return configDifferences(shared, arm).filter((p) => !(METHOD_FIELD_PATHS as readonly string[]).includes(p));
 }

@@ -31,6 +31,9 @@ beforeAll(async () => {
   browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
   page = browser.pages()[0] ?? (await browser.newPage());
   page.on('pageerror', (e) => console.error('page error:', e.message));
+  // the access link sets the session; later navigations need no token
+  await page.goto(server.url);
+  await page.waitForSelector(tid('nav-datasets'));
 }, 240_000);
 
 afterEach(async (ctx) => {

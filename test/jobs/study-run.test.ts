@@ -54,7 +54,10 @@ describe('a study of two arms and two seeds', () => {
     const { store, manager } = service;
     const study = await service.studies.start(REQUEST);
     expect(study.arms).toEqual(['random', 'byol']);
-    const plan = study.config as { sharedExceptMethodFields: boolean; steps: { pretrain: number; finetune: number } };
+    const plan = study.config as {
+      sharedExceptMethodFields: boolean;
+      steps: { pretrain: number; finetune: number };
+    };
     expect(plan.sharedExceptMethodFields).toBe(true);
     expect(plan.steps).toEqual({ pretrain: 4, finetune: 4 });
 
@@ -109,15 +112,16 @@ describe('a study of two arms and two seeds', () => {
         const coco = evaluations.find((e) => e.kind === 'coco')!;
         const voc = evaluations.find((e) => e.kind === 'voc')!;
         const cell = (metric: string) => row(metric).arms.find((a) => a.arm === arm)!.seeds[seed];
-        for (const k of ['AP', 'AP50', 'AP75'])
-          expect(cell(k)).toBeCloseTo(100 * coco.stats[k]!, 10);
+        for (const k of ['AP', 'AP50', 'AP75']) expect(cell(k)).toBeCloseTo(100 * coco.stats[k]!, 10);
         expect(cell('VOC AP50')).toBeCloseTo(100 * voc.stats.mAP!, 10);
         const probe = store.studyProbes(study.id).find((p) => p.arm === arm && p.seed === seed)!;
         expect(cell('probe')).toBeCloseTo(100 * probe.stats.linearTop1, 10);
         // the bootstrap's rescoring on the full val set is the run's own evaluation
         const dir = manager.trainingDir(runId);
         const gt = JSON.parse(fs.readFileSync(path.join(dir, 'val_gt.json'), 'utf8')) as CocoDataset;
-        const dets = JSON.parse(fs.readFileSync(path.join(dir, 'val_detections.json'), 'utf8')) as CocoDetection[];
+        const dets = JSON.parse(
+          fs.readFileSync(path.join(dir, 'val_detections.json'), 'utf8'),
+        ) as CocoDetection[];
         const resampler = new CocoResampler(gt, dets);
         const all = resampler.draw(Int32Array.from(gt.images.keys()));
         const again = scoreDetections({ coco: all.gt }, all.dets);
@@ -131,7 +135,9 @@ describe('a study of two arms and two seeds', () => {
     const diff = ap.differences.find((d) => d.arm === 'byol' && d.reference === 'random')!;
     expect(diff.estimate).toBeCloseTo(mean - ap.arms.find((a) => a.arm === 'random')!.mean!, 10);
     expect(diff.low).toBeLessThanOrEqual(diff.high);
-    expect(diff.text).toMatch(/^byol − random: [+−]\d+\.\d AP \[[+−]\d+\.\d, [+−]\d+\.\d\], (not )?separable at this budget$/);
+    expect(diff.text).toMatch(
+      /^byol − random: [+−]\d+\.\d AP \[[+−]\d+\.\d, [+−]\d+\.\d\], (not )?separable at this budget$/,
+    );
     expect(fs.readFileSync(result.files.markdown, 'utf8')).toContain('## VOC AP50');
     expect(fs.readFileSync(result.files.csv, 'utf8').trim().split('\n').length).toBe(1 + 8 * 2);
     expect(JSON.parse(fs.readFileSync(result.files.json, 'utf8'))).toEqual(result);

@@ -39,7 +39,11 @@ const OPTIONS = {
 const fail = (message: string) => new CliError(`selfemd study: ${message}`);
 
 /** The request the flags describe (pure: paths are checked and made absolute here). */
-export function studyRequest(argv: string[]): { request: StudyRequest | null; resume?: string; json: boolean } {
+export function studyRequest(argv: string[]): {
+  request: StudyRequest | null;
+  resume?: string;
+  json: boolean;
+} {
   const { values: v } = parse('study', argv, OPTIONS);
   const json = Boolean(v.json);
   if (v.resume !== undefined) {
@@ -65,12 +69,16 @@ export function studyRequest(argv: string[]): { request: StudyRequest | null; re
     throw fail(`--backend ${v.backend}: one of ${BACKEND_CHOICES.join(', ')}`);
   const seeds = n('seeds') ?? 2;
   const whole = (name: string, x: number | undefined, min: number) => {
-    if (x !== undefined && (!Number.isInteger(x) || x < min)) throw fail(`--${name} must be a whole number ≥ ${min}`);
+    if (x !== undefined && (!Number.isInteger(x) || x < min))
+      throw fail(`--${name} must be a whole number ≥ ${min}`);
     return x;
   };
   whole('seeds', seeds, 1);
   const request: StudyRequest = {
-    arms: v.arms.split(',').map((a) => a.trim()).filter(Boolean),
+    arms: v.arms
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean),
     seeds,
     budget: budget as StudyBudget,
     data: { unlabeled: source('unlabeled'), train: source('train'), val: source('val') },
@@ -139,10 +147,13 @@ export async function studyCommand(argv: string[]): Promise<void> {
       );
     }
     const result = done.result as unknown as StudyResult;
-    if (json) console.log(JSON.stringify({ study: { ...done, result: undefined }, result, seconds }, null, 2));
+    if (json)
+      console.log(JSON.stringify({ study: { ...done, result: undefined }, result, seconds }, null, 2));
     else {
       console.log(studyMarkdown(done, result));
-      console.log(`wall time ${seconds.toFixed(0)} s; files: ${result.files.markdown}, ${result.files.csv}, ${result.files.json}`);
+      console.log(
+        `wall time ${seconds.toFixed(0)} s; files: ${result.files.markdown}, ${result.files.csv}, ${result.files.json}`,
+      );
     }
   } finally {
     await studio.close();

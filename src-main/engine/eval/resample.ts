@@ -49,7 +49,8 @@ export class CocoResampler {
       const id = j + 1;
       images.push({ ...source, id });
       // ids from 1: pycocotools never counts a gt of id 0 as matched
-      for (const a of this.annotations[i]!) annotations.push({ ...a, id: annotations.length + 1, image_id: id });
+      for (const a of this.annotations[i]!)
+        annotations.push({ ...a, id: annotations.length + 1, image_id: id });
       for (const d of this.detections[i]!) dets.push({ ...d, image_id: id });
     }
     return { gt: { images, annotations, categories: this.gt.categories }, dets };

@@ -101,14 +101,19 @@ export async function resolveStudyPlan(
   const budget = budgetOverrides(req.budget);
   const backend = req.backend ? { backend: req.backend } : {};
   // ---- pretraining: the machine's defaults, the budget, the request's own overrides, the data
-  const pretrainRequested = mergeDefaults(
-    mergeDefaults(budget.pretrain, req.pretrain ?? {}),
-    { ...backend, data: { source: data.unlabeled } },
-  );
+  const pretrainRequested = mergeDefaults(mergeDefaults(budget.pretrain, req.pretrain ?? {}), {
+    ...backend,
+    data: { source: data.unlabeled },
+  });
   let sharedPretrain = resolvePretrainConfig(withRunDefaults('pretrain', machine, pretrainRequested));
-  const unlabeled = await record(home, store, 'unlabeled', data.unlabeled === 'demo'
-    ? { demo: { split: 'train', count: sharedPretrain.data.demoImages, seed: 0 } }
-    : { path: data.unlabeled });
+  const unlabeled = await record(
+    home,
+    store,
+    'unlabeled',
+    data.unlabeled === 'demo'
+      ? { demo: { split: 'train', count: sharedPretrain.data.demoImages, seed: 0 } }
+      : { path: data.unlabeled },
+  );
   const pretrainImages = data.unlabeled === 'demo' ? sharedPretrain.data.demoImages : unlabeled.imageCount;
   if (req.pretrainSteps !== undefined) {
     const perEpoch = plannedPretrainSteps(sharedPretrain, pretrainImages).stepsPerEpoch;
@@ -142,22 +147,34 @@ export async function resolveStudyPlan(
     init: { kind: 'random', path: '' },
     seed: 0,
   });
-  let finetune = mergeFinetuneDefaults(withRunDefaults('finetune', machine, finetuneRequested)) as FinetuneConfig;
+  let finetune = mergeFinetuneDefaults(
+    withRunDefaults('finetune', machine, finetuneRequested),
+  ) as FinetuneConfig;
   const demoSource = (split: 'train' | 'val', count: number): DatasetSource => ({
     demo: { split, count, seed: finetune.data.demoSeed },
   });
-  const train = await record(home, store, 'train', data.train === 'demo'
-    ? demoSource('train', finetune.data.demoTrain)
-    : { path: data.train });
-  const val = await record(home, store, 'val', data.val === 'demo'
-    ? demoSource('val', finetune.data.demoVal)
-    : { path: data.val });
+  const train = await record(
+    home,
+    store,
+    'train',
+    data.train === 'demo' ? demoSource('train', finetune.data.demoTrain) : { path: data.train },
+  );
+  const val = await record(
+    home,
+    store,
+    'val',
+    data.val === 'demo' ? demoSource('val', finetune.data.demoVal) : { path: data.val },
+  );
   if (train.id === val.id) throw problem('data.val', 'is the train set: evaluate on held-out images');
-  finetune = mergeDefaults(finetune, { data: { ...dataFields('train', train), ...dataFields('val', val) } }) as FinetuneConfig;
+  finetune = mergeDefaults(finetune, {
+    data: { ...dataFields('train', train), ...dataFields('val', val) },
+  }) as FinetuneConfig;
   const trainImages = data.train === 'demo' ? finetune.data.demoTrain : train.imageCount;
   if (req.finetuneSteps !== undefined) {
     const perEpoch = plannedFinetuneSteps(finetune, trainImages).stepsPerEpoch;
-    finetune = mergeDefaults(finetune, { optim: { epochs: epochsFor(req.finetuneSteps, perEpoch) } }) as FinetuneConfig;
+    finetune = mergeDefaults(finetune, {
+      optim: { epochs: epochsFor(req.finetuneSteps, perEpoch) },
+    }) as FinetuneConfig;
   }
   const issues = finetuneConfigIssues(finetune);
   if (issues.length) throw new ConfigError(issues.map((i) => ({ ...i, path: `finetune.${i.path}` })));

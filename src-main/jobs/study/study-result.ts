@@ -11,13 +11,7 @@ import type { StudyMetricRow, StudyRecord, StudyResult } from '../../../shared/d
 import { scoreDetections } from '../../engine/detection/evaluate';
 import type { CocoDataset, CocoDetection } from '../../engine/eval/coco-types';
 import { CocoResampler } from '../../engine/eval/resample';
-import {
-  bootstrapArmMeans,
-  mean,
-  pairedInterval,
-  sampleSd,
-  separable,
-} from '../../engine/stats/bootstrap';
+import { bootstrapArmMeans, mean, pairedInterval, sampleSd, separable } from '../../engine/stats/bootstrap';
 import type { ExperimentStore } from '../../store';
 import type { StudyPlan } from './study-plan';
 
@@ -74,7 +68,8 @@ export function computeStudyResult(
       const step = Math.max(-1, ...evaluations.map((e) => e.checkpointStep ?? -1));
       const coco = evaluations.find((e) => e.kind === 'coco' && e.checkpointStep === step);
       const voc = evaluations.find((e) => e.kind === 'voc' && e.checkpointStep === step);
-      if (!coco || !voc) throw new Error(`study ${study.id}: run ${link.runId} (${arm}, seed ${s}) has no evaluation`);
+      if (!coco || !voc)
+        throw new Error(`study ${study.id}: run ${link.runId} (${arm}, seed ${s}) has no evaluation`);
       const names = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'];
       const recorded = [
         ...names.map((k) => (coco.stats[k] === undefined ? Number.NaN : 100 * coco.stats[k]!)),
@@ -85,7 +80,9 @@ export function computeStudyResult(
       const dets = readJsonFile<CocoDetection[]>(path.join(dir, 'val_detections.json'));
       const ids = gt.images.map((im) => im.id).join(',');
       if (valIds !== null && ids !== valIds)
-        throw new Error(`study ${study.id}: run ${link.runId} was evaluated on other val images than the others`);
+        throw new Error(
+          `study ${study.id}: run ${link.runId} was evaluated on other val images than the others`,
+        );
       valIds = ids;
       const resampler = new CocoResampler(gt, dets);
       const index = resampler.imageIndex();
@@ -95,7 +92,8 @@ export function computeStudyResult(
       if (!probe) throw new Error(`study ${study.id}: arm ${arm} has no probe of seed ${s}`);
       probe.boxes.imageIds.forEach((id, j) => {
         const i = index.get(id);
-        if (i === undefined) throw new Error(`study ${study.id}: probe of ${arm} names val image ${id}, not in the val set`);
+        if (i === undefined)
+          throw new Error(`study ${study.id}: probe of ${arm} names val image ${id}, not in the val set`);
         probeBoxes[i]!++;
         probeCorrect[i]! += probe.boxes.linearCorrect[j]!;
       });
@@ -237,7 +235,9 @@ export function studyCsv(r: StudyResult): string {
         const d = row.differences.find((y) => y.arm === a.arm && y.reference === x);
         return [num(d?.estimate), num(d?.low), num(d?.high)];
       });
-      out.push([`"${row.metric}"`, `"${a.arm}"`, num(a.mean), num(a.sd), ...a.seeds.map(num), ...diffs].join(','));
+      out.push(
+        [`"${row.metric}"`, `"${a.arm}"`, num(a.mean), num(a.sd), ...a.seeds.map(num), ...diffs].join(','),
+      );
     }
   return `${out.join('\n')}\n`;
 }

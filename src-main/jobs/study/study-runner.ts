@@ -9,7 +9,11 @@
  */
 import * as path from 'node:path';
 import { mergeDefaults } from '../../../shared/config/validation';
-import { resolveFinetuneConfig, plannedFinetuneSteps, type FinetuneConfig } from '../../../shared/config/finetune';
+import {
+  resolveFinetuneConfig,
+  plannedFinetuneSteps,
+  type FinetuneConfig,
+} from '../../../shared/config/finetune';
 import type { MachineDescription } from '../../../shared/config/run-defaults';
 import type { StudyRequest } from '../../../shared/api/types';
 import type { RunRecord, StudyRecord, StudyRole } from '../../../shared/dto';
@@ -69,7 +73,10 @@ export class StudyRunner {
       seeds: plan.seeds.length,
       budget: plan.budget,
     });
-    this.log(study.id, `study planned: ${plan.steps.pretrain} pretraining steps per SSL arm, ${plan.steps.finetune} fine-tune steps per arm × seed; SSL arms share every pretraining setting except their method fields`);
+    this.log(
+      study.id,
+      `study planned: ${plan.steps.pretrain} pretraining steps per SSL arm, ${plan.steps.finetune} fine-tune steps per arm × seed; SSL arms share every pretraining setting except their method fields`,
+    );
     void this.drive(study.id);
     return study;
   }
@@ -78,7 +85,8 @@ export class StudyRunner {
   resume(studyId: string): StudyRecord {
     const study = this.store.getStudy(studyId);
     if (this.driving.has(studyId)) throw new Error(`study ${studyId} is already running`);
-    if (study.status === 'completed') throw new Error(`study ${studyId} has completed; there is nothing to resume`);
+    if (study.status === 'completed')
+      throw new Error(`study ${studyId} has completed; there is nothing to resume`);
     void this.drive(studyId);
     return this.store.getStudy(studyId);
   }
@@ -88,7 +96,8 @@ export class StudyRunner {
     const driving = this.driving.get(studyId);
     if (!driving) return this.store.getStudy(studyId);
     this.stopping.add(studyId);
-    for (const l of this.store.studyRuns(studyId)) if (this.manager.isLive(l.runId)) await this.manager.pause(l.runId);
+    for (const l of this.store.studyRuns(studyId))
+      if (this.manager.isLive(l.runId)) await this.manager.pause(l.runId);
     return driving;
   }
 
@@ -113,9 +122,11 @@ export class StudyRunner {
     try {
       const pretrained = new Map<string, RunRecord>();
       for (const arm of plan.arms)
-        if (arm.kind === 'ssl') pretrained.set(arm.name, await this.ensureRun(studyId, plan, arm, 'pretrain', null));
+        if (arm.kind === 'ssl')
+          pretrained.set(arm.name, await this.ensureRun(studyId, plan, arm, 'pretrain', null));
       for (const s of plan.seeds.keys())
-        for (const arm of plan.arms) await this.ensureRun(studyId, plan, arm, 'finetune', s, pretrained.get(arm.name));
+        for (const arm of plan.arms)
+          await this.ensureRun(studyId, plan, arm, 'finetune', s, pretrained.get(arm.name));
       for (const s of plan.seeds.keys())
         for (const arm of plan.arms) await this.ensureProbe(studyId, plan, arm, s, pretrained.get(arm.name));
       const study = this.store.getStudy(studyId);
@@ -146,7 +157,9 @@ export class StudyRunner {
   ): Promise<RunRecord> {
     if (this.stopping.has(studyId)) throw new StudyStop('paused', 'paused');
     const slot = `${arm.name}${seed === null ? ' pretraining' : ` seed ${seed}`}`;
-    const link = this.store.studyRuns(studyId).find((l) => l.arm === arm.name && l.role === role && l.seed === seed);
+    const link = this.store
+      .studyRuns(studyId)
+      .find((l) => l.arm === arm.name && l.role === role && l.seed === seed);
     let run = link ? this.store.getRun(link.runId) : null;
     if (run?.status === 'completed') return run;
     this.store.setStudyStatus(studyId, 'running');
@@ -162,15 +175,25 @@ export class StudyRunner {
         this.log(studyId, `${slot}: run ${run.id} stopped before its first checkpoint; starting it again`);
         await this.manager.delete(run.id);
       }
-      run = role === 'pretrain' ? this.startPretrain(studyId, plan, arm) : this.startFinetune(studyId, plan, arm, seed!, parent);
+      run =
+        role === 'pretrain'
+          ? this.startPretrain(studyId, plan, arm)
+          : this.startFinetune(studyId, plan, arm, seed!, parent);
       this.store.linkStudyRun({ studyId, runId: run.id, arm: arm.name, role, seed });
       this.log(studyId, `${slot}: started run ${run.id}`);
     }
     const done = await this.manager.wait(run.id);
     if (done.status === 'completed') return done;
     if (done.status === 'paused') throw new StudyStop('paused', `${slot}: run ${done.id} paused`);
-    if (done.status === 'interrupted') throw new StudyStop('interrupted', `${slot}: run ${done.id} was interrupted (${done.error ?? 'killed'})`);
-    throw new StudyStop('failed', `${slot}: run ${done.id} ${done.status}${done.error ? `: ${done.error}` : ''}`);
+    if (done.status === 'interrupted')
+      throw new StudyStop(
+        'interrupted',
+        `${slot}: run ${done.id} was interrupted (${done.error ?? 'killed'})`,
+      );
+    throw new StudyStop(
+      'failed',
+      `${slot}: run ${done.id} ${done.status}${done.error ? `: ${done.error}` : ''}`,
+    );
   }
 
   private startPretrain(studyId: string, plan: StudyPlan, arm: PlannedArm): RunRecord {
@@ -190,14 +213,21 @@ export class StudyRunner {
           : { init: 'parent', parentRunId: parent!.id };
     const issues: { path: string; message: string }[] = [];
     const init = resolveFinetuneInit(this.store, request, issues);
-    if (issues.length) throw new Error(`${arm.name}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`);
+    if (issues.length)
+      throw new Error(`${arm.name}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`);
     const config: FinetuneConfig = resolveFinetuneConfig(
       mergeDefaults(plan.finetune, { ...init.forced, seed: plan.seeds[seed] }),
     );
     return { config, init };
   }
 
-  private startFinetune(studyId: string, plan: StudyPlan, arm: PlannedArm, seed: number, parent?: RunRecord): RunRecord {
+  private startFinetune(
+    studyId: string,
+    plan: StudyPlan,
+    arm: PlannedArm,
+    seed: number,
+    parent?: RunRecord,
+  ): RunRecord {
     const { config, init } = this.finetuneConfig(plan, arm, seed, parent);
     const train = this.store.getDataset(plan.datasets.train);
     const trainImages = plan.data.train === 'demo' ? config.data.demoTrain : train.imageCount;
@@ -210,7 +240,13 @@ export class StudyRunner {
     });
   }
 
-  private async ensureProbe(studyId: string, plan: StudyPlan, arm: PlannedArm, seed: number, parent?: RunRecord): Promise<void> {
+  private async ensureProbe(
+    studyId: string,
+    plan: StudyPlan,
+    arm: PlannedArm,
+    seed: number,
+    parent?: RunRecord,
+  ): Promise<void> {
     if (this.stopping.has(studyId)) throw new StudyStop('paused', 'paused');
     if (this.store.studyProbes(studyId).some((p) => p.arm === arm.name && p.seed === seed)) return;
     const { config } = this.finetuneConfig(plan, arm, seed, parent);
@@ -222,7 +258,10 @@ export class StudyRunner {
       stats: { linearTop1: r.linearTop1, knnTop1: r.knnTop1, majorityTop1: r.majorityTop1 },
       boxes: { imageIds: r.imageIds, linearCorrect: r.linearCorrect },
     });
-    this.log(studyId, `${arm.name} seed ${seed}: probe linear top-1 ${(100 * r.linearTop1).toFixed(1)} % (${r.seconds.toFixed(1)} s)`);
+    this.log(
+      studyId,
+      `${arm.name} seed ${seed}: probe linear top-1 ${(100 * r.linearTop1).toFixed(1)} % (${r.seconds.toFixed(1)} s)`,
+    );
   }
 
   private log(studyId: string, message: string): void {

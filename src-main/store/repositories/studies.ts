@@ -145,7 +145,12 @@ export class StudyRepository {
   setStatus(id: string, status: StudyStatus, error: string | null = null): StudyRecord {
     const where = 'setStudyStatus';
     this.row(where, id);
-    this.sql.setStatus.run({ id, status: oneOf(where, 'status', status, STUDY_STATUSES), error, now: this.ctx.now() });
+    this.sql.setStatus.run({
+      id,
+      status: oneOf(where, 'status', status, STUDY_STATUSES),
+      error,
+      now: this.ctx.now(),
+    });
     this.changed();
     return this.get(id);
   }
@@ -153,7 +158,11 @@ export class StudyRepository {
   setResult(id: string, result: object): StudyRecord {
     const where = 'setStudyResult';
     this.row(where, id);
-    this.sql.setResult.run({ id, result: writeJson(jsonObject(where, 'result', result)), now: this.ctx.now() });
+    this.sql.setResult.run({
+      id,
+      result: writeJson(jsonObject(where, 'result', result)),
+      now: this.ctx.now(),
+    });
     this.changed();
     return this.get(id);
   }
@@ -172,7 +181,13 @@ export class StudyRepository {
     this.runs.row(where, input.runId);
     const role = oneOf(where, 'role', input.role, STUDY_ROLES);
     const seed = role === 'pretrain' ? -1 : int(where, 'seed', input.seed);
-    this.sql.link.run({ studyId: input.studyId, runId: input.runId, arm: text(where, 'arm', input.arm), role, seed });
+    this.sql.link.run({
+      studyId: input.studyId,
+      runId: input.runId,
+      arm: text(where, 'arm', input.arm),
+      role,
+      seed,
+    });
     this.changed([input.runId]);
   }
 

@@ -39,7 +39,14 @@ describe('study statistics', () => {
       const m = (xs: number[]) => mean(Array.from(draw, (i) => xs[i]!));
       return [[[m(arm0)]], [[m(arm1)]]];
     };
-    const reps = bootstrapArmMeans(score, { arms: 2, seeds: 1, metrics: 1, images: N, replicates: 2000, seed: 3 });
+    const reps = bootstrapArmMeans(score, {
+      arms: 2,
+      seeds: 1,
+      metrics: 1,
+      images: N,
+      replicates: 2000,
+      seed: 3,
+    });
     const est = mean(arm1) - mean(arm0);
     const i = pairedInterval(reps, 1, 0, 0, est);
     const se = sampleSd(d) / Math.sqrt(N);
@@ -52,7 +59,14 @@ describe('study statistics', () => {
     expect(i.replicates).toBe(2000);
     expect(separable(i)).toBe(true);
     // same seed, same replicates
-    const again = bootstrapArmMeans(score, { arms: 2, seeds: 1, metrics: 1, images: N, replicates: 2000, seed: 3 });
+    const again = bootstrapArmMeans(score, {
+      arms: 2,
+      seeds: 1,
+      metrics: 1,
+      images: N,
+      replicates: 2000,
+      seed: 3,
+    });
     expect(pairedInterval(again, 1, 0, 0, est)).toEqual(i);
   });
 
@@ -63,7 +77,14 @@ describe('study statistics', () => {
       [[7], [4]],
     ];
     const score = () => values;
-    const reps = bootstrapArmMeans(score, { arms: 2, seeds: 2, metrics: 1, images: 3, replicates: 500, seed: 1 });
+    const reps = bootstrapArmMeans(score, {
+      arms: 2,
+      seeds: 2,
+      metrics: 1,
+      images: 3,
+      replicates: 500,
+      seed: 1,
+    });
     const i = pairedInterval(reps, 1, 0, 0, 0.5);
     // replicates draw seeds {0,0}: +2, {1,1}: −1, mixed: +0.5
     expect(i.low).toBe(-1);
@@ -76,10 +97,17 @@ describe('study statistics', () => {
   it('leaves out replicates where a metric is undefined (NaN) and refuses an empty design', () => {
     let k = 0;
     const score = () => [[[k++ % 2 ? Number.NaN : 1]], [[2]]];
-    const reps = bootstrapArmMeans(score, { arms: 2, seeds: 1, metrics: 1, images: 2, replicates: 10, seed: 0 });
+    const reps = bootstrapArmMeans(score, {
+      arms: 2,
+      seeds: 1,
+      metrics: 1,
+      images: 2,
+      replicates: 10,
+      seed: 0,
+    });
     expect(pairedInterval(reps, 1, 0, 0, 1).replicates).toBe(5);
-    expect(() => bootstrapArmMeans(score, { arms: 2, seeds: 0, metrics: 1, images: 2, replicates: 1, seed: 0 })).toThrow(
-      /at least one seed/,
-    );
+    expect(() =>
+      bootstrapArmMeans(score, { arms: 2, seeds: 0, metrics: 1, images: 2, replicates: 1, seed: 0 }),
+    ).toThrow(/at least one seed/);
   });
 });
