@@ -15,6 +15,11 @@ import type { StudyResult } from '../../../shared/dto';
 import { detectHardware } from '../../jobs/service/hardware';
 import { StudyRunner } from '../../jobs/study/study-runner';
 import { studyMarkdown } from '../../jobs/study/study-result';
+import { estimateStudy } from '../../jobs/study/study-eta';
+import type { StudyPlan } from '../../jobs/study/study-plan';
+import { backendInUse } from '../../../shared/config/run-defaults';
+
+const formatSeconds = (s: number) => (s < 120 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`);
 import { numberFlag, parse } from '../args';
 import { CliError } from '../cli-error';
 import { openStudio } from '../home';
@@ -126,6 +131,19 @@ export async function studyCommand(argv: string[]): Promise<void> {
       }
     }
     say(`study ${studyId}`);
+    const study = studio.store.getStudy(studyId);
+    const plan = study.config as unknown as StudyPlan;
+    const eta = estimateStudy(
+      studio.store,
+      plan,
+      backendInUse(detectHardware(), plan.finetune.backend),
+      studio.store.studyRuns(studyId),
+    );
+    say(
+      eta.seconds === null
+        ? 'time: not measured yet on this backend for runs of these sizes (later studies will know)'
+        : `time: about ${formatSeconds(eta.seconds)} of training left, from step times measured here`,
+    );
     const off = studio.manager.on((e) => {
       if (e.type === 'status' && e.run.status !== 'running')
         say(`  ${e.run.name}: ${e.run.status} at step ${e.run.step}/${e.run.totalSteps ?? '?'}`);
