@@ -218,7 +218,8 @@ export class StudioService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.manager.shutdown();
+    // Studies stop at their next slot and their live runs pause: nothing writes once the store closes.
+    await this.studies.shutdown(() => this.manager.shutdown());
     for (const u of this.unsubscribe) u();
     this.listeners.clear();
     this.store.close();

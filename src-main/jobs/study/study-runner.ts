@@ -77,7 +77,8 @@ export class StudyRunner {
       study.id,
       `study planned: ${plan.steps.pretrain} pretraining steps per SSL arm, ${plan.steps.finetune} fine-tune steps per arm × seed; SSL arms share every pretraining setting except their method fields`,
     );
-    void this.drive(study.id);
+    // a drive records its own failures in the study; a store that failed under it is all that could reject
+    this.drive(study.id).catch(() => undefined);
     return study;
   }
 
@@ -87,7 +88,7 @@ export class StudyRunner {
     if (this.driving.has(studyId)) throw new Error(`study ${studyId} is already running`);
     if (study.status === 'completed')
       throw new Error(`study ${studyId} has completed; there is nothing to resume`);
-    void this.drive(studyId);
+    this.drive(studyId).catch(() => undefined);
     return this.store.getStudy(studyId);
   }
 
@@ -104,6 +105,16 @@ export class StudyRunner {
   /** Resolves with the study's record when its drive in this process ends (at once if none). */
   wait(studyId: string): Promise<StudyRecord> {
     return this.driving.get(studyId) ?? Promise.resolve(this.store.getStudy(studyId));
+  }
+
+  /**
+   * For closing the studio: every study stops at its next slot (its live run is paused by the
+   * RunManager's own shutdown, which `pauseRuns` is); resolves when no drive is left, so the store can close.
+   */
+  async shutdown(pauseRuns: () => Promise<void>): Promise<void> {
+    for (const id of this.driving.keys()) this.stopping.add(id);
+    await pauseRuns();
+    await Promise.allSettled([...this.driving.values()]);
   }
 
   /** Walks every slot; the promise is kept in `driving` until the study stops or completes. */
