@@ -45,6 +45,13 @@ describe('studies API', () => {
       data: { ...demo, train: 'rel/train.json' },
     });
     expect(rel.message).toMatch(/rel\/train.json: give "demo" or an absolute path/);
+    const file = await refusal('studies.estimate', {
+      arms: ['byol', 'file:/nowhere/sup.safetensors'],
+      seeds: 1,
+      budget: 'smoke',
+      data: demo,
+    });
+    expect(file.message).toMatch(/file:\/nowhere\/sup.safetensors: .*\/nowhere\/sup.safetensors/);
     expect(await call('studies.list', {})).toEqual([]);
   });
 
