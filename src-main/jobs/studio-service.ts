@@ -565,6 +565,11 @@ export class StudioService {
       if (this.studies.isLive(a.id)) throw conflict(`study "${study.name}" is already running`);
       if (study.status === 'completed')
         throw conflict(`study "${study.name}" has completed; there is nothing to resume`);
+      if (study.status === 'running')
+        throw conflict(
+          `study "${study.name}" is running in another process (a selfemd study command)`,
+          'Pause it there (Ctrl-C), then resume it here.',
+        );
       return this.studies.resume(a.id);
     },
   };
