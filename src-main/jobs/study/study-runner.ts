@@ -88,6 +88,8 @@ export class StudyRunner {
     if (this.driving.has(studyId)) throw new Error(`study ${studyId} is already running`);
     if (study.status === 'completed')
       throw new Error(`study ${studyId} has completed; there is nothing to resume`);
+    // `running` with no drive here: another process (a selfemd study) drives it; a dead one was marked interrupted
+    if (study.status === 'running') throw new Error(`study ${studyId} is running in another process`);
     this.drive(studyId).catch(() => undefined);
     return this.store.getStudy(studyId);
   }
