@@ -9,10 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { finetuneSizeOverrides } from '../../shared/config/finetune';
 import type { StudyDetails, StudyRecord, StudyResult } from '../../shared/dto';
-import { TINY_DETECTOR } from '../engine/detection/tiny-detector';
-import { TINY_PRETRAIN } from '../jobs/tiny-run';
+import { tinyStudy } from '../jobs/tiny-run';
 import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
 
 const LONG = 400_000;
@@ -53,22 +51,11 @@ describe.skipIf(!browserPath)('the Study screen', () => {
   it(
     "shows a finished tiny study's grid, chart and table",
     async () => {
+      // the e2e's pretraining is TINY_PRETRAIN's 2 epochs; one fine-tune epoch, one seed
       const study = await server.call<StudyRecord>('studies.start', {
+        ...tinyStudy(1, 1),
         name: 'tiny study',
-        arms: ['random', 'byol'],
-        seeds: 1,
-        budget: 'smoke',
-        data: { unlabeled: 'demo', train: 'demo', val: 'demo' },
-        backend: 'wasm',
         replicates: 20,
-        pretrain: TINY_PRETRAIN,
-        finetune: {
-          ...TINY_DETECTOR,
-          detector: 'retinanet',
-          data: { demoTrain: 8, demoVal: 4, demoSize: 64, ...finetuneSizeOverrides(64) },
-          optim: { epochs: 1, batchSize: 4, lr: 0.01 },
-          checkpoint: { everySteps: 1 },
-        },
       });
       await page.goto(`${server.origin}/#/studies/${study.id}`);
       await page.waitForSelector(tid('study-grid'));

@@ -9,15 +9,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finetuneSizeOverrides } from '../../shared/config/finetune';
 import type { RunRecord, StudyResult } from '../../shared/dto';
 import { scoreDetections } from '../../src-main/engine/detection/evaluate';
 import type { CocoDataset, CocoDetection } from '../../src-main/engine/eval/coco-types';
 import { CocoResampler } from '../../src-main/engine/eval/resample';
 import { StudioService } from '../../src-main/jobs/studio-service';
 import { tempHome } from '../server/fixtures';
-import { TINY_DETECTOR } from '../engine/detection/tiny-detector';
-import { TINY_PRETRAIN } from './tiny-run';
+import { tinyStudy } from './tiny-run';
 
 let home: ReturnType<typeof tempHome>;
 let service: StudioService;
@@ -32,22 +30,7 @@ afterAll(async () => {
   home.cleanup();
 });
 
-const REQUEST = {
-  arms: ['random', 'byol'],
-  seeds: 2,
-  budget: 'smoke' as const,
-  data: { unlabeled: 'demo', train: 'demo', val: 'demo' },
-  backend: 'wasm' as const,
-  replicates: 50,
-  pretrain: { ...TINY_PRETRAIN, optim: { ...TINY_PRETRAIN.optim, epochs: 2 } },
-  finetune: {
-    ...TINY_DETECTOR,
-    detector: 'retinanet',
-    data: { demoTrain: 8, demoVal: 4, demoSize: 64, ...finetuneSizeOverrides(64) },
-    optim: { epochs: 2, batchSize: 4, lr: 0.01 },
-    checkpoint: { everySteps: 1 },
-  },
-};
+const REQUEST = tinyStudy(2, 2);
 
 describe('a study of two arms and two seeds', () => {
   it('runs to the end, resumes after a kill without re-running finished runs, and tabulates the runs’ own numbers', async () => {
