@@ -12,6 +12,7 @@ import { scoreDetections } from '../../engine/detection/evaluate';
 import type { CocoDataset, CocoDetection } from '../../engine/eval/coco-types';
 import { CocoResampler } from '../../engine/eval/resample';
 import { bootstrapArmMeans, mean, pairedInterval, sampleSd, separable } from '../../engine/stats/bootstrap';
+import { oneDecimal, signedOneDecimal } from '../../../shared/metrics/study-format';
 import type { ExperimentStore } from '../../store';
 import type { StudyPlan } from './study-plan';
 
@@ -43,9 +44,8 @@ const readJsonFile = <T>(file: string): T => {
   }
 };
 
-/** Signed, one decimal, a real minus sign. */
-const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(1)}`;
-const fmt = (v: number | null) => (v === null ? '—' : v.toFixed(1));
+const signed = signedOneDecimal;
+const fmt = oneDecimal;
 const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
 
 export function computeStudyResult(
