@@ -1,12 +1,11 @@
 import { finetuneSizeOverrides } from '../../shared/config/finetune';
 
+import { TINY_DETECTOR } from '../engine/detection/tiny-detector';
+
 /**
  * The smallest pretraining a real training process runs in a few seconds (wasm, 8 demo images,
  * 8 steps, a checkpoint every step): shared by the RunManager tests and the fault suite.
  */
-import { finetuneSizeOverrides } from '../../shared/config/finetune';
-import { TINY_DETECTOR } from '../engine/detection/tiny-detector';
-
 export const TINY_PRETRAIN = {
   method: 'self-emd',
   backend: 'wasm',
