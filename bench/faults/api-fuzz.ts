@@ -371,6 +371,23 @@ export async function runApiFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       'exports.run': () => ({ runId, format: 'safetensors', outPath: path.join(chosen, 'out.safetensors') }),
       'exports.list': () => ({ runId }),
       'exports.defaultPath': () => ({ runId, format: 'tfjs' }),
+      // a relative val path is refused before anything is recorded or trained: the fuzz starts no study
+      'studies.list': () => ({}),
+      'studies.get': () => ({ id: runId }),
+      'studies.start': () => ({
+        arms: ['random', 'byol'],
+        seeds: 1,
+        budget: 'smoke',
+        data: { unlabeled: 'demo', train: 'demo', val: 'val.json' },
+      }),
+      'studies.estimate': () => ({
+        arms: ['random', 'byol'],
+        seeds: 1,
+        budget: 'smoke',
+        data: { unlabeled: 'demo', train: 'demo', val: 'val.json' },
+      }),
+      'studies.pause': () => ({ id: runId }),
+      'studies.resume': () => ({ id: runId }),
     };
 
     let digest = storeDigest(db);

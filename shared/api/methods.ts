@@ -5,7 +5,17 @@
  * before acting (a compromised renderer gets the same answer as a typo).
  */
 import { bool, listOf, num, oneOf } from '../config/validation';
-import type { DatasetRecord, MetricSeries, RunRecord, RunsComparison, ArtifactRecord } from '../dto';
+import type {
+  DatasetRecord,
+  MetricSeries,
+  RunRecord,
+  RunsComparison,
+  ArtifactRecord,
+  StudyDetails,
+  StudyRecord,
+} from '../dto';
+import { STUDY_BUDGETS } from '../config/study';
+import { BACKEND_CHOICES } from '../config/pretrain';
 import { fsPath, opt, plainObject, req, runId, shortText, type ArgShape } from './arg-shape';
 import {
   DEMO_SPLITS,
@@ -27,6 +37,8 @@ import {
   type NewRunMethod,
   type RunDetails,
   type RunProgressInfo,
+  type StudyEstimate,
+  type StudyRequest,
   type SystemInfo,
   type TransportImagePage,
   type TransportPlan,
@@ -141,6 +153,17 @@ export interface ApiMethods {
     args: { runId: string; format: ExportFormat; step?: number };
     result: { path: string };
   };
+
+  'studies.list': { args: Empty; result: StudyRecord[] };
+  'studies.get': { args: { id: string }; result: StudyDetails };
+  /** Resolves the request and starts the study (its runs one after another); answers at once. */
+  'studies.start': { args: StudyRequest; result: StudyRecord };
+  /** How long such a study should take here, from the step times measured so far. */
+  'studies.estimate': { args: StudyRequest; result: StudyEstimate };
+  /** Pauses the study's running run; the study stops there. */
+  'studies.pause': { args: { id: string }; result: StudyRecord };
+  /** Continues with what is missing: nothing finished runs again. */
+  'studies.resume': { args: { id: string }; result: StudyRecord };
 }
 
 export type MethodName = keyof ApiMethods;
@@ -153,6 +176,20 @@ const step = opt(num({ int: true, min: 0, max: 1e12 }));
 const runIds = listOf(runId, { minLength: 1 });
 const metricKeys = listOf(shortText(120), { minLength: 1 });
 const importId = shortText(64);
+
+const STUDY_REQUEST: ArgShape = {
+  name: opt(shortText(120)),
+  arms: req(listOf(shortText(1000), { minLength: 2 })),
+  seeds: req(num({ int: true, min: 1, max: 32 })),
+  budget: req(oneOf(STUDY_BUDGETS)),
+  data: req(plainObject),
+  pretrainSteps: opt(num({ int: true, min: 1, max: 1e9 })),
+  finetuneSteps: opt(num({ int: true, min: 1, max: 1e9 })),
+  backend: opt(oneOf(BACKEND_CHOICES)),
+  pretrain: opt(plainObject),
+  finetune: opt(plainObject),
+  replicates: opt(num({ int: true, min: 10, max: 100_000 })),
+};
 
 export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
   'system.info': {},
@@ -241,6 +278,13 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
   'exports.run': { runId: req(runId), format: req(oneOf(EXPORT_FORMATS)), step, outPath: opt(fsPath) },
   'exports.list': { runId: opt(runId) },
   'exports.defaultPath': { runId: req(runId), format: req(oneOf(EXPORT_FORMATS)), step },
+
+  'studies.list': {},
+  'studies.get': { id: req(runId) },
+  'studies.start': STUDY_REQUEST,
+  'studies.estimate': STUDY_REQUEST,
+  'studies.pause': { id: req(runId) },
+  'studies.resume': { id: req(runId) },
 };
 
 export const METHOD_NAMES = Object.keys(METHOD_ARGS) as MethodName[];

@@ -213,3 +213,37 @@ export interface MetricsCsv {
   filename: string;
   csv: string;
 }
+
+// ---------------------------------------------------------------------------------------------- studies
+
+/** A new study, as the Study screen and `selfemd study` ask for one (shared/config/study.ts). */
+export interface StudyRequest {
+  name?: string;
+  /** Arm names: random, byol, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH. */
+  arms: string[];
+  /** Fine-tune seeds per arm. */
+  seeds: number;
+  budget: 'smoke' | 'small' | 'paper';
+  /** `demo`, or absolute paths: an image folder to pretrain on, labelled train and val sets. */
+  data: { unlabeled: string; train: string; val: string };
+  /** Explicit step counts instead of the budget's schedule lengths. */
+  pretrainSteps?: number;
+  finetuneSteps?: number;
+  backend?: BackendChoice;
+  /** Config overrides on the budget (tests: tiny sizes). */
+  pretrain?: Record<string, unknown>;
+  finetune?: Record<string, unknown>;
+  /** Bootstrap replicates (default 200). */
+  replicates?: number;
+}
+
+/** How long a study of this request should take here, from measured step times. */
+export interface StudyEstimate {
+  pretrainRuns: number;
+  finetuneRuns: number;
+  pretrainSteps: number;
+  finetuneSteps: number;
+  /** Seconds per step measured on this machine's backend (null: no run of that kind measured yet). */
+  secondsPerStep: { pretrain: number | null; finetune: number | null };
+  seconds: number | null;
+}

@@ -1,5 +1,6 @@
 /** What a committed write touched, so views showing those tables can refresh (no SQL crosses IPC). */
-export type StoreTable = 'datasets' | 'runs' | 'metrics' | 'checkpoints' | 'artifacts' | 'evaluations';
+export type StoreTable =
+  'datasets' | 'runs' | 'metrics' | 'checkpoints' | 'artifacts' | 'evaluations' | 'studies';
 
 export interface StoreChange {
   tables: StoreTable[];

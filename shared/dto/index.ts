@@ -9,3 +9,4 @@ export * from './compare';
 export * from './changes';
 export * from './tasks';
 export * from './gpu-adapter';
+export * from './studies';

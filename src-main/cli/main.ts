@@ -47,6 +47,12 @@ const USAGE: Record<string, string> = {
                  [--width N] [--seed N] [--backend B] [--demo-train N] [--demo-val N] [--demo-size PX] [--json]
     detection probe: linear and kNN top-1 box classification from the frozen backbone's res4+res5
     features at the boxes`,
+  study: `selfemd study --arms A,B[,…] (--data demo | --unlabeled DIR --train DATASET --val DATASET)
+                 [--seeds N] [--budget smoke|small|paper] [--pretrain-steps N] [--finetune-steps N]
+                 [--backend B] [--replicates N] [--name S] [--json] | selfemd study --resume ID
+    compare backbones: the SSL arms' pretrainings, every arm × seed fine-tune and probe, then a table
+    of mean ± sd per arm and paired differences to byol and random with bootstrap 95 % intervals;
+    arms: random, byol, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH; Ctrl-C pauses`,
   predict: `selfemd predict RUN --image FILE [--out FILE.png] [--min-score X] [--backend B]
     a fine-tuned run's boxes as JSON and drawn on a PNG; RUN: run folder, id, unique id prefix or name`,
   eval: `selfemd eval --gt GT.json --dt DETECTIONS.json [--json]
@@ -79,6 +85,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   finetune: async () => (await import('./commands/finetune')).finetuneCommand,
   predict: async () => (await import('./commands/predict')).predictCommand,
   probe: async () => (await import('./commands/probe')).probeCommand,
+  study: async () => (await import('./commands/study')).studyCommand,
   eval: async () => (await import('./commands/eval')).evalCommand,
   import: async () => (await import('./commands/import')).importCommand,
 };

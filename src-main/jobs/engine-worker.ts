@@ -15,7 +15,17 @@ import { runPretraining } from '../engine/train/pretrain';
 import type { StopRequest, TrainingHooks } from '../engine/train/training-hooks';
 import { loadDetectionData } from '../engine/detection/datasets';
 import { runFinetune } from '../engine/detection/finetune';
-import type { EngineJob, FinetuneJob, ImageRef, PretrainJob, TransportJob } from './protocol';
+import { initBackbone } from '../engine/detection/backbone-init';
+import { DEFAULT_PROBE_OPTIONS, runProbePerBox } from '../engine/probe/probe';
+import type {
+  EngineJob,
+  FinetuneJob,
+  ImageRef,
+  PretrainJob,
+  ProbeJob,
+  ProbeJobResult,
+  TransportJob,
+} from './protocol';
 import { workerChannel } from './worker-channel';
 
 const channel = workerChannel();
@@ -64,6 +74,8 @@ async function run(job: EngineJob): Promise<void> {
         return await finetune(job);
       case 'transport':
         return await transport(job);
+      case 'probe':
+        return await probe(job);
       case 'export': {
         const result = await exportBackbone(job);
         channel.send({ type: 'result', result });
@@ -177,4 +189,25 @@ async function transport(job: TransportJob): Promise<void> {
     type: 'result',
     result: { ...r, crops: r.crops.map((png) => `data:image/png;base64,${png.toString('base64')}`) },
   });
+}
+
+/** The probe as `selfemd probe` runs it (the fine-tune config's backbone, data and test size). */
+async function probe(job: ProbeJob): Promise<void> {
+  const data = await loadDetectionData(job.config, (message) => channel.send({ type: 'log', message }));
+  const { backbone } = await initBackbone(job.config);
+  try {
+    const options = { ...DEFAULT_PROBE_OPTIONS, size: job.config.data.minSizeTest, seed: job.config.seed };
+    const { result, boxes } = await runProbePerBox(backbone, data.train, data.val, options);
+    const answer: ProbeJobResult = {
+      linearTop1: result.linearTop1,
+      knnTop1: result.knnTop1,
+      majorityTop1: result.majorityTop1,
+      seconds: result.seconds,
+      imageIds: Array.from(boxes.imageIds),
+      linearCorrect: Array.from(boxes.linearCorrect),
+    };
+    channel.send({ type: 'result', result: answer });
+  } finally {
+    backbone.dispose();
+  }
 }

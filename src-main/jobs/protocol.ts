@@ -67,12 +67,31 @@ export interface GpuProbeJob {
   kind: 'gpu-probe';
 }
 
-export type EngineJob = PretrainJob | FinetuneJob | TransportJob | ExportJob | GpuProbeJob;
-
 /** The backend a job's process must host: its config's; webgpu for the GPU probe. */
 export function jobBackend(job: EngineJob): BackendChoice {
   return job.kind === 'gpu-probe' ? 'webgpu' : job.config.backend;
 }
+
+/**
+ * The detection probe of the backbone a fine-tune config starts from, on its train / val data (a
+ * study's probe of each arm): the result and each val box's outcome.
+ */
+export interface ProbeJob {
+  kind: 'probe';
+  config: FinetuneConfig;
+}
+
+/** What a probe job answers: the probe's scores and, per val ground-truth box, its image and outcome. */
+export interface ProbeJobResult {
+  linearTop1: number;
+  knnTop1: number;
+  majorityTop1: number;
+  seconds: number;
+  imageIds: number[];
+  linearCorrect: number[];
+}
+
+export type EngineJob = PretrainJob | FinetuneJob | TransportJob | ExportJob | GpuProbeJob | ProbeJob;
 
 export type SupervisorMessage =
   { type: 'start'; job: EngineJob } | { type: 'stop'; mode: 'pause' | 'cancel' };

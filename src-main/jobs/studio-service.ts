@@ -56,6 +56,11 @@ import { engineTasks, type StudioTasks } from './service/studio-tasks';
 import { makeFolder } from '../engine/export/make-folder';
 import { detectDatasetFormat } from '../engine/data/importers/import-dataset';
 import { listVocSplits } from '../engine/data/importers/voc-importer';
+import { backendInUse } from '../../shared/config/run-defaults';
+import type { StudyDetails } from '../../shared/dto';
+import { StudyRunner } from './study/study-runner';
+import { resolveStudyPlan, type StudyPlan } from './study/study-plan';
+import { estimateStudy } from './study/study-eta';
 
 export interface StudioServiceOptions {
   /** Folder of the database, runs and dataset indexes. */
@@ -93,6 +98,7 @@ export class StudioService {
   private readonly loggedStatus = new Map<string, RunRecord['status']>();
   private readonly tasks: StudioTasks;
   private info: SystemInfo;
+  readonly studies: StudyRunner;
   private readonly unsubscribe: (() => void)[] = [];
   private closed = false;
 
@@ -110,6 +116,8 @@ export class StudioService {
         spawner: options.spawner,
         holder: `studio (${options.transport === 'electron' ? 'desktop' : 'browser mode'})`,
       });
+      // …and a study none of whose runs still runs lost its driver: interrupted too, with a resume button.
+      store.markInterruptedStudies();
       const service = new StudioService(store, manager, options);
       for (const id of wasRunning) {
         const run = store.getRun(id);
@@ -135,6 +143,11 @@ export class StudioService {
       (e: unknown) => this.setWebGpu({ state: 'unavailable', reason: `the GPU probe failed: ${String(e)}` }),
     );
     if (options.seedDemos !== false) seedDemoDatasets(options.home, store);
+    this.studies = new StudyRunner(store, manager, {
+      home: options.home,
+      machine: this.info.hardware,
+      spawner: options.spawner,
+    });
     this.unsubscribe.push(manager.on((e) => this.onRunEvent(e)));
     this.unsubscribe.push(
       store.onChange((change) => {
@@ -206,7 +219,8 @@ export class StudioService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.manager.shutdown();
+    // Studies stop at their next slot and their live runs pause: nothing writes once the store closes.
+    await this.studies.shutdown(() => this.manager.shutdown());
     for (const u of this.unsubscribe) u();
     this.listeners.clear();
     this.store.close();
@@ -532,9 +546,71 @@ export class StudioService {
       this.requirePretrain(run);
       return { path: this.defaultExportPath(run, a.format, this.requireCheckpoint(run, a.step), true) };
     },
+
+    'studies.list': () => this.store.listStudies(),
+    'studies.get': (a) => this.studyDetails(a.id),
+    // A ConfigError (a bad arm, budget or dataset) comes back as `invalid`, naming the field.
+    'studies.start': (a) => this.studies.start(a),
+    'studies.estimate': async (a) => {
+      const plan = await resolveStudyPlan(this.home, this.store, this.info.hardware, a);
+      return estimateStudy(this.store, plan, backendInUse(this.info.hardware, a.backend));
+    },
+    'studies.pause': async (a) => {
+      const study = this.store.getStudy(a.id);
+      if (!this.studies.isLive(a.id))
+        throw conflict(`study "${study.name}" is not running here (it is ${study.status})`);
+      return this.studies.pause(a.id);
+    },
+    'studies.resume': (a) => {
+      const study = this.store.getStudy(a.id);
+      if (this.studies.isLive(a.id)) throw conflict(`study "${study.name}" is already running`);
+      if (study.status === 'completed')
+        throw conflict(`study "${study.name}" has completed; there is nothing to resume`);
+      if (study.status === 'running')
+        throw conflict(
+          `study "${study.name}" is running in another process (a selfemd study command)`,
+          'Pause it there (Ctrl-C), then resume it here.',
+        );
+      return this.studies.resume(a.id);
+    },
   };
 
   // ----------------------------------------------------------------------------------------- helpers
+
+  /** A study with its arms × seeds grid (each slot's run and status), its probes and what is left. */
+  private studyDetails(id: string): StudyDetails {
+    const study = this.store.getStudy(id);
+    const plan = study.config as unknown as StudyPlan;
+    const links = this.store.studyRuns(id);
+    const cell = (arm: string, role: 'pretrain' | 'finetune', seed: number | null) => {
+      const link = links.find((l) => l.arm === arm && l.role === role && l.seed === seed);
+      const run = link && this.store.hasRun(link.runId) ? this.store.getRun(link.runId) : null;
+      const live = run ? this.progress.get(run.id) : undefined;
+      return {
+        arm,
+        role,
+        seed,
+        runId: run?.id ?? null,
+        status: run?.status ?? 'pending',
+        step: live?.step ?? run?.step ?? 0,
+        totalSteps: run?.totalSteps ?? (role === 'pretrain' ? plan.steps.pretrain : plan.steps.finetune),
+      };
+    };
+    const cells = [
+      ...plan.arms.filter((a) => a.kind === 'ssl').map((a) => cell(a.name, 'pretrain', null)),
+      ...plan.arms.flatMap((a) => plan.seeds.map((_, s) => cell(a.name, 'finetune', s))),
+    ];
+    const backend = backendInUse(this.info.hardware, plan.finetune.backend);
+    return {
+      study,
+      cells,
+      probes: this.store
+        .studyProbes(id)
+        .map((p) => ({ arm: p.arm, seed: p.seed, linearTop1: p.stats.linearTop1 })),
+      etaSeconds: study.status === 'completed' ? 0 : estimateStudy(this.store, plan, backend, links).seconds,
+      live: this.studies.isLive(id),
+    };
+  }
 
   private startRun(a: ArgsOf<'runs.start'>): RunRecord {
     const dataset = this.store.getDataset(a.datasetId);

@@ -27,6 +27,14 @@ import { DatasetRepository } from './repositories/datasets';
 import { EvaluationRepository } from './repositories/evaluations';
 import { MetricRepository } from './repositories/metrics';
 import { RunRepository, type MarkInterruptedOptions } from './repositories/runs';
+import { StudyRepository } from './repositories/studies';
+import type {
+  NewStudy,
+  StudyProbeRecord,
+  StudyRecord,
+  StudyRunLink,
+  StudyStatus,
+} from '../../shared/dto/studies';
 
 export type { MarkInterruptedOptions };
 export type ChangeListener = (change: StoreChange) => void;
@@ -51,6 +59,7 @@ export class ExperimentStore {
   private readonly checkpoints: CheckpointRepository;
   private readonly artifacts: ArtifactRepository;
   private readonly evaluations: EvaluationRepository;
+  private readonly studies: StudyRepository;
 
   /** Use openStore(); this takes an open, migrated connection. */
   constructor(
@@ -68,6 +77,7 @@ export class ExperimentStore {
     this.checkpoints = new CheckpointRepository(ctx, this.runs);
     this.artifacts = new ArtifactRepository(ctx, this.runs);
     this.evaluations = new EvaluationRepository(ctx, this.runs);
+    this.studies = new StudyRepository(ctx, this.runs);
   }
 
   get isOpen(): boolean {
@@ -217,6 +227,44 @@ export class ExperimentStore {
   }
   listEvaluations(runId: string): EvaluationRecord[] {
     return this.evaluations.list(runId);
+  }
+
+  // studies
+  createStudy(input: NewStudy): StudyRecord {
+    return this.studies.create(input);
+  }
+  getStudy(id: string): StudyRecord {
+    return this.studies.get(id);
+  }
+  /** Newest first. */
+  listStudies(): StudyRecord[] {
+    return this.studies.list();
+  }
+  setStudyStatus(id: string, status: StudyStatus, error: string | null = null): StudyRecord {
+    return this.studies.setStatus(id, status, error);
+  }
+  setStudyResult(id: string, result: object): StudyRecord {
+    return this.studies.setResult(id, result);
+  }
+  /** Keeps the study's runs. */
+  deleteStudy(id: string): void {
+    this.studies.delete(id);
+  }
+  linkStudyRun(link: StudyRunLink): void {
+    this.studies.link(link);
+  }
+  studyRuns(studyId: string): StudyRunLink[] {
+    return this.studies.links(studyId);
+  }
+  addStudyProbe(probe: Omit<StudyProbeRecord, 'createdAt'>): void {
+    this.studies.addProbe(probe);
+  }
+  studyProbes(studyId: string): StudyProbeRecord[] {
+    return this.studies.probes(studyId);
+  }
+  /** For startup, after markInterruptedRuns: running studies with no running run become interrupted. */
+  markInterruptedStudies(): StudyRecord[] {
+    return this.studies.markInterrupted();
   }
 
   // compare

@@ -1,5 +1,5 @@
-/** ECharts with only what the studio draws (line and heat-map charts on canvas): a smaller bundle. */
-import { HeatmapChart, LineChart } from 'echarts/charts';
+/** ECharts with only what the studio draws (line, heat-map, bar and error-bar charts on canvas): a smaller bundle. */
+import { BarChart, CustomChart, HeatmapChart, LineChart } from 'echarts/charts';
 import {
   DataZoomComponent,
   GridComponent,
@@ -13,6 +13,8 @@ import { CanvasRenderer } from 'echarts/renderers';
 
 echarts.use([
   LineChart,
+  BarChart,
+  CustomChart,
   HeatmapChart,
   GridComponent,
   TooltipComponent,

@@ -3,11 +3,11 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 
 export type RouteName =
-  'datasets' | 'runs' | 'new-run' | 'finetune' | 'run' | 'compare' | 'transport' | 'export';
+  'datasets' | 'runs' | 'new-run' | 'finetune' | 'run' | 'compare' | 'transport' | 'export' | 'studies';
 
 export interface Route {
   name: RouteName;
-  /** The id in `#/runs/<id>` or `#/datasets/<id>`. */
+  /** The id in `#/runs/<id>`, `#/datasets/<id>` or `#/studies/<id>`. */
   id: string | null;
   query: Record<string, string>;
 }
@@ -23,6 +23,8 @@ function parseHash(hash: string): Route {
     case 'runs':
       if (second === 'new') return { name: 'new-run', id: null, query };
       return second ? { name: 'run', id: second, query } : { name: 'runs', id: null, query };
+    case 'studies':
+      return { name: 'studies', id: second ?? null, query };
     case 'finetune':
     case 'compare':
     case 'transport':

@@ -25,6 +25,7 @@ const COMMANDS = [
   'finetune',
   'predict',
   'probe',
+  'study',
   'eval',
   'import',
 ];

@@ -1,5 +1,7 @@
 import { finetuneSizeOverrides } from '../../shared/config/finetune';
 
+import { TINY_DETECTOR } from '../engine/detection/tiny-detector';
+
 /**
  * The smallest pretraining a real training process runs in a few seconds (wasm, 8 demo images,
  * 8 steps, a checkpoint every step): shared by the RunManager tests and the fault suite.
@@ -47,4 +49,27 @@ export function firstEvent<E>(
       resolve(e);
     });
   });
+}
+
+/**
+ * A study of random vs byol that trains in seconds per run (wasm, TINY_PRETRAIN, a RetinaNet of the
+ * engine tests' tiny sizes on 8 train / 4 val demo images at 64 px); `epochs` of fine-tuning.
+ */
+export function tinyStudy(seeds: number, epochs: number) {
+  return {
+    arms: ['random', 'byol'],
+    seeds,
+    budget: 'smoke' as const,
+    data: { unlabeled: 'demo', train: 'demo', val: 'demo' },
+    backend: 'wasm' as const,
+    replicates: 50,
+    pretrain: { ...TINY_PRETRAIN, optim: { ...TINY_PRETRAIN.optim, epochs: 2 } },
+    finetune: {
+      ...TINY_DETECTOR,
+      detector: 'retinanet',
+      data: { demoTrain: 8, demoVal: 4, demoSize: 64, ...finetuneSizeOverrides(64) },
+      optim: { epochs, batchSize: 4, lr: 0.01 },
+      checkpoint: { everySteps: 1 },
+    },
+  };
 }

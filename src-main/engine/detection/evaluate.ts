@@ -5,7 +5,7 @@
  */
 import type { FinetuneConfig } from '../../../shared/config/finetune';
 import type { CocoDetection } from '../eval/coco-types';
-import { evaluateCoco, type CocoCategoryResult } from '../eval/cocoeval';
+import { evaluateCoco, type CocoCategoryResult, type CocoEvalOptions } from '../eval/cocoeval';
 import { vocEvalCoco } from '../eval/voc';
 import type { Detections, Detector } from './detector';
 import {
@@ -112,8 +112,9 @@ export function datasetHead(dataset: DetectionDataset, count: number): Detection
 export function scoreDetections(
   dataset: Pick<DetectionDataset, 'coco'>,
   detections: CocoDetection[],
+  options: Pick<CocoEvalOptions, 'lastMaxDetOnly'> = {},
 ): DetectionEvaluation {
-  const coco = evaluateCoco(dataset.coco, detections);
+  const coco = evaluateCoco(dataset.coco, detections, options);
   const names = new Map(dataset.coco.categories.map((c) => [c.id, c.name]));
   const perCategory = Object.fromEntries(
     Object.entries(coco.perCategory).map(([id, r]) => [id, { ...r, name: names.get(Number(id)) ?? id }]),

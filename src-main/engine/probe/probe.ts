@@ -63,6 +63,12 @@ export interface ProbeResult extends ProbeScores {
   seconds: number;
 }
 
+/** Per val box (in the val features' row order), whether each classifier named its class. */
+export interface ProbeBoxOutcomes {
+  linearCorrect: Uint8Array;
+  knnCorrect: Uint8Array;
+}
+
 /** Scores fixed features: what the probe does once the backbone has spoken (tests call it directly). */
 export async function scoreFeatures(
   train: RoiFeatures,
@@ -70,6 +76,16 @@ export async function scoreFeatures(
   classes: number,
   options: Pick<ProbeOptions, 'linear' | 'knn'> = DEFAULT_PROBE_OPTIONS,
 ): Promise<ProbeScores> {
+  return (await scoreFeaturesPerBox(train, val, classes, options)).scores;
+}
+
+/** scoreFeatures with each val box's outcome: a study resamples val images and recounts from them. */
+export async function scoreFeaturesPerBox(
+  train: RoiFeatures,
+  val: RoiFeatures,
+  classes: number,
+  options: Pick<ProbeOptions, 'linear' | 'knn'> = DEFAULT_PROBE_OPTIONS,
+): Promise<{ scores: ProbeScores; boxes: ProbeBoxOutcomes }> {
   if (train.count === 0) throw new Error('probe: the training set has no boxes');
   if (val.count === 0) throw new Error('probe: the val set has no boxes');
   if (train.dim !== val.dim) throw new Error(`probe: train features are ${train.dim}-d, val ${val.dim}-d`);
@@ -94,10 +110,14 @@ export async function scoreFeatures(
     const counts = new Array<number>(classes).fill(0);
     for (const c of train.labels) counts[c]!++;
     const majority = counts.indexOf(Math.max(...counts));
+    const correct = (p: Int32Array) => val.labels.map((c, i) => (p[i] === c ? 1 : 0));
     return {
-      linearTop1: accuracy(linear, val.labels),
-      knnTop1: accuracy(knn, val.labels),
-      majorityTop1: accuracy(new Int32Array(val.count).fill(majority), val.labels),
+      scores: {
+        linearTop1: accuracy(linear, val.labels),
+        knnTop1: accuracy(knn, val.labels),
+        majorityTop1: accuracy(new Int32Array(val.count).fill(majority), val.labels),
+      },
+      boxes: { linearCorrect: Uint8Array.from(correct(linear)), knnCorrect: Uint8Array.from(correct(knn)) },
     };
   } finally {
     tf.dispose([zTrain, zVal]);
@@ -111,6 +131,16 @@ export async function runProbe(
   val: DetectionDataset,
   options: ProbeOptions = DEFAULT_PROBE_OPTIONS,
 ): Promise<ProbeResult> {
+  return (await runProbePerBox(backbone, train, val, options)).result;
+}
+
+/** runProbe with each val box's outcome and the id of the val image it is in (row order). */
+export async function runProbePerBox(
+  backbone: Backbone,
+  train: DetectionDataset,
+  val: DetectionDataset,
+  options: ProbeOptions = DEFAULT_PROBE_OPTIONS,
+): Promise<{ result: ProbeResult; boxes: ProbeBoxOutcomes & { imageIds: Int32Array } }> {
   const t0 = performance.now();
   const names = (d: DetectionDataset) => d.categories.map((c) => `${c.id}:${c.name}`).join(',');
   if (names(train) !== names(val))
@@ -135,14 +165,21 @@ export async function runProbe(
     rng,
   });
   const valFeatures = await extractRoiFeatures(backbone, val, { ...base, jitter: 0, jitterMinIou: 1, rng });
-  const scores = await scoreFeatures(trainFeatures, valFeatures, classes, options);
+  const { scores, boxes } = await scoreFeaturesPerBox(trainFeatures, valFeatures, classes, options);
+  // extractRoiFeatures' row order without jitters: each image with boxes, its boxes in order.
+  const imageIds = Int32Array.from(val.samples.flatMap((s) => Array.from(s.classes, () => s.imageId)));
+  if (imageIds.length !== valFeatures.count)
+    throw new Error(`probe: ${valFeatures.count} val rows for ${imageIds.length} val boxes`);
   return {
-    ...scores,
-    classes,
-    trainBoxes: trainFeatures.isGroundTruth.reduce((s, v) => s + v, 0),
-    trainSamples: trainFeatures.count,
-    valBoxes: valFeatures.count,
-    featureDim: trainFeatures.dim,
-    seconds: (performance.now() - t0) / 1000,
+    result: {
+      ...scores,
+      classes,
+      trainBoxes: trainFeatures.isGroundTruth.reduce((s, v) => s + v, 0),
+      trainSamples: trainFeatures.count,
+      valBoxes: valFeatures.count,
+      featureDim: trainFeatures.dim,
+      seconds: (performance.now() - t0) / 1000,
+    },
+    boxes: { ...boxes, imageIds },
   };
 }

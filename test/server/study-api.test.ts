@@ -1,0 +1,102 @@
+/**
+ * The studies.* API without training: a request that cannot be a study is refused naming its field;
+ * an estimate counts the runs and steps the budget plans and says the time is unknown until step
+ * times of runs that size were measured here, then gives it from them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StudioService } from '../../src-main/jobs/studio-service';
+import { runShape } from '../../src-main/jobs/study/study-eta';
+import type { StudyPlan } from '../../src-main/jobs/study/study-plan';
+import { resolveStudyPlan } from '../../src-main/jobs/study/study-plan';
+import { tempHome } from './fixtures';
+import { serviceCalls } from './service-calls';
+
+let home: ReturnType<typeof tempHome>;
+let service: StudioService;
+const { call, refusal } = serviceCalls(() => service);
+
+beforeAll(() => {
+  home = tempHome('selfemd-study-api-');
+  service = StudioService.open({ home: home.dir, transport: 'browser', version: 'test', seedDemos: false });
+});
+afterAll(async () => {
+  await service.close();
+  home.cleanup();
+});
+
+const demo = { unlabeled: 'demo', train: 'demo', val: 'demo' };
+
+describe('studies API', () => {
+  it('refuses an unknown arm, a single arm and a relative path, naming the field', async () => {
+    const bad = await refusal('studies.start', {
+      arms: ['random', 'bogus'],
+      seeds: 2,
+      budget: 'smoke',
+      data: demo,
+    });
+    expect(bad.code).toBe('invalid');
+    expect(bad.message).toMatch(/arm "bogus": not one of random, byol/);
+    const one = await refusal('studies.start', { arms: ['random'], seeds: 2, budget: 'smoke', data: demo });
+    expect(one.message).toMatch(/arms/);
+    const rel = await refusal('studies.estimate', {
+      arms: ['random', 'byol'],
+      seeds: 1,
+      budget: 'smoke',
+      data: { ...demo, train: 'rel/train.json' },
+    });
+    expect(rel.message).toMatch(/rel\/train.json: give "demo" or an absolute path/);
+    const file = await refusal('studies.estimate', {
+      arms: ['byol', 'file:/nowhere/sup.safetensors'],
+      seeds: 1,
+      budget: 'smoke',
+      data: demo,
+    });
+    expect(file.message).toMatch(/file:\/nowhere\/sup.safetensors: .*\/nowhere\/sup.safetensors/);
+    expect(await call('studies.list', {})).toEqual([]);
+  });
+
+  it('estimates from measured step times of runs of the same shape, unknown before', async () => {
+    const req = {
+      arms: ['random', 'byol', 'self-emd'],
+      seeds: 2,
+      budget: 'smoke' as const,
+      data: demo,
+      backend: 'wasm' as const,
+    };
+    const before = await call('studies.estimate', req);
+    expect(before).toMatchObject({
+      pretrainRuns: 2,
+      finetuneRuns: 6,
+      pretrainSteps: 8,
+      finetuneSteps: 12,
+      seconds: null,
+    });
+    // Runs of the plan's shapes with loss points 2 s (pretraining) and 0.5 s (fine-tune) apart, on wasm.
+    const plan: StudyPlan = await resolveStudyPlan(
+      home.dir,
+      service.store,
+      (await call('system.info', {})).hardware,
+      req,
+    );
+    const record = (kind: 'pretrain' | 'finetune', method: string, config: object, gapMs: number) => {
+      const run = service.store.createRun({ kind, name: 'm', method, backbone: 'resnet18', config });
+      service.store.updateRunStatus(run.id, 'running', { backend: { name: 'wasm', version: '4' } });
+      service.store.appendMetrics(
+        [1, 2, 3].map((step) => ({
+          runId: run.id,
+          key: 'loss/total',
+          step,
+          value: 1,
+          wallTime: 1e12 + step * gapMs,
+        })),
+      );
+    };
+    for (const arm of plan.arms.filter((a) => a.kind === 'ssl'))
+      record('pretrain', arm.name, arm.pretrain!, 2000);
+    record('finetune', 'retinanet', plan.finetune, 500);
+    expect(runShape('finetune', plan.finetune)).toContain('finetune/');
+    const after = await call('studies.estimate', req);
+    expect(after.secondsPerStep).toEqual({ pretrain: 2, finetune: 0.5 });
+    expect(after.seconds).toBeCloseTo(2 * 8 * 2 + 6 * 12 * 0.5, 10);
+  });
+});
