@@ -3,6 +3,7 @@
  * converted to 3-channel sRGB and stored at a fixed short side, so augmentation never touches disk.
  * Bad files are skipped with a reason (a 10 000-image folder must not die on one broken JPEG).
  */
+import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -34,11 +35,47 @@ function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Image files found under a folder, and the sub-folders the scan had to leave out (and why). */
+export interface ImageFolderScan {
+  /** POSIX paths relative to the folder, sorted. */
+  files: string[];
+  /** Sub-folders that vanished or could not be read while scanning, relative to the folder. */
+  skipped: SkippedFile[];
+}
+
+type ScanFault = (dir: string) => NodeJS.ErrnoException | undefined;
+let scanFault: ScanFault | null = null;
+
 /**
- * Image files under `dir` (recursively), as POSIX paths relative to `dir`, sorted.
- * Throws an Error naming the folder when it is missing or not a directory.
+ * Test hook: every folder the scan lists first asks `f`; an error it returns is met as if listing
+ * the folder had failed (a folder removed or made unreadable mid-scan, which root cannot provoke
+ * with chmod). `null` removes the hook.
  */
-export async function scanImageFolder(dir: string): Promise<string[]> {
+export function setScanFaultForTests(f: ScanFault | null): void {
+  scanFault = f;
+}
+
+async function listFolder(dir: string): Promise<Dirent[]> {
+  const injected = scanFault?.(dir);
+  if (injected) throw injected;
+  return readdir(dir, { withFileTypes: true });
+}
+
+/** "removed while the folder was being scanned", "permission denied", … — never a raw errno line. */
+function whyUnlisted(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return 'folder vanished while it was being scanned; left out';
+  if (code === 'EACCES' || code === 'EPERM') return 'folder cannot be read (permission denied); left out';
+  return `folder cannot be read (${code ?? (err as Error).message}); left out`;
+}
+
+/**
+ * Image files under `dir` (recursively, symlinked folders not followed), and the sub-folders left out
+ * because they vanished or could not be read during the scan: a live tree (`/`, `/proc`) changes
+ * under a long scan, and one folder must not sink the whole import with a raw errno. Throws an Error
+ * naming the folder when `dir` itself is missing, not a directory, or unreadable.
+ */
+export async function scanImageFolderWithReport(dir: string): Promise<ImageFolderScan> {
   let info;
   try {
     info = await stat(dir);
@@ -46,19 +83,41 @@ export async function scanImageFolder(dir: string): Promise<string[]> {
     throw new Error(`Image folder not found: ${dir}`);
   }
   if (!info.isDirectory()) throw new Error(`Image folder is not a directory: ${dir}`);
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const files: string[] = [];
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    const ext = path.extname(entry.name).toLowerCase();
-    if (!(IMAGE_EXTENSIONS as readonly string[]).includes(ext)) continue;
-    // Dirent.parentPath (Node ≥ 20.12) or .path (older 20.x) is the entry's folder.
-    const e = entry as unknown as { parentPath?: string; path?: string };
-    const parent = e.parentPath ?? e.path ?? dir;
-    const rel = path.relative(dir, path.join(parent, entry.name)).split(path.sep).join('/');
-    files.push(rel);
+  const skipped: SkippedFile[] = [];
+  const pending = [''];
+  for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
+    let entries: Dirent[];
+    try {
+      entries = await listFolder(path.join(dir, rel));
+    } catch (err) {
+      if (rel === '') throw new Error(`Image folder ${dir}: ${whyUnlisted(err).replace(/; left out$/, '')}`);
+      skipped.push({ file: `${rel}/`, reason: whyUnlisted(err) });
+      continue;
+    }
+    for (const entry of entries) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) pending.push(child);
+      else if (
+        entry.isFile() &&
+        (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(entry.name).toLowerCase())
+      )
+        files.push(child);
+    }
   }
-  return files.sort(compareCodeUnits);
+  return {
+    files: files.sort(compareCodeUnits),
+    skipped: skipped.sort((a, b) => compareCodeUnits(a.file, b.file)),
+  };
+}
+
+/**
+ * Image files under `dir` (recursively), as POSIX paths relative to `dir`, sorted; sub-folders that
+ * cannot be listed are left out (scanImageFolderWithReport says which).
+ * Throws an Error naming the folder when it is missing or not a directory.
+ */
+export async function scanImageFolder(dir: string): Promise<string[]> {
+  return (await scanImageFolderWithReport(dir)).files;
 }
 
 /** Output size for a source of (w, h): short side → shortSide, long side capped at 2 × shortSide. */
@@ -148,7 +207,7 @@ export async function loadImageFolder(
   const { shortSide, onProgress } = options;
   if (!Number.isInteger(shortSide) || shortSide < 1)
     throw new Error(`loadImageFolder: shortSide must be a positive integer, got ${shortSide}`);
-  const files = await scanImageFolder(dir);
+  const { files, skipped: unlisted } = await scanImageFolderWithReport(dir);
   if (files.length === 0)
     throw new Error(
       `Image folder ${dir} contains no images (looked for ${IMAGE_EXTENSIONS.join(' ')}, recursively)`,
@@ -176,7 +235,7 @@ export async function loadImageFolder(
   await Promise.all(Array.from({ length: concurrency }, worker));
 
   const images: RawImage[] = [];
-  const skipped: SkippedFile[] = [];
+  const skipped: SkippedFile[] = [...unlisted];
   for (const r of results) {
     if ('reason' in r) skipped.push(r);
     else images.push(r);

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ImportFormat, ImportPhase, CategoryCount } from '../../../shared/api/types';
 import type { DatasetRecord, SkippedFile } from '../../../shared/dto';
-import { scanImageFolder } from '../../engine/data/image-folder';
+import { scanImageFolderWithReport } from '../../engine/data/image-folder';
 import { mapLimit, probeImage } from '../../engine/data/importers/image-probe';
 import { cocoAnnotationFile } from '../../engine/data/importers/coco-importer';
 import { detectDatasetFormat, importDataset } from '../../engine/data/importers/import-dataset';
@@ -123,10 +123,17 @@ async function importImageFolder(
   name: string,
   progress: ImportProgress,
 ): Promise<DatasetRecord> {
-  const files = await scanImageFolder(dir);
+  let scan;
+  try {
+    scan = await scanImageFolderWithReport(dir);
+  } catch (e) {
+    throw failed((e as Error).message, 'Check the folder, or pick another one.');
+  }
+  const { files } = scan;
   if (files.length === 0)
     throw failed(
-      `${dir} contains no image files`,
+      `${dir} contains no image files` +
+        (scan.skipped.length ? ` (${scan.skipped.length} sub-folder(s) could not be read)` : ''),
       'Image folders are searched recursively for .jpg, .png, .webp, .bmp and .tif files.',
     );
   progress('reading', 0, files.length, `${files.length} image files found`);
@@ -137,13 +144,15 @@ async function importImageFolder(
     return probe;
   });
   const images: IndexedImage[] = [];
-  const skipped: SkippedFile[] = [];
+  const skipped: SkippedFile[] = [...scan.skipped];
   probes.forEach((p, i) => {
     if (p.ok) images.push({ file: files[i]!, width: p.width, height: p.height, annotations: 0 });
     else skipped.push({ file: files[i]!, reason: p.reason });
   });
   if (images.length === 0)
-    throw failed(`${dir}: none of the ${files.length} image files can be read (${skipped[0]?.reason ?? ''})`);
+    throw failed(
+      `${dir}: none of the ${files.length} image files can be read (${skipped[scan.skipped.length]?.reason ?? ''})`,
+    );
   progress('recording', files.length, files.length, 'recording the dataset');
   const record = store.createDataset({
     name,
