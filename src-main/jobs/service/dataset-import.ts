@@ -3,10 +3,11 @@
  * or COCO / VOC / YOLO (labelled). The dataset is recorded with its import report (every file left
  * out, and why), and its image list is indexed for thumbnails, the transport view and training.
  */
+import { rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ImportFormat, ImportPhase, CategoryCount } from '../../../shared/api/types';
-import type { DatasetRecord, SkippedFile } from '../../../shared/dto';
+import type { DatasetRecord, NewDataset, SkippedFile } from '../../../shared/dto';
 import { scanImageFolderWithReport } from '../../engine/data/image-folder';
 import { mapLimit, probeImage } from '../../engine/data/importers/image-probe';
 import { cocoAnnotationFile } from '../../engine/data/importers/coco-importer';
@@ -16,13 +17,14 @@ import type { ExperimentStore } from '../../store';
 import {
   commonFolder,
   toPosixRelative,
-  writeDatasetBoxes,
-  writeDatasetIndex,
+  commitStagedDataset,
+  stageDatasetFiles,
   type DatasetBoxes,
   type DatasetIndex,
   type IndexedImage,
 } from './dataset-index';
 import { failed } from './api-errors';
+import { DiskFullError } from '../../engine/disk-write';
 
 export type ImportProgress = (phase: ImportPhase, done: number, total: number, message: string) => void;
 
@@ -154,24 +156,62 @@ async function importImageFolder(
       `${dir}: none of the ${files.length} image files can be read (${skipped[scan.skipped.length]?.reason ?? ''})`,
     );
   progress('recording', files.length, files.length, 'recording the dataset');
-  const record = store.createDataset({
-    name,
-    kind: 'images',
-    path: dir,
-    imageCount: images.length,
-    annotationCount: 0,
-    categories: [],
-    importReport: { skipped },
-  });
-  writeDatasetIndex(home, record.id, {
-    format: 'selfemd-dataset-index/1',
-    imageRoot: dir,
-    images,
-    categoryCounts: [],
-    demo: null,
-  });
+  const record = recordDataset(
+    home,
+    store,
+    dir,
+    {
+      name,
+      kind: 'images',
+      path: dir,
+      imageCount: images.length,
+      annotationCount: 0,
+      categories: [],
+      importReport: { skipped },
+    },
+    { format: 'selfemd-dataset-index/1', imageRoot: dir, images, categoryCounts: [], demo: null },
+    null,
+  );
   progress('done', files.length, files.length, `${images.length} images, ${skipped.length} skipped`);
   return record;
+}
+
+/**
+ * Writes the dataset's index (and boxes) first, then records it, then moves the files in place: a
+ * full disk or any failed write leaves neither a store row nor a folder behind, and the refusal
+ * names the dataset and the folder that is full.
+ */
+function recordDataset(
+  home: string,
+  store: ExperimentStore,
+  source: string,
+  input: NewDataset,
+  index: DatasetIndex,
+  boxes: DatasetBoxes | null,
+): DatasetRecord {
+  let staging;
+  try {
+    staging = stageDatasetFiles(home, index, boxes);
+  } catch (e) {
+    if (e instanceof DiskFullError)
+      throw failed(
+        `could not import ${source}: the disk is full in ${e.folder} (the dataset's index needs ${e.bytesNeeded} bytes` +
+          (e.bytesFree !== null ? `, ${e.bytesFree} free)` : ')'),
+        'Free some space on that disk, then import again; nothing was recorded.',
+      );
+    throw e;
+  }
+  let record: DatasetRecord | undefined;
+  try {
+    record = store.createDataset(input);
+    commitStagedDataset(home, staging, record.id);
+    return record;
+  } catch (e) {
+    if (record) store.deleteDataset(record.id);
+    throw e;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 function describeProblem(p: ImportProblem, base: string): SkippedFile {
@@ -237,16 +277,6 @@ async function importLabelled(
     count: perCategory.get(c.id)?.count ?? 0,
     images: perCategory.get(c.id)?.images.size ?? 0,
   }));
-  const record = store.createDataset({
-    name,
-    kind: format,
-    path: source,
-    imageCount: dataset.images.length,
-    annotationCount: dataset.annotations.length,
-    categories: dataset.categories.map((c) => ({ id: c.id, name: c.name })),
-    importReport: { skipped: report.map((p) => describeProblem(p, base)) },
-    split: importOptions.split ?? null,
-  });
   const index: DatasetIndex = {
     format: 'selfemd-dataset-index/1',
     imageRoot,
@@ -260,14 +290,26 @@ async function importLabelled(
     demo: null,
     importOptions,
   };
-  writeDatasetIndex(home, record.id, index);
   const boxesOf = new Map(dataset.images.map((im) => [im.id, [] as DatasetBoxes['images'][number]]));
   for (const a of dataset.annotations)
     boxesOf.get(a.imageId)?.push([...a.bbox, a.categoryId, a.clipped ? 1 : 0]);
-  writeDatasetBoxes(home, record.id, {
-    format: 'selfemd-dataset-boxes/1',
-    images: dataset.images.map((im) => boxesOf.get(im.id)!),
-  });
+  const record = recordDataset(
+    home,
+    store,
+    source,
+    {
+      name,
+      kind: format,
+      path: source,
+      imageCount: dataset.images.length,
+      annotationCount: dataset.annotations.length,
+      categories: dataset.categories.map((c) => ({ id: c.id, name: c.name })),
+      importReport: { skipped: report.map((p) => describeProblem(p, base)) },
+      split: importOptions.split ?? null,
+    },
+    index,
+    { format: 'selfemd-dataset-boxes/1', images: dataset.images.map((im) => boxesOf.get(im.id)!) },
+  );
   progress(
     'done',
     dataset.images.length,

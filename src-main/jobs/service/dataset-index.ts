@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileDurable } from '../../engine/disk-write';
 import type { CategoryCount } from '../../../shared/api/types';
 
 export interface IndexedImage {
@@ -65,11 +66,38 @@ export interface DatasetBoxes {
   images: [number, number, number, number, number, 0 | 1][][];
 }
 
+/** Through the engine's durable write, so a full disk surfaces as a DiskFullError naming the folder. */
 function writeJsonAtomically(file: string, value: unknown): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(value));
+  writeFileDurable(tmp, JSON.stringify(value));
   fs.renameSync(tmp, file);
+}
+
+let staged = 0;
+
+/**
+ * Writes a new dataset's files into a staging folder under `<home>/datasets/` (hidden, no id yet)
+ * and returns it. The writes that can meet a full disk happen here, before any store row exists;
+ * on failure the staging folder is removed and the error rethrown.
+ */
+export function stageDatasetFiles(home: string, index: DatasetIndex, boxes: DatasetBoxes | null): string {
+  const dir = path.join(home, 'datasets', `.importing-${process.pid}-${++staged}`);
+  try {
+    writeJsonAtomically(path.join(dir, 'index.json'), index);
+    if (boxes) writeJsonAtomically(path.join(dir, 'boxes.json'), boxes);
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return dir;
+}
+
+/** Moves a staged dataset's files to the recorded dataset `id` (a rename: needs no free space). */
+export function commitStagedDataset(home: string, staging: string, id: number): void {
+  const dir = datasetDir(home, id);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(staging, dir);
 }
 
 export function writeDatasetBoxes(home: string, id: number, boxes: DatasetBoxes): void {
