@@ -7,16 +7,18 @@
  *   npm run faults -- --kills 5 --epochs 6 --seed 3 --threads 2 --json
  *
  * Damaged files and a full disk are covered by vitest files (test/engine/train/checkpoint-faults,
- * test/store/open, test/store/metrics-writer, test/jobs/disk-full); `npm test` runs them, and the short
- * version of each scenario here (test/jobs/kill-storm, test/jobs/two-supervisors, …).
+ * test/store/open, test/store/metrics-writer, test/jobs/disk-full, test/server/import-disk-full);
+ * `npm test` runs them, and the short version of each scenario here (test/jobs/kill-storm,
+ * test/jobs/two-supervisors, test/server/malformed-corpus, …).
  */
 import { parseArgs } from 'node:util';
 import { runKillStorm, type KillMoment, type KillStormResult, type KillTarget } from './faults/kill-storm';
 import { runTwoSupervisors } from './faults/two-supervisors';
 import { runApiFuzz } from './faults/api-fuzz';
 import { CHART_MAX_POINTS, runLoad } from './faults/load';
+import { runMalformedCorpus } from './faults/malformed-corpus';
 
-const SCENARIOS = ['storm', 'finetune-storm', 'supervisors', 'fuzz', 'load'] as const;
+const SCENARIOS = ['storm', 'finetune-storm', 'supervisors', 'fuzz', 'load', 'corpus'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -180,6 +182,35 @@ if (only.includes('load')) {
     r.longRun.pointsPerSeries <= CHART_MAX_POINTS && r.longRun.keptEnds && r.longRun.keptSpike,
     `${r.longRun.pointsPerSeries} points a series`,
   );
+}
+
+if (only.includes('corpus')) {
+  const r = await runMalformedCorpus({ log });
+  raw.corpus = r;
+  const imported = r.cases.filter((c) => c.outcome === 'imported').length;
+  const refused = r.cases.filter((c) => c.outcome === 'refused').length;
+  const scenario = 'bad input: malformed corpus';
+  const times = `${r.cases.length} cases through datasets.import (${imported} imported, ${refused} refused, ${r.cases.length - imported - refused} left out)`;
+  for (const c of r.cases)
+    rows.push({
+      scenario,
+      times,
+      checked: c.name,
+      ok: c.ok,
+      detail: c.outcome.startsWith('left out')
+        ? c.outcome
+        : `${c.outcome === 'refused' ? 'refused, no good item' : `imported ${c.goodImported} of ${c.goodExpected} good`}; bad named ${c.named}/${c.expectedBad}` +
+          (c.problems.length ? `; ${c.problems.join('; ')}` : ''),
+    });
+  rows.push({
+    scenario,
+    times,
+    checked: 'datasets, runs and dataset files recorded before unchanged',
+    ok: r.lost.length === 0,
+    detail:
+      r.lost.join('; ') ||
+      `${r.before.datasets} datasets, ${r.before.runs} run(s) unchanged (${r.seconds.toFixed(1)} s)`,
+  });
 }
 
 if (values.json) console.log(JSON.stringify(raw, null, 2));
