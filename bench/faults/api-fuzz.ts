@@ -60,7 +60,7 @@ const MAX_LAG_MS = 500;
 const API_CODES = ['invalid', 'not-found', 'conflict', 'unauthorized', 'unavailable', 'failed'];
 
 /** A training process that exits at once, failing, without starting anything. */
-const exitingSpawner: WorkerSpawner = () => {
+export const exitingSpawner: WorkerSpawner = () => {
   let exit: ((code: number | null, signal: string | null) => void) | undefined;
   const handle: WorkerHandle = {
     pid: undefined,

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { setScanFaultForTests } from '../../src-main/engine/data/image-folder';
 import { StudioService } from '../../src-main/jobs/studio-service';
-import type { WorkerHandle, WorkerSpawner } from '../../src-main/jobs/worker-process';
+import { exitingSpawner } from './api-fuzz';
 
 /** One bad item and what its report line must say. */
 interface Expected {
@@ -60,21 +60,6 @@ export interface CorpusResult {
   lost: string[];
   seconds: number;
 }
-
-/** A training process that exits at once (the run recorded before the corpus need not train). */
-const exitingSpawner: WorkerSpawner = () => {
-  let exit: ((code: number | null, signal: string | null) => void) | undefined;
-  const handle: WorkerHandle = {
-    pid: undefined,
-    send: (m) => {
-      if (m.type === 'start') setImmediate(() => exit?.(1, null));
-    },
-    onMessage: () => undefined,
-    onExit: (l) => (exit = l),
-    kill: () => setImmediate(() => exit?.(null, 'SIGKILL')),
-  };
-  return handle;
-};
 
 const W = 40;
 const H = 30;
