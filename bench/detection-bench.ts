@@ -5,7 +5,7 @@
  * Issue 12's check of our detectors against torchvision's: for each detector and initialisation,
  * ours (runFinetune, wasm) and torchvision's (bench/torch_detection_reference.py, PyTorch CPU, one
  * thread) train from the same initial weights (ours, exported with torchvision's names) on the same
- * demo scenes, with the same config — the CPU recipe (`cpuFinetuneOverrides()`) as it is now, under
+ * demo scenes, with the same config — the detector's CPU recipe (`cpuFinetuneOverrides(detector)`), under
  * the options here — and both sides' val detections are scored by our COCO evaluator. Prints AP /
  * AP50 for both and the difference; the target is ours ≥ torchvision's AP50 − 3.
  *
@@ -82,14 +82,15 @@ if (a.size)
   Object.assign(dataOverrides, { demoSize: Number(a.size), ...finetuneSizeOverrides(Number(a.size)) });
 if (a.train) dataOverrides.demoTrain = Number(a.train);
 if (a.val) dataOverrides.demoVal = Number(a.val);
-const base = mergeDefaults(mergeDefaults(cpuFinetuneOverrides(), { backend: 'wasm' }), {
+const options = {
+  backend: 'wasm',
   data: dataOverrides,
   checkpoint: { everySteps: 1_000_000 },
   eval: { everyEpochs: 0 },
-});
+};
 function configFor(detector: DetectorName, init: string, pretrainDir: string): FinetuneConfig {
   let config = resolveFinetuneConfig(
-    mergeDefaults(base, {
+    mergeDefaults(mergeDefaults(cpuFinetuneOverrides(detector), options), {
       detector,
       init: init === 'random' ? { kind: 'random', path: '' } : { kind: 'pretrain-run', path: pretrainDir },
     }),

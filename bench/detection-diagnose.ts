@@ -8,7 +8,7 @@
  *   npx tsx bench/detection-diagnose.ts '{"retinanet":{"anchorSizes":[8,16,32,64,128]}}'
  */
 import * as tf from '@tensorflow/tfjs';
-import { cpuFinetuneOverrides, resolveFinetuneConfig } from '../shared/config/finetune';
+import { cpuFinetuneOverrides, requestedDetector, resolveFinetuneConfig } from '../shared/config/finetune';
 import { mergeDefaults } from '../shared/config/validation';
 import { initBackend } from '../src-main/engine/backend/select';
 import { createRng } from '../src-main/engine/data/rng';
@@ -22,7 +22,10 @@ import { createBackbone } from '../src-main/engine/models/registry';
 
 const overrides = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
 const config = resolveFinetuneConfig(
-  mergeDefaults(mergeDefaults(cpuFinetuneOverrides(), { backend: 'wasm' }), overrides),
+  mergeDefaults(
+    mergeDefaults(cpuFinetuneOverrides(requestedDetector(overrides)), { backend: 'wasm' }),
+    overrides,
+  ),
 );
 await initBackend(config.backend);
 const { train } = await loadDetectionData(config);

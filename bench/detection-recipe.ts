@@ -1,6 +1,6 @@
 /**
- * One fine-tuning run of the recipe search in docs/detection.md: the CPU preset
- * (`cpuFinetuneOverrides()`) under JSON overrides, on the demo split, from random init, through the
+ * One fine-tuning run of the recipe search in docs/detection.md: the CPU preset of the detector the
+ * overrides name (`cpuFinetuneOverrides(detector)`) under JSON overrides, on the demo split, from random init, through the
  * real loop. Prints the loss terms' trend (means over eighths of the run), every evaluation's AP50
  * with the CPU time spent so far, and a RESULT line with the process's CPU and wall time: on a
  * shared machine CPU time (this backend is single-threaded) is what an idle machine's wall time
@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cpuFinetuneOverrides, resolveFinetuneConfig } from '../shared/config/finetune';
+import { cpuFinetuneOverrides, requestedDetector, resolveFinetuneConfig } from '../shared/config/finetune';
 import { mergeDefaults } from '../shared/config/validation';
 import { initBackend } from '../src-main/engine/backend/select';
 import { loadDetectionData } from '../src-main/engine/detection/datasets';
@@ -21,7 +21,10 @@ const overrides = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>
 const tag = process.argv[3] ?? 'run';
 const config = resolveFinetuneConfig(
   mergeDefaults(
-    mergeDefaults(cpuFinetuneOverrides(), { backend: 'wasm', checkpoint: { everySteps: 1_000_000 } }),
+    mergeDefaults(cpuFinetuneOverrides(requestedDetector(overrides)), {
+      backend: 'wasm',
+      checkpoint: { everySteps: 1_000_000 },
+    }),
     overrides,
   ),
 );

@@ -2,6 +2,7 @@
  * Shapes the API returns beyond the store's DTOs: what a screen needs in one answer (a dataset with its
  * per-category counts, a run with its checkpoints and live progress), the transport plan and exports.
  */
+import type { DetectorName } from '../config/finetune';
 import { PRETRAIN_METHODS, type BackendChoice } from '../config/pretrain';
 import type { WebGpuStatus } from '../dto/gpu-adapter';
 import type { ConfigIssue } from '../config/validation';
@@ -43,8 +44,11 @@ export interface SystemInfo {
    * a GPU machine the paper's sizes. The new-run form starts from these.
    */
   recommended: { label: string; overrides: Record<string, unknown> };
-  /** The same for a detector fine-tune (shared/config/finetune overrides); the fine-tune form starts from these. */
-  recommendedFinetune: { label: string; overrides: Record<string, unknown> };
+  /**
+   * The same for a detector fine-tune, per detector (shared/config/finetune overrides: on a CPU the
+   * detectors train at different image sizes); the fine-tune form starts from the chosen detector's.
+   */
+  recommendedFinetune: Record<DetectorName, { label: string; overrides: Record<string, unknown> }>;
   /** A native file dialog exists (Electron); otherwise the renderer browses with system.listDir. */
   nativePicker: boolean;
   /** Files can be uploaded (browser mode: drag-and-drop from another machine). */

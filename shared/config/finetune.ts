@@ -456,14 +456,24 @@ export function resolveFinetuneConfig(overrides: unknown = {}): FinetuneConfig {
 
 /** The defaults (with the named detector's learning rate) under `overrides`, not yet validated. */
 export function mergeFinetuneDefaults(overrides: unknown = {}): unknown {
-  const detector =
-    typeof overrides === 'object' && overrides !== null && 'detector' in overrides
-      ? (overrides as { detector: unknown }).detector
-      : DEFAULT_FINETUNE_CONFIG.detector;
+  const detector = namedDetector(overrides);
   const base = DETECTOR_NAMES.includes(detector as DetectorName)
     ? mergeDefaults(DEFAULT_FINETUNE_CONFIG, detectorDefaults(detector as DetectorName))
     : DEFAULT_FINETUNE_CONFIG;
   return mergeDefaults(base, overrides);
+}
+
+/** The `detector` field of partial overrides as given (the default's when absent; may be invalid). */
+function namedDetector(overrides: unknown): unknown {
+  return typeof overrides === 'object' && overrides !== null && 'detector' in overrides
+    ? (overrides as { detector: unknown }).detector
+    : DEFAULT_FINETUNE_CONFIG.detector;
+}
+
+/** The detector partial overrides ask for (the default's when absent or not a detector: validation says so). */
+export function requestedDetector(overrides: unknown): DetectorName {
+  const d = namedDetector(overrides);
+  return DETECTOR_NAMES.includes(d as DetectorName) ? (d as DetectorName) : DEFAULT_FINETUNE_CONFIG.detector;
 }
 
 /** Optimizer steps of a run on `imageCount` training images (the trainer's plan; incomplete batches are dropped). */
@@ -492,40 +502,53 @@ export function finetuneSizeOverrides(
 }
 
 /**
- * Sizes and a recipe a CPU can train in minutes (chosen by measurement, docs/detection.md): 128 px
- * demo scenes (short side 96–128 while training), 256 of them for training and 64 for val (at 64
- * the detectors overfit and the val AP is noisy), a ResNet-18 of width 16, 32 FPN channels, 768
- * steps of batch 4. Anchor sizes, the RoI level assignment and the sample counts are scaled by
- * about 128 / 800 from detectron2's so they fit objects of 8–80 px. Learning rate 0.04 at batch 4
- * for both detectors, 8× detectron2's linearly scaled Faster R-CNN rate (random init, BN everywhere,
- * a short run): Faster R-CNN reaches val AP50 51 from random init in 4.5 CPU minutes with it.
- * RetinaNet's head has BN (per level, as detectron2's CycleBatchNormList): without it the head
- * hardly learns in a few hundred steps. RetinaNet still learns too slowly for this budget.
+ * Sizes and a recipe a CPU can train in minutes, per detector (chosen by measurement,
+ * docs/detection.md): 256 demo scenes of 128 px for training and 64 for val (at 64 the detectors
+ * overfit and the val AP is noisy), a ResNet-18 of width 16, 32 FPN channels, batch 4. Anchor sizes,
+ * the RoI level assignment and the sample counts are scaled by about 128 / 800 from detectron2's so
+ * they fit objects of 8–80 px. Learning rate 0.04 at batch 4 for both detectors, 8× detectron2's
+ * linearly scaled Faster R-CNN rate (random init, BN everywhere, a short run).
+ *
+ * Faster R-CNN trains at 128 px (short side 96–128 while training), 768 steps: val AP50 51 from
+ * random init in 4.5 CPU minutes. RetinaNet trains at 192 px (short side 160–192, the scenes scaled
+ * up, anchors 12–192): at 128 px the smallest third of the objects is below its P3 stride's scale
+ * (it has no P2, and no RoI crop) and it reaches AP50 2.6; at 192 px, 28.9 in 768 steps, still
+ * learning, so it gets 1024 steps. Its head has BN (per level, as detectron2's CycleBatchNormList):
+ * without it the head hardly learns in a few hundred steps.
  */
-export function cpuFinetuneOverrides(): Record<string, unknown> {
-  return {
-    backbone: { name: 'resnet18', baseWidth: 16 },
-    data: {
-      demoTrain: 256,
-      demoVal: 64,
-      demoSize: 128,
-      minSizeTrain: [96, 128],
-      maxSizeTrain: 213,
-      minSizeTest: 128,
-      maxSizeTest: 213,
-    },
-    fpn: { channels: 32 },
-    retinanet: { anchorSizes: [8, 16, 32, 64, 128], headNorm: 'bn' },
-    rpn: {
-      anchorSizes: [8, 16, 32, 64, 128],
-      batchSizePerImage: 128,
-      preNmsTopkTrain: 600,
-      postNmsTopkTrain: 300,
-      preNmsTopkTest: 300,
-      postNmsTopkTest: 300,
-    },
-    roiHeads: { batchSizePerImage: 128, fcDim: 256, canonicalBoxSize: 36 },
-    optim: { epochs: 12, batchSize: 4, lr: 0.04, warmupFraction: 0.05 },
-    checkpoint: { everySteps: 50 },
-  };
+export function cpuFinetuneOverrides(detector: DetectorName): Record<string, unknown> {
+  // cloned: mergeDefaults shares the overrides' lists, and callers may edit what they get
+  return structuredClone(mergeDefaults(CPU_SHARED, CPU_PER_DETECTOR[detector])) as Record<string, unknown>;
 }
+
+const CPU_SHARED: Record<string, unknown> = {
+  backbone: { name: 'resnet18', baseWidth: 16 },
+  data: { demoTrain: 256, demoVal: 64, demoSize: 128 },
+  fpn: { channels: 32 },
+  retinanet: { headNorm: 'bn' },
+  rpn: {
+    anchorSizes: [8, 16, 32, 64, 128],
+    batchSizePerImage: 128,
+    preNmsTopkTrain: 600,
+    postNmsTopkTrain: 300,
+    preNmsTopkTest: 300,
+    postNmsTopkTest: 300,
+  },
+  roiHeads: { batchSizePerImage: 128, fcDim: 256, canonicalBoxSize: 36 },
+  optim: { batchSize: 4, lr: 0.04, warmupFraction: 0.05 },
+  checkpoint: { everySteps: 50 },
+};
+
+/** What differs between the detectors on a CPU: image sizes, RetinaNet's anchors, the run's length. */
+const CPU_PER_DETECTOR: Record<DetectorName, Record<string, unknown>> = {
+  'faster-rcnn': {
+    data: { minSizeTrain: [96, 128], maxSizeTrain: 213, minSizeTest: 128, maxSizeTest: 213 },
+    retinanet: { anchorSizes: [8, 16, 32, 64, 128] },
+    optim: { epochs: 12 },
+  },
+  retinanet: {
+    data: { minSizeTrain: [160, 192], maxSizeTrain: 320, minSizeTest: 192, maxSizeTest: 320 },
+    retinanet: { anchorSizes: [12, 24, 48, 96, 192] },
+    optim: { epochs: 16 },
+  },
+};

@@ -5,7 +5,13 @@
  * wasm and the plain CPU backend a run that finishes in minutes. The probing (which backends are
  * installed) happens in src-main/jobs/service/hardware.ts; nothing here touches the machine.
  */
-import { cpuFinetuneOverrides } from './finetune';
+import {
+  DEFAULT_FINETUNE_CONFIG,
+  DETECTOR_NAMES,
+  cpuFinetuneOverrides,
+  requestedDetector,
+  type DetectorName,
+} from './finetune';
 import { BACKEND_CHOICES, cpuDemoOverrides, type BackendChoice } from './pretrain';
 import { mergeDefaults } from './validation';
 import type { WebGpuStatus } from '../dto/gpu-adapter';
@@ -76,19 +82,34 @@ export function pretrainDefaults(machine: MachineDescription, choice: BackendCho
   return { label: `${backend} (${machine.cpus} cores): small demo sizes`, overrides: cpuDemoOverrides() };
 }
 
-/** Fine-tuning sizes for the backend a run gets on this machine. */
-export function finetuneDefaults(machine: MachineDescription, choice: BackendChoice = 'auto'): RunDefaults {
+/** Fine-tuning sizes for the backend a run gets on this machine and the detector it trains. */
+export function finetuneDefaults(
+  machine: MachineDescription,
+  choice: BackendChoice = 'auto',
+  detector: DetectorName = DEFAULT_FINETUNE_CONFIG.detector,
+): RunDefaults {
   const backend = backendInUse(machine, choice);
   const gpu = onGpu(machine, backend);
   if (gpu) return { label: `${gpu}: detectron2’s sizes`, overrides: {} };
   return {
     label: `CPU (${backend}, ${machine.cpus} cores): small detector sizes`,
-    overrides: cpuFinetuneOverrides(),
+    overrides: cpuFinetuneOverrides(detector),
   };
 }
 
+/** `finetuneDefaults` for every detector: what the studio's fine-tune form starts from for each. */
+export function finetuneDefaultsByDetector(
+  machine: MachineDescription,
+  choice: BackendChoice = 'auto',
+): Record<DetectorName, RunDefaults> {
+  return Object.fromEntries(DETECTOR_NAMES.map((d) => [d, finetuneDefaults(machine, choice, d)])) as Record<
+    DetectorName,
+    RunDefaults
+  >;
+}
+
 /**
- * Partial overrides on the machine's defaults for the backend they ask for: what the CLI and the
+ * Partial overrides on the machine's defaults for the backend (and detector) they ask for: what the CLI and the
  * studio hand to the config resolver, so that the same request gets the same run on either.
  */
 export function withRunDefaults(
@@ -96,9 +117,10 @@ export function withRunDefaults(
   machine: MachineDescription,
   overrides: unknown,
 ): Record<string, unknown> {
-  const defaults = kind === 'pretrain' ? pretrainDefaults : finetuneDefaults;
-  return mergeDefaults(defaults(machine, requestedBackend(overrides)).overrides, overrides) as Record<
-    string,
-    unknown
-  >;
+  const backend = requestedBackend(overrides);
+  const defaults =
+    kind === 'pretrain'
+      ? pretrainDefaults(machine, backend)
+      : finetuneDefaults(machine, backend, requestedDetector(overrides));
+  return mergeDefaults(defaults.overrides, overrides) as Record<string, unknown>;
 }

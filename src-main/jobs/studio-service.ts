@@ -34,7 +34,7 @@ import { importFromPath } from './service/dataset-import';
 import { addDemoDataset, seedDemoDatasets } from './service/demo-datasets';
 import { listDir } from './service/dir-listing';
 import { detectHardware, withWebGpu } from './service/hardware';
-import { finetuneDefaults, pretrainDefaults } from '../../shared/config/run-defaults';
+import { finetuneDefaultsByDetector, pretrainDefaults } from '../../shared/config/run-defaults';
 import { shownValue } from '../../shared/config/validation';
 import { isPretrainMethod } from '../../shared/config/pretrain';
 import {
@@ -174,7 +174,7 @@ export class StudioService {
       home: this.options.home,
       hardware,
       recommended: pretrainDefaults(hardware),
-      recommendedFinetune: finetuneDefaults(hardware),
+      recommendedFinetune: finetuneDefaultsByDetector(hardware),
       nativePicker: !!this.options.pickPath,
       uploads: !!this.options.uploads,
     };

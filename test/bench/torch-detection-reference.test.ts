@@ -11,7 +11,7 @@
  * - a few training steps of the reference write a detections JSON that our evaluator reads and
  *   scores with no bad entry.
  *
- * The config is the current CPU recipe (cpuFinetuneOverrides) on a small demo subset, so the check
+ * The config is the current CPU recipe of each detector (cpuFinetuneOverrides) on a small demo subset, so the check
  * follows the recipe as it is tuned.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -64,7 +64,7 @@ const TIED_ANCHORS = 4;
 
 function testConfig(detector: FinetuneConfig['detector']): FinetuneConfig {
   return resolveFinetuneConfig(
-    mergeDefaults(mergeDefaults(cpuFinetuneOverrides(), { backend: 'wasm' }), {
+    mergeDefaults(mergeDefaults(cpuFinetuneOverrides(detector), { backend: 'wasm' }), {
       detector,
       data: { demoTrain: 8, demoVal: 4 },
       optim: { epochs: 1 },

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { resolvePretrainConfig } from '../../shared/config/pretrain';
 import {
   pretrainDefaults,
-  finetuneDefaults,
+  finetuneDefaultsByDetector,
   type MachineDescription,
 } from '../../shared/config/run-defaults';
 import { finetuneOverrides, resolveCliFinetune } from '../../src-main/cli/commands/finetune';
@@ -63,30 +63,36 @@ describe('the CLI and the studio resolve the same run', () => {
 
   it('fine-tuning: same machine, same request → same config', () => {
     for (const [label, machine] of Object.entries(MACHINES))
-      for (const backend of BACKENDS) {
-        const plan = finetuneOverrides(
-          [...backendFlag(backend), '--detector', 'faster-rcnn', '--init', 'random', '--epochs', '2'],
-          home,
-          undefined,
-          machine,
-        );
-        const cli = resolveCliFinetune(store, plan).config;
-        const studio = resolveNewFinetune(
-          home,
-          store,
-          {
-            init: 'random',
-            config: { ...(backend ? { backend } : {}), detector: 'faster-rcnn', optim: { epochs: 2 } },
-          },
-          machine,
-        );
-        expect(studio.issues, `${label} ${backend}`).toEqual([]);
-        expect(studio.config, `${label} ${backend}`).toEqual(cli);
-      }
+      for (const backend of BACKENDS)
+        for (const detector of ['faster-rcnn', 'retinanet'] as const) {
+          const plan = finetuneOverrides(
+            [...backendFlag(backend), '--detector', detector, '--init', 'random'],
+            home,
+            undefined,
+            machine,
+          );
+          const cli = resolveCliFinetune(store, plan).config;
+          const studio = resolveNewFinetune(
+            home,
+            store,
+            {
+              init: 'random',
+              config: { ...(backend ? { backend } : {}), detector },
+            },
+            machine,
+          );
+          expect(studio.issues, `${label} ${backend} ${detector}`).toEqual([]);
+          expect(studio.config, `${label} ${backend} ${detector}`).toEqual(cli);
+        }
     const on = (m: MachineDescription) =>
       resolveCliFinetune(store, finetuneOverrides([], home, undefined, m)).config;
     expect(on(MACHINES.gpu!).backbone.name).toBe('resnet50');
     expect(on(MACHINES.wasm!).backbone.name).toBe('resnet18');
+    // The detector matters to both on a CPU: RetinaNet trains at 192 px, Faster R-CNN at 128.
+    const sized = (detector: string) =>
+      resolveCliFinetune(store, finetuneOverrides(['--detector', detector], home, undefined, MACHINES.wasm!))
+        .config.data.minSizeTest;
+    expect([sized('retinanet'), sized('faster-rcnn')]).toEqual([192, 128]);
   });
 
   it('--full starts from the paper’s sizes on any machine', () => {
@@ -105,7 +111,7 @@ describe('the CLI and the studio resolve the same run', () => {
         recommendedFinetune: unknown;
       };
       expect(recommended).toEqual(pretrainDefaults(hardware));
-      expect(recommendedFinetune).toEqual(finetuneDefaults(hardware));
+      expect(recommendedFinetune).toEqual(finetuneDefaultsByDetector(hardware));
       // The CLI probes the machine the same way the studio does.
       const cli = resolvePretrainConfig(pretrainOverrides(['--method', 'byol']).overrides);
       expect(resolveNewRun(home, 'byol', {}, null, hardware).config).toEqual(cli);

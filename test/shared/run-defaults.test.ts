@@ -5,6 +5,7 @@ import { cpuDemoOverrides, resolvePretrainConfig } from '../../shared/config/pre
 import {
   backendInUse,
   finetuneDefaults,
+  finetuneDefaultsByDetector,
   pretrainDefaults,
   requestedBackend,
   withRunDefaults,
@@ -35,8 +36,49 @@ describe('run defaults', () => {
     expect(pretrainDefaults(GPU, 'wasm').overrides).toEqual(pretrainDefaults(WASM).overrides);
     expect(pretrainDefaults(GPU, 'wasm').label).toBe('wasm (8 cores): small demo sizes');
     expect(finetuneDefaults(GPU).overrides).toEqual({});
-    expect(finetuneDefaults(GPU, 'cpu').overrides).toEqual(cpuFinetuneOverrides());
-    expect(finetuneDefaults(NATIVE).overrides).toEqual(cpuFinetuneOverrides());
+    expect(finetuneDefaults(GPU, 'cpu').overrides).toEqual(cpuFinetuneOverrides('retinanet'));
+    expect(finetuneDefaults(NATIVE).overrides).toEqual(cpuFinetuneOverrides('retinanet'));
+    expect(finetuneDefaults(NATIVE, 'auto', 'faster-rcnn').overrides).toEqual(
+      cpuFinetuneOverrides('faster-rcnn'),
+    );
+  });
+
+  it('on a CPU each detector gets its own image and anchor sizes; on a GPU both get detectron2’s', () => {
+    const cpu = (detector?: string, more: Record<string, unknown> = {}) =>
+      resolveFinetuneConfig(
+        withRunDefaults('finetune', WASM, { ...(detector ? { detector } : {}), ...more }),
+      );
+    // RetinaNet (the default detector) at 192 px with anchors scaled to match; Faster R-CNN at 128 px.
+    for (const r of [cpu(), cpu('retinanet')]) {
+      expect(r.detector).toBe('retinanet');
+      expect(r.data).toMatchObject({ minSizeTrain: [160, 192], minSizeTest: 192, maxSizeTest: 320 });
+      expect(r.retinanet.anchorSizes).toEqual([12, 24, 48, 96, 192]);
+      expect(r.optim.epochs).toBe(16);
+    }
+    const f = cpu('faster-rcnn');
+    expect(f.data).toMatchObject({ minSizeTrain: [96, 128], minSizeTest: 128, maxSizeTest: 213 });
+    expect(f.rpn.anchorSizes).toEqual([8, 16, 32, 64, 128]);
+    expect(f.optim.epochs).toBe(12);
+    // Shared by both: the scenes, backbone and optimiser.
+    expect(cpu('retinanet').data.demoSize).toBe(f.data.demoSize);
+    expect(cpu('retinanet').optim.lr).toBe(f.optim.lr);
+    // The request's own sizes win over the detector's.
+    const asked = cpu('retinanet', {
+      data: { minSizeTest: 160 },
+      retinanet: { anchorSizes: [8, 16, 32, 64, 128] },
+    });
+    expect(asked.data.minSizeTest).toBe(160);
+    expect(asked.retinanet.anchorSizes).toEqual([8, 16, 32, 64, 128]);
+    // A GPU run keeps detectron2's sizes for both detectors.
+    const byDetector = finetuneDefaultsByDetector(GPU);
+    expect(byDetector.retinanet.overrides).toEqual({});
+    expect(byDetector['faster-rcnn'].overrides).toEqual({});
+    expect(finetuneDefaultsByDetector(WASM)['faster-rcnn']).toEqual(
+      finetuneDefaults(WASM, 'auto', 'faster-rcnn'),
+    );
+    // The returned presets are copies: editing one does not change the next.
+    (cpuFinetuneOverrides('retinanet').retinanet as { anchorSizes: number[] }).anchorSizes.push(1);
+    expect(cpuFinetuneOverrides('retinanet').retinanet).toMatchObject({ anchorSizes: [12, 24, 48, 96, 192] });
   });
 
   it('every default resolves to a valid config', () => {

@@ -1,6 +1,6 @@
 /**
  * Issue 12's end-to-end check that the default CPU recipe learns to detect, not just to overfit: a
- * Faster R-CNN with `cpuFinetuneOverrides()` (learning rate, warm-up, sizes, anchors, sample
+ * Faster R-CNN with `cpuFinetuneOverrides('faster-rcnn')` (learning rate, warm-up, sizes, anchors, sample
  * counts), from random init, trained on a small subset of the demo train split and scored on
  * held-back demo val scenes it never saw. Only the subset size and the number of epochs differ
  * from the preset, so the run fits the test budget (~60 s on an idle machine). RetinaNet is not
@@ -40,7 +40,9 @@ const MIN_AP50 = 0.07;
 describe('default CPU recipe', () => {
   it(`Faster R-CNN from random init reaches AP50 ≥ ${Math.round(100 * MIN_AP50)} on unseen demo scenes in 160 steps`, async () => {
     const config = resolveFinetuneConfig(
-      mergeDefaults(mergeDefaults(cpuFinetuneOverrides(), SUBSET), { optim: { epochs: EPOCHS } }),
+      mergeDefaults(mergeDefaults(cpuFinetuneOverrides('faster-rcnn'), SUBSET), {
+        optim: { epochs: EPOCHS },
+      }),
     );
     expect(config.detector).toBe('faster-rcnn');
     const data = await loadDetectionData(config);

@@ -42,7 +42,8 @@ describe('finetune config', () => {
     });
     expect(f.optim.decayAt.map((x) => x * 90000)).toEqual([60000, 80000]);
     expect(resolveFinetuneConfig({ detector: 'faster-rcnn', optim: { lr: 0.005 } }).optim.lr).toBe(0.005);
-    expect(() => resolveFinetuneConfig(cpuFinetuneOverrides())).not.toThrow();
+    for (const d of ['retinanet', 'faster-rcnn'] as const)
+      expect(() => resolveFinetuneConfig({ ...cpuFinetuneOverrides(d), detector: d })).not.toThrow();
     expect(DEFAULT_FINETUNE_CONFIG.data.minSizeTrain).toEqual([640, 800]);
   });
 
