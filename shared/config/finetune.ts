@@ -2,7 +2,7 @@
  * The detector fine-tuning run config: one validated tree, defaults in one place. The defaults are
  * detectron2's (config/defaults.py plus the Base-RetinaNet / Base-RCNN-FPN files) except where the
  * Self-EMD paper's protocol differs, which is said at the field. Sizes in pixels follow detectron2's
- * ~800 px inputs; `cpuFinetuneOverrides()` scales them for the small images a CPU run can afford.
+ * ~800 px inputs; `cpuFinetuneOverrides(detector)` scales them for the small images a CPU run can afford.
  */
 import { BACKBONE_NAMES, BACKEND_CHOICES, type BackboneName, type BackendChoice } from './pretrain';
 import {
