@@ -5,7 +5,7 @@
  * held-back demo val scenes it never saw. Only the subset size and the number of epochs differ
  * from the preset, so the run fits the test budget (~60 s on an idle machine). RetinaNet is not
  * tested here: its preset (192 px, 1024 steps) reaches val AP50 38 in ~7 CPU minutes, but a step
- * costs ~0.4 CPU s and it is still near AP 0 after 150 steps, too slow for this budget
+ * costs ~0.4 CPU s and its total loss is still ~1.0 after 150 steps, too slow for this budget
  * (docs/detection.md); its cause has its own test (retinanet-head-init.test.ts).
  */
 import * as fs from 'node:fs';
