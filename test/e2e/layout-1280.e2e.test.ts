@@ -117,7 +117,9 @@ async function wrappedHeaders(p: Page): Promise<string[]> {
       document.querySelectorAll('.page-head, .panel > header, header.head, header.toolbar'),
     )) {
       if (!visible(h)) continue;
-      const items = Array.from(h.children).filter(visible).map((c) => c.getBoundingClientRect());
+      const items = Array.from(h.children)
+        .filter(visible)
+        .map((c) => c.getBoundingClientRect());
       if (items.length < 2) continue;
       const top = Math.min(...items.map((r) => r.top));
       const below = items.filter((r) => r.top >= top + Math.min(...items.map((x) => x.height)));
