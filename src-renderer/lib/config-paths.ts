@@ -1,13 +1,7 @@
 /** Reading and writing nested config values by dotted path (`optim.lr`). */
+import { getConfigPath } from '../../shared/config/config-path';
 
-export function getPath(obj: unknown, path: string): unknown {
-  let cur: unknown = obj;
-  for (const key of path.split('.')) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
-}
+export const getPath = getConfigPath;
 
 export function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split('.');

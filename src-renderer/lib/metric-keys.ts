@@ -9,6 +9,9 @@ const METRIC_LABELS: Record<string, string> = {
   'opt/tau': 'τ (EMA)',
   'monitor/collapse_std': 'collapse monitor (std)',
   'perf/step_ms': 'step time (ms)',
+  'perf/data_wait_ms': 'data wait (ms)',
+  'perf/gpu_allocated_mb': 'GPU allocated (MB)',
+  'perf/gpu_in_use_mb': 'GPU in use (MB)',
   'loss/loss_cls': 'classification',
   'loss/loss_box_reg': 'box regression',
   'loss/loss_rpn_cls': 'RPN objectness',
@@ -16,6 +19,9 @@ const METRIC_LABELS: Record<string, string> = {
   'val/AP': 'val AP',
   'val/AP50': 'val AP50',
   'val/AP75': 'val AP75',
+  'val/APs': 'val APs',
+  'val/APm': 'val APm',
+  'val/APl': 'val APl',
   'val/voc_mAP50': 'val VOC AP50',
   [QUICK_AP50_KEY]: 'quick AP50 (few val images)',
   'probe/linear_top1': 'probe: linear top-1',
@@ -40,7 +46,17 @@ export const PROBE_KEYS = ['probe/linear_top1', 'probe/knn_top1'];
 /** COCO's six AP summary numbers, in the order COCOeval prints them. */
 export const COCO_AP_KEYS = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'];
 
-export const metricLabel = (key: string): string => METRIC_LABELS[key] ?? key;
+/**
+ * The one label every chart, legend, picker and table gives a metric key. A key the table does not
+ * know yet (a new loss term) still reads as words: its last path part, underscores as spaces.
+ */
+export function metricLabel(key: string): string {
+  const known = METRIC_LABELS[key];
+  if (known) return known;
+  const [group, ...rest] = key.split('/');
+  const name = (rest.length > 0 ? rest.join(' ') : (group ?? key)).replace(/_/g, ' ');
+  return group === 'val' && rest.length > 0 ? `val ${name}` : name;
+}
 
 /** Distinct colours for overlaid runs and series (ordered for contrast on dark and light). */
 export const PALETTE = [

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { deviceMemory } from '../backend/device-memory';
+import { epochOfStep } from '../../../shared/metrics/epoch';
 import {
   pruneCheckpoints,
   resumeCheckpoint,
@@ -162,7 +163,7 @@ export async function runTrainingLoop<S extends LoopPosition>(
     if (!Number.isFinite(outcome.loss))
       throw new NonFiniteLossError(at.step, outcome.loss, lastCheckpointStep);
     at.step += 1;
-    at.epoch = Math.floor(at.step / stepsPerEpoch);
+    at.epoch = epochOfStep(at.step, stepsPerEpoch);
     lastLoss = outcome.loss;
 
     const now = Date.now();

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
+import { epochOfStep } from '../../../shared/metrics/epoch';
 import { createRng, type RngState } from '../../../src-main/engine/data/rng';
 import { listCheckpoints, loadCheckpoint, restoreVariables } from '../../../src-main/engine/train/checkpoint';
 import { Sgd } from '../../../src-main/engine/train/sgd';
@@ -230,6 +231,26 @@ describe('training loop', () => {
     const last = loadCheckpoint<RegressionState>(path.join(runDir, 'checkpoints', 'step-00000007'));
     expect(last.state).toMatchObject({ step: 7, epoch: 2, kind: 'regression' });
     expect(last.state.rng).toHaveLength(4);
+  });
+
+  it('reports the same epoch while running as the checkpoint written at that step (epochOfStep)', async () => {
+    const progress = new Map<number, number>();
+    const saved = new Map<number, number>();
+    await run({
+      runDir: tmp(),
+      checkpointEvery: 2,
+      checkpointAtEpochEnd: true,
+      task: { totalSteps: 7, stepsPerEpoch: 3 },
+      hooks: {
+        onProgress: (p) => void progress.set(p.step, p.epoch),
+        onCheckpoint: (c) => void saved.set(c.step, c.epoch),
+      },
+    });
+    expect([...saved.keys()]).toEqual([2, 3, 4, 6, 7]);
+    for (const [step, epoch] of saved) {
+      expect(progress.get(step), `step ${step}`).toBe(epoch);
+      expect(epoch, `step ${step}`).toBe(epochOfStep(step, 3));
+    }
   });
 
   it('never reads a tensor synchronously (training, checkpoints, resume)', async () => {
