@@ -3,14 +3,15 @@
  * offers its splits (ImageSets/Main) and takes another image folder than JPEGImages/; a labelled
  * image opens with its boxes drawn, the ones the import clipped marked. No training here. Screenshots go to test-artifacts/e2e.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src-main/store';
 import { writePng } from '../server/fixtures';
 import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
+import { endSession, screenshotFailures } from './session';
 
 const LONG = 120_000;
 let tmp: string;
@@ -69,17 +70,10 @@ beforeAll(async () => {
   await page.waitForSelector(tid('nav-datasets'));
 }, 120_000);
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && page)
-    await shot(page, `FAILED-ds-${ctx.task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`).catch(
-      () => undefined,
-    );
-});
+screenshotFailures('ds-', () => page);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop('SIGTERM');
-  rmSync(tmp, { recursive: true, force: true });
+  await endSession({ browser, server, tmp });
 }, 60_000);
 
 // '' (after one line saying what to install) where this machine has no browser: the file skips

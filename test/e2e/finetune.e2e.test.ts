@@ -4,16 +4,17 @@
  * fields inline, start a tiny RetinaNet on the demo scenes and watch it complete with its COCO / VOC
  * evaluation table, linked to its parent, and listed with its kind. Screenshots go to test-artifacts/e2e.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetails } from '../../shared/api/types';
 import type { DatasetRecord, MetricSeries, RunRecord } from '../../shared/dto';
 import { learningTrend } from '../../shared/metrics/learning-trend';
 import { formatNumber } from '../../src-renderer/lib/format';
 import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
+import { endSession, screenshotFailures } from './session';
 
 const LONG = 240_000;
 let tmp: string;
@@ -43,17 +44,10 @@ beforeAll(async () => {
   await page.waitForSelector(tid('nav-datasets'));
 }, 240_000);
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && page)
-    await shot(page, `FAILED-ft-${ctx.task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`).catch(
-      () => undefined,
-    );
-});
+screenshotFailures('ft-', () => page);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop('SIGTERM');
-  rmSync(tmp, { recursive: true, force: true });
+  await endSession({ browser, server, tmp });
 }, 60_000);
 
 // '' (after one line saying what to install) where this machine has no browser: the file skips

@@ -5,17 +5,18 @@
  * two runs (and export their metrics as CSV), hover a cell of the transport plan, export a backbone,
  * restart the server and find the history intact. Screenshots of each screen go to test-artifacts/e2e.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendOptions, webGpuHelp } from '../../shared/api/backend-choices';
 import type { RunDetails, SystemInfo } from '../../shared/api/types';
 import type { MetricSeries, RunRecord } from '../../shared/dto';
 import { isProcessAlive } from '../../src-main/store/process-alive';
 import { imageFolder } from '../server/fixtures';
 import { artifacts, e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
+import { endSession, screenshotFailures } from './session';
 
 const STEP_TIMEOUT = 120_000;
 const LONG = 240_000;
@@ -103,20 +104,13 @@ beforeAll(async () => {
 }, 240_000);
 
 // A failed step leaves a picture of the screen it failed on.
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && page)
-    await shot(page, `FAILED-${ctx.task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`).catch(
-      () => undefined,
-    );
-});
+screenshotFailures('', () => page);
 
 afterAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   writeFileSync(path.join(artifacts, 'timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
   console.log('e2e timings (ms):', timings);
-  await browser?.close();
-  await server?.stop('SIGTERM');
-  rmSync(tmp, { recursive: true, force: true });
+  await endSession({ browser, server, tmp });
 }, 60_000);
 
 // '' (after one line saying what to install) where this machine has no browser: the file skips

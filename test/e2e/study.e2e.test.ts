@@ -4,14 +4,15 @@
  * grid with every run completed, the bar chart of differences and the table with the result's
  * numbers. Screenshots go to test-artifacts/e2e.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StudyDetails, StudyRecord, StudyResult } from '../../shared/dto';
 import { tinyStudy } from '../jobs/tiny-run';
 import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
+import { endSession, screenshotFailures } from './session';
 
 const LONG = 400_000;
 let tmp: string;
@@ -34,17 +35,10 @@ beforeAll(async () => {
   await page.waitForSelector(tid('nav-datasets'));
 }, 240_000);
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && page)
-    await shot(page, `FAILED-study-${ctx.task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`).catch(
-      () => undefined,
-    );
-});
+screenshotFailures('study-', () => page);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop('SIGTERM');
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await endSession({ browser, server, tmp });
 }, 60_000);
 
 describe.skipIf(!browserPath)('the Study screen', () => {
