@@ -62,7 +62,7 @@ import {
   type PretrainConfig,
 } from '../shared/config/pretrain';
 import { mergeDefaults } from '../shared/config/validation';
-import { adapterLine } from '../src-main/engine/backend/gpu-adapter';
+import { adapterLine } from '../shared/dto/gpu-adapter';
 import { initBackend } from '../src-main/engine/backend/select';
 import { generateDemoScenes } from '../src-main/engine/data/demo-scenes';
 import { createPretrainLoader } from '../src-main/engine/data/loader';

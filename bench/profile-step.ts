@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { cpuDemoOverrides, resolvePretrainConfig, type PretrainConfig } from '../shared/config/pretrain';
 import { mergeDefaults } from '../shared/config/validation';
-import { adapterLine } from '../src-main/engine/backend/gpu-adapter';
+import { adapterLine } from '../shared/dto/gpu-adapter';
 import { initBackend } from '../src-main/engine/backend/select';
 import type { Views } from '../src-main/engine/ssl/objective';
 import { PretrainModel } from '../src-main/engine/train/pretrain';

@@ -12,7 +12,7 @@ import type { JsonObject, RunRecord } from '../../shared/dto';
 import { DISK_FULL_ERROR_NAME } from '../engine/disk-write';
 import { MetricsWriter, isDiskFull, type ExperimentStore } from '../store';
 import { createFinetuneRun, recordFinetuneEvaluation } from './finetune-record';
-import { gpuLine } from '../engine/backend/gpu-adapter';
+import { gpuLine } from '../../shared/dto/gpu-adapter';
 import { LearningWatch } from './learning-watch';
 import { RunClaims } from './run-claim';
 import { jobBackend, type EngineJob, type WorkerMessage } from './protocol';

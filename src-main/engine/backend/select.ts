@@ -37,7 +37,12 @@ import {
   threadedLoadError,
   wasmPoolThreads,
 } from './wasm-threaded';
-import { adapterLine, limitsLine, type GpuAdapterInfo, type GpuPowerPreference } from './gpu-adapter';
+import {
+  adapterLine,
+  limitsLine,
+  type GpuAdapterInfo,
+  type GpuPowerPreference,
+} from '../../../shared/dto/gpu-adapter';
 import { releaseWebGpu, setupWebGpu } from './webgpu';
 
 type Resolved = Exclude<BackendChoice, 'auto'>;

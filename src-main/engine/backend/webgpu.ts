@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { adapterLine, type GpuAdapterInfo, type GpuPowerPreference } from './gpu-adapter';
+import { adapterLine, type GpuAdapterInfo, type GpuPowerPreference } from '../../../shared/dto/gpu-adapter';
 import { registerWebGpuKernels } from './webgpu-kernels';
 
 export interface WebGpuRequest {
