@@ -19,7 +19,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  cpuFinetuneOverrides,
   finetuneSizeOverrides,
   plannedFinetuneSteps,
   resolveFinetuneConfig,
@@ -28,6 +27,7 @@ import {
 } from '../shared/config/finetune';
 import { cpuDemoOverrides, resolvePretrainConfig } from '../shared/config/pretrain';
 import { mergeDefaults } from '../shared/config/validation';
+import { cpuRecipeConfig } from './cpu-recipe-config';
 import { initBackend } from '../src-main/engine/backend/select';
 import { loadPretrainImages } from '../src-main/engine/data/pretrain-data';
 import { loadDetectionData, type DetectionData } from '../src-main/engine/detection/datasets';
@@ -82,18 +82,18 @@ if (a.size)
   Object.assign(dataOverrides, { demoSize: Number(a.size), ...finetuneSizeOverrides(Number(a.size)) });
 if (a.train) dataOverrides.demoTrain = Number(a.train);
 if (a.val) dataOverrides.demoVal = Number(a.val);
-const options = {
-  backend: 'wasm',
+const benchSettings = {
   data: dataOverrides,
   checkpoint: { everySteps: 1_000_000 },
   eval: { everyEpochs: 0 },
 };
 function configFor(detector: DetectorName, init: string, pretrainDir: string): FinetuneConfig {
-  let config = resolveFinetuneConfig(
-    mergeDefaults(mergeDefaults(cpuFinetuneOverrides(detector), options), {
+  let config = cpuRecipeConfig(
+    {
       detector,
       init: init === 'random' ? { kind: 'random', path: '' } : { kind: 'pretrain-run', path: pretrainDir },
-    }),
+    },
+    benchSettings,
   );
   if (a.steps) {
     // epochs as a fraction of the split, so the trainer's plan (and the schedule) is exactly --steps

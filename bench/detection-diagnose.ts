@@ -8,8 +8,6 @@
  *   npx tsx bench/detection-diagnose.ts '{"retinanet":{"anchorSizes":[8,16,32,64,128]}}'
  */
 import * as tf from '@tensorflow/tfjs';
-import { cpuFinetuneOverrides, requestedDetector, resolveFinetuneConfig } from '../shared/config/finetune';
-import { mergeDefaults } from '../shared/config/validation';
 import { initBackend } from '../src-main/engine/backend/select';
 import { createRng } from '../src-main/engine/data/rng';
 import { multiLevelAnchors } from '../src-main/engine/detection/anchors';
@@ -19,14 +17,10 @@ import { makeInputBatch, resizedShape, transformBoxes } from '../src-main/engine
 import { createDetector } from '../src-main/engine/detection/registry';
 import { retinaNetTargets } from '../src-main/engine/detection/retinanet/targets';
 import { createBackbone } from '../src-main/engine/models/registry';
+import { cpuRecipeConfig } from './cpu-recipe-config';
 
 const overrides = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
-const config = resolveFinetuneConfig(
-  mergeDefaults(
-    mergeDefaults(cpuFinetuneOverrides(requestedDetector(overrides)), { backend: 'wasm' }),
-    overrides,
-  ),
-);
+const config = cpuRecipeConfig(overrides);
 await initBackend(config.backend);
 const { train } = await loadDetectionData(config);
 const K = train.categories.length;

@@ -11,23 +11,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cpuFinetuneOverrides, requestedDetector, resolveFinetuneConfig } from '../shared/config/finetune';
-import { mergeDefaults } from '../shared/config/validation';
 import { initBackend } from '../src-main/engine/backend/select';
 import { loadDetectionData } from '../src-main/engine/detection/datasets';
 import { runFinetune } from '../src-main/engine/detection/finetune';
+import { cpuRecipeConfig } from './cpu-recipe-config';
 
 const overrides = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
 const tag = process.argv[3] ?? 'run';
-const config = resolveFinetuneConfig(
-  mergeDefaults(
-    mergeDefaults(cpuFinetuneOverrides(requestedDetector(overrides)), {
-      backend: 'wasm',
-      checkpoint: { everySteps: 1_000_000 },
-    }),
-    overrides,
-  ),
-);
+const config = cpuRecipeConfig(overrides, { checkpoint: { everySteps: 1_000_000 } });
 await initBackend(config.backend);
 const data = await loadDetectionData(config);
 // RECIPE_KEEP=DIR keeps the run folder (its final checkpoint) there, for re-scoring the model.
