@@ -10,3 +10,4 @@ export * from './changes';
 export * from './tasks';
 export * from './gpu-adapter';
 export * from './studies';
+export * from './clusters';
