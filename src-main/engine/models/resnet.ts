@@ -139,6 +139,13 @@ export function convBnPairs(arch: ResNetArch): ConvBnSpec[] {
   return out;
 }
 
+/** 0 for the stem (`conv1`, `bn1`), s for torchvision's `layer{s}` (= res{s+1}); -1 if unknown. */
+export function resNetStageOf(name: string): number {
+  if (name.startsWith('conv1.') || name.startsWith('bn1.')) return 0;
+  const m = /^layer(\d+)\./.exec(name);
+  return m ? Number(m[1]) : -1;
+}
+
 export interface ResNetBackbone extends Backbone {
   readonly arch: ResNetArch;
   readonly numBatchesTracked: Map<string, number>;
@@ -186,6 +193,7 @@ export function createResNet(name: ResNetName, options: BackboneOptions = {}): R
     params: set.params,
     buffers: set.buffers,
     numBatchesTracked: set.numBatchesTracked,
+    stageOf: resNetStageOf,
     forward(x: tf.Tensor4D, options: ForwardOptions): Record<FeatureName, tf.Tensor4D> {
       if (x.rank !== 4 || x.shape[3] !== 3) {
         throw new Error(`${name}.forward: expected an NHWC batch [N, H, W, 3], got [${x.shape.join(', ')}]`);
