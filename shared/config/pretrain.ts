@@ -74,7 +74,7 @@ export interface PretrainConfig {
   backend: BackendChoice;
   backbone: {
     name: BackboneName;
-    /** Channels of the stem and of layer1 (torchvision: 64). Smaller widths make CPU runs feasible. */
+    /** Channels of the stem and of layer1 (torchvision: 64; mobilenet_v2: the stem, 32 = width multiplier 1.0). Smaller widths make CPU runs feasible. */
     baseWidth: number;
   };
   data: {
