@@ -9,7 +9,10 @@ import { BACKBONE_NAMES } from '../../../shared/config/backbones';
 import { resolveFinetuneConfig } from '../../../shared/config/finetune';
 import { resolvePretrainConfig } from '../../../shared/config/pretrain';
 import { initBackend } from '../../../src-main/engine/backend/select';
-import { backboneToTorchTensors } from '../../../src-main/engine/export/torch-state-dict';
+import {
+  backboneToTorchTensors,
+  loadBackboneFromSafetensors,
+} from '../../../src-main/engine/export/torch-state-dict';
 import { backboneTrainableParams } from '../../../src-main/engine/detection/backbone-freeze';
 import { makeDivisible } from '../../../src-main/engine/models/mobilenet-v2';
 import { countParameters } from '../../../src-main/engine/models/parameter-set';
@@ -58,6 +61,31 @@ describe('mobilenet_v2 (torchvision parity)', () => {
     expect(shapes.get('features.18.0.weight')).toBe('1280,320,1,1');
     expect(tensors.at(-1)!.name).toBe('features.18.1.num_batches_tracked');
     expect(tensors.filter((t) => t.dtype === 'F32').length).toBe(156 + 104);
+  });
+
+  it('loads its export back exactly, ignoring the classifier a torchvision state_dict carries', async () => {
+    const a = createBackbone('mobilenet_v2', { baseWidth: 8, seed: 1 });
+    const b = createBackbone('mobilenet_v2', { baseWidth: 8, seed: 2 });
+    const exp = await backboneToTorchTensors(a);
+    const tensors = new Map(exp.tensors.map((t) => [t.name, t]));
+    for (const [name, shape] of [
+      ['classifier.1.weight', [1000, 1280]],
+      ['classifier.1.bias', [1000]],
+    ] as const)
+      tensors.set(name, {
+        name,
+        dtype: 'F32',
+        shape: [...shape],
+        data: new Float32Array(shape.reduce((p, q) => p * q)),
+      });
+    const report = await loadBackboneFromSafetensors(b, { tensors, metadata: exp.metadata });
+    expect(report.ignored).toEqual(['classifier.1.weight', 'classifier.1.bias']);
+    const depthwise = 'features.2.conv.1.0.weight';
+    expect(b.params.get(depthwise)!.shape).toEqual([3, 3, 1, 48]);
+    for (const [name, v] of a.params)
+      expect(Array.from(b.params.get(name)!.dataSync()), name).toEqual(Array.from(v.dataSync()));
+    a.dispose();
+    b.dispose();
   });
 
   it("rounds channels as torchvision's _make_divisible", () => {
