@@ -23,6 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { backboneWidthProblem } from '../../../shared/config/backbones';
+import { checkImageBatch } from './backbone-input';
 import { applyBatchNorm } from './batch-norm-layer';
 import { addBatchNorm, addConv, createParameterSet, disposeParameterSet, getParam } from './parameter-set';
 import type { BackboneOptions } from './resnet';
@@ -208,11 +209,7 @@ export function createMobileNetV2(options: BackboneOptions = {}): MobileNetV2Bac
     numBatchesTracked: set.numBatchesTracked,
     stageOf: mobileNetV2StageOf,
     forward(x: tf.Tensor4D, options: ForwardOptions): Record<FeatureName, tf.Tensor4D> {
-      if (x.rank !== 4 || x.shape[3] !== 3) {
-        throw new Error(
-          `mobilenet_v2.forward: expected an NHWC batch [N, H, W, 3], got [${x.shape.join(', ')}]`,
-        );
-      }
+      checkImageBatch('mobilenet_v2', x);
       return tf.tidy(() => {
         const out = {} as Record<FeatureName, tf.Tensor4D>;
         let h = x;

@@ -76,7 +76,7 @@ describe('mobilenet_v2 (torchvision parity)', () => {
         name,
         dtype: 'F32',
         shape: [...shape],
-        data: new Float32Array(shape.reduce((p, q) => p * q)),
+        data: new Float32Array(shape.reduce((p: number, q: number) => p * q, 1)),
       });
     const report = await loadBackboneFromSafetensors(b, { tensors, metadata: exp.metadata });
     expect(report.ignored).toEqual(['classifier.1.weight', 'classifier.1.bias']);

@@ -65,6 +65,33 @@ function geometry(
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
+type Geometry = ReturnType<typeof geometry>;
+
+/**
+ * Calls `visit` once per (output pixel, in-bounds tap) with the offsets of dy's pixel, the input
+ * pixel the tap reads, and the tap's filter row — each kernel's channel loop runs inside.
+ */
+function forEachTap(g: Geometry, visit: (dyBase: number, xBase: number, wBase: number) => void): void {
+  const { n, h, w, c, m, kh, kw, ho, wo, sh, sw, dh, dw, pt, pl } = g;
+  const cm = c * m;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < ho; y++) {
+      for (let x = 0; x < wo; x++) {
+        const dyBase = ((b * ho + y) * wo + x) * cm;
+        for (let a = 0; a < kh; a++) {
+          const iy = y * sh + a * dh - pt;
+          if (iy < 0 || iy >= h) continue;
+          for (let t = 0; t < kw; t++) {
+            const ix = x * sw + t * dw - pl;
+            if (ix < 0 || ix >= w) continue;
+            visit(dyBase, ((b * h + iy) * w + ix) * c, (a * kw + t) * cm);
+          }
+        }
+      }
+    }
+  }
+}
+
 export function depthwiseBackpropInputWasm(args: KernelArgs): Info {
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
   const attrs = args.attrs as unknown as DepthwiseGradAttrs & { inputShape: Shape4 };
@@ -75,40 +102,24 @@ export function depthwiseBackpropInputWasm(args: KernelArgs): Info {
     dy.shape,
     attrs,
   );
-  const { n, h, w, c, m, kh, kw, ho, wo, sh, sw, dh, dw, pt, pl } = g;
-  const cm = c * m;
+  const { n, h, w, c, m } = g;
   return withScope(args.backend, (s) => {
     const dx = s.alloc([n, h, w, c], 'float32');
     const out = s.f32(dx);
     const dyv = s.f32(dy);
     const wv = s.f32(filter);
     out.fill(0);
-    for (let b = 0; b < n; b++) {
-      for (let y = 0; y < ho; y++) {
-        for (let x = 0; x < wo; x++) {
-          const dyBase = ((b * ho + y) * wo + x) * cm;
-          for (let a = 0; a < kh; a++) {
-            const iy = y * sh + a * dh - pt;
-            if (iy < 0 || iy >= h) continue;
-            for (let t = 0; t < kw; t++) {
-              const ix = x * sw + t * dw - pl;
-              if (ix < 0 || ix >= w) continue;
-              const dxBase = ((b * h + iy) * w + ix) * c;
-              const wBase = (a * kw + t) * cm;
-              if (m === 1) {
-                for (let k = 0; k < c; k++) out[dxBase + k] += dyv[dyBase + k]! * wv[wBase + k]!;
-              } else {
-                for (let k = 0; k < c; k++) {
-                  let sum = 0;
-                  for (let j = 0; j < m; j++) sum += dyv[dyBase + k * m + j]! * wv[wBase + k * m + j]!;
-                  out[dxBase + k] += sum;
-                }
-              }
-            }
-          }
-        }
+    forEachTap(g, (dyBase, dxBase, wBase) => {
+      if (m === 1) {
+        for (let k = 0; k < c; k++) out[dxBase + k] += dyv[dyBase + k]! * wv[wBase + k]!;
+        return;
       }
-    }
+      for (let k = 0; k < c; k++) {
+        let sum = 0;
+        for (let j = 0; j < m; j++) sum += dyv[dyBase + k * m + j]! * wv[wBase + k * m + j]!;
+        out[dxBase + k] += sum;
+      }
+    });
     return dx;
   });
 }
@@ -123,39 +134,23 @@ export function depthwiseBackpropFilterWasm(args: KernelArgs): Info {
     dy.shape,
     attrs,
   );
-  const { n, h, w, c, m, kh, kw, ho, wo, sh, sw, dh, dw, pt, pl } = g;
-  const cm = c * m;
+  const { c, m, kh, kw } = g;
   return withScope(args.backend, (s) => {
     const dW = s.alloc([kh, kw, c, m], 'float32');
     const out = s.f32(dW);
     const xv = s.f32(x);
     const dyv = s.f32(dy);
     out.fill(0);
-    for (let b = 0; b < n; b++) {
-      for (let y = 0; y < ho; y++) {
-        for (let xo = 0; xo < wo; xo++) {
-          const dyBase = ((b * ho + y) * wo + xo) * cm;
-          for (let a = 0; a < kh; a++) {
-            const iy = y * sh + a * dh - pt;
-            if (iy < 0 || iy >= h) continue;
-            for (let t = 0; t < kw; t++) {
-              const ix = xo * sw + t * dw - pl;
-              if (ix < 0 || ix >= w) continue;
-              const xBase = ((b * h + iy) * w + ix) * c;
-              const wBase = (a * kw + t) * cm;
-              if (m === 1) {
-                for (let k = 0; k < c; k++) out[wBase + k] += xv[xBase + k]! * dyv[dyBase + k]!;
-              } else {
-                for (let k = 0; k < c; k++) {
-                  const xk = xv[xBase + k]!;
-                  for (let j = 0; j < m; j++) out[wBase + k * m + j] += xk * dyv[dyBase + k * m + j]!;
-                }
-              }
-            }
-          }
-        }
+    forEachTap(g, (dyBase, xBase, wBase) => {
+      if (m === 1) {
+        for (let k = 0; k < c; k++) out[wBase + k] += xv[xBase + k]! * dyv[dyBase + k]!;
+        return;
       }
-    }
+      for (let k = 0; k < c; k++) {
+        const xk = xv[xBase + k]!;
+        for (let j = 0; j < m; j++) out[wBase + k * m + j] += xk * dyv[dyBase + k * m + j]!;
+      }
+    });
     return dW;
   });
 }
