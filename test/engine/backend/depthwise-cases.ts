@@ -12,8 +12,11 @@ export interface Case {
   s: number;
   pad: 'same' | 'valid' | number;
 }
+// Stride 1 with multiplier 1 takes the wasm input gradient's XNNPACK form (the first two and the
+// 5×5 'same' on an odd size); the rest its loop.
 export const CASES: Case[] = [
   { x: [2, 8, 8, 5], k: 3, m: 1, s: 1, pad: 1 },
+  { x: [2, 9, 7, 3], k: 5, m: 1, s: 1, pad: 'same' },
   { x: [2, 9, 7, 5], k: 3, m: 1, s: 2, pad: 1 },
   { x: [2, 8, 8, 4], k: 3, m: 1, s: 2, pad: 'same' },
   { x: [1, 9, 9, 3], k: 3, m: 2, s: 1, pad: 'valid' },
