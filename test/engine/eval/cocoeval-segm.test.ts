@@ -6,7 +6,7 @@
  * pycocotools checks live wherever it can be imported.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,10 +17,10 @@ import { encodeMask } from '../../../src-main/engine/data/masks/rle';
 import { compressCounts } from '../../../src-main/engine/data/masks/rle-string';
 import { defaultCocoParams, evaluateCoco } from '../../../src-main/engine/eval/cocoeval';
 import type { CocoBox, CocoDataset, CocoDetection } from '../../../src-main/engine/eval/coco-types';
-import { skipUnlessTool } from '../../optional-tool';
 import { rng as mulberry32 } from '../ssl/reference';
 import { makeData } from './cocoeval-random-data';
 import { blob, blobShape, makeMaskData } from './cocoeval-segm-data';
+import { digest, findPycocotools } from './pycocotools-live';
 
 /** A dense mask from a pixel predicate, and its RLE in the results format (compressed counts). */
 function dense(h: number, w: number, on: (x: number, y: number) => boolean): BinaryMask {
@@ -374,15 +374,6 @@ interface Fixture {
   provenance: string;
   seeds: Record<string, Reference>;
 }
-function digest(values: ArrayLike<number>): [number, number, number] {
-  let sum = 0;
-  let weighted = 0;
-  for (let i = 0; i < values.length; i++) {
-    sum += values[i]!;
-    weighted += values[i]! * ((i % 97) + 1);
-  }
-  return [values.length, sum, weighted];
-}
 const reference = (r: {
   stats: number[];
   precision: ArrayLike<number>;
@@ -424,28 +415,9 @@ describe('segm evaluation against the frozen reference', () => {
   }
 });
 
-const candidates = [
-  process.env.SELFEMD_PYTHON,
-  existsSync('/usr/bin/python3') ? '/usr/bin/python3' : undefined,
-  'python3',
-].filter((c): c is string => Boolean(c));
-const failures: string[] = [];
-let python = '';
-for (const c of candidates) {
-  const probe = spawnSync(c, ['-c', 'import pycocotools.coco, pycocotools.cocoeval'], { encoding: 'utf8' });
-  if (!probe.error && probe.status === 0) {
-    python = c;
-    break;
-  }
-  failures.push(`${c}: ${(probe.error?.message ?? probe.stderr).trim().split('\n').pop()}`);
-}
-const skipReason = skipUnlessTool({
-  tool: 'pycocotools',
-  tests: 'live pycocotools segm cross-check (the frozen-reference check still runs)',
-  missing: python ? null : failures.join('; '),
-  install: 'python3 -m pip install pycocotools (or set SELFEMD_PYTHON)',
-  ciCanInstall: false,
-});
+const { python, skipReason } = findPycocotools(
+  'live pycocotools segm cross-check (the frozen-reference check still runs)',
+);
 // The results file has no bbox, so that loadRes takes mask areas (detectron2 drops bbox for segm too).
 const runner = `
 import json, sys, io, contextlib
