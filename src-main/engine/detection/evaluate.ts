@@ -112,7 +112,8 @@ export function datasetHead(dataset: DetectionDataset, count: number): Detection
 export function scoreDetections(
   dataset: Pick<DetectionDataset, 'coco'>,
   detections: CocoDetection[],
-  options: Pick<CocoEvalOptions, 'lastMaxDetOnly'> = {},
+  /** iouType 'segm' scores the detections' masks (`segmentation`); VOC AP50 stays box-based. */
+  options: Pick<CocoEvalOptions, 'lastMaxDetOnly' | 'iouType' | 'dtAreaFromBox'> = {},
 ): DetectionEvaluation {
   const coco = evaluateCoco(dataset.coco, detections, options);
   const names = new Map(dataset.coco.categories.map((c) => [c.id, c.name]));
