@@ -12,6 +12,9 @@ export const EVENTS_FILE = 'events.jsonl';
 /** The job a node runs (an EngineJob as JSON), written by the supervisor before it submits. */
 export const JOB_FILE = 'job.json';
 
+/** The most one read takes in (a supervisor back after a long absence catches up in steps). */
+const MAX_READ_BYTES = 4 << 20;
+
 export interface EventLine {
   /** Epoch ms when the node wrote the line. */
   at: number;
@@ -22,7 +25,7 @@ export const eventsPath = (runDir: string): string => path.join(runDir, EVENTS_F
 export const jobPath = (runDir: string): string => path.join(runDir, JOB_FILE);
 
 /**
- * Complete lines from byte `offset` on, and the offset after the last one. A line still being written
+ * Complete lines from byte `offset` on (at most 4 MiB of them), and the offset after the last one. A line still being written
  * (no newline yet) waits for the next read; a line that is not an event is a clear error naming the
  * file and its byte offset.
  */
@@ -37,10 +40,14 @@ export function readEvents(file: string, offset: number): { lines: EventLine[]; 
   try {
     const size = fs.fstatSync(fd).size;
     if (size <= offset) return { lines: [], offset };
-    const buf = Buffer.alloc(size - offset);
+    const buf = Buffer.alloc(Math.min(size - offset, MAX_READ_BYTES));
     const read = fs.readSync(fd, buf, 0, buf.length, offset);
     const end = buf.subarray(0, read).lastIndexOf(0x0a);
-    if (end < 0) return { lines: [], offset };
+    if (end < 0) {
+      if (read === MAX_READ_BYTES)
+        throw new Error(`${file}: byte ${offset}: a line longer than ${MAX_READ_BYTES} bytes`);
+      return { lines: [], offset };
+    }
     const lines: EventLine[] = [];
     let start = 0;
     for (const text of buf.subarray(0, end).toString('utf8').split('\n')) {

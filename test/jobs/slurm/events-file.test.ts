@@ -41,6 +41,21 @@ describe('events file', () => {
     w.close();
   });
 
+  it('catches up on a long backlog in reads of at most 4 MiB, losing no line', () => {
+    const w = new EventsWriter(file);
+    for (let i = 0; i < 60_000; i++) w.write(log(`line ${i} ${'x'.repeat(60)}`));
+    w.close();
+    const size = fs.statSync(file).size;
+    expect(size).toBeGreaterThan(4 << 20);
+    const first = readEvents(file, 0);
+    expect(first.offset).toBeLessThanOrEqual(4 << 20);
+    const rest = readEvents(file, first.offset);
+    expect(rest.offset).toBe(size);
+    const all = [...first.lines, ...rest.lines].map((l) => (l.message as { message: string }).message);
+    expect(all).toHaveLength(60_000);
+    expect(all[59_999]).toMatch(/^line 59999 /);
+  });
+
   it('a new attempt cuts off the half line a killed one left', () => {
     const w = new EventsWriter(file);
     w.write(log('before the kill'));
