@@ -15,6 +15,7 @@
  * runner continues from the last checkpoint of its events, and the handle follows on.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SlurmClusterSettings } from '../../../shared/dto/clusters';
 import type { ExperimentStore } from '../../store';
@@ -51,6 +52,12 @@ const ENDED = new Set([
 ]);
 /** Ended states the run survives: it is interrupted and resumes from its last checkpoint. */
 const INTERRUPTING = new Set(['TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE']);
+
+/**
+ * The exit code of a node command the checkpoint signal ended before it could checkpoint (Node's
+ * handler not yet in place, early in start-up): 128 + SIGUSR2, as the node runner or the shell says it.
+ */
+const KILLED_BY_CHECKPOINT_SIGNAL = 128 + os.constants.signals[`SIG${CHECKPOINT_SIGNAL}`];
 
 /** A single-quoted word for the batch script's sh. */
 const shellWord = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -318,6 +325,11 @@ class SlurmRunHandle implements ExecutionHandle {
       this.deliver({ type: 'finished', result: { status, ...this.progress, lastLoss: Number.NaN } });
       return listener?.(0, null);
     }
+    if (job.exitCode === KILLED_BY_CHECKPOINT_SIGNAL && this.requested !== 'cancel')
+      return listener?.(
+        null,
+        `${what}: Slurm's checkpoint signal (its time limit or a preemption) came before the run could checkpoint; resume continues from the last checkpoint`,
+      );
     if (
       this.selfPaused ||
       INTERRUPTING.has(job.state) ||

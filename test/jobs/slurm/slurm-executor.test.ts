@@ -67,8 +67,9 @@ beforeAll(async () => {
       if (name === SHORT) return { ...settings, name: SHORT, timeLimitMinutes: 1 };
       throw new Error(`no cluster ${name}`);
     },
-    // The checkpoint signal 55 s before the end: at once for one-minute jobs, never for the others.
-    slurm: { pollMs: 300, signalSeconds: 55, env: { SELFEMD_WASM_THREADS: '1' } },
+    // The checkpoint signal 40 s before the end: for one-minute jobs at slurmctld's first time-limit
+    // check after 20 s (so once the run trains), never for the others.
+    slurm: { pollMs: 300, signalSeconds: 40, env: { SELFEMD_WASM_THREADS: '1' } },
   };
   manager = new RunManager(store, managerOptions);
   manager.on((e) => {
