@@ -5,6 +5,7 @@ export {
   type ChangeListener,
   type ConnectionInfo,
   type MarkInterruptedOptions,
+  type ClusterInput,
 } from './experiment-store';
 export { MetricsWriter, isDiskFull, type MetricsWriterOptions } from './metrics-writer';
 export { StoreError, isStoreError, type StoreErrorCode, type StoreErrorDetails } from './errors';
