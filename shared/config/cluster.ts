@@ -38,7 +38,6 @@ const lineText =
     if (typeof v !== 'string') issues.push({ path, message: `must be ${what}, got ${shownValue(v)}` });
     else if (v.trim() === '') issues.push({ path, message: `must not be empty (${what})` });
     else if (v.length > max) issues.push({ path, message: `must be at most ${max} characters` });
-    // eslint-disable-next-line no-control-regex
     else if (/[\u0000-\u001f\u007f]/.test(v))
       issues.push({ path, message: 'must be one line without control characters' });
     else if (pattern && !pattern.test(v))
@@ -54,6 +53,11 @@ export const clusterName: Checker = (v, path, issues) => {
   )(v, path, issues);
   if (v === LOCAL_EXECUTOR)
     issues.push({ path, message: `"${LOCAL_EXECUTOR}" is reserved for this machine; choose another name` });
+};
+
+/** Where a run executes (`on`, `--on`): 'local' for this machine, or a cluster's name. */
+export const executorName: Checker = (v, path, issues) => {
+  if (v !== LOCAL_EXECUTOR) clusterName(v, path, issues);
 };
 
 /** `http(s)://host[:port][/path]` or `unix:/absolute/path/to/slurmrestd.socket`. */

@@ -61,6 +61,7 @@ import type { StudyDetails } from '../../shared/dto';
 import { StudyRunner } from './study/study-runner';
 import { resolveStudyPlan, type StudyPlan } from './study/study-plan';
 import { estimateStudy } from './study/study-eta';
+import { requireExecutor, testCluster, type ClusterPing } from './service/cluster-check';
 
 export interface StudioServiceOptions {
   /** Folder of the database, runs and dataset indexes. */
@@ -83,6 +84,8 @@ export interface StudioServiceOptions {
    * spawner): the backend picker lists it with its adapter once the answer comes. None: not probed.
    */
   probeGpu?: () => Promise<WebGpuStatus>;
+  /** Asks a cluster's slurmrestd whether it is up (the connection test); tests give their own. */
+  pingCluster?: ClusterPing;
 }
 
 export type StudioEventListener = (event: StudioEvent) => void;
@@ -97,6 +100,7 @@ export class StudioService {
   /** The last status written to each run's log (status events repeat it when other fields change). */
   private readonly loggedStatus = new Map<string, RunRecord['status']>();
   private readonly tasks: StudioTasks;
+  private readonly pingCluster: ClusterPing;
   private info: SystemInfo;
   readonly studies: StudyRunner;
   private readonly unsubscribe: (() => void)[] = [];
@@ -137,6 +141,7 @@ export class StudioService {
     private readonly options: StudioServiceOptions,
   ) {
     this.tasks = options.tasks ?? engineTasks(options.spawner);
+    this.pingCluster = options.pingCluster ?? noSlurmClient;
     this.info = this.systemInfo(detectHardware(options.probeGpu ? { state: 'probing' } : undefined));
     options.probeGpu?.().then(
       (webgpu) => this.setWebGpu(webgpu),
@@ -404,6 +409,7 @@ export class StudioService {
         live: this.manager.isLive(a.id),
         log: readRunLog(this.manager.runDir(a.id)),
         dataset,
+        execution: null,
       };
     },
     'runs.validate': (a) => {
@@ -550,8 +556,12 @@ export class StudioService {
     'studies.list': () => this.store.listStudies(),
     'studies.get': (a) => this.studyDetails(a.id),
     // A ConfigError (a bad arm, budget or dataset) comes back as `invalid`, naming the field.
-    'studies.start': (a) => this.studies.start(a),
+    'studies.start': (a) => {
+      executorHere(this.store, a.on);
+      return this.studies.start(a);
+    },
     'studies.estimate': async (a) => {
+      requireExecutor(this.store, a.on);
       const plan = await resolveStudyPlan(this.home, this.store, this.info.hardware, a);
       return estimateStudy(this.store, plan, backendInUse(this.info.hardware, a.backend));
     },
@@ -573,6 +583,18 @@ export class StudioService {
         );
       return this.studies.resume(a.id);
     },
+
+    'clusters.list': () => this.store.listClusters(),
+    'clusters.save': (a) => {
+      const { token, ...settings } = a;
+      // An empty token removes the stored one; left out, the stored one stays.
+      return this.store.saveCluster({ ...settings, kind: 'slurm', token: token === '' ? null : token });
+    },
+    'clusters.remove': (a) => {
+      this.store.removeCluster(a.name);
+      return {};
+    },
+    'clusters.test': (a) => testCluster(this.store.clusterSettings(a.name), this.pingCluster),
   };
 
   // ----------------------------------------------------------------------------------------- helpers
@@ -613,6 +635,7 @@ export class StudioService {
   }
 
   private startRun(a: ArgsOf<'runs.start'>): RunRecord {
+    executorHere(this.store, a.on);
     const dataset = this.store.getDataset(a.datasetId);
     const r = resolveNewRun(this.home, a.method, a.config, dataset, this.info.hardware);
     if (r.issues.length || !r.config)
@@ -648,6 +671,7 @@ export class StudioService {
   }
 
   private startFinetune(a: ArgsOf<'runs.startFinetune'>): RunRecord {
+    executorHere(this.store, a.on);
     const r = resolveNewFinetune(this.home, this.store, a, this.info.hardware);
     if (r.issues.length || !r.config || !r.val)
       throw new ApiError({
@@ -728,4 +752,22 @@ export class StudioService {
     for (let i = 2; unique && fs.existsSync(candidate); i++) candidate = `${base}-${i}${EXPORT_EXT[format]}`;
     return candidate;
   }
+}
+
+/** Until the Slurm executor's REST client is in this build, the connection test says so. */
+const noSlurmClient: ClusterPing = () =>
+  Promise.reject(new Error('this build has no slurmrestd client (the Slurm executor is not merged yet)'));
+
+/**
+ * The executor a start request names, checked; a cluster is refused until this build's run manager
+ * can send runs there, rather than training on this machine what was asked to run elsewhere.
+ */
+function executorHere(store: ExperimentStore, on: string | undefined): 'local' {
+  const executor = requireExecutor(store, on);
+  if (executor !== 'local')
+    throw unavailable(
+      `runs cannot execute on cluster "${executor}" in this build yet (the Slurm executor is not merged)`,
+      'Choose This machine.',
+    );
+  return executor;
 }
