@@ -61,7 +61,7 @@ import type { StudyDetails } from '../../shared/dto';
 import { StudyRunner } from './study/study-runner';
 import { resolveStudyPlan, type StudyPlan } from './study/study-plan';
 import { estimateStudy } from './study/study-eta';
-import { requireExecutor, testCluster, type ClusterPing } from './service/cluster-check';
+import { requireExecutor, slurmrestdPing, testCluster, type ClusterPing } from './service/cluster-check';
 
 export interface StudioServiceOptions {
   /** Folder of the database, runs and dataset indexes. */
@@ -141,7 +141,7 @@ export class StudioService {
     private readonly options: StudioServiceOptions,
   ) {
     this.tasks = options.tasks ?? engineTasks(options.spawner);
-    this.pingCluster = options.pingCluster ?? noSlurmClient;
+    this.pingCluster = options.pingCluster ?? slurmrestdPing;
     this.info = this.systemInfo(detectHardware(options.probeGpu ? { state: 'probing' } : undefined));
     options.probeGpu?.().then(
       (webgpu) => this.setWebGpu(webgpu),
@@ -753,10 +753,6 @@ export class StudioService {
     return candidate;
   }
 }
-
-/** Until the Slurm executor's REST client is in this build, the connection test says so. */
-const noSlurmClient: ClusterPing = () =>
-  Promise.reject(new Error('this build has no slurmrestd client (the Slurm executor is not merged yet)'));
 
 /**
  * The executor a start request names, checked; a cluster is refused until this build's run manager
