@@ -4,18 +4,29 @@
  * one has a token to authenticate with, and the shared folder is a writable folder on this machine
  * (the supervisor writes each run's folder there and reads back what the job writes).
  */
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { ClusterCheck, ClusterTestResult } from '../../../shared/api/types';
 import { LOCAL_EXECUTOR, type ExecutorName, type SlurmClusterSettings } from '../../../shared/dto/clusters';
 import type { ExperimentStore } from '../../store';
+import { SlurmRestClient } from '../slurm/slurm-rest';
 import { notFound } from './api-errors';
 
 /** Asks slurmrestd whether it is up; resolves with what it said, rejects with why not. */
 export type ClusterPing = (settings: SlurmClusterSettings, signal: AbortSignal) => Promise<string>;
 
-/** Until the Slurm executor's REST client is in this build, the connection test says so. */
-export const slurmrestdPing: ClusterPing = () =>
-  Promise.reject(new Error('this build has no slurmrestd client (the Slurm executor is not merged yet)'));
+/**
+ * The ping through the executor's own REST client: slurmrestd must answer, and every slurmctld it
+ * reports must be UP (slurmrestd alone answers even when the controller is down).
+ */
+export const slurmrestdPing: ClusterPing = async (settings) => {
+  const answer = await new SlurmRestClient(settings, PING_TIMEOUT_MS).ping();
+  const controllers = answer.controllers.map((c) => `${c.hostname} ${c.ping}`).join(', ');
+  if (answer.controllers.length === 0) throw new Error(`Slurm ${answer.release} reported no slurmctld`);
+  if (answer.controllers.some((c) => c.ping !== 'UP'))
+    throw new Error(`Slurm ${answer.release} answered, but slurmctld is not up (${controllers})`);
+  return `Slurm ${answer.release}, slurmctld ${controllers}`;
+};
 
 /** A ping that outlasts this is reported as no answer (the settings screen waits for the test). */
 export const PING_TIMEOUT_MS = 8000;
@@ -56,7 +67,10 @@ export async function testCluster(
       ok: false,
       message: `no token is stored: slurmrestd over ${settings.endpoint.split(':')[0]} needs a JWT (X-SLURM-USER-TOKEN; scontrol token on the cluster)`,
     });
-  checks.push(await folderCheck(settings.sharedFolder));
+  const folder = await folderCheck(settings.sharedFolder);
+  checks.push(folder);
+  if (folder.ok && settings.endpoint.startsWith('unix:'))
+    checks.push(await jobUserCheck(settings.sharedFolder, settings.user));
   return { cluster: settings.name, ok: checks.every((c) => c.ok), checks, ms: Date.now() - t0 };
 }
 
@@ -132,4 +146,52 @@ async function folderCheck(folder: string): Promise<ClusterCheck> {
     };
   }
   return { what, ok: true, message: `${folder} is a writable folder here` };
+}
+
+/**
+ * With slurmrestd on this machine (a unix socket, local auth), jobs run as the user it switched to
+ * (the settings' `user`), who must be able to reach and write the run folders: checked by the
+ * folder's and its parents' mode bits against that user's ids (access(2) answers for this process,
+ * usually root, who may write anywhere).
+ */
+async function jobUserCheck(folder: string, user: string): Promise<ClusterCheck> {
+  const what = 'job user';
+  let uid: number;
+  let gids: number[];
+  try {
+    uid = Number((await run('id', ['-u', user])).trim());
+    gids = (await run('id', ['-G', user])).trim().split(/\s+/).map(Number);
+  } catch {
+    return {
+      what,
+      ok: false,
+      message: `${user} is not a user on this machine; with slurmrestd's local auth, jobs run as the user it switched to (its -u)`,
+    };
+  }
+  if (uid === 0) return { what, ok: true, message: `jobs run as ${user} (uid 0)` };
+  const may = (st: fs.Stats, bits: number): boolean => {
+    const shift = st.uid === uid ? 6 : gids.includes(st.gid) ? 3 : 0;
+    return ((st.mode >> shift) & bits) === bits;
+  };
+  const parts = folder.split('/').filter(Boolean);
+  for (let i = 0; i < parts.length; i++) {
+    const dir = `/${parts.slice(0, i).join('/')}`;
+    if (!may(await fs.promises.stat(dir), 1))
+      return { what, ok: false, message: `${user} (uid ${uid}), whom jobs run as, cannot enter ${dir}` };
+  }
+  if (!may(await fs.promises.stat(folder), 3))
+    return {
+      what,
+      ok: false,
+      message: `${folder} is not writable by ${user} (uid ${uid}), whom jobs run as (chown or chmod it)`,
+    };
+  return { what, ok: true, message: `${user} (uid ${uid}), whom jobs run as, can write to ${folder}` };
+}
+
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(command, args, { encoding: 'utf8', timeout: 5000 }, (error, out) =>
+      error ? reject(error) : resolve(out),
+    ),
+  );
 }
