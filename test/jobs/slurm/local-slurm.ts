@@ -1,0 +1,30 @@
+/**
+ * The one-node Slurm of scripts/slurm-local.sh for tests: started (or found running) once per file.
+ * Where it cannot start (not root, the Debian packages missing) the tests skip with one line, and fail
+ * under CI=true, where .ci/run installs the packages and starts it.
+ */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { skipUnlessTool } from '../../optional-tool';
+
+export const slurmScript = path.resolve(__dirname, '../../../scripts/slurm-local.sh');
+
+/** Starts the local cluster; resolves with its slurmrestd socket, or null after printing the skip line. */
+export function localSlurm(tests: string): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', [slurmScript, 'start'], { encoding: 'utf8', timeout: 120_000 }, (error, out, err) => {
+      if (!error) return resolve(out.trim().split('\n').pop()!);
+      try {
+        skipUnlessTool({
+          tool: 'a local Slurm (scripts/slurm-local.sh, as root)',
+          tests,
+          missing: (err || error.message).trim().split('\n').pop()!,
+          install: 'apt-get install -y slurm-wlm slurmrestd munge, then run the tests as root',
+        });
+        resolve(null);
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  });
+}
