@@ -5,6 +5,8 @@ export {
   type ChangeListener,
   type ConnectionInfo,
   type MarkInterruptedOptions,
+  type ExecutionUpdate,
+  type StoredRunExecution,
 } from './experiment-store';
 export { MetricsWriter, isDiskFull, type MetricsWriterOptions } from './metrics-writer';
 export { StoreError, isStoreError, type StoreErrorCode, type StoreErrorDetails } from './errors';
