@@ -22,6 +22,8 @@ import { TINY_PRETRAIN } from '../tiny-run';
 import { localSlurm } from './local-slurm';
 
 const CLUSTER = 'local-slurm';
+/** The same cluster with a one-minute time limit. */
+const SHORT = 'local-slurm-short';
 const SLURM_CONF = path.join(process.env.SELFEMD_SLURM_DIR ?? '/tmp/selfemd-slurm', 'etc', 'slurm.conf');
 /** TINY_PRETRAIN is 8 steps (8 images, batch 4, 4 epochs); `epochs` stretches it, a checkpoint every step. */
 const tiny = (epochs: number) => ({ ...TINY_PRETRAIN, optim: { ...TINY_PRETRAIN.optim, epochs } });
@@ -31,6 +33,7 @@ let home: string;
 let shared: string;
 let store: ExperimentStore;
 let manager: RunManager;
+let managerOptions: ConstructorParameters<typeof RunManager>[1];
 /** When each metric (run, key, step) was committed to the store (the writer's flush). */
 const committedAt = new Map<string, number>();
 const events: RunEvent[] = [];
@@ -56,15 +59,18 @@ beforeAll(async () => {
     nodeCommand: `${process.execPath} ${path.join(appDir, 'cli.mjs')}`,
   };
   store = openStore(path.join(home, 'studio.db'));
-  manager = new RunManager(store, {
+  managerOptions = {
     home,
     heartbeatMs: 0,
     clusters: (name) => {
-      if (name !== CLUSTER) throw new Error(`no cluster ${name}`);
-      return settings;
+      if (name === CLUSTER) return settings;
+      if (name === SHORT) return { ...settings, name: SHORT, timeLimitMinutes: 1 };
+      throw new Error(`no cluster ${name}`);
     },
-    slurm: { pollMs: 300, tailMs: 100, env: { SELFEMD_WASM_THREADS: '1' } },
-  });
+    // The checkpoint signal 55 s before the end: at once for one-minute jobs, never for the others.
+    slurm: { pollMs: 300, tailMs: 100, signalSeconds: 55, env: { SELFEMD_WASM_THREADS: '1' } },
+  };
+  manager = new RunManager(store, managerOptions);
   manager.on((e) => {
     events.push(e);
     if (e.type === 'metrics') {
@@ -199,5 +205,55 @@ describe('the Slurm executor on a local Slurm', () => {
     expect(lossSteps(a.id)).toEqual(range(8));
     expect(lossSteps(b.id)).toEqual(range(8));
     expect(store.getExecution(a.id)!.jobId).not.toBe(store.getExecution(b.id)!.jobId);
+  }, 150_000);
+
+  it('a supervisor that closes leaves its job running; the next follows it on from the recorded offset', async (ctx) => {
+    if (!socket) return ctx.skip();
+    // Supervisors of their own (one metrics writer per open store), on the same database file.
+    const theirs = openStore(store.path);
+    const first = new RunManager(theirs, managerOptions);
+    const run = first.startPretrain(tiny(8), { name: 'outlives its supervisor', on: CLUSTER });
+    await new Promise<void>((resolve) => {
+      const off = first.on((e) => {
+        if (e.type === 'checkpoint' && e.runId === run.id && e.checkpoint.step >= 3) {
+          off();
+          resolve();
+        }
+      });
+    });
+    await first.shutdown();
+    const left = store.getExecution(run.id)!;
+    expect(store.getRun(run.id).status).toBe('running');
+    expect(left.ingestOffset).toBeGreaterThan(0);
+    // The job writes on while nobody follows.
+    await new Promise((r) => setTimeout(r, 1500));
+    const next = new RunManager(theirs, managerOptions);
+    expect(store.getRun(run.id).status).toBe('running');
+    expect(next.followRemoteRuns()).toEqual([run.id]);
+    const done = await next.wait(run.id);
+    await next.shutdown();
+    theirs.close();
+    expect(done.error).toBeNull();
+    expect(done).toMatchObject({ status: 'completed', step: 16, totalSteps: 16 });
+    expect(lossSteps(run.id)).toEqual(range(16));
+    expect(store.getExecution(run.id)!.ingestOffset).toBe(fs.statSync(left.eventsFile).size);
+  }, 150_000);
+
+  it('a job near its time limit checkpoints on the signal and leaves the run interrupted, resumable', async (ctx) => {
+    if (!socket) return ctx.skip();
+    // Far more steps than a minute trains: only the signal (or the limit) ends it.
+    const run = manager.startPretrain(
+      { ...tiny(400), checkpoint: { everySteps: 5 } },
+      { name: 'time limit', on: SHORT },
+    );
+    const ended = await manager.wait(run.id);
+    expect(ended.status).toBe('interrupted');
+    expect(ended.error).toMatch(/Slurm job \d+ (COMPLETED, after checkpointing on its signal|TIMEOUT)/);
+    const last = store.lastCheckpoint(run.id)!;
+    console.log(`time limit: ${ended.error}; last checkpoint at step ${last.step}`);
+    expect(last.step).toBeGreaterThan(0);
+    expect(last.step).toBeLessThan(800);
+    const steps = lossSteps(run.id);
+    expect(steps.slice(0, last.step)).toEqual(range(last.step));
   }, 150_000);
 });
