@@ -69,6 +69,9 @@ const USAGE: Record<string, string> = {
     record a dataset in the studio, with its import report; --images: a COCO dataset's image folder
     when the usual layouts (annotations/ + train/, images/, Roboflow's) do not find it, or a VOC
     dataset's instead of JPEGImages/; --split: a VOC list of ImageSets/Main (train, val, …)`,
+  'slurm-node': `selfemd slurm-node RUN_DIR
+    what the studio's Slurm jobs run on a node: RUN_DIR/job.json in the engine worker, its messages
+    appended to RUN_DIR/events.jsonl for the studio to take in`,
 };
 
 const HELP = `selfemd — Self-EMD Studio, headless
@@ -97,6 +100,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   eval: async () => (await import('./commands/eval')).evalCommand,
   import: async () => (await import('./commands/import')).importCommand,
   clusters: async () => (await import('./commands/clusters')).clustersCommand,
+  'slurm-node': async () => (await import('./commands/slurm-node')).slurmNodeCommand,
 };
 
 const isHelp = (a: string | undefined) => a === 'help' || a === '--help' || a === '-h';

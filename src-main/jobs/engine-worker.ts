@@ -41,6 +41,11 @@ channel.onDisconnect(() => {
 // A terminal's Ctrl-C reaches the whole process group, this process too: its supervisor decides
 // (the CLI asks for a pause: checkpoint, then stop), so the signal alone must not kill a run mid-step.
 process.on('SIGINT', () => undefined);
+// On a cluster node (jobs/slurm/node-runner.ts) the job's checkpoint signal, sent before its time
+// limit or by a pause, reaches every process of the job: checkpoint and stop rather than die mid-step.
+process.on('SIGUSR2', () => {
+  stopRequest = 'pause';
+});
 
 channel.onMessage((message) => {
   if (message.type === 'stop') stopRequest = message.mode;

@@ -1,7 +1,8 @@
 /**
- * Supervises training processes: creates the run record, starts the worker, persists what it
- * streams through the one MetricsWriter, and turns its end (or its death) into a final status.
- * The engine never sees the store; the store never sees TF.js.
+ * Supervises training processes: creates the run record, has its executor start the worker (this
+ * machine's engine process, or a job on a cluster: executor.ts), persists what it streams through the
+ * one MetricsWriter, and turns its end (or its death) into a final status. The engine never sees the
+ * store; the store never sees TF.js.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,7 +19,10 @@ import { RunClaims } from './run-claim';
 import { jobBackend, type EngineJob, type WorkerMessage } from './protocol';
 import type { RunEvent, RunEventListener } from './run-events';
 import { recordCheckpoint, recordMetrics } from './run-recorder';
-import { nodeWorkerSpawner, type WorkerHandle, type WorkerSpawner } from './worker-process';
+import { nodeWorkerSpawner, type WorkerSpawner } from './worker-process';
+import { isLocal, type ExecutionHandle, type ExecutorLaunch, type RunExecutor } from './executor';
+import { Executors, type ClusterLookup } from './executors';
+import type { SlurmExecutorOptions } from './slurm/slurm-executor';
 
 export interface RunManagerOptions {
   /** Folder holding runs/<id>/ (checkpoints, exports). */
@@ -31,10 +35,19 @@ export interface RunManagerOptions {
    * this one trains (`studio (desktop)`, `selfemd resume`; default `selfemd`).
    */
   holder?: string;
+  /** The configured clusters runs may execute on (`on`); without it every run is local. */
+  clusters?: ClusterLookup;
+  /** Tuning of the Slurm executor (poll intervals; tests). */
+  slurm?: SlurmExecutorOptions;
+}
+
+/** Where a new run executes: absent or 'local' = this machine, else a configured cluster's name. */
+export interface ExecutionChoice {
+  on?: string;
 }
 
 interface LiveRun {
-  handle: WorkerHandle;
+  handle: ExecutionHandle;
   done: Promise<RunRecord>;
   /** Set once the worker said how it ended; otherwise its exit is a crash. */
   ended: boolean;
@@ -45,7 +58,7 @@ export class RunManager {
   private readonly live = new Map<string, LiveRun>();
   private readonly listeners = new Set<RunEventListener>();
   private readonly writer: MetricsWriter;
-  private readonly spawner: WorkerSpawner;
+  private readonly executors: Executors;
   /** Says once in a run's log when its loss has not fallen after a set share of its steps. */
   private readonly learning = new LearningWatch();
   /** Which supervisor of this home trains which run (several may share it). */
@@ -55,7 +68,10 @@ export class RunManager {
     readonly store: ExperimentStore,
     private readonly options: RunManagerOptions,
   ) {
-    this.spawner = options.spawner ?? nodeWorkerSpawner;
+    this.executors = new Executors(options.spawner ?? nodeWorkerSpawner, options.clusters, {
+      store,
+      slurm: options.slurm,
+    });
     this.claims = new RunClaims(options.home, options.holder ?? 'selfemd', (fn) => store.exclusive(fn));
     this.writer = new MetricsWriter(store, {
       onFlush: (points) => {
@@ -65,8 +81,10 @@ export class RunManager {
       },
     });
     // A run left `running` by a crashed or closed app is shown as interrupted, with a resume button;
-    // one another live supervisor of this home trains is left alone, however long its silence.
-    const held = (runId: string) => this.claims.otherHolder(runId) !== null;
+    // one another live supervisor of this home trains is left alone, however long its silence, and so
+    // is one executing on a cluster: its job runs on without us (followRemoteRuns takes it up again).
+    const held = (runId: string) =>
+      this.claims.otherHolder(runId) !== null || this.store.getExecution(runId) !== null;
     for (const run of store.markInterruptedRuns({ held })) this.emit({ type: 'status', run });
   }
 
@@ -93,7 +111,11 @@ export class RunManager {
   }
 
   /** Validates the config (throws ConfigError naming each bad field), records the run and starts it. */
-  startPretrain(overrides: unknown, meta: { name?: string; datasetId?: number | null } = {}): RunRecord {
+  startPretrain(
+    overrides: unknown,
+    meta: { name?: string; datasetId?: number | null } & ExecutionChoice = {},
+  ): RunRecord {
+    const executor = this.executors.get(meta.on);
     const config = resolvePretrainConfig(overrides);
     const run = this.store.createRun({
       kind: 'pretrain',
@@ -103,7 +125,11 @@ export class RunManager {
       datasetId: meta.datasetId ?? null,
       config: config as unknown as JsonObject,
     });
-    this.launch(run.id, (runDir) => ({ kind: 'pretrain', runId: run.id, config, runDir, resume: false }));
+    this.launch(
+      run.id,
+      (runDir) => ({ kind: 'pretrain', runId: run.id, config, runDir, resume: false }),
+      executor,
+    );
     return this.store.getRun(run.id);
   }
 
@@ -121,8 +147,13 @@ export class RunManager {
       totalSteps?: number | null;
       /** Where its checkpoints go (default <home>/runs/<id>; the CLI's --name / --out choose their own). */
       runDir?: string;
-    } = {},
+    } & ExecutionChoice = {},
   ): RunRecord {
+    const executor = this.executors.get(meta.on);
+    if (meta.runDir && !isLocal(meta.on))
+      throw new Error(
+        `a fine-tune on cluster ${meta.on} keeps its checkpoints in the cluster's shared folder, not ${meta.runDir}`,
+      );
     const config = resolveFinetuneConfig(overrides);
     const run = createFinetuneRun(this.store, {
       name: meta.name ?? `${config.detector} ${config.backbone.name}`,
@@ -135,6 +166,7 @@ export class RunManager {
     this.launch(
       run.id,
       (runDir) => ({ kind: 'finetune', runId: run.id, config, runDir, resume: false }),
+      executor,
       meta.runDir,
     );
     return this.store.getRun(run.id);
@@ -157,6 +189,8 @@ export class RunManager {
 
   private resumeClaimed(runId: string): void {
     const run = this.store.getRun(runId);
+    // A run still executing on a cluster (its supervisor closed or died) is followed again, not restarted.
+    if (run.status === 'running' && this.attach(runId)) return;
     if (run.status === 'completed') throw new Error(`run ${runId} has completed; there is nothing to resume`);
     const last = this.store.lastCheckpoint(runId);
     if (!last) throw new Error(`run ${runId} has no checkpoint to resume from; start a new run instead`);
@@ -166,13 +200,71 @@ export class RunManager {
     const threads = run.backend?.name === 'wasm' ? run.backend.threads : undefined;
     const resume = { resume: true, resumeStep: last.step, ...(threads ? { threads } : {}) };
     const runDir = this.trainingDir(runId);
+    // Where it executed before: a cluster's run resumes there, from the checkpoint in its shared folder.
+    const executor = this.executors.get(this.store.getExecution(runId)?.executor);
     if (run.kind === 'finetune') {
       const config = resolveFinetuneConfig(run.config);
-      this.launch(runId, (dir) => ({ kind: 'finetune', runId, config, runDir: dir, ...resume }), runDir);
+      this.launch(
+        runId,
+        (dir) => ({ kind: 'finetune', runId, config, runDir: dir, ...resume }),
+        executor,
+        runDir,
+      );
     } else {
       const config = resolvePretrainConfig(run.config);
-      this.launch(runId, (dir) => ({ kind: 'pretrain', runId, config, runDir: dir, ...resume }), runDir);
+      this.launch(
+        runId,
+        (dir) => ({ kind: 'pretrain', runId, config, runDir: dir, ...resume }),
+        executor,
+        runDir,
+      );
     }
+  }
+
+  /**
+   * Follows again every run left executing on a cluster by a supervisor that closed or died (none
+   * other live holds it), from where the store's record of it stands; returns their ids. The app and
+   * the server call it at start.
+   */
+  followRemoteRuns(): string[] {
+    const followed: string[] = [];
+    for (const run of this.store.listRuns({ status: 'running' })) {
+      if (this.live.has(run.id) || !this.store.getExecution(run.id)) continue;
+      if (this.claims.otherHolder(run.id) !== null) continue;
+      try {
+        this.claims.claim(run.id, 'follow');
+        if (this.attach(run.id)) followed.push(run.id);
+        else this.claims.release(run.id);
+      } catch (e) {
+        this.claims.release(run.id);
+        this.emit({ type: 'log', runId: run.id, message: `cannot follow its job: ${(e as Error).message}` });
+      }
+    }
+    return followed;
+  }
+
+  /** Takes up a claimed run's execution on a cluster; false when it has none to follow. */
+  private attach(runId: string): boolean {
+    const execution = this.store.getExecution(runId);
+    if (!execution) return false;
+    const executor = this.executors.get(execution.executor);
+    const run = this.store.getRun(runId);
+    const backend = (
+      run.kind === 'finetune' ? resolveFinetuneConfig(run.config) : resolvePretrainConfig(run.config)
+    ).backend;
+    const handle = executor.attach?.(this.launchOf(runId, backend)) ?? null;
+    if (!handle) return false;
+    this.follow(runId, handle);
+    this.emit({
+      type: 'log',
+      runId,
+      message: `following its job on ${execution.executor} again (${execution.jobId})`,
+    });
+    return true;
+  }
+
+  private launchOf(runId: string, backend: ExecutorLaunch['backend']): ExecutorLaunch {
+    return { runId, backend, commit: () => this.writer.flush() };
   }
 
   /** Asks the worker to checkpoint and stop; resolves when it has. */
@@ -196,9 +288,21 @@ export class RunManager {
     fs.rmSync(this.runDir(runId), { recursive: true, force: true });
   }
 
-  /** Stops every live run (pausing, so each can resume) and flushes metrics. */
+  /**
+   * Stops every live run (pausing, so each can resume) and flushes metrics. A run on a cluster runs
+   * on there, unfollowed: the next supervisor follows it again (followRemoteRuns, resume).
+   */
   async shutdown(): Promise<void> {
-    await Promise.all([...this.live.keys()].map((id) => this.pause(id)));
+    const stopping: Promise<unknown>[] = [];
+    for (const [id, live] of this.live) {
+      if (live.handle.detach) {
+        live.handle.detach();
+        this.live.delete(id);
+        this.learning.forget(id);
+        this.claims.release(id);
+      } else stopping.push(this.pause(id));
+    }
+    await Promise.all(stopping);
     this.writer.close();
   }
 
@@ -219,18 +323,29 @@ export class RunManager {
     return live.done;
   }
 
-  private launch(runId: string, job: (runDir: string) => EngineJob, runDir = this.runDir(runId)): void {
+  private launch(
+    runId: string,
+    job: (runDir: string) => EngineJob,
+    executor: RunExecutor,
+    runDir = executor.runDir(runId, this.runDir(runId)),
+  ): void {
     this.claims.claim(runId);
-    let handle: WorkerHandle;
+    let handle: ExecutionHandle;
     let start: EngineJob;
     try {
       fs.mkdirSync(runDir, { recursive: true });
       start = job(runDir);
-      handle = this.spawner({ backend: jobBackend(start) });
+      handle = executor.spawn(this.launchOf(runId, jobBackend(start)));
     } catch (e) {
       this.claims.release(runId);
       throw e;
     }
+    this.follow(runId, handle);
+    handle.send({ type: 'start', job: start });
+  }
+
+  /** Records what a run's worker streams, and its end, until it ends. */
+  private follow(runId: string, handle: ExecutionHandle): void {
     // At once: a supervisor killed from here on leaves a claim that stays live while its worker runs.
     this.claims.setWorker(runId, handle.pid);
     let resolveDone!: (r: RunRecord) => void;
@@ -283,7 +398,6 @@ export class RunManager {
       this.claims.release(runId);
       resolveDone(this.store.getRun(runId));
     });
-    handle.send({ type: 'start', job: start });
   }
 
   private handle(runId: string, live: LiveRun, m: WorkerMessage): void {

@@ -26,6 +26,11 @@ import { CheckpointRepository } from './repositories/checkpoints';
 import { compareRuns } from './repositories/compare';
 import { DatasetRepository } from './repositories/datasets';
 import { EvaluationRepository } from './repositories/evaluations';
+import {
+  ExecutionRepository,
+  type ExecutionUpdate,
+  type StoredRunExecution,
+} from './repositories/executions';
 import { MetricRepository } from './repositories/metrics';
 import { RunRepository, type MarkInterruptedOptions } from './repositories/runs';
 import { StudyRepository } from './repositories/studies';
@@ -38,7 +43,7 @@ import type {
 } from '../../shared/dto/studies';
 import type { SlurmClusterSettings, SlurmClusterSummary } from '../../shared/dto/clusters';
 
-export type { MarkInterruptedOptions, ClusterInput };
+export type { MarkInterruptedOptions, ClusterInput, ExecutionUpdate, StoredRunExecution };
 export type ChangeListener = (change: StoreChange) => void;
 
 export interface ConnectionInfo {
@@ -63,6 +68,7 @@ export class ExperimentStore {
   private readonly evaluations: EvaluationRepository;
   private readonly studies: StudyRepository;
   private readonly clusters: ClusterRepository;
+  private readonly executions: ExecutionRepository;
 
   /** Use openStore(); this takes an open, migrated connection. */
   constructor(
@@ -82,6 +88,7 @@ export class ExperimentStore {
     this.evaluations = new EvaluationRepository(ctx, this.runs);
     this.studies = new StudyRepository(ctx, this.runs);
     this.clusters = new ClusterRepository(ctx);
+    this.executions = new ExecutionRepository(ctx, this.runs);
   }
 
   get isOpen(): boolean {
@@ -180,6 +187,19 @@ export class ExperimentStore {
    */
   exclusive<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
+  }
+
+  /** Records that a run executes on a cluster, its messages in `eventsFile` (kept when sent there again). */
+  beginExecution(runId: string, executor: string, eventsFile: string): StoredRunExecution {
+    return this.executions.begin(runId, executor, eventsFile);
+  }
+  /** Where a run executes when not on this machine (null for a local run). */
+  getExecution(runId: string): StoredRunExecution | null {
+    return this.executions.get(runId);
+  }
+  /** The scheduler's job id, state and reason, and how far its events have been taken in. */
+  updateExecution(runId: string, change: ExecutionUpdate): StoredRunExecution {
+    return this.executions.update(runId, change);
   }
 
   /** For startup: runs left `running` by a dead or silent process become `interrupted`. */

@@ -6,6 +6,8 @@ export {
   type ConnectionInfo,
   type MarkInterruptedOptions,
   type ClusterInput,
+  type ExecutionUpdate,
+  type StoredRunExecution,
 } from './experiment-store';
 export { MetricsWriter, isDiskFull, type MetricsWriterOptions } from './metrics-writer';
 export { StoreError, isStoreError, type StoreErrorCode, type StoreErrorDetails } from './errors';
