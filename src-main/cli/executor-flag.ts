@@ -5,7 +5,7 @@
  */
 import { executorName } from '../../shared/config/cluster';
 import type { ConfigIssue } from '../../shared/config/validation';
-import { LOCAL_EXECUTOR, type ExecutorName } from '../../shared/dto/clusters';
+import type { ExecutorName } from '../../shared/dto/clusters';
 import { requireExecutor } from '../jobs/service/cluster-check';
 import type { ExperimentStore } from '../store';
 import { CliError } from './cli-error';
@@ -19,21 +19,12 @@ export function onFlag(command: string, value: string | undefined): ExecutorName
   return value;
 }
 
-/**
- * The executor a run goes to: this machine, or a configured cluster. A cluster is refused until the
- * Slurm executor is in this build, rather than training here what was asked to run there.
- */
-export function executorFor(command: string, store: ExperimentStore, on: string | undefined): 'local' {
-  let executor: ExecutorName;
+/** The executor a run goes to: this machine, or a configured cluster (a one-line error naming the others). */
+export function executorFor(command: string, store: ExperimentStore, on: string | undefined): ExecutorName {
   try {
-    executor = requireExecutor(store, on);
+    return requireExecutor(store, on);
   } catch (e) {
     const hint = (e as { hint?: string }).hint;
     throw new CliError(`selfemd ${command}: --on ${on}: ${(e as Error).message}${hint ? `. ${hint}` : ''}`);
   }
-  if (executor !== LOCAL_EXECUTOR)
-    throw new CliError(
-      `selfemd ${command}: --on ${executor}: runs cannot execute on a cluster in this build yet (the Slurm executor is not merged)`,
-    );
-  return LOCAL_EXECUTOR;
 }

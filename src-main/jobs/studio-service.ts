@@ -23,8 +23,8 @@ import type {
   SystemInfo,
   TransportKind,
 } from '../../shared/api/types';
-import type { JsonObject, RunRecord, WebGpuStatus } from '../../shared/dto';
-import { openStore, type ExperimentStore } from '../store';
+import type { JsonObject, RunExecution, RunRecord, WebGpuStatus } from '../../shared/dto';
+import { openStore, type ExperimentStore, type StoredRunExecution } from '../store';
 import { RunManager } from './run-manager';
 import type { RunEvent } from './run-events';
 import type { WorkerSpawner } from './worker-process';
@@ -119,6 +119,8 @@ export class StudioService {
         home: options.home,
         spawner: options.spawner,
         holder: `studio (${options.transport === 'electron' ? 'desktop' : 'browser mode'})`,
+        // Runs sent to a cluster find its settings (with the token) here, on the main side only.
+        clusters: (name) => store.clusterSettings(name),
       });
       // …and a study none of whose runs still runs lost its driver: interrupted too, with a resume button.
       store.markInterruptedStudies();
@@ -409,7 +411,7 @@ export class StudioService {
         live: this.manager.isLive(a.id),
         log: readRunLog(this.manager.runDir(a.id)),
         dataset,
-        execution: null,
+        execution: publicExecution(this.store.getExecution(a.id)),
       };
     },
     'runs.validate': (a) => {
@@ -557,7 +559,7 @@ export class StudioService {
     'studies.get': (a) => this.studyDetails(a.id),
     // A ConfigError (a bad arm, budget or dataset) comes back as `invalid`, naming the field.
     'studies.start': (a) => {
-      executorHere(this.store, a.on);
+      requireExecutor(this.store, a.on);
       return this.studies.start(a);
     },
     'studies.estimate': async (a) => {
@@ -591,6 +593,18 @@ export class StudioService {
       return this.store.saveCluster({ ...settings, kind: 'slurm', token: token === '' ? null : token });
     },
     'clusters.remove': (a) => {
+      this.store.getCluster(a.name);
+      const using = this.store
+        .listRuns({ status: 'running' })
+        .filter((r) => this.store.getExecution(r.id)?.executor === a.name);
+      if (using.length)
+        throw conflict(
+          `cluster "${a.name}" is executing ${using.length} run(s) (${using
+            .slice(0, 3)
+            .map((r) => `"${r.name}"`)
+            .join(', ')}${using.length > 3 ? ', …' : ''})`,
+          'Pause or cancel them first.',
+        );
       this.store.removeCluster(a.name);
       return {};
     },
@@ -635,7 +649,7 @@ export class StudioService {
   }
 
   private startRun(a: ArgsOf<'runs.start'>): RunRecord {
-    executorHere(this.store, a.on);
+    const on = requireExecutor(this.store, a.on);
     const dataset = this.store.getDataset(a.datasetId);
     const r = resolveNewRun(this.home, a.method, a.config, dataset, this.info.hardware);
     if (r.issues.length || !r.config)
@@ -667,11 +681,11 @@ export class StudioService {
       this.emit({ name: 'runs.status', payload: { run: done } });
       return done;
     }
-    return this.manager.startPretrain(r.config, { name, datasetId: dataset.id });
+    return this.manager.startPretrain(r.config, { name, datasetId: dataset.id, on });
   }
 
   private startFinetune(a: ArgsOf<'runs.startFinetune'>): RunRecord {
-    executorHere(this.store, a.on);
+    const on = requireExecutor(this.store, a.on);
     const r = resolveNewFinetune(this.home, this.store, a, this.info.hardware);
     if (r.issues.length || !r.config || !r.val)
       throw new ApiError({
@@ -694,6 +708,7 @@ export class StudioService {
       trainDatasetId: r.train?.id ?? null,
       parentRunId: r.parent?.id ?? null,
       totalSteps: r.totalSteps,
+      on,
     });
     this.log(
       run.id,
@@ -754,16 +769,16 @@ export class StudioService {
   }
 }
 
-/**
- * The executor a start request names, checked; a cluster is refused until this build's run manager
- * can send runs there, rather than training on this machine what was asked to run elsewhere.
- */
-function executorHere(store: ExperimentStore, on: string | undefined): 'local' {
-  const executor = requireExecutor(store, on);
-  if (executor !== 'local')
-    throw unavailable(
-      `runs cannot execute on cluster "${executor}" in this build yet (the Slurm executor is not merged)`,
-      'Choose This machine.',
-    );
-  return executor;
+/** A run's execution as views see it: the scheduler's words, not the supervisor's bookkeeping. */
+function publicExecution(e: StoredRunExecution | null): RunExecution | null {
+  if (!e) return null;
+  const { runId, executor, jobId, state, reason, updatedAt } = e;
+  return {
+    runId,
+    executor,
+    updatedAt,
+    ...(jobId ? { jobId } : {}),
+    ...(state ? { state } : {}),
+    ...(reason ? { reason } : {}),
+  };
 }

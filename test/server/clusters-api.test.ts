@@ -200,6 +200,41 @@ describe('clusters in the studio API', () => {
     expect(await service.store.listRuns()).toEqual([]);
   });
 
+  it("shows a run's Slurm job in its details, and keeps a cluster that still executes a run", async () => {
+    const store = service.store;
+    const run = store.createRun({
+      kind: 'pretrain',
+      name: 'on the cluster',
+      method: 'byol',
+      backbone: 'resnet18',
+      config: {},
+    });
+    store.beginExecution(run.id, 'lab-gpu', path.join(home.dir, 'events.jsonl'));
+    store.updateExecution(run.id, { jobId: '4242', state: 'PENDING', reason: 'Resources' });
+    store.updateRunStatus(run.id, 'running', { pid: null });
+    const details = (await call('runs.get', { id: run.id })) as { execution: Record<string, unknown> | null };
+    expect(details.execution).toMatchObject({
+      runId: run.id,
+      executor: 'lab-gpu',
+      jobId: '4242',
+      state: 'PENDING',
+      reason: 'Resources',
+    });
+    // the supervisor's bookkeeping stays on this side
+    expect(Object.keys(details.execution!).sort()).toEqual([
+      'executor',
+      'jobId',
+      'reason',
+      'runId',
+      'state',
+      'updatedAt',
+    ]);
+    const held = await refusal('clusters.remove', { name: 'lab-gpu' });
+    expect(held.code).toBe('conflict');
+    expect(held.message).toBe('cluster "lab-gpu" is executing 1 run(s) ("on the cluster")');
+    store.updateRunStatus(run.id, 'paused', { pid: null });
+  });
+
   it('removes a cluster; unknown names are not found', async () => {
     await call('clusters.remove', { name: 'lab-gpu' });
     expect(await call('clusters.list', {})).toEqual([]);

@@ -293,7 +293,7 @@ export function withRecordedImportOptions(
 
 async function startFinetune(studio: StudioContext, plan0: FinetuneCliPlan): Promise<RunRecord> {
   const { store, home } = studio;
-  executorFor('finetune', store, plan0.on);
+  const on = executorFor('finetune', store, plan0.on);
   const plan = { ...plan0, overrides: withRecordedImportOptions(home, store, plan0.overrides) };
   const existing = store.listRuns({ kind: 'finetune' }).find((r) => r.name === plan.name);
   if (existing)
@@ -327,7 +327,8 @@ async function startFinetune(studio: StudioContext, plan0: FinetuneCliPlan): Pro
     trainDatasetId: train.id,
     parentRunId: init.parent?.id ?? null,
     totalSteps: plannedFinetuneSteps(config, train.imageCount).totalSteps,
-    runDir: plan.runDir,
+    // on a cluster, the run's folder is in the cluster's shared folder (--out applies here only)
+    ...(on === 'local' ? { runDir: plan.runDir } : { on }),
   });
 }
 

@@ -115,8 +115,8 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   resolveOrExit('pretrain', () => resolvePretrainConfig(overrides));
   const studio = openStudio(env);
   try {
-    executorFor('pretrain', studio.store, on);
-    const run = studio.manager.startPretrain(overrides, { name });
+    const executor = executorFor('pretrain', studio.store, on);
+    const run = studio.manager.startPretrain(overrides, { name, on: executor });
     await followRun(studio, run.id, { json });
   } finally {
     await studio.close();
