@@ -10,8 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SlurmClusterSummary } from '../../shared/dto';
+import type { RunRecord, SlurmClusterSummary } from '../../shared/dto';
+import { appDir, ensureAppBuilt } from '../app/built-app';
 import { localSlurm } from '../jobs/slurm/local-slurm';
+import { TINY_PRETRAIN } from '../jobs/tiny-run';
 import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
 import { endSession, screenshotFailures } from './session';
 
@@ -35,6 +37,8 @@ beforeAll(async () => {
   mkdirSync(shared, { mode: 0o777 });
   chmodSync(shared, 0o777);
   socket = await localSlurm('clusters.e2e.test.ts (the connection test passing against a local Slurm)');
+  // the nodes run the built CLI
+  if (socket) ensureAppBuilt();
   server = await startServer(path.join(tmp, 'home'));
   browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
   page = browser.pages()[0] ?? (await browser.newPage());
@@ -107,6 +111,7 @@ describe.skipIf(!browserPath)('the Clusters screen', () => {
     expect(await page.inputValue(tid('cl-token'))).toBe('');
     expect(await page.getAttribute(tid('cl-token'), 'placeholder')).toBe('(stored)');
     await page.fill(tid('cl-endpoint'), `unix:${socket}`);
+    await page.fill(tid('cl-nodeCommand'), `${process.execPath} ${path.join(appDir, 'cli.mjs')}`);
     // slurmrestd on a local socket authenticates by its own (local) auth: no JWT
     await page.check(tid('cl-remove-token'));
     await page.click(tid('cluster-save-test'));
@@ -122,6 +127,34 @@ describe.skipIf(!browserPath)('the Clusters screen', () => {
     expect(await text('cluster-local-slurm')).toContain('no token');
     await shot(page, '52-clusters-test-passed');
   }, 60_000);
+
+  it("runs a tiny pretraining there, its Slurm job in the run's detail", async (ctx) => {
+    if (!socket) return ctx.skip();
+    const datasets = await server.call<{ id: number; name: string }[]>('datasets.list');
+    const run = await server.call<RunRecord>('runs.start', {
+      method: 'byol',
+      datasetId: datasets.find((d) => /train/.test(d.name))!.id,
+      config: { ...TINY_PRETRAIN, method: 'byol', optim: { ...TINY_PRETRAIN.optim, epochs: 1 } },
+      on: 'local-slurm',
+    });
+    await page.goto(`${server.origin}/#/runs/${run.id}`);
+    await page.waitForSelector(tid('run-execution'));
+    expect(await text('run-execution')).toMatch(/^Slurm local-slurm · (submitting|job \d+)/);
+    await page.waitForFunction(
+      (sel) => document.querySelector(sel)?.textContent?.includes('COMPLETED'),
+      tid('run-execution'),
+      { timeout: 120_000 },
+    );
+    expect(await text('run-execution')).toMatch(/^Slurm local-slurm · job \d+ · COMPLETED$/);
+    const done = await server.call<{ run: RunRecord }>('runs.get', { id: run.id });
+    expect(done.run.status).toBe('completed');
+    const [loss] = await server.call<{ key: string; points: unknown[] }[]>('metrics.get', {
+      runId: run.id,
+      keys: ['loss/total'],
+    });
+    expect(loss!.points).toHaveLength(done.run.totalSteps!);
+    await shot(page, '54-run-on-slurm');
+  }, 180_000);
 
   it('offers the cluster in the run forms, and removes it', async () => {
     await page.click(tid('nav-new-run'));
