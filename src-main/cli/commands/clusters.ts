@@ -12,6 +12,7 @@ import { openStore, StoreError, type ClusterInput } from '../../store';
 import { numberFlag, parse } from '../args';
 import { CliError } from '../cli-error';
 import { studioHome } from '../home';
+import { printTable } from '../table';
 
 const ADD_OPTIONS = {
   endpoint: { type: 'string' },
@@ -165,14 +166,7 @@ function list(argv: string[]): void {
     `${c.memoryMb} MB`,
     c.sharedFolder,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [header, ...rows])
-    console.log(
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTable(header, rows);
 }
 
 /** `ping` is the slurmrestd client's; tests give their own. */
