@@ -187,6 +187,10 @@ export function finetuneOverrides(
     throw new CliError('selfemd finetune: --find-lr cannot be used with --resume');
   const on = onFlag('finetune', v.on);
   // A resumed run executes where it started; the range test runs in this process.
+  if (on !== undefined && on !== 'local' && v.out !== undefined)
+    throw new CliError(
+      `selfemd finetune: --out cannot be used with --on ${on}: the run's folder is in the cluster's shared folder`,
+    );
   if (on !== undefined && (v.resume || v['find-lr']))
     throw new CliError(`selfemd finetune: --on cannot be used with --${v.resume ? 'resume' : 'find-lr'}`);
   const findLr: FindLrRequest | undefined = v['find-lr']
