@@ -228,19 +228,25 @@ export class RunManager {
    */
   followRemoteRuns(): string[] {
     const followed: string[] = [];
-    for (const run of this.store.listRuns({ status: 'running' })) {
-      if (this.live.has(run.id) || !this.store.getExecution(run.id)) continue;
-      if (this.claims.otherHolder(run.id) !== null) continue;
-      try {
-        this.claims.claim(run.id, 'follow');
-        if (this.attach(run.id)) followed.push(run.id);
-        else this.claims.release(run.id);
-      } catch (e) {
-        this.claims.release(run.id);
-        this.emit({ type: 'log', runId: run.id, message: `cannot follow its job: ${(e as Error).message}` });
-      }
-    }
+    for (const run of this.store.listRuns({ status: 'running' }))
+      if (this.followUnfollowed(run.id)) followed.push(run.id);
     return followed;
+  }
+
+  /** Follows a running cluster run nobody follows (no other live supervisor holds it); false if none. */
+  private followUnfollowed(runId: string): boolean {
+    if (this.live.has(runId) || !this.store.getExecution(runId)) return false;
+    if (this.store.getRun(runId).status !== 'running' || this.claims.otherHolder(runId) !== null)
+      return false;
+    try {
+      this.claims.claim(runId, 'follow');
+      if (this.attach(runId)) return true;
+      this.claims.release(runId);
+    } catch (e) {
+      this.claims.release(runId);
+      this.emit({ type: 'log', runId, message: `cannot follow its job: ${(e as Error).message}` });
+    }
+    return false;
   }
 
   /** Takes up a claimed run's execution on a cluster; false when it has none to follow. */
@@ -307,6 +313,8 @@ export class RunManager {
   }
 
   private stop(runId: string, mode: 'pause' | 'cancel'): Promise<RunRecord> {
+    // A cluster job nobody follows runs on there: follow it, so the stop reaches it (scancel, the signal).
+    this.followUnfollowed(runId);
     const live = this.live.get(runId);
     if (!live) {
       // Another supervisor's run: only it can stop its training process.
@@ -384,9 +392,10 @@ export class RunManager {
       if (!live.ended) {
         // Killed from outside (OOM killer, kill -9, a closed terminal): resumable from its last
         // checkpoint. A non-zero exit of its own is a failure.
+        // A cluster's executor says in words what ended its job (Slurm's TIMEOUT, a node failure).
         if (signal)
           this.setStatus(runId, 'interrupted', {
-            error: `the training process was killed (${signal})`,
+            error: /^SIG[A-Z0-9]+$/.test(signal) ? `the training process was killed (${signal})` : signal,
             pid: null,
           });
         else

@@ -27,7 +27,7 @@ import { SlurmRestClient, SlurmRestError, type SlurmJobInfo } from './slurm-rest
 export interface SlurmExecutorOptions {
   /** How often the job's state is asked for (ms). */
   pollMs?: number;
-  /** How often the events file is read for new lines (ms). */
+  /** How often the events file is read for new lines (ms; default 100: a stat, and a read when it grew). */
   tailMs?: number;
   /** Seconds before its time limit that a job is sent the checkpoint signal. */
   signalSeconds?: number;
@@ -220,7 +220,7 @@ class SlurmRunHandle implements ExecutionHandle {
         this.fail(e);
         return;
       }
-      if (!this.exited) this.followTimer = setTimeout(() => void tick(), this.options.tailMs ?? 250);
+      if (!this.exited) this.followTimer = setTimeout(() => void tick(), this.options.tailMs ?? 100);
     };
     void tick();
   }
@@ -311,12 +311,11 @@ class SlurmRunHandle implements ExecutionHandle {
     const listener = this.exitListener;
     if (this.ended) return listener?.(0, null);
     const what = `Slurm job ${job.jobId} ${job.state}${job.reason && job.reason !== 'None' ? ` (${job.reason})` : ''}`;
-    if (job.state === 'CANCELLED' && this.requested === 'cancel') {
+    // Cancelled as asked before the worker could say so (a cancel; a pause of a job still queued).
+    if (job.state === 'CANCELLED' && this.requested) {
       this.ended = true;
-      this.deliver({
-        type: 'finished',
-        result: { status: 'cancelled', ...this.progress, lastLoss: Number.NaN },
-      });
+      const status = this.requested === 'cancel' ? 'cancelled' : 'paused';
+      this.deliver({ type: 'finished', result: { status, ...this.progress, lastLoss: Number.NaN } });
       return listener?.(0, null);
     }
     if (
@@ -325,7 +324,16 @@ class SlurmRunHandle implements ExecutionHandle {
       job.state === 'CANCELLED' ||
       job.state === 'UNKNOWN'
     )
-      return listener?.(null, this.selfPaused ? `${what}, after checkpointing on its signal` : what);
+      return listener?.(
+        null,
+        this.selfPaused
+          ? `${what} after checkpointing on Slurm's signal (its time limit or a preemption); resume continues from the last checkpoint`
+          : `${what}; resume continues from the last checkpoint`,
+      );
+    this.deliver({
+      type: 'log',
+      message: `${what}: its output is in ${path.join(this.runDir, `slurm-${job.jobId}.out`)}`,
+    });
     listener?.(job.exitCode ?? 1, null);
   }
 

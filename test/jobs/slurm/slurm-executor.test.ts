@@ -18,7 +18,7 @@ import { RunManager } from '../../../src-main/jobs/run-manager';
 import { eventsPath, readEvents } from '../../../src-main/jobs/slurm/events-file';
 import { openStore, type ExperimentStore } from '../../../src-main/store';
 import { appDir, ensureAppBuilt } from '../../app/built-app';
-import { TINY_PRETRAIN } from '../tiny-run';
+import { TINY_PRETRAIN, firstEvent } from '../tiny-run';
 import { localSlurm } from './local-slurm';
 
 const CLUSTER = 'local-slurm';
@@ -68,7 +68,7 @@ beforeAll(async () => {
       throw new Error(`no cluster ${name}`);
     },
     // The checkpoint signal 55 s before the end: at once for one-minute jobs, never for the others.
-    slurm: { pollMs: 300, tailMs: 100, signalSeconds: 55, env: { SELFEMD_WASM_THREADS: '1' } },
+    slurm: { pollMs: 300, signalSeconds: 55, env: { SELFEMD_WASM_THREADS: '1' } },
   };
   manager = new RunManager(store, managerOptions);
   manager.on((e) => {
@@ -96,16 +96,12 @@ const lossSteps = (runId: string) =>
   (store.getMetrics(runId, [TREND_LOSS_KEY])[0]?.points ?? []).map((p) => p.step);
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
-function whenCheckpoint(runId: string, step: number): Promise<void> {
-  return new Promise((resolve) => {
-    const off = manager.on((e) => {
-      if (e.type === 'checkpoint' && e.runId === runId && e.checkpoint.step >= step) {
-        off();
-        resolve();
-      }
-    });
-  });
-}
+/** Resolves once `m` (default: the file's supervisor) records a checkpoint of the run at `step` or later. */
+const whenCheckpoint = (runId: string, step: number, m = manager) =>
+  firstEvent<RunEvent>(
+    (l) => m.on(l),
+    (e) => e.type === 'checkpoint' && e.runId === runId && e.checkpoint.step >= step,
+  );
 
 describe('the Slurm executor on a local Slurm', () => {
   it('runs a tiny pretraining as a Slurm job, every metric in the store, live', async (ctx) => {
@@ -164,6 +160,16 @@ describe('the Slurm executor on a local Slurm', () => {
     expect(lossSteps(run.id)).toEqual(range(20));
   }, 150_000);
 
+  it('cancels a running job with scancel: the run is cancelled, the job CANCELLED', async (ctx) => {
+    if (!socket) return ctx.skip();
+    const run = manager.startPretrain(tiny(10), { name: 'cancel on slurm', on: CLUSTER });
+    await whenCheckpoint(run.id, 2);
+    const cancelled = await manager.cancel(run.id);
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.step).toBeLessThan(20);
+    expect(store.getExecution(run.id)!.state).toBe('CANCELLED');
+  }, 120_000);
+
   it('a job requeued mid-run (scontrol requeue) resumes from its checkpoint; no step is recorded twice', async (ctx) => {
     if (!socket) return ctx.skip();
     const run = manager.startPretrain(tiny(8), { name: 'requeue on slurm', on: CLUSTER });
@@ -213,14 +219,7 @@ describe('the Slurm executor on a local Slurm', () => {
     const theirs = openStore(store.path);
     const first = new RunManager(theirs, managerOptions);
     const run = first.startPretrain(tiny(8), { name: 'outlives its supervisor', on: CLUSTER });
-    await new Promise<void>((resolve) => {
-      const off = first.on((e) => {
-        if (e.type === 'checkpoint' && e.runId === run.id && e.checkpoint.step >= 3) {
-          off();
-          resolve();
-        }
-      });
-    });
+    await whenCheckpoint(run.id, 3, first);
     await first.shutdown();
     const left = store.getExecution(run.id)!;
     expect(store.getRun(run.id).status).toBe('running');
@@ -248,7 +247,7 @@ describe('the Slurm executor on a local Slurm', () => {
     );
     const ended = await manager.wait(run.id);
     expect(ended.status).toBe('interrupted');
-    expect(ended.error).toMatch(/Slurm job \d+ (COMPLETED, after checkpointing on its signal|TIMEOUT)/);
+    expect(ended.error).toMatch(/^Slurm job \d+ (COMPLETED after checkpointing on Slurm's signal|TIMEOUT)/);
     const last = store.lastCheckpoint(run.id)!;
     console.log(`time limit: ${ended.error}; last checkpoint at step ${last.step}`);
     expect(last.step).toBeGreaterThan(0);
