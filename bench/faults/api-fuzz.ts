@@ -388,6 +388,22 @@ export async function runApiFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       }),
       'studies.pause': () => ({ id: runId }),
       'studies.resume': () => ({ id: runId }),
+      // a socket that is not there: the connection test answers at once, and checks the folder by access(2) only
+      'clusters.list': () => ({}),
+      'clusters.save': () => ({
+        name: 'fuzz-cluster',
+        endpoint: `unix:${path.join(chosen, 'no-slurmrestd.socket')}`,
+        apiVersion: 'v0.0.38',
+        user: 'nobody',
+        token: 'fuzz-token',
+        timeLimitMinutes: 10,
+        cpusPerTask: 1,
+        memoryMb: 512,
+        sharedFolder: chosen,
+        nodeCommand: 'node selfemd.mjs',
+      }),
+      'clusters.test': () => ({ name: 'fuzz-cluster' }),
+      'clusters.remove': () => ({ name: 'fuzz-cluster' }),
     };
 
     let digest = storeDigest(db);

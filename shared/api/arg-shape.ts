@@ -3,12 +3,15 @@
  * request arguments have optional fields; unknown fields are still refused so a misspelt option
  * cannot silently do nothing.
  */
-import { shownValue, type Checker, type ConfigIssue } from '../config/validation';
+import {
+  fieldIssues,
+  shownValue,
+  type Checker,
+  type ConfigIssue,
+  type OptionalField,
+} from '../config/validation';
 
-export interface ArgField {
-  check: Checker;
-  optional?: boolean;
-}
+export type ArgField = OptionalField;
 
 export type ArgShape = Record<string, ArgField>;
 
@@ -17,23 +20,7 @@ export const opt = (check: Checker): ArgField => ({ check, optional: true });
 
 /** Issues of `value` against `shape`, with paths under `args.`. */
 export function argIssues(value: unknown, shape: ArgShape): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    issues.push({ path: 'args', message: 'must be an object' });
-    return issues;
-  }
-  const obj = value as Record<string, unknown>;
-  for (const key of Object.keys(obj))
-    if (!(key in shape)) issues.push({ path: `args.${key}`, message: 'is not a known argument' });
-  for (const [key, field] of Object.entries(shape)) {
-    const present = key in obj && obj[key] !== undefined;
-    if (!present) {
-      if (!field.optional) issues.push({ path: `args.${key}`, message: 'is required' });
-      continue;
-    }
-    field.check(obj[key], `args.${key}`, issues);
-  }
-  return issues;
+  return fieldIssues(value, shape, 'args', 'is not a known argument');
 }
 
 /**

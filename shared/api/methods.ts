@@ -1,6 +1,6 @@
 /**
  * The studio's requests, namespaced `datasets.*`, `runs.*`, `metrics.*`, `transport.*`, `exports.*`,
- * `system.*`. `ApiMethods` is the compile-time contract; `METHOD_ARGS` is its run-time twin, one
+ * `system.*`, `studies.*`, `clusters.*`. `ApiMethods` is the compile-time contract; `METHOD_ARGS` is its run-time twin, one
  * argument shape per method, checked by the caller's transport before sending and by the service
  * before acting (a compromised renderer gets the same answer as a typo).
  */
@@ -13,7 +13,11 @@ import type {
   ArtifactRecord,
   StudyDetails,
   StudyRecord,
+  SlurmClusterSettings,
+  SlurmClusterSummary,
+  ExecutorName,
 } from '../dto';
+import { CLUSTER_FIELDS, clusterName, executorName } from '../config/cluster';
 import { STUDY_BUDGETS } from '../config/study';
 import { BACKEND_CHOICES } from '../config/pretrain';
 import { fsPath, opt, plainObject, req, runId, shortText, type ArgShape } from './arg-shape';
@@ -32,6 +36,7 @@ import {
   type ExportFormat,
   type ExportOutcome,
   type FinetuneInit,
+  type ClusterTestResult,
   type ImportFormat,
   type MetricsCsv,
   type NewRunMethod,
@@ -86,7 +91,14 @@ export interface ApiMethods {
     result: ConfigCheck;
   };
   'runs.start': {
-    args: { method: NewRunMethod; datasetId: number; name?: string; config: Record<string, unknown> };
+    args: {
+      method: NewRunMethod;
+      datasetId: number;
+      name?: string;
+      config: Record<string, unknown>;
+      /** Where it executes: 'local' (this machine, the default) or a configured cluster's name. */
+      on?: ExecutorName;
+    };
     result: RunRecord;
   };
   /**
@@ -116,6 +128,8 @@ export interface ApiMethods {
       valDatasetId: number;
       name?: string;
       config: Record<string, unknown>;
+      /** Where it executes: 'local' (this machine, the default) or a configured cluster's name. */
+      on?: ExecutorName;
     };
     result: RunRecord;
   };
@@ -164,7 +178,19 @@ export interface ApiMethods {
   'studies.pause': { args: { id: string }; result: StudyRecord };
   /** Continues with what is missing: nothing finished runs again. */
   'studies.resume': { args: { id: string }; result: StudyRecord };
+
+  /** Configured Slurm clusters, by name; never their tokens (`hasToken` says whether one is stored). */
+  'clusters.list': { args: Empty; result: SlurmClusterSummary[] };
+  /** Adds or replaces a cluster by name. `token` left out keeps the stored one; empty removes it. */
+  'clusters.save': { args: ClusterSaveArgs; result: SlurmClusterSummary };
+  /** Connection test: slurmrestd answers a ping, and the shared folder is a writable folder here. */
+  'clusters.test': { args: { name: string }; result: ClusterTestResult };
+  /** Removes a cluster's settings (and its token). */
+  'clusters.remove': { args: { name: string }; result: Empty };
 }
+
+/** `clusters.save`'s arguments: the settings (kind defaults to slurm); `token: ''` removes the stored one. */
+export type ClusterSaveArgs = Omit<SlurmClusterSettings, 'kind'> & { kind?: 'slurm' };
 
 export type MethodName = keyof ApiMethods;
 export type ArgsOf<M extends MethodName> = ApiMethods[M]['args'];
@@ -189,6 +215,7 @@ const STUDY_REQUEST: ArgShape = {
   pretrain: opt(plainObject),
   finetune: opt(plainObject),
   replicates: opt(num({ int: true, min: 10, max: 100_000 })),
+  on: opt(executorName),
 };
 
 export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
@@ -229,6 +256,7 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
     datasetId: id,
     name: opt(shortText(120)),
     config: req(plainObject),
+    on: opt(executorName),
   },
   'runs.validateFinetune': {
     init: req(oneOf(FINETUNE_INITS)),
@@ -246,6 +274,7 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
     valDatasetId: id,
     name: opt(shortText(120)),
     config: req(plainObject),
+    on: opt(executorName),
   },
   'runs.pause': { id: req(runId) },
   'runs.resume': { id: req(runId) },
@@ -285,6 +314,11 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
   'studies.estimate': STUDY_REQUEST,
   'studies.pause': { id: req(runId) },
   'studies.resume': { id: req(runId) },
+
+  'clusters.list': {},
+  'clusters.save': { ...CLUSTER_FIELDS, kind: { ...CLUSTER_FIELDS.kind, optional: true } },
+  'clusters.test': { name: req(clusterName) },
+  'clusters.remove': { name: req(clusterName) },
 };
 
 export const METHOD_NAMES = Object.keys(METHOD_ARGS) as MethodName[];

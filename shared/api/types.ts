@@ -5,6 +5,7 @@
 import type { DetectorName } from '../config/finetune';
 import { PRETRAIN_METHODS, type BackendChoice } from '../config/pretrain';
 import type { WebGpuStatus } from '../dto/gpu-adapter';
+import type { ExecutorName, RunExecution } from '../dto/clusters';
 import type { ConfigIssue } from '../config/validation';
 import type {
   ArtifactRecord,
@@ -173,6 +174,8 @@ export interface RunDetails {
   log: RunLogLine[];
   /** The dataset the run trained on, when it was recorded. */
   dataset: DatasetRecord | null;
+  /** Where it executes: a Slurm job's id, state and reason; null for a run on this machine. */
+  execution: RunExecution | null;
 }
 
 export interface ConfigCheck {
@@ -239,6 +242,8 @@ export interface StudyRequest {
   finetune?: Record<string, unknown>;
   /** Bootstrap replicates (default 200). */
   replicates?: number;
+  /** Where the study's runs execute: 'local' (this machine, the default) or a cluster's name. */
+  on?: ExecutorName;
 }
 
 /** How long a study of this request should take here, from measured step times. */
@@ -250,4 +255,24 @@ export interface StudyEstimate {
   /** Seconds per step measured on this machine's backend (null: no run of that kind measured yet). */
   secondsPerStep: { pretrain: number | null; finetune: number | null };
   seconds: number | null;
+}
+
+// -------------------------------------------------------------------------------------------- clusters
+
+/** One part of a cluster's connection test, in words the settings screen shows. */
+export interface ClusterCheck {
+  /** What was checked: 'slurmrestd', 'token', 'shared folder'. */
+  what: string;
+  ok: boolean;
+  /** What was found, or what failed and why. */
+  message: string;
+}
+
+export interface ClusterTestResult {
+  cluster: string;
+  /** Every check passed. */
+  ok: boolean;
+  checks: ClusterCheck[];
+  /** How long the test took, ms. */
+  ms: number;
 }

@@ -99,6 +99,41 @@ export function checkObject(value: unknown, shape: Shape, path: string, issues: 
   }
 }
 
+/** A field of a shape whose fields may be left out (API arguments, a cluster's settings). */
+export interface OptionalField {
+  check: Checker;
+  optional?: boolean;
+}
+
+/**
+ * Issues of `value` against `fields`, with paths under `root`: unknown fields are refused (`unknown`
+ * says how) so a misspelt option cannot silently do nothing; an undefined field counts as left out.
+ */
+export function fieldIssues(
+  value: unknown,
+  fields: Readonly<Record<string, OptionalField>>,
+  root: string,
+  unknown = 'is not a known field',
+): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    issues.push({ path: root, message: 'must be an object' });
+    return issues;
+  }
+  const obj = value as Record<string, unknown>;
+  for (const key of Object.keys(obj))
+    if (!(key in fields)) issues.push({ path: `${root}.${key}`, message: unknown });
+  for (const [key, field] of Object.entries(fields)) {
+    const present = key in obj && obj[key] !== undefined;
+    if (!present) {
+      if (!field.optional) issues.push({ path: `${root}.${key}`, message: 'is required' });
+      continue;
+    }
+    field.check(obj[key], `${root}.${key}`, issues);
+  }
+  return issues;
+}
+
 export const nested =
   (shape: Shape): Checker =>
   (v, path, issues) =>

@@ -1,6 +1,6 @@
 /** What a committed write touched, so views showing those tables can refresh (no SQL crosses IPC). */
 export type StoreTable =
-  'datasets' | 'runs' | 'metrics' | 'checkpoints' | 'artifacts' | 'evaluations' | 'studies';
+  'datasets' | 'runs' | 'metrics' | 'checkpoints' | 'artifacts' | 'evaluations' | 'studies' | 'clusters';
 
 export interface StoreChange {
   tables: StoreTable[];

@@ -29,7 +29,13 @@ export function openStudio(env: Record<string, string> = {}): StudioContext {
   const spawner: WorkerSpawner = (o) => nodeWorkerSpawner({ ...o, env: { ...env, ...o.env } });
   // Named so that a studio sharing this home can say which command trains a run it is asked to touch.
   const holder = `selfemd ${process.argv[2] ?? ''}`.trim();
-  const manager = new RunManager(store, { home, spawner, holder });
+  // `--on CLUSTER`: the cluster's settings (with its token) from the store, for the executor only.
+  const manager = new RunManager(store, {
+    home,
+    spawner,
+    holder,
+    clusters: (name) => store.clusterSettings(name),
+  });
   return {
     home,
     store,

@@ -19,7 +19,7 @@ const USAGE: Record<string, string> = {
                  [--temperature X (moco-v2, simclr)] [--queue-size N (moco-v2)]
                  [--demo-images N] [--no-spc] [--no-scale-view] [--checkpoint-every N] [--config FILE.json]
                  [--full] [--name S] [--json] [--probe-data demo|DATASET --probe-every N]
-                 [--gpu NAME] [--gpu-power low|high]
+                 [--gpu NAME] [--gpu-power low|high] [--on CLUSTER]
     self-supervised pretraining (--probe-*: the detection probe every N steps, as metrics; --gpu:
     part of the webgpu adapter's name, --gpu-power: which adapter Dawn prefers); without
     --full, this machine's defaults for the backend (the studio's forms start from the same; on
@@ -37,7 +37,7 @@ const USAGE: Record<string, string> = {
                  [--freeze-at N] [--fpn-channels N] [--box-loss L] [--seed N] [--backend B]
                  [--demo-train N] [--demo-val N] [--demo-size PX] [--eval-every N] [--checkpoint-every N]
                  [--config FILE.json] [--full] [--name S] [--out DIR] [--resume] [--json]
-                 [--gpu NAME] [--gpu-power low|high]
+                 [--gpu NAME] [--gpu-power low|high] [--on CLUSTER]
                  [--find-lr [--find-lr-min X] [--find-lr-max X] [--find-lr-steps N] [--find-lr-out FILE]]
     fine-tune a detector; DATASET: demo, a COCO JSON or dataset folder, a VOC or YOLO folder;
     --init RUN: a pretraining run's id, unique id prefix or name; Ctrl-C pauses it,
@@ -49,7 +49,7 @@ const USAGE: Record<string, string> = {
     features at the boxes`,
   study: `selfemd study --arms A,B[,…] (--data demo | --unlabeled DIR --train DATASET --val DATASET)
                  [--seeds N] [--budget smoke|small|paper] [--pretrain-steps N] [--finetune-steps N]
-                 [--backend B] [--replicates N] [--name S] [--json] | selfemd study --resume ID
+                 [--backend B] [--replicates N] [--name S] [--on CLUSTER] [--json] | selfemd study --resume ID
     compare backbones: the SSL arms' pretrainings, every arm × seed fine-tune and probe, then a table
     of mean ± sd per arm and paired differences to byol and random with bootstrap 95 % intervals;
     arms: random, byol, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH; Ctrl-C pauses`,
@@ -57,6 +57,14 @@ const USAGE: Record<string, string> = {
     a fine-tuned run's boxes as JSON and drawn on a PNG; RUN: run folder, id, unique id prefix or name`,
   eval: `selfemd eval --gt GT.json --dt DETECTIONS.json [--iou-type bbox|segm] [--json]
     COCO stats (the 12 of pycocotools) of boxes, with VOC AP50, or of masks (segm: RLE results)`,
+  clusters: `selfemd clusters add NAME --endpoint URL|unix:/SOCKET --user U --shared DIR --node-command CMD
+                 [--token-file FILE | --token-stdin | --no-token] [--api-version v0.0.38] [--partition P]
+                 [--account A] [--time MINUTES] [--gres gpu:1] [--cpus N] [--mem MB] [--json]
+         | selfemd clusters list [--json] | selfemd clusters test NAME [--json] | selfemd clusters remove NAME
+    Slurm clusters that runs go to with --on NAME (pretrain, finetune, study); add replaces a cluster
+    of that name, keeping its token unless given one (never as a flag: it would stay in the shell's
+    history); --shared: a folder this machine and the nodes both see; --node-command: what runs the
+    built selfemd CLI on a node; test: slurmrestd answers and the shared folder is writable here`,
   import: `selfemd import PATH [--format auto|images|coco|voc|yolo] [--images DIR] [--split S] [--name S] [--json]
     record a dataset in the studio, with its import report; --images: a COCO dataset's image folder
     when the usual layouts (annotations/ + train/, images/, Roboflow's) do not find it, or a VOC
@@ -91,6 +99,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   study: async () => (await import('./commands/study')).studyCommand,
   eval: async () => (await import('./commands/eval')).evalCommand,
   import: async () => (await import('./commands/import')).importCommand,
+  clusters: async () => (await import('./commands/clusters')).clustersCommand,
   'slurm-node': async () => (await import('./commands/slurm-node')).slurmNodeCommand,
 };
 

@@ -23,8 +23,8 @@ import type {
   SystemInfo,
   TransportKind,
 } from '../../shared/api/types';
-import type { JsonObject, RunRecord, WebGpuStatus } from '../../shared/dto';
-import { openStore, type ExperimentStore } from '../store';
+import type { JsonObject, RunExecution, RunRecord, WebGpuStatus } from '../../shared/dto';
+import { openStore, type ExperimentStore, type StoredRunExecution } from '../store';
 import { RunManager } from './run-manager';
 import type { RunEvent } from './run-events';
 import type { WorkerSpawner } from './worker-process';
@@ -62,6 +62,7 @@ import type { StudyDetails } from '../../shared/dto';
 import { StudyRunner } from './study/study-runner';
 import { resolveStudyPlan, type StudyPlan } from './study/study-plan';
 import { estimateStudy } from './study/study-eta';
+import { requireExecutor, slurmrestdPing, testCluster, type ClusterPing } from './service/cluster-check';
 
 export interface StudioServiceOptions {
   /** Folder of the database, runs and dataset indexes. */
@@ -84,6 +85,8 @@ export interface StudioServiceOptions {
    * spawner): the backend picker lists it with its adapter once the answer comes. None: not probed.
    */
   probeGpu?: () => Promise<WebGpuStatus>;
+  /** Asks a cluster's slurmrestd whether it is up (the connection test); tests give their own. */
+  pingCluster?: ClusterPing;
 }
 
 export type StudioEventListener = (event: StudioEvent) => void;
@@ -98,6 +101,7 @@ export class StudioService {
   /** The last status written to each run's log (status events repeat it when other fields change). */
   private readonly loggedStatus = new Map<string, RunRecord['status']>();
   private readonly tasks: StudioTasks;
+  private readonly pingCluster: ClusterPing;
   private info: SystemInfo;
   readonly studies: StudyRunner;
   private readonly unsubscribe: (() => void)[] = [];
@@ -116,6 +120,8 @@ export class StudioService {
         home: options.home,
         spawner: options.spawner,
         holder: `studio (${options.transport === 'electron' ? 'desktop' : 'browser mode'})`,
+        // Runs sent to a cluster find its settings (with the token) here, on the main side only.
+        clusters: (name) => store.clusterSettings(name),
       });
       // …and a study none of whose runs still runs lost its driver: interrupted too, with a resume button.
       store.markInterruptedStudies();
@@ -143,6 +149,7 @@ export class StudioService {
     private readonly options: StudioServiceOptions,
   ) {
     this.tasks = options.tasks ?? engineTasks(options.spawner);
+    this.pingCluster = options.pingCluster ?? slurmrestdPing;
     this.info = this.systemInfo(detectHardware(options.probeGpu ? { state: 'probing' } : undefined));
     options.probeGpu?.().then(
       (webgpu) => this.setWebGpu(webgpu),
@@ -410,6 +417,7 @@ export class StudioService {
         live: this.manager.isLive(a.id),
         log: readRunLog(this.manager.runDir(a.id)),
         dataset,
+        execution: publicExecution(this.store.getExecution(a.id)),
       };
     },
     'runs.validate': (a) => {
@@ -556,8 +564,12 @@ export class StudioService {
     'studies.list': () => this.store.listStudies(),
     'studies.get': (a) => this.studyDetails(a.id),
     // A ConfigError (a bad arm, budget or dataset) comes back as `invalid`, naming the field.
-    'studies.start': (a) => this.studies.start(a),
+    'studies.start': (a) => {
+      requireExecutor(this.store, a.on);
+      return this.studies.start(a);
+    },
     'studies.estimate': async (a) => {
+      requireExecutor(this.store, a.on);
       const plan = await resolveStudyPlan(this.home, this.store, this.info.hardware, a);
       return estimateStudy(this.store, plan, backendInUse(this.info.hardware, a.backend));
     },
@@ -579,6 +591,30 @@ export class StudioService {
         );
       return this.studies.resume(a.id);
     },
+
+    'clusters.list': () => this.store.listClusters(),
+    'clusters.save': (a) => {
+      const { token, ...settings } = a;
+      // An empty token removes the stored one; left out, the stored one stays.
+      return this.store.saveCluster({ ...settings, kind: 'slurm', token: token === '' ? null : token });
+    },
+    'clusters.remove': (a) => {
+      this.store.getCluster(a.name);
+      const using = this.store
+        .listRuns({ status: 'running' })
+        .filter((r) => this.store.getExecution(r.id)?.executor === a.name);
+      if (using.length)
+        throw conflict(
+          `cluster "${a.name}" is executing ${using.length} run(s) (${using
+            .slice(0, 3)
+            .map((r) => `"${r.name}"`)
+            .join(', ')}${using.length > 3 ? ', …' : ''})`,
+          'Pause or cancel them first.',
+        );
+      this.store.removeCluster(a.name);
+      return {};
+    },
+    'clusters.test': (a) => testCluster(this.store.clusterSettings(a.name), this.pingCluster),
   };
 
   // ----------------------------------------------------------------------------------------- helpers
@@ -619,6 +655,7 @@ export class StudioService {
   }
 
   private startRun(a: ArgsOf<'runs.start'>): RunRecord {
+    const on = requireExecutor(this.store, a.on);
     const dataset = this.store.getDataset(a.datasetId);
     const r = resolveNewRun(this.home, a.method, a.config, dataset, this.info.hardware);
     if (r.issues.length || !r.config)
@@ -650,10 +687,11 @@ export class StudioService {
       this.emit({ name: 'runs.status', payload: { run: done } });
       return done;
     }
-    return this.manager.startPretrain(r.config, { name, datasetId: dataset.id });
+    return this.manager.startPretrain(r.config, { name, datasetId: dataset.id, on });
   }
 
   private startFinetune(a: ArgsOf<'runs.startFinetune'>): RunRecord {
+    const on = requireExecutor(this.store, a.on);
     const r = resolveNewFinetune(this.home, this.store, a, this.info.hardware);
     if (r.issues.length || !r.config || !r.val)
       throw new ApiError({
@@ -676,6 +714,7 @@ export class StudioService {
       trainDatasetId: r.train?.id ?? null,
       parentRunId: r.parent?.id ?? null,
       totalSteps: r.totalSteps,
+      on,
     });
     this.log(
       run.id,
@@ -734,4 +773,18 @@ export class StudioService {
     for (let i = 2; unique && fs.existsSync(candidate); i++) candidate = `${base}-${i}${EXPORT_EXT[format]}`;
     return candidate;
   }
+}
+
+/** A run's execution as views see it: the scheduler's words, not the supervisor's bookkeeping. */
+function publicExecution(e: StoredRunExecution | null): RunExecution | null {
+  if (!e) return null;
+  const { runId, executor, jobId, state, reason, updatedAt } = e;
+  return {
+    runId,
+    executor,
+    updatedAt,
+    ...(jobId ? { jobId } : {}),
+    ...(state ? { state } : {}),
+    ...(reason ? { reason } : {}),
+  };
 }

@@ -21,6 +21,7 @@ import type {
 import type Database from 'better-sqlite3';
 import type { StoreContext } from './context';
 import { ArtifactRepository } from './repositories/artifacts';
+import { ClusterRepository, type ClusterInput } from './repositories/clusters';
 import { CheckpointRepository } from './repositories/checkpoints';
 import { compareRuns } from './repositories/compare';
 import { DatasetRepository } from './repositories/datasets';
@@ -40,8 +41,9 @@ import type {
   StudyRunLink,
   StudyStatus,
 } from '../../shared/dto/studies';
+import type { SlurmClusterSettings, SlurmClusterSummary } from '../../shared/dto/clusters';
 
-export type { MarkInterruptedOptions, ExecutionUpdate, StoredRunExecution };
+export type { MarkInterruptedOptions, ClusterInput, ExecutionUpdate, StoredRunExecution };
 export type ChangeListener = (change: StoreChange) => void;
 
 export interface ConnectionInfo {
@@ -65,6 +67,7 @@ export class ExperimentStore {
   private readonly artifacts: ArtifactRepository;
   private readonly evaluations: EvaluationRepository;
   private readonly studies: StudyRepository;
+  private readonly clusters: ClusterRepository;
   private readonly executions: ExecutionRepository;
 
   /** Use openStore(); this takes an open, migrated connection. */
@@ -84,6 +87,7 @@ export class ExperimentStore {
     this.artifacts = new ArtifactRepository(ctx, this.runs);
     this.evaluations = new EvaluationRepository(ctx, this.runs);
     this.studies = new StudyRepository(ctx, this.runs);
+    this.clusters = new ClusterRepository(ctx);
     this.executions = new ExecutionRepository(ctx, this.runs);
   }
 
@@ -298,5 +302,28 @@ export class ExperimentStore {
     };
     const read = this.db.transaction(() => compareRuns(ids, repos));
     return read.deferred();
+  }
+
+  // clusters
+  /** Adds or replaces a Slurm cluster; `token` left out keeps the stored one, null or '' removes it. */
+  saveCluster(input: ClusterInput): SlurmClusterSummary {
+    return this.clusters.save(input);
+  }
+  /** By name; summaries say whether a token is stored, never what it is. */
+  listClusters(): SlurmClusterSummary[] {
+    return this.clusters.list();
+  }
+  hasCluster(name: string): boolean {
+    return this.clusters.has(name);
+  }
+  getCluster(name: string): SlurmClusterSummary {
+    return this.clusters.summary(name);
+  }
+  /** With the token: for the executor and the connection test on this side only. */
+  clusterSettings(name: string): SlurmClusterSettings {
+    return this.clusters.settings(name);
+  }
+  removeCluster(name: string): void {
+    this.clusters.remove(name);
   }
 }

@@ -5,6 +5,7 @@ export {
   type ChangeListener,
   type ConnectionInfo,
   type MarkInterruptedOptions,
+  type ClusterInput,
   type ExecutionUpdate,
   type StoredRunExecution,
 } from './experiment-store';

@@ -3,7 +3,16 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 
 export type RouteName =
-  'datasets' | 'runs' | 'new-run' | 'finetune' | 'run' | 'compare' | 'transport' | 'export' | 'studies';
+  | 'datasets'
+  | 'runs'
+  | 'new-run'
+  | 'finetune'
+  | 'run'
+  | 'compare'
+  | 'transport'
+  | 'export'
+  | 'studies'
+  | 'clusters';
 
 export interface Route {
   name: RouteName;
@@ -29,6 +38,7 @@ function parseHash(hash: string): Route {
     case 'compare':
     case 'transport':
     case 'export':
+    case 'clusters':
       return { name: head, id: null, query };
     default:
       return { name: 'runs', id: null, query };

@@ -28,6 +28,7 @@ const COMMANDS = [
   'study',
   'eval',
   'import',
+  'clusters',
 ];
 
 beforeAll(() => {

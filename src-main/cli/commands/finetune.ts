@@ -40,6 +40,8 @@ import { openStore, type ExperimentStore } from '../../store';
 import { gpuEnv, numberFlag, parse, resolveOrExit, runOverrides } from '../args';
 import { CliError } from '../cli-error';
 import { findRunRef } from '../run-ref';
+import { executorFor, onFlag } from '../executor-flag';
+import type { ExecutorName } from '../../../shared/dto/clusters';
 import { followRun, type RunSummary } from '../follow-run';
 import { openStudio, studioHome, type StudioContext } from '../home';
 
@@ -78,6 +80,7 @@ const OPTIONS = {
   'find-lr-max': { type: 'string' },
   'find-lr-steps': { type: 'string' },
   'find-lr-out': { type: 'string' },
+  on: { type: 'string' },
 } as const;
 
 /** Looks a run up by name in the studio's store (the newest of that kind). */
@@ -130,6 +133,8 @@ export interface FinetuneCliPlan {
   env?: Record<string, string>;
   /** With --find-lr: run the learning-rate range test instead of the fine-tune. */
   findLr?: FindLrRequest;
+  /** --on: where the run executes (this machine when left out). */
+  on?: ExecutorName;
 }
 
 /** `--find-lr` and its range; `out` (--find-lr-out) is the only file the test writes. */
@@ -180,6 +185,14 @@ export function finetuneOverrides(
   if (stray && !v['find-lr']) throw new CliError(`selfemd finetune: --${stray} needs --find-lr`);
   if (v['find-lr'] && v.resume)
     throw new CliError('selfemd finetune: --find-lr cannot be used with --resume');
+  const on = onFlag('finetune', v.on);
+  // A resumed run executes where it started; the range test runs in this process.
+  if (on !== undefined && on !== 'local' && v.out !== undefined)
+    throw new CliError(
+      `selfemd finetune: --out cannot be used with --on ${on}: the run's folder is in the cluster's shared folder`,
+    );
+  if (on !== undefined && (v.resume || v['find-lr']))
+    throw new CliError(`selfemd finetune: --on cannot be used with --${v.resume ? 'resume' : 'find-lr'}`);
   const findLr: FindLrRequest | undefined = v['find-lr']
     ? {
         minLr: n('find-lr-min'),
@@ -230,7 +243,7 @@ export function finetuneOverrides(
     flags,
     withDefaults: (requested) => withRunDefaults('finetune', machine, requested),
   });
-  return { overrides, runDir, name, json, env, ...(findLr ? { findLr } : {}) };
+  return { overrides, runDir, name, json, env, ...(findLr ? { findLr } : {}), ...(on ? { on } : {}) };
 }
 
 /** --init as the studio's request: a run of the store is a parent (its recorded checkpoint), a file is read by its header. */
@@ -284,6 +297,7 @@ export function withRecordedImportOptions(
 
 async function startFinetune(studio: StudioContext, plan0: FinetuneCliPlan): Promise<RunRecord> {
   const { store, home } = studio;
+  const on = executorFor('finetune', store, plan0.on);
   const plan = { ...plan0, overrides: withRecordedImportOptions(home, store, plan0.overrides) };
   const existing = store.listRuns({ kind: 'finetune' }).find((r) => r.name === plan.name);
   if (existing)
@@ -317,7 +331,8 @@ async function startFinetune(studio: StudioContext, plan0: FinetuneCliPlan): Pro
     trainDatasetId: train.id,
     parentRunId: init.parent?.id ?? null,
     totalSteps: plannedFinetuneSteps(config, train.imageCount).totalSteps,
-    runDir: plan.runDir,
+    // on a cluster, the run's folder is in the cluster's shared folder (--out applies here only)
+    ...(on === 'local' ? { runDir: plan.runDir } : { on }),
   });
 }
 

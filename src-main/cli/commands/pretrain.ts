@@ -8,6 +8,8 @@ import { gpuEnv, numberFlag, parse, resolveOrExit, runOverrides } from '../args'
 import { CliError } from '../cli-error';
 import { openStudio } from '../home';
 import { followRun } from '../follow-run';
+import { executorFor, onFlag } from '../executor-flag';
+import type { ExecutorName } from '../../../shared/dto/clusters';
 
 const OPTIONS = {
   data: { type: 'string' },
@@ -37,6 +39,7 @@ const OPTIONS = {
   name: { type: 'string' },
   full: { type: 'boolean' },
   json: { type: 'boolean' },
+  on: { type: 'string' },
 } as const;
 
 const MARGINAL_FLAGS: Record<string, string> = { eq13: 'global-vector', eq12: 'mean-feature' };
@@ -54,6 +57,8 @@ export function pretrainOverrides(
   json: boolean;
   /** --gpu / --gpu-power as the run's process environment (args.ts gpuEnv). */
   env: Record<string, string>;
+  /** --on: where the run executes (this machine when left out). */
+  on?: ExecutorName;
 } {
   const { values: v } = parse('pretrain', argv, OPTIONS);
   const n = (name: keyof typeof OPTIONS) => numberFlag('pretrain', name, v[name] as string | undefined);
@@ -95,15 +100,23 @@ export function pretrainOverrides(
   });
   if (v.data && v.data !== 'demo' && !fs.existsSync(v.data))
     throw new CliError(`selfemd pretrain: --data ${v.data}: no such folder`);
-  return { overrides, name: v.name, json: Boolean(v.json), env: gpuEnv('pretrain', v) };
+  const on = onFlag('pretrain', v.on);
+  return {
+    overrides,
+    name: v.name,
+    json: Boolean(v.json),
+    env: gpuEnv('pretrain', v),
+    ...(on ? { on } : {}),
+  };
 }
 
 export async function pretrainCommand(argv: string[]): Promise<void> {
-  const { overrides, name, json, env } = pretrainOverrides(argv);
+  const { overrides, name, json, env, on } = pretrainOverrides(argv);
   resolveOrExit('pretrain', () => resolvePretrainConfig(overrides));
   const studio = openStudio(env);
   try {
-    const run = studio.manager.startPretrain(overrides, { name });
+    const executor = executorFor('pretrain', studio.store, on);
+    const run = studio.manager.startPretrain(overrides, { name, on: executor });
     await followRun(studio, run.id, { json });
   } finally {
     await studio.close();

@@ -4,6 +4,7 @@ import { CliError } from '../cli-error';
 import { followRun } from '../follow-run';
 import { openStudio } from '../home';
 import { resolveRunRef } from '../run-ref';
+import { printTable } from '../table';
 
 export async function runsCommand(argv: string[]): Promise<void> {
   const { values } = parse('runs', argv, { json: { type: 'boolean' } });
@@ -30,8 +31,7 @@ export async function runsCommand(argv: string[]): Promise<void> {
       new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' '),
     ]);
     const header = ['id', 'name', 'kind', 'method', 'backbone', 'status', 'step', 'backend', 'created'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+    printTable(header, rows);
   } finally {
     await studio.close();
   }

@@ -23,6 +23,7 @@ const formatSeconds = (s: number) => (s < 120 ? `${Math.round(s)} s` : `${Math.r
 import { numberFlag, parse } from '../args';
 import { CliError } from '../cli-error';
 import { openStudio } from '../home';
+import { executorFor, onFlag } from '../executor-flag';
 
 const OPTIONS = {
   data: { type: 'string' },
@@ -39,6 +40,7 @@ const OPTIONS = {
   name: { type: 'string' },
   resume: { type: 'string' },
   json: { type: 'boolean' },
+  on: { type: 'string' },
 } as const;
 
 const fail = (message: string) => new CliError(`selfemd study: ${message}`);
@@ -90,6 +92,8 @@ export function studyRequest(argv: string[]): {
     ...(v.name ? { name: v.name } : {}),
     ...(v.backend ? { backend: v.backend as BackendChoice } : {}),
   };
+  const on = onFlag('study', v.on);
+  if (on !== undefined) request.on = on;
   const pretrainSteps = whole('pretrain-steps', n('pretrain-steps'), 1);
   const finetuneSteps = whole('finetune-steps', n('finetune-steps'), 1);
   const replicates = whole('replicates', n('replicates'), 10);
@@ -113,6 +117,7 @@ export async function studyCommand(argv: string[]): Promise<void> {
       machine: detectHardware(),
       log: (_id, m) => say(m),
     });
+    if (request) executorFor('study', studio.store, request.on);
     let studyId: string;
     if (resume) {
       const study = studio.store.listStudies().find((s) => s.id === resume || s.id.startsWith(resume));

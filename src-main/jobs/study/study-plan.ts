@@ -61,6 +61,8 @@ export interface StudyPlan {
   finetune: FinetuneConfig;
   steps: { pretrain: number; finetune: number };
   bootstrap: { replicates: number; seed: number };
+  /** Where its pretrainings and fine-tunes execute: a cluster's name; absent for this machine. */
+  on?: string;
 }
 
 /**
@@ -193,6 +195,7 @@ export async function resolveStudyPlan(
       finetune: plannedFinetuneSteps(finetune, trainImages).totalSteps,
     },
     bootstrap: { replicates: req.replicates ?? DEFAULT_REPLICATES, seed: 0 },
+    ...(req.on && req.on !== 'local' ? { on: req.on } : {}),
   };
 }
 

@@ -213,6 +213,7 @@ export class StudyRunner {
     return this.manager.startPretrain(arm.pretrain, {
       name: `study ${studyId.slice(0, 8)} · ${arm.name}`,
       datasetId: plan.datasets.unlabeled,
+      on: plan.on,
     });
   }
 
@@ -250,6 +251,7 @@ export class StudyRunner {
       trainDatasetId: plan.datasets.train,
       parentRunId: init.parent?.id ?? null,
       totalSteps: plannedFinetuneSteps(config, trainImages).totalSteps,
+      on: plan.on,
     });
   }
 

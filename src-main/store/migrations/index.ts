@@ -9,5 +9,6 @@ import { migration as m0002 } from './0002_train_dataset';
 import { migration as m0003 } from './0003_studies';
 import { migration as m0004 } from './0004_metric_summary';
 import { migration as m0005 } from './0005_run_executions';
+import { migration as m0006 } from './0006_clusters';
 
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006];
