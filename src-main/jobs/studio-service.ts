@@ -60,7 +60,7 @@ import { listVocSplits } from '../engine/data/importers/voc-importer';
 import { backendInUse } from '../../shared/config/run-defaults';
 import type { StudyDetails } from '../../shared/dto';
 import { StudyRunner } from './study/study-runner';
-import { resolveStudyPlan, type StudyPlan } from './study/study-plan';
+import { previewStudyPlan, type StudyPlan } from './study/study-plan';
 import { estimateStudy } from './study/study-eta';
 
 export interface StudioServiceOptions {
@@ -558,7 +558,8 @@ export class StudioService {
     // A ConfigError (a bad arm, budget or dataset) comes back as `invalid`, naming the field.
     'studies.start': (a) => this.studies.start(a),
     'studies.estimate': async (a) => {
-      const plan = await resolveStudyPlan(this.home, this.store, this.info.hardware, a);
+      // A preview: an estimate records no dataset (a demo split or a path not imported yet is only read).
+      const plan = await previewStudyPlan(this.home, this.store, this.info.hardware, a);
       return estimateStudy(this.store, plan, backendInUse(this.info.hardware, a.backend));
     },
     'studies.pause': async (a) => {
