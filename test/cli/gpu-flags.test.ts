@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MachineDescription } from '../../shared/config/run-defaults';
+import type { RunRecord } from '../../shared/dto';
 import { gpuEnv } from '../../src-main/cli/args';
 import { finetuneOverrides } from '../../src-main/cli/commands/finetune';
 import { pretrainOverrides } from '../../src-main/cli/commands/pretrain';
@@ -78,6 +79,49 @@ describe('--gpu and --gpu-power', () => {
     }
     expect(r.err).toContain("webgpu: no adapter matches --gpu 'NoSuchGPU'");
   }, 120_000);
+
+  it("the run's record keeps the GPU asked for and what it trained on; runs show prints them", async () => {
+    // auto tries webgpu with the flags (no adapter has that name) and trains on what comes next.
+    const r = await runSelfemd(home, [
+      'pretrain',
+      '--backend',
+      'auto',
+      '--gpu',
+      'NoSuchGPU',
+      '--gpu-power',
+      'low',
+      '--width',
+      '4',
+      '--size',
+      '64',
+      '--demo-images',
+      '2',
+      '--batch',
+      '2',
+      '--epochs',
+      '1',
+      '--name',
+      'gpu-asked',
+      '--json',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const { run } = JSON.parse(r.out) as { run: RunRecord };
+    expect(run.backend).toMatchObject({
+      requested: 'auto',
+      gpuRequest: { name: 'NoSuchGPU', power: 'low-power' },
+    });
+    expect(run.backend!.name).not.toBe('webgpu');
+    expect(run.backend!.notes!.some((n) => n.startsWith('webgpu: '))).toBe(true);
+    const shown = await runSelfemd(home, ['runs', 'show', 'gpu-asked']);
+    expect(shown.code, shown.err).toBe(0);
+    expect(shown.out).toContain(`backend: ${run.backend!.name} (TF.js `);
+    expect(shown.out).toMatch(/, asked for auto$/m);
+    expect(shown.out).toMatch(/^GPU asked for: --gpu "NoSuchGPU", low-power$/m);
+    expect(shown.out).toMatch(/^note: webgpu: /m);
+    const bad = await runSelfemd(home, ['runs', 'show']);
+    expect(bad.code).toBe(2);
+    expect(bad.err.trim()).toMatch(/^selfemd runs show: which run\?/);
+  }, 300_000);
 
   it('selfemd info --backend webgpu names the adapter (fallback or not) and its limits', async () => {
     const r = await runSelfemd(home, ['info', '--backend', 'webgpu', '--gpu-power', 'low']);

@@ -318,6 +318,14 @@ describe.skipIf(!browserPath)('Self-EMD Studio in a browser', () => {
         .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path')));
       expect(diff).toEqual(expect.arrayContaining(['method', 'optim.epochs']));
       expect(diff).not.toContain('optim.batchSize');
+      // What each run trained on comes from its record, shown whether or not it differs.
+      const trainedOn = await page
+        .locator(`${tid('trained-on')}[data-path="trained on"] td.mono`)
+        .allTextContents();
+      expect(trainedOn.map((t) => t.trim())).toEqual([
+        expect.stringMatching(/^wasm · TF\.js \d/),
+        expect.stringMatching(/^wasm · TF\.js \d/),
+      ]);
       await page.waitForSelector(tid('eval-table'));
       await shot(page, '08-compare');
 
