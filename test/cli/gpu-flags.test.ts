@@ -23,6 +23,20 @@ const home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-gpu-flags-'));
 beforeAll(() => ensureAppBuilt(), 120_000);
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
+/** A pretraining asking webgpu for an adapter no GPU has, at the smallest size. */
+const NO_SUCH_GPU = [
+  '--gpu',
+  'NoSuchGPU',
+  '--gpu-power',
+  'low',
+  '--demo-images',
+  '2',
+  '--batch',
+  '2',
+  '--epochs',
+  '1',
+];
+
 describe('--gpu and --gpu-power', () => {
   it('become the run process’s SELFEMD_GPU and SELFEMD_GPU_POWER (low|high, or Dawn’s names)', () => {
     expect(pretrainOverrides(['--gpu', 'NVIDIA', '--gpu-power', 'low'], WASM).env).toEqual({
@@ -57,21 +71,7 @@ describe('--gpu and --gpu-power', () => {
   });
 
   it('reach the training process: an adapter name no GPU has fails the run, naming it', async () => {
-    const r = await runSelfemd(home, [
-      'pretrain',
-      '--backend',
-      'webgpu',
-      '--gpu',
-      'NoSuchGPU',
-      '--gpu-power',
-      'low',
-      '--demo-images',
-      '2',
-      '--batch',
-      '2',
-      '--epochs',
-      '1',
-    ]);
+    const r = await runSelfemd(home, ['pretrain', '--backend', 'webgpu', ...NO_SUCH_GPU]);
     expect(r.code).not.toBe(0);
     if (/no Vulkan loader/.test(r.err) && process.env.CI !== 'true') {
       console.warn(`gpu-flags.test.ts: the --gpu check skipped, no Vulkan loader here: ${r.err.trim()}`);
@@ -86,20 +86,11 @@ describe('--gpu and --gpu-power', () => {
       'pretrain',
       '--backend',
       'auto',
-      '--gpu',
-      'NoSuchGPU',
-      '--gpu-power',
-      'low',
+      ...NO_SUCH_GPU,
       '--width',
       '4',
       '--size',
       '64',
-      '--demo-images',
-      '2',
-      '--batch',
-      '2',
-      '--epochs',
-      '1',
       '--name',
       'gpu-asked',
       '--json',

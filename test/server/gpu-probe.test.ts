@@ -8,23 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StudioEvent } from '../../shared/api/events';
 import type { SystemInfo } from '../../shared/api/types';
-import type { GpuAdapterInfo, WebGpuStatus } from '../../shared/dto/gpu-adapter';
+import type { WebGpuStatus } from '../../shared/dto/gpu-adapter';
 import { probeWebGpu } from '../../src-main/jobs/service/hardware';
 import { StudioService } from '../../src-main/jobs/studio-service';
 import type { WorkerMessage } from '../../src-main/jobs/protocol';
 import type { WorkerHandle, WorkerSpawner } from '../../src-main/jobs/worker-process';
-import { tempHome } from './fixtures';
+import { AMD_ADAPTER, tempHome } from './fixtures';
 
-const ADAPTER: GpuAdapterInfo = {
-  vendor: 'amd',
-  architecture: 'rdna-3',
-  device: '',
-  description: 'AMD Radeon RX 7600',
-  fallback: false,
-  maxBufferSize: 2 ** 31,
-  maxStorageBufferBindingSize: 2 ** 30,
-  powerPreference: 'high-performance',
-};
+const ADAPTER = AMD_ADAPTER;
 
 let home: ReturnType<typeof tempHome>;
 let service: StudioService;

@@ -4,6 +4,7 @@ import type { StoreChange } from '../../shared/dto/changes';
 import { openStore } from '../../src-main/store/db';
 import { StoreError } from '../../src-main/store/errors';
 import type { ExperimentStore } from '../../src-main/store/experiment-store';
+import { AMD_ADAPTER } from '../server/fixtures';
 import { manualClock, memoryStore, pretrainRun, rawCount, tempDir } from './helpers';
 
 const backend = { name: 'wasm', version: '4.22.0', threads: 2 };
@@ -152,16 +153,7 @@ describe('runs', () => {
       requested: 'webgpu',
       gpuRequest: { name: 'Radeon', power: 'low-power' as const },
       device: 'amd rdna-3 (driver "AMD Radeon RX 7600"); max buffer 2048 MiB, max storage binding 1024 MiB',
-      adapter: {
-        vendor: 'amd',
-        architecture: 'rdna-3',
-        device: '',
-        description: 'AMD Radeon RX 7600',
-        fallback: false,
-        maxBufferSize: 2 ** 31,
-        maxStorageBufferBindingSize: 2 ** 30,
-        powerPreference: 'low-power' as const,
-      },
+      adapter: { ...AMD_ADAPTER, powerPreference: 'low-power' as const },
     };
     expect(store.updateRunStatus(id, 'running', { backend: gpu }).backend).toEqual(gpu);
     expect(store.getRun(id).backend).toEqual(gpu);
