@@ -3,7 +3,8 @@
  * and the studio's backend picker. No TF.js or Dawn import: the supervisor (jobs) formats a worker's
  * report with it, the renderer the hardware listing.
  */
-export type GpuPowerPreference = 'high-performance' | 'low-power';
+export const GPU_POWER_PREFERENCES = ['high-performance', 'low-power'] as const;
+export type GpuPowerPreference = (typeof GPU_POWER_PREFERENCES)[number];
 
 /** The adapter a webgpu backend runs on and the device limits that bound tensor sizes. */
 export interface GpuAdapterInfo {
@@ -19,6 +20,21 @@ export interface GpuAdapterInfo {
   /** Largest buffer one shader can bind, bytes (the largest tensor one kernel reads or writes). */
   maxStorageBufferBindingSize: number;
   powerPreference: GpuPowerPreference;
+}
+
+/**
+ * Which adapter a run asked webgpu for: `--gpu NAME` / SELFEMD_GPU (part of the adapter's name, null
+ * for Dawn's own choice) and `--gpu-power` / SELFEMD_GPU_POWER. Recorded whenever webgpu was a
+ * candidate (asked for, or tried by `auto`), so a run's record tells what was asked from what it got.
+ */
+export interface GpuRequest {
+  name: string | null;
+  power: GpuPowerPreference;
+}
+
+/** E.g. `--gpu "Radeon", high-performance` or `any adapter, low-power`. */
+export function gpuRequestLine(r: GpuRequest): string {
+  return `${r.name === null ? 'any adapter' : `--gpu "${r.name}"`}, ${r.power}`;
 }
 
 /** One line naming the adapter, e.g. `google swiftshader (device swiftshader-device-subzero-, driver "SwiftShader driver 5.0.0") (fallback adapter: …)`. */

@@ -1,3 +1,4 @@
+import type { GpuAdapterInfo, GpuRequest } from './gpu-adapter';
 import type { JsonObject } from './json';
 
 /** Runs (pretraining or detector fine-tuning) as the experiment store records them. Times: epoch ms. */
@@ -40,6 +41,12 @@ export interface BackendInfo {
   threads?: number;
   /** The GPU it ran on (webgpu): adapter, fallback or not, and the device limits, as one line. */
   device?: string;
+  /** The same adapter field by field (webgpu), for views that compare runs. */
+  adapter?: GpuAdapterInfo;
+  /** What the run asked for: `auto` or a backend (its config, or SELFEMD_BACKEND replacing `auto`). */
+  requested?: string;
+  /** The adapter asked of webgpu (--gpu / --gpu-power), when webgpu was a candidate. */
+  gpuRequest?: GpuRequest;
   /** Why backends before it were passed over (e.g. `webgpu: only a fallback adapter …`). */
   notes?: string[];
 }

@@ -24,8 +24,9 @@ const USAGE: Record<string, string> = {
     part of the webgpu adapter's name, --gpu-power: which adapter Dawn prefers); without
     --full, this machine's defaults for the backend (the studio's forms start from the same; on
     wasm/CPU: resnet18 width 32, 96 px) fill what you leave out`,
-  runs: `selfemd runs [--json]
-    list runs: id, name, kind, method, status, progress`,
+  runs: `selfemd runs [--json] | selfemd runs show RUN [--json]
+    list runs: id, name, kind, method, status, progress; show: one run, with the backend it trained
+    on, the GPU asked for (--gpu, --gpu-power) and the adapter it got`,
   resume: `selfemd resume RUN [--json]
     continue a paused or interrupted run from its last checkpoint (RUN: id, unique id prefix or name)`,
   export: `selfemd export RUN --format tfjs|safetensors --out PATH [--step N] [--json]

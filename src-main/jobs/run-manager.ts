@@ -18,7 +18,7 @@ import { LearningWatch } from './learning-watch';
 import { RunClaims } from './run-claim';
 import { jobBackend, type EngineJob, type WorkerMessage } from './protocol';
 import type { RunEvent, RunEventListener } from './run-events';
-import { recordCheckpoint, recordMetrics } from './run-recorder';
+import { backendRecord, recordCheckpoint, recordMetrics } from './run-recorder';
 import { nodeWorkerSpawner, type WorkerSpawner } from './worker-process';
 import { isLocal, type ExecutionHandle, type ExecutorLaunch, type RunExecutor } from './executor';
 import { Executors, type ClusterLookup } from './executors';
@@ -414,15 +414,7 @@ export class RunManager {
       case 'backend':
         // A utilityProcess has its pid only once it runs: the claim names it from now on.
         this.claims.setWorker(runId, live.handle.pid);
-        this.setStatus(runId, 'running', {
-          backend: {
-            name: m.info.choice,
-            version: m.info.version,
-            threads: m.info.threads,
-            ...(m.info.gpu ? { device: gpuLine(m.info.gpu) } : {}),
-            ...(m.info.notes.length ? { notes: m.info.notes } : {}),
-          },
-        });
+        this.setStatus(runId, 'running', { backend: backendRecord(m.info) });
         this.emit({
           type: 'log',
           runId,

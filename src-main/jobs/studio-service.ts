@@ -60,7 +60,7 @@ import { listVocSplits } from '../engine/data/importers/voc-importer';
 import { backendInUse } from '../../shared/config/run-defaults';
 import type { StudyDetails } from '../../shared/dto';
 import { StudyRunner } from './study/study-runner';
-import { resolveStudyPlan, type StudyPlan } from './study/study-plan';
+import { previewStudyPlan, type StudyPlan } from './study/study-plan';
 import { estimateStudy } from './study/study-eta';
 import { requireExecutor, slurmrestdPing, testCluster, type ClusterPing } from './service/cluster-check';
 
@@ -83,6 +83,8 @@ export interface StudioServiceOptions {
   /**
    * Finds whether webgpu runs where this studio starts runs (hardware.ts `probeWebGpu` with the same
    * spawner): the backend picker lists it with its adapter once the answer comes. None: not probed.
+   * Called once, lazily: the first time the machine's description is needed (system.info, a run's or
+   * a study's defaults), never at start, so a studio nobody looks at starts no GPU worker.
    */
   probeGpu?: () => Promise<WebGpuStatus>;
   /** Asks a cluster's slurmrestd whether it is up (the connection test); tests give their own. */
@@ -106,6 +108,8 @@ export class StudioService {
   readonly studies: StudyRunner;
   private readonly unsubscribe: (() => void)[] = [];
   private closed = false;
+  /** Whether the GPU probe has been started (askGpu). */
+  private gpuAsked = false;
 
   static open(options: StudioServiceOptions): StudioService {
     fs.mkdirSync(options.home, { recursive: true });
@@ -150,15 +154,12 @@ export class StudioService {
   ) {
     this.tasks = options.tasks ?? engineTasks(options.spawner);
     this.pingCluster = options.pingCluster ?? slurmrestdPing;
+    // `probing` from the start: whoever reads it first starts the probe (askGpu).
     this.info = this.systemInfo(detectHardware(options.probeGpu ? { state: 'probing' } : undefined));
-    options.probeGpu?.().then(
-      (webgpu) => this.setWebGpu(webgpu),
-      (e: unknown) => this.setWebGpu({ state: 'unavailable', reason: `the GPU probe failed: ${String(e)}` }),
-    );
     if (options.seedDemos !== false) seedDemoDatasets(options.home, store);
     this.studies = new StudyRunner(store, manager, {
       home: options.home,
-      machine: this.info.hardware,
+      machine: () => this.hardware,
       spawner: options.spawner,
     });
     this.unsubscribe.push(manager.on((e) => this.onRunEvent(e)));
@@ -175,9 +176,25 @@ export class StudioService {
     return this.options.home;
   }
 
-  /** What this machine trains with (webgpu: as the probe last said). */
+  /** What this machine trains with (webgpu: as the probe last said; the first read starts the probe). */
   get hardware(): HardwareInfo {
+    this.askGpu();
     return this.info.hardware;
+  }
+
+  /**
+   * Starts the GPU probe the first time it is needed (one engine worker, a few seconds of Dawn's start):
+   * its answer is kept for the life of this studio. Lazy rather than cached on disk, because what
+   * decides the answer (drivers, Vulkan ICDs, SELFEMD_GPU, the GPU host) can change between starts
+   * with nothing in the home folder to tell.
+   */
+  private askGpu(): void {
+    if (this.gpuAsked || !this.options.probeGpu) return;
+    this.gpuAsked = true;
+    this.options.probeGpu().then(
+      (webgpu) => this.setWebGpu(webgpu),
+      (e: unknown) => this.setWebGpu({ state: 'unavailable', reason: `the GPU probe failed: ${String(e)}` }),
+    );
   }
 
   private systemInfo(hardware: HardwareInfo): SystemInfo {
@@ -292,7 +309,10 @@ export class StudioService {
   // ---------------------------------------------------------------------------------------- handlers
 
   private readonly handlers: Handlers = {
-    'system.info': () => this.info,
+    'system.info': () => {
+      this.askGpu();
+      return this.info;
+    },
     'system.listDir': (a) => listDir(a.path, a.showFiles ?? false),
     'system.pickPath': async (a) => {
       if (!this.options.pickPath)
@@ -422,12 +442,12 @@ export class StudioService {
     },
     'runs.validate': (a) => {
       const dataset = a.datasetId !== undefined ? this.store.getDataset(a.datasetId) : null;
-      const r = resolveNewRun(this.home, a.method, a.config, dataset, this.info.hardware);
+      const r = resolveNewRun(this.home, a.method, a.config, dataset, this.hardware);
       return { issues: r.issues, totalSteps: r.totalSteps };
     },
     'runs.start': (a) => this.startRun(a),
     'runs.validateFinetune': (a) => {
-      const r = resolveNewFinetune(this.home, this.store, a, this.info.hardware);
+      const r = resolveNewFinetune(this.home, this.store, a, this.hardware);
       return { issues: r.issues, totalSteps: r.totalSteps };
     },
     'runs.startFinetune': (a) => this.startFinetune(a),
@@ -570,8 +590,9 @@ export class StudioService {
     },
     'studies.estimate': async (a) => {
       requireExecutor(this.store, a.on);
-      const plan = await resolveStudyPlan(this.home, this.store, this.info.hardware, a);
-      return estimateStudy(this.store, plan, backendInUse(this.info.hardware, a.backend));
+      // A preview: an estimate records no dataset (a demo split or a path not imported yet is only read).
+      const plan = await previewStudyPlan(this.home, this.store, this.hardware, a);
+      return estimateStudy(this.store, plan, backendInUse(this.hardware, a.backend));
     },
     'studies.pause': async (a) => {
       const study = this.store.getStudy(a.id);
@@ -642,7 +663,7 @@ export class StudioService {
       ...plan.arms.filter((a) => a.kind === 'ssl').map((a) => cell(a.name, 'pretrain', null)),
       ...plan.arms.flatMap((a) => plan.seeds.map((_, s) => cell(a.name, 'finetune', s))),
     ];
-    const backend = backendInUse(this.info.hardware, plan.finetune.backend);
+    const backend = backendInUse(this.hardware, plan.finetune.backend);
     return {
       study,
       cells,
@@ -657,7 +678,7 @@ export class StudioService {
   private startRun(a: ArgsOf<'runs.start'>): RunRecord {
     const on = requireExecutor(this.store, a.on);
     const dataset = this.store.getDataset(a.datasetId);
-    const r = resolveNewRun(this.home, a.method, a.config, dataset, this.info.hardware);
+    const r = resolveNewRun(this.home, a.method, a.config, dataset, this.hardware);
     if (r.issues.length || !r.config)
       throw new ApiError({
         code: 'invalid',
@@ -692,7 +713,7 @@ export class StudioService {
 
   private startFinetune(a: ArgsOf<'runs.startFinetune'>): RunRecord {
     const on = requireExecutor(this.store, a.on);
-    const r = resolveNewFinetune(this.home, this.store, a, this.info.hardware);
+    const r = resolveNewFinetune(this.home, this.store, a, this.hardware);
     if (r.issues.length || !r.config || !r.val)
       throw new ApiError({
         code: 'invalid',

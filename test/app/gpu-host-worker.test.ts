@@ -3,8 +3,8 @@
  * utilityProcess that must not be used) starts the BUILT engine worker under this machine's plain
  * Node for a webgpu job, over the same protocol as every worker. The GPU probe answers through it,
  * and a tiny pretraining run, supervised by RunManager as in the app, trains one step on webgpu
- * (SwiftShader here): its record names the backend and the adapter (what run detail shows), its
- * loss and checkpoint are recorded. Skips with one line where no adapter can be had; fails under
+ * (SwiftShader here): its record names the backend, the adapter (what run detail shows) and the
+ * adapter asked for, its loss and checkpoint are recorded. Skips with one line where no adapter can be had; fails under
  * CI=true (.ci/run provides SwiftShader).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -73,7 +73,14 @@ describe.skipIf(probe.state !== 'available')('the GPU host runs the built engine
       expect(run.error).toBeNull();
       expect(run).toMatchObject({ status: 'completed', step: 1, totalSteps: 1 });
       if (probe.state !== 'available') throw new Error('unreachable');
-      expect(run.backend).toMatchObject({ name: 'webgpu', device: gpuLine(probe.adapter) });
+      // The adapter as a line and field by field, and what was asked for (no --gpu: Dawn's choice).
+      expect(run.backend).toMatchObject({
+        name: 'webgpu',
+        requested: 'webgpu',
+        device: gpuLine(probe.adapter),
+        adapter: probe.adapter,
+        gpuRequest: { name: process.env.SELFEMD_GPU?.trim() || null, power: probe.adapter.powerPreference },
+      });
       const [loss] = store.getMetrics(run.id, ['loss/total']);
       expect(loss!.points).toHaveLength(1);
       expect(Number.isFinite(loss!.points[0]!.value)).toBe(true);

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MachineDescription } from '../../shared/config/run-defaults';
+import type { RunRecord } from '../../shared/dto';
 import { gpuEnv } from '../../src-main/cli/args';
 import { finetuneOverrides } from '../../src-main/cli/commands/finetune';
 import { pretrainOverrides } from '../../src-main/cli/commands/pretrain';
@@ -21,6 +22,20 @@ const home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-gpu-flags-'));
 // Built first: a stale build would say so on stderr before the command's own one line.
 beforeAll(() => ensureAppBuilt(), 120_000);
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
+
+/** A pretraining asking webgpu for an adapter no GPU has, at the smallest size. */
+const NO_SUCH_GPU = [
+  '--gpu',
+  'NoSuchGPU',
+  '--gpu-power',
+  'low',
+  '--demo-images',
+  '2',
+  '--batch',
+  '2',
+  '--epochs',
+  '1',
+];
 
 describe('--gpu and --gpu-power', () => {
   it('become the run process’s SELFEMD_GPU and SELFEMD_GPU_POWER (low|high, or Dawn’s names)', () => {
@@ -56,21 +71,7 @@ describe('--gpu and --gpu-power', () => {
   });
 
   it('reach the training process: an adapter name no GPU has fails the run, naming it', async () => {
-    const r = await runSelfemd(home, [
-      'pretrain',
-      '--backend',
-      'webgpu',
-      '--gpu',
-      'NoSuchGPU',
-      '--gpu-power',
-      'low',
-      '--demo-images',
-      '2',
-      '--batch',
-      '2',
-      '--epochs',
-      '1',
-    ]);
+    const r = await runSelfemd(home, ['pretrain', '--backend', 'webgpu', ...NO_SUCH_GPU]);
     expect(r.code).not.toBe(0);
     if (/no Vulkan loader/.test(r.err) && process.env.CI !== 'true') {
       console.warn(`gpu-flags.test.ts: the --gpu check skipped, no Vulkan loader here: ${r.err.trim()}`);
@@ -78,6 +79,40 @@ describe('--gpu and --gpu-power', () => {
     }
     expect(r.err).toContain("webgpu: no adapter matches --gpu 'NoSuchGPU'");
   }, 120_000);
+
+  it("the run's record keeps the GPU asked for and what it trained on; runs show prints them", async () => {
+    // auto tries webgpu with the flags (no adapter has that name) and trains on what comes next.
+    const r = await runSelfemd(home, [
+      'pretrain',
+      '--backend',
+      'auto',
+      ...NO_SUCH_GPU,
+      '--width',
+      '4',
+      '--size',
+      '64',
+      '--name',
+      'gpu-asked',
+      '--json',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const { run } = JSON.parse(r.out) as { run: RunRecord };
+    expect(run.backend).toMatchObject({
+      requested: 'auto',
+      gpuRequest: { name: 'NoSuchGPU', power: 'low-power' },
+    });
+    expect(run.backend!.name).not.toBe('webgpu');
+    expect(run.backend!.notes!.some((n) => n.startsWith('webgpu: '))).toBe(true);
+    const shown = await runSelfemd(home, ['runs', 'show', 'gpu-asked']);
+    expect(shown.code, shown.err).toBe(0);
+    expect(shown.out).toContain(`backend: ${run.backend!.name} (TF.js `);
+    expect(shown.out).toMatch(/, asked for auto$/m);
+    expect(shown.out).toMatch(/^GPU asked for: --gpu "NoSuchGPU", low-power$/m);
+    expect(shown.out).toMatch(/^note: webgpu: /m);
+    const bad = await runSelfemd(home, ['runs', 'show']);
+    expect(bad.code).toBe(2);
+    expect(bad.err.trim()).toMatch(/^selfemd runs show: which run\?/);
+  }, 300_000);
 
   it('selfemd info --backend webgpu names the adapter (fallback or not) and its limits', async () => {
     const r = await runSelfemd(home, ['info', '--backend', 'webgpu', '--gpu-power', 'low']);

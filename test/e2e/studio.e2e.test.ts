@@ -29,10 +29,11 @@ const timings: Record<string, number> = {};
 const state: { demoId?: number; runA?: string; runB?: string; stepsA?: number } = {};
 // The demo set is 16 images: 2 batches of 8 per epoch. A step takes ~0.3 s here, and each run must
 // still be running when the test pauses (A) or crashes (B) it: enough steps to leave seconds of margin
-// (B at 6 steps once finished before the crash on a fast CI run).
+// (B at 6 steps once finished before the crash on a fast CI run; at 20 it is stopped after 2 steps
+// with 18 to spare, more than the 5 it checks for).
 const A_EPOCHS = 12;
 const A_STEPS = 2 * A_EPOCHS;
-const B_EPOCHS = 20;
+const B_EPOCHS = 10;
 const B_STEPS = 2 * B_EPOCHS;
 
 const tid = (id: string) => `[data-testid="${id}"]`;
@@ -318,6 +319,14 @@ describe.skipIf(!browserPath)('Self-EMD Studio in a browser', () => {
         .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path')));
       expect(diff).toEqual(expect.arrayContaining(['method', 'optim.epochs']));
       expect(diff).not.toContain('optim.batchSize');
+      // What each run trained on comes from its record, shown whether or not it differs.
+      const trainedOn = await page
+        .locator(`${tid('trained-on')}[data-path="trained on"] td.mono`)
+        .allTextContents();
+      expect(trainedOn.map((t) => t.trim())).toEqual([
+        expect.stringMatching(/^wasm · TF\.js \d/),
+        expect.stringMatching(/^wasm · TF\.js \d/),
+      ]);
       await page.waitForSelector(tid('eval-table'));
       await shot(page, '08-compare');
 

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import type { GpuAdapterInfo } from '../../shared/dto/gpu-adapter';
 
 export function tempHome(prefix = 'selfemd-api-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
@@ -66,3 +67,15 @@ export function pngSize(dataUrl: string): { width: number; height: number } {
   if (buf.toString('ascii', 1, 4) !== 'PNG') throw new Error('not a PNG');
   return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
 }
+
+/** A hardware GPU adapter as the webgpu backend reports one (for records and listings; no GPU needed). */
+export const AMD_ADAPTER: GpuAdapterInfo = {
+  vendor: 'amd',
+  architecture: 'rdna-3',
+  device: '',
+  description: 'AMD Radeon RX 7600',
+  fallback: false,
+  maxBufferSize: 2 ** 31,
+  maxStorageBufferBindingSize: 2 ** 30,
+  powerPreference: 'high-performance',
+};

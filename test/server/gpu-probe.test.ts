@@ -1,33 +1,26 @@
 /**
  * The studio learns whether webgpu runs where it starts runs from a probe (an engine worker asked
  * which adapter it gets): system.info says `probing` until the answer, then lists webgpu with its
- * adapter, sizes `auto` for it, and tells the views (system.changed). A probe whose worker dies or
- * fails is an answer too: unavailable, with the reason.
+ * adapter, sizes `auto` for it, and tells the views (system.changed). The probe starts lazily, once:
+ * opening the studio or answering requests that need no machine description starts no GPU worker.
+ * A probe whose worker dies or fails is an answer too: unavailable, with the reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StudioEvent } from '../../shared/api/events';
 import type { SystemInfo } from '../../shared/api/types';
-import type { GpuAdapterInfo, WebGpuStatus } from '../../shared/dto/gpu-adapter';
+import type { WebGpuStatus } from '../../shared/dto/gpu-adapter';
 import { probeWebGpu } from '../../src-main/jobs/service/hardware';
 import { StudioService } from '../../src-main/jobs/studio-service';
 import type { WorkerMessage } from '../../src-main/jobs/protocol';
 import type { WorkerHandle, WorkerSpawner } from '../../src-main/jobs/worker-process';
-import { tempHome } from './fixtures';
+import { AMD_ADAPTER, tempHome } from './fixtures';
 
-const ADAPTER: GpuAdapterInfo = {
-  vendor: 'amd',
-  architecture: 'rdna-3',
-  device: '',
-  description: 'AMD Radeon RX 7600',
-  fallback: false,
-  maxBufferSize: 2 ** 31,
-  maxStorageBufferBindingSize: 2 ** 30,
-  powerPreference: 'high-performance',
-};
+const ADAPTER = AMD_ADAPTER;
 
 let home: ReturnType<typeof tempHome>;
 let service: StudioService;
 let answer!: (s: WebGpuStatus) => void;
+let probes = 0;
 const events: StudioEvent[] = [];
 
 beforeAll(() => {
@@ -37,7 +30,10 @@ beforeAll(() => {
     transport: 'browser',
     version: 'test',
     seedDemos: false,
-    probeGpu: () => new Promise((resolve) => (answer = resolve)),
+    probeGpu: () => {
+      probes++;
+      return new Promise((resolve) => (answer = resolve));
+    },
   });
   service.on((e) => events.push(e));
 });
@@ -53,9 +49,19 @@ const info = async () => {
 };
 
 describe('the GPU probe in the studio', () => {
+  it('starts no probe at open, nor for requests that need no machine description', async () => {
+    expect(probes).toBe(0);
+    const runs = await service.handle('runs.list', {});
+    expect(runs.ok).toBe(true);
+    expect(probes).toBe(0);
+  });
+
   it('says it is looking, then lists webgpu with its adapter and the sizes auto gets on it', async () => {
     const before = await info();
+    expect(probes).toBe(1);
     expect(before.hardware.webgpu).toEqual({ state: 'probing' });
+    await info();
+    expect(probes).toBe(1);
     expect(before.hardware.backends).not.toContain('webgpu');
     expect(before.recommended.label).not.toMatch(/GPU/);
 
@@ -68,6 +74,7 @@ describe('the GPU probe in the studio', () => {
     const changed = events.filter((e) => e.name === 'system.changed');
     expect(changed).toHaveLength(1);
     expect(changed[0]!.payload).toEqual(after);
+    expect(probes).toBe(1);
   });
 });
 

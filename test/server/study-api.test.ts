@@ -1,14 +1,17 @@
 /**
  * The studies.* API without training: a request that cannot be a study is refused naming its field;
  * an estimate counts the runs and steps the budget plans and says the time is unknown until step
- * times of runs that size were measured here, then gives it from them.
+ * times of runs that size were measured here, then gives it from them. An estimate writes nothing:
+ * its demo splits and paths not imported yet are read, not recorded.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StudioService } from '../../src-main/jobs/studio-service';
 import { runShape } from '../../src-main/jobs/study/study-eta';
 import type { StudyPlan } from '../../src-main/jobs/study/study-plan';
 import { resolveStudyPlan } from '../../src-main/jobs/study/study-plan';
-import { tempHome } from './fixtures';
+import { cocoDataset, imageFolder, tempHome } from './fixtures';
 import { serviceCalls } from './service-calls';
 
 let home: ReturnType<typeof tempHome>;
@@ -53,6 +56,55 @@ describe('studies API', () => {
     });
     expect(file.message).toMatch(/file:\/nowhere\/sup.safetensors: .*\/nowhere\/sup.safetensors/);
     expect(await call('studies.list', {})).toEqual([]);
+  });
+
+  it('estimates without writing to the store: demo splits and unimported paths are only read', async () => {
+    const files = fs.mkdtempSync(path.join(home.dir, '..', 'selfemd-study-api-data-'));
+    try {
+      const photos = await imageFolder(files);
+      const coco = await cocoDataset(files);
+      const stored = () => ({
+        datasets: service.store.listDatasets(),
+        folders: fs.existsSync(path.join(home.dir, 'datasets'))
+          ? fs.readdirSync(path.join(home.dir, 'datasets'))
+          : [],
+      });
+      const before = stored();
+      expect(before.datasets).toEqual([]);
+      const onDemo = await call('studies.estimate', {
+        arms: ['random', 'byol'],
+        seeds: 1,
+        budget: 'smoke',
+        data: demo,
+        backend: 'wasm',
+      });
+      expect(onDemo).toMatchObject({ pretrainRuns: 1, finetuneRuns: 2 });
+      // A path not imported yet: its images are counted (3 readable in the folder, 2 in the COCO file).
+      const onPaths = await call('studies.estimate', {
+        arms: ['random', 'byol'],
+        seeds: 1,
+        budget: 'smoke',
+        data: { unlabeled: photos, train: coco, val: 'demo' },
+        backend: 'wasm',
+        pretrain: { optim: { batchSize: 2 } },
+        finetune: { optim: { batchSize: 2 } },
+        pretrainSteps: 3,
+        finetuneSteps: 2,
+      });
+      expect(onPaths).toMatchObject({ pretrainSteps: 3, finetuneSteps: 2 });
+      expect(stored()).toEqual(before);
+      // The same path given as train and val is refused before anything is recorded, too.
+      const same = await refusal('studies.estimate', {
+        arms: ['random', 'byol'],
+        seeds: 1,
+        budget: 'smoke',
+        data: { unlabeled: 'demo', train: coco, val: coco },
+      });
+      expect(same.message).toMatch(/data.val.*is the train set/);
+      expect(stored()).toEqual(before);
+    } finally {
+      fs.rmSync(files, { recursive: true, force: true });
+    }
   });
 
   it('estimates from measured step times of runs of the same shape, unknown before', async () => {

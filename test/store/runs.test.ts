@@ -4,6 +4,7 @@ import type { StoreChange } from '../../shared/dto/changes';
 import { openStore } from '../../src-main/store/db';
 import { StoreError } from '../../src-main/store/errors';
 import type { ExperimentStore } from '../../src-main/store/experiment-store';
+import { AMD_ADAPTER } from '../server/fixtures';
 import { manualClock, memoryStore, pretrainRun, rawCount, tempDir } from './helpers';
 
 const backend = { name: 'wasm', version: '4.22.0', threads: 2 };
@@ -141,6 +142,35 @@ describe('runs', () => {
       'updateRunStatus: status must be one of queued, running, paused, completed, failed, cancelled, interrupted, got "done"',
     );
     expect(store.getRun(id)).toEqual(done);
+  });
+
+  it('keeps the GPU a run asked for and the adapter it got, and refuses malformed ones naming the field', () => {
+    const id = store.createRun(pretrainRun()).id;
+    const gpu = {
+      name: 'webgpu',
+      version: '4.22.0',
+      threads: 1,
+      requested: 'webgpu',
+      gpuRequest: { name: 'Radeon', power: 'low-power' as const },
+      device: 'amd rdna-3 (driver "AMD Radeon RX 7600"); max buffer 2048 MiB, max storage binding 1024 MiB',
+      adapter: { ...AMD_ADAPTER, powerPreference: 'low-power' as const },
+    };
+    expect(store.updateRunStatus(id, 'running', { backend: gpu }).backend).toEqual(gpu);
+    expect(store.getRun(id).backend).toEqual(gpu);
+    // Dawn's own choice of adapter: no name asked for.
+    const any = { ...gpu, gpuRequest: { name: null, power: 'high-performance' as const } };
+    expect(store.updateRunStatus(id, 'running', { backend: any }).backend).toEqual(any);
+    expect(() =>
+      store.updateRunStatus(id, 'running', {
+        backend: { ...gpu, gpuRequest: { name: 'x', power: 'fast' as never } },
+      }),
+    ).toThrow(/backend\.gpuRequest\.power must be one of high-performance, low-power, got "fast"/);
+    expect(() =>
+      store.updateRunStatus(id, 'running', {
+        backend: { ...gpu, adapter: { ...gpu.adapter, fallback: 'no' as never } },
+      }),
+    ).toThrow(/backend\.adapter\.fallback must be true or false/);
+    expect(store.getRun(id).backend).toEqual(any);
   });
 
   it('records errors, and clears them when a failed run is retried', () => {

@@ -114,7 +114,7 @@ export async function studyCommand(argv: string[]): Promise<void> {
     studio.store.markInterruptedStudies();
     const runner = new StudyRunner(studio.store, studio.manager, {
       home: studio.home,
-      machine: detectHardware(),
+      machine: () => detectHardware(),
       log: (_id, m) => say(m),
     });
     if (request) executorFor('study', studio.store, request.on);

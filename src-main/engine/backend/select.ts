@@ -39,9 +39,12 @@ import {
 } from './wasm-threaded';
 import {
   adapterLine,
+  GPU_POWER_PREFERENCES,
+  gpuRequestLine,
   limitsLine,
   type GpuAdapterInfo,
   type GpuPowerPreference,
+  type GpuRequest,
 } from '../../../shared/dto/gpu-adapter';
 import { releaseWebGpu, setupWebGpu } from './webgpu';
 
@@ -82,6 +85,11 @@ export interface BackendInfo {
   poolsBuffersBySize: boolean;
   /** webgpu: the adapter and its limits; null on other backends. */
   gpu: GpuAdapterInfo | null;
+  /**
+   * The adapter asked of webgpu (gpu / SELFEMD_GPU, gpuPower / SELFEMD_GPU_POWER) when webgpu was a
+   * candidate (`auto` or `webgpu`), whichever backend won; null when it was not.
+   */
+  gpuRequest: GpuRequest | null;
   /** Why earlier candidates were passed over, for `selfemd info` and the run record. */
   notes: string[];
 }
@@ -98,8 +106,6 @@ export interface InitBackendOptions {
   /** Environment to read SELFEMD_BACKEND / SELFEMD_WASM_THREADS / SELFEMD_GPU(_POWER) from (default process.env). */
   env?: Record<string, string | undefined>;
 }
-
-const GPU_POWER: readonly GpuPowerPreference[] = ['high-performance', 'low-power'];
 
 const NATIVE_PACKAGES = {
   'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',
@@ -142,6 +148,7 @@ export async function initBackend(
         ...result,
         cheapHostReads: cheapHostReadsOf(result.choice),
         poolsBuffersBySize: poolsBuffersBySizeOf(result.choice),
+        gpuRequest: order.includes('webgpu') ? { name: gpu.name ?? null, power: gpu.power } : null,
         requested,
         notes,
       };
@@ -173,6 +180,7 @@ export function describeBackend(info: BackendInfo = currentBackend()): string {
     `backend: ${info.choice} (TF.js '${info.tfBackend}' ${info.version}, tfjs ${info.tfjsVersion})` +
       (info.requested !== info.choice ? `, requested ${info.requested}` : ''),
     ...(info.gpu ? [`GPU adapter: ${adapterLine(info.gpu)}`, `GPU limits: ${limitsLine(info.gpu)}`] : []),
+    ...(info.gpuRequest ? [`GPU asked for: ${gpuRequestLine(info.gpuRequest)}`] : []),
     `threads: ${info.threads} (${info.threadsChosenBy})`,
     `SIMD: ${info.simd === null ? 'n/a' : info.simd ? 'yes' : 'no'}`,
   ];
@@ -221,14 +229,17 @@ function resolveGpu(
   const name = options.gpu ?? (env.SELFEMD_GPU?.trim() || undefined);
   const power =
     options.gpuPower ?? ((env.SELFEMD_GPU_POWER?.trim() || 'high-performance') as GpuPowerPreference);
-  if (!GPU_POWER.includes(power))
+  if (!GPU_POWER_PREFERENCES.includes(power))
     throw new Error(
-      `${options.gpuPower ? 'gpuPower' : 'SELFEMD_GPU_POWER'}: '${power}' is not one of ${GPU_POWER.join(', ')}`,
+      `${options.gpuPower ? 'gpuPower' : 'SELFEMD_GPU_POWER'}: '${power}' is not one of ${GPU_POWER_PREFERENCES.join(', ')}`,
     );
   return { name, power, allowFallback: requested === 'webgpu' };
 }
 
-type Partial = Omit<BackendInfo, 'requested' | 'notes' | 'cheapHostReads' | 'poolsBuffersBySize'>;
+type Partial = Omit<
+  BackendInfo,
+  'requested' | 'notes' | 'cheapHostReads' | 'poolsBuffersBySize' | 'gpuRequest'
+>;
 
 async function tryBackend(
   candidate: Resolved,

@@ -2,12 +2,14 @@
  * The one optimizer-step loop every training task runs (pretraining, detector fine-tuning). The
  * task supplies its step and its state; the loop owns what they have in common: polling for
  * pause/cancel between steps, reporting each step, stopping on a non-finite loss, writing and
- * pruning checkpoints, and resuming from one. It never reads a tensor itself (a checkpoint reads
+ * pruning checkpoints, resuming from one, and keeping a GPU backend's buffer pool under its bound
+ * (backend/buffer-pool.ts). It never reads a tensor itself (a checkpoint reads
  * them with `await tensor.data()`), so it runs on backends where synchronous reads throw (WebGPU).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
+import { PooledMemoryBound } from '../backend/buffer-pool';
 import { deviceMemory } from '../backend/device-memory';
 import { epochOfStep } from '../../../shared/metrics/epoch';
 import {
@@ -138,6 +140,8 @@ export async function runTrainingLoop<S extends LoopPosition>(
     hooks.onCheckpoint?.({ step: at.step, epoch: at.epoch, dir: saved.dir, bytes: saved.bytes });
   };
 
+  const poolBound = new PooledMemoryBound();
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
   const startedMs = performance.now();
   const startStep = at.step;
   let lastLoss = NaN;
@@ -165,6 +169,12 @@ export async function runTrainingLoop<S extends LoopPosition>(
     at.step += 1;
     at.epoch = epochOfStep(at.step, stepsPerEpoch);
     lastLoss = outcome.loss;
+    const trim = poolBound.afterStep();
+    if (trim)
+      hooks.onLog?.(
+        `step ${at.step}: pooled GPU memory passed its bound (${mib(trim.allocatedBefore)} > ${mib(trim.boundBytes)}): ` +
+          `released ${trim.freedBuffers} pooled buffers (${mib(trim.freedBytes)}); some tensor shapes change from step to step`,
+      );
 
     const now = Date.now();
     const metrics = [

@@ -10,7 +10,7 @@ import type { DatasetRecord } from '../../../shared/dto';
 import type { DemoSplit } from '../../../shared/api/types';
 import type { ExperimentStore } from '../../store';
 import { readDatasetIndex } from './dataset-index';
-import { importFromPath } from './dataset-import';
+import { importFromPath, readDatasetAt } from './dataset-import';
 import { addDemoDataset } from './demo-datasets';
 
 export type DatasetSource = { demo: { split: DemoSplit; count: number; seed: number } } | { path: string };
@@ -58,4 +58,30 @@ export async function datasetForSource(
   if ('demo' in source) return addDemoDataset(home, store, source.demo);
   if (!fs.existsSync(source.path)) throw new Error(`${source.path}: no such file or folder`);
   return importFromPath(home, store, { path: source.path }, () => undefined);
+}
+
+/** What a plan needs of a source's dataset: its record's id (null when not recorded yet), path and size. */
+export interface SourceDataset {
+  id: number | null;
+  /** The recorded (or would-be recorded) path: a COCO folder's annotation file; null for demo. */
+  path: string | null;
+  imageCount: number;
+}
+
+/**
+ * The dataset of `source` as `datasetForSource` would give it, with nothing written: the record the
+ * store has, else what an import of it would record (the path is read), else the demo split's size.
+ * For estimates, which must leave the store as they found it.
+ */
+export async function describeSource(
+  home: string,
+  store: ExperimentStore,
+  source: DatasetSource,
+): Promise<SourceDataset> {
+  const found = findRecord(home, store, source);
+  if (found) return { id: found.id, path: found.path, imageCount: found.imageCount };
+  if ('demo' in source) return { id: null, path: null, imageCount: source.demo.count };
+  if (!fs.existsSync(source.path)) throw new Error(`${source.path}: no such file or folder`);
+  const read = await readDatasetAt(store, { path: source.path });
+  return { id: null, path: read.input.path ?? null, imageCount: read.input.imageCount };
 }

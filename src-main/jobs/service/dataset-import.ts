@@ -59,12 +59,39 @@ function throttled(progress: ImportProgress): ImportProgress {
   };
 }
 
+/**
+ * A dataset read from its path as an import would record it (its record, index and boxes), with
+ * nothing written: what an estimate needs of a path not imported yet (its image count).
+ */
+export interface ReadDataset {
+  source: string;
+  input: NewDataset;
+  index: DatasetIndex;
+  boxes: DatasetBoxes | null;
+  /** The import's last progress line, e.g. `120 images, 3 skipped`. */
+  summary: string;
+}
+
 export async function importFromPath(
   home: string,
   store: ExperimentStore,
   args: ImportArgs,
   onProgress: ImportProgress,
 ): Promise<DatasetRecord> {
+  const read = await readDatasetAt(store, args, onProgress);
+  const count = read.input.imageCount;
+  onProgress('recording', count, count, 'recording the dataset');
+  const record = recordDataset(home, store, read.source, read.input, read.index, read.boxes);
+  onProgress('done', count, count, read.summary);
+  return record;
+}
+
+/** Reads the dataset at `args.path` (format detected unless given) without recording anything. */
+export async function readDatasetAt(
+  store: ExperimentStore,
+  args: ImportArgs,
+  onProgress: ImportProgress = () => undefined,
+): Promise<ReadDataset> {
   const progress = throttled(onProgress);
   const source = path.resolve(args.path);
   const kind = await kindOf(source);
@@ -101,8 +128,8 @@ export async function importFromPath(
     }
   }
   return format === 'images'
-    ? importImageFolder(home, store, source, name, progress)
-    : importLabelled(home, store, target, format, name, progress, {
+    ? readImageFolder(source, name, progress)
+    : readLabelled(target, format, name, progress, {
         split,
         imageDir: args.imageDir === undefined ? undefined : path.resolve(args.imageDir),
       });
@@ -118,13 +145,7 @@ export function uniqueDatasetName(store: ExperimentStore, name: string): string 
   for (let k = 2; ; k++) if (!taken.has(`${name} (${k})`)) return `${name} (${k})`;
 }
 
-async function importImageFolder(
-  home: string,
-  store: ExperimentStore,
-  dir: string,
-  name: string,
-  progress: ImportProgress,
-): Promise<DatasetRecord> {
+async function readImageFolder(dir: string, name: string, progress: ImportProgress): Promise<ReadDataset> {
   let scan;
   try {
     scan = await scanImageFolderWithReport(dir);
@@ -155,12 +176,9 @@ async function importImageFolder(
     throw failed(
       `${dir}: none of the ${files.length} image files can be read (${skipped[scan.skipped.length]?.reason ?? ''})`,
     );
-  progress('recording', files.length, files.length, 'recording the dataset');
-  const record = recordDataset(
-    home,
-    store,
-    dir,
-    {
+  return {
+    source: dir,
+    input: {
       name,
       kind: 'images',
       path: dir,
@@ -169,11 +187,10 @@ async function importImageFolder(
       categories: [],
       importReport: { skipped },
     },
-    { format: 'selfemd-dataset-index/1', imageRoot: dir, images, categoryCounts: [], demo: null },
-    null,
-  );
-  progress('done', files.length, files.length, `${images.length} images, ${skipped.length} skipped`);
-  return record;
+    index: { format: 'selfemd-dataset-index/1', imageRoot: dir, images, categoryCounts: [], demo: null },
+    boxes: null,
+    summary: `${images.length} images, ${skipped.length} skipped`,
+  };
 }
 
 /**
@@ -228,15 +245,13 @@ function describeProblem(p: ImportProblem, base: string): SkippedFile {
   };
 }
 
-async function importLabelled(
-  home: string,
-  store: ExperimentStore,
+async function readLabelled(
   source: string,
   format: 'coco' | 'voc' | 'yolo',
   name: string,
   progress: ImportProgress,
   importOptions: { split?: string; imageDir?: string },
-): Promise<DatasetRecord> {
+): Promise<ReadDataset> {
   progress('reading', 0, 0, `reading ${format.toUpperCase()} annotations`);
   let result;
   try {
@@ -261,7 +276,6 @@ async function importLabelled(
       'Check that the image files are where the annotations say they are.',
     );
   }
-  progress('recording', dataset.images.length, dataset.images.length, 'recording the dataset');
   const imageRoot = commonFolder(dataset.images.map((im) => im.file));
   const perImage = new Map<number, number>();
   const perCategory = new Map<number, { count: number; images: Set<number> }>();
@@ -294,11 +308,9 @@ async function importLabelled(
   const boxesOf = new Map(dataset.images.map((im) => [im.id, [] as DatasetBoxes['images'][number]]));
   for (const a of dataset.annotations)
     boxesOf.get(a.imageId)?.push([...a.bbox, a.categoryId, a.clipped ? 1 : 0]);
-  const record = recordDataset(
-    home,
-    store,
+  return {
     source,
-    {
+    input: {
       name,
       kind: format,
       path: source,
@@ -309,13 +321,7 @@ async function importLabelled(
       split: importOptions.split ?? null,
     },
     index,
-    { format: 'selfemd-dataset-boxes/1', images: dataset.images.map((im) => boxesOf.get(im.id)!) },
-  );
-  progress(
-    'done',
-    dataset.images.length,
-    dataset.images.length,
-    `${dataset.images.length} images, ${dataset.annotations.length} objects, ${report.length} report entries`,
-  );
-  return record;
+    boxes: { format: 'selfemd-dataset-boxes/1', images: dataset.images.map((im) => boxesOf.get(im.id)!) },
+    summary: `${dataset.images.length} images, ${dataset.annotations.length} objects, ${report.length} report entries`,
+  };
 }

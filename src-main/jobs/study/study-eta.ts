@@ -11,7 +11,7 @@ import type { StudyEstimate } from '../../../shared/api/types';
 import { TREND_LOSS_KEY } from '../../../shared/metrics/learning-trend';
 import type { RunRecord, StudyRunLink } from '../../../shared/dto';
 import type { ExperimentStore } from '../../store';
-import type { StudyPlan } from './study-plan';
+import type { StudyPlan, StudyPlanPreview } from './study-plan';
 
 /** Median seconds between consecutive loss points of a run; null with fewer than two. */
 export function secondsPerStep(store: ExperimentStore, runId: string): number | null {
@@ -53,7 +53,7 @@ export function measuredStepTimes(store: ExperimentStore, backend: string): Map<
 /** The estimate of a plan's remaining work (all of it for a new study; `links` are a study's runs so far). */
 export function estimateStudy(
   store: ExperimentStore,
-  plan: StudyPlan,
+  plan: StudyPlan | StudyPlanPreview,
   backend: string,
   links: StudyRunLink[] = [],
 ): StudyEstimate {

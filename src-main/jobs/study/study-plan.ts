@@ -28,10 +28,14 @@ import {
   type StudyBudget,
 } from '../../../shared/config/study';
 import { ConfigError, mergeDefaults } from '../../../shared/config/validation';
-import type { DatasetRecord } from '../../../shared/dto';
 import type { StudyRequest } from '../../../shared/api/types';
 import type { ExperimentStore } from '../../store';
-import { datasetForSource, type DatasetSource } from '../service/dataset-for-source';
+import {
+  datasetForSource,
+  describeSource,
+  type DatasetSource,
+  type SourceDataset,
+} from '../service/dataset-for-source';
 import { describeWeightsFile } from '../service/weights-file';
 
 export interface PlannedArm {
@@ -77,12 +81,43 @@ const isAbsoluteOrDemo = (p: string) => p === 'demo' || path.isAbsolute(p);
 /** Epochs that give `steps` optimizer steps when an epoch is `perEpoch` steps. */
 const epochsFor = (steps: number, perEpoch: number) => steps / perEpoch;
 
-export async function resolveStudyPlan(
+/** A plan resolved for an estimate: the same, but a dataset not recorded yet has no id (null). */
+export type StudyPlanPreview = Omit<StudyPlan, 'datasets'> & {
+  datasets: { unlabeled: number | null; train: number | null; val: number | null };
+};
+
+/** The plan a study records and runs: a source without a dataset record gets one (an import, a demo split). */
+export function resolveStudyPlan(
   home: string,
   store: ExperimentStore,
   machine: MachineDescription,
   req: StudyRequest,
 ): Promise<StudyPlan> {
+  return planStudy(machine, req, (source) => datasetForSource(home, store, source));
+}
+
+/** The same plan with nothing written to the store (studies.estimate): unrecorded sources are only read. */
+export function previewStudyPlan(
+  home: string,
+  store: ExperimentStore,
+  machine: MachineDescription,
+  req: StudyRequest,
+): Promise<StudyPlanPreview> {
+  return planStudy(machine, req, (source) => describeSource(home, store, source));
+}
+
+async function planStudy<D extends SourceDataset>(
+  machine: MachineDescription,
+  req: StudyRequest,
+  datasetOf: (source: DatasetSource) => Promise<D>,
+): Promise<Omit<StudyPlan, 'datasets'> & { datasets: { unlabeled: D['id']; train: D['id']; val: D['id'] } }> {
+  const record = async (which: string, source: DatasetSource): Promise<D> => {
+    try {
+      return await datasetOf(source);
+    } catch (e) {
+      throw new ConfigError([{ path: `data.${which}`, message: (e as Error).message }]);
+    }
+  };
   const problem = (field: string, message: string) => new ConfigError([{ path: field, message }]);
   if (!(STUDY_BUDGETS as readonly string[]).includes(req.budget))
     throw problem('budget', `must be one of ${STUDY_BUDGETS.join(', ')}`);
@@ -109,8 +144,6 @@ export async function resolveStudyPlan(
   });
   let sharedPretrain = resolvePretrainConfig(withRunDefaults('pretrain', machine, pretrainRequested));
   const unlabeled = await record(
-    home,
-    store,
     'unlabeled',
     data.unlabeled === 'demo'
       ? { demo: { split: 'train', count: sharedPretrain.data.demoImages, seed: 0 } }
@@ -141,7 +174,7 @@ export async function resolveStudyPlan(
   });
 
   // ---- fine-tuning: the resolved recipe, the budget's sizes, the study's backbone, the data
-  const dataFields = (which: 'train' | 'val', d: DatasetRecord) =>
+  const dataFields = (which: 'train' | 'val', d: SourceDataset) =>
     data[which] === 'demo' ? { [which]: 'demo' } : { [which]: d.path };
   const finetuneRequested = mergeDefaults(mergeDefaults(budget.finetune, req.finetune ?? {}), {
     ...backend,
@@ -156,18 +189,19 @@ export async function resolveStudyPlan(
     demo: { split, count, seed: finetune.data.demoSeed },
   });
   const train = await record(
-    home,
-    store,
     'train',
     data.train === 'demo' ? demoSource('train', finetune.data.demoTrain) : { path: data.train },
   );
   const val = await record(
-    home,
-    store,
     'val',
     data.val === 'demo' ? demoSource('val', finetune.data.demoVal) : { path: data.val },
   );
-  if (train.id === val.id) throw problem('data.val', 'is the train set: evaluate on held-out images');
+  // Unrecorded sources (an estimate's) are told apart by path: a recorded one would have been found.
+  const sameData =
+    train.id !== null || val.id !== null
+      ? train.id === val.id
+      : train.path !== null && train.path === val.path;
+  if (sameData) throw problem('data.val', 'is the train set: evaluate on held-out images');
   finetune = mergeDefaults(finetune, {
     data: { ...dataFields('train', train), ...dataFields('val', val) },
   }) as FinetuneConfig;
@@ -197,17 +231,4 @@ export async function resolveStudyPlan(
     bootstrap: { replicates: req.replicates ?? DEFAULT_REPLICATES, seed: 0 },
     ...(req.on && req.on !== 'local' ? { on: req.on } : {}),
   };
-}
-
-async function record(
-  home: string,
-  store: ExperimentStore,
-  which: string,
-  source: DatasetSource,
-): Promise<DatasetRecord> {
-  try {
-    return await datasetForSource(home, store, source);
-  } catch (e) {
-    throw new ConfigError([{ path: `data.${which}`, message: (e as Error).message }]);
-  }
 }

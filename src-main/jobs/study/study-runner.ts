@@ -30,7 +30,8 @@ export type StudyLog = (studyId: string, message: string) => void;
 
 export interface StudyRunnerOptions {
   home: string;
-  machine: MachineDescription;
+  /** What this machine trains with, when a study is planned (the studio's changes once its GPU probe answers). */
+  machine: () => MachineDescription;
   spawner?: WorkerSpawner;
   log?: StudyLog;
 }
@@ -65,7 +66,7 @@ export class StudyRunner {
 
   /** Resolves the request (throws ConfigError naming bad fields), records the study and starts driving it. */
   async start(req: StudyRequest): Promise<StudyRecord> {
-    const plan = await resolveStudyPlan(this.options.home, this.store, this.options.machine, req);
+    const plan = await resolveStudyPlan(this.options.home, this.store, this.options.machine(), req);
     const study = this.store.createStudy({
       name: req.name?.trim() || `${plan.arms.map((a) => a.name).join(' vs ')} (${plan.budget})`,
       config: plan,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { GPU_POWER_PREFERENCES, type GpuAdapterInfo } from '../../../shared/dto/gpu-adapter';
 import type { JsonObject } from '../../../shared/dto/json';
 import {
   RUN_KINDS,
@@ -103,11 +104,51 @@ function checkBackend(where: string, v: unknown): BackendInfo {
   };
   if (o.threads !== undefined) backend.threads = int(where, 'backend.threads', o.threads, 1);
   if (o.device !== undefined) backend.device = text(where, 'backend.device', o.device);
+  if (o.adapter !== undefined) backend.adapter = checkAdapter(where, o.adapter);
+  if (o.requested !== undefined) backend.requested = text(where, 'backend.requested', o.requested);
+  if (o.gpuRequest !== undefined) {
+    const r = record(where, 'backend.gpuRequest', o.gpuRequest);
+    backend.gpuRequest = {
+      name: optText(where, 'backend.gpuRequest.name', r.name),
+      power: oneOf(where, 'backend.gpuRequest.power', r.power, GPU_POWER_PREFERENCES),
+    };
+  }
   if (o.notes !== undefined)
     backend.notes = list(where, 'backend.notes', o.notes).map((n, i) =>
       text(where, `backend.notes[${i}]`, n),
     );
   return backend;
+}
+
+function checkAdapter(where: string, v: unknown): GpuAdapterInfo {
+  const o = record(where, 'backend.adapter', v);
+  // Drivers may leave the device and description empty: those two may be ''.
+  const maybeEmpty = (field: 'device' | 'description') => {
+    if (typeof o[field] !== 'string')
+      throw invalid(where, `backend.adapter.${field}`, 'must be a string', o[field]);
+    return o[field];
+  };
+  if (typeof o.fallback !== 'boolean')
+    throw invalid(where, 'backend.adapter.fallback', 'must be true or false', o.fallback);
+  return {
+    vendor: text(where, 'backend.adapter.vendor', o.vendor),
+    architecture: text(where, 'backend.adapter.architecture', o.architecture),
+    device: maybeEmpty('device'),
+    description: maybeEmpty('description'),
+    fallback: o.fallback,
+    maxBufferSize: int(where, 'backend.adapter.maxBufferSize', o.maxBufferSize),
+    maxStorageBufferBindingSize: int(
+      where,
+      'backend.adapter.maxStorageBufferBindingSize',
+      o.maxStorageBufferBindingSize,
+    ),
+    powerPreference: oneOf(
+      where,
+      'backend.adapter.powerPreference',
+      o.powerPreference,
+      GPU_POWER_PREFERENCES,
+    ),
+  };
 }
 
 export interface MarkInterruptedOptions {
