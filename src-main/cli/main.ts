@@ -32,7 +32,7 @@ const USAGE: Record<string, string> = {
     the online backbone (torchvision names in safetensors); RUN: id, unique id prefix or name`,
   transport: `selfemd transport RUN --image A|demo:N [--image B] [--out PREFIX] [--seed N] [--step N] [--grid 7|5|3]
     transport plan of two random crops: JSON + PNG (Fig. 5); RUN: id, unique id prefix or name`,
-  finetune: `selfemd finetune --detector retinanet|faster-rcnn --init RUN|FILE|random --train DATASET --val DATASET
+  finetune: `selfemd finetune --detector retinanet|faster-rcnn|mask-rcnn --init RUN|FILE|random --train DATASET --val DATASET
                  [--size PX] [--epochs N] [--batch N] [--lr X] [--backbone B] [--width N] [--norm N]
                  [--freeze-at N] [--fpn-channels N] [--box-loss L] [--seed N] [--backend B]
                  [--demo-train N] [--demo-val N] [--demo-size PX] [--eval-every N] [--checkpoint-every N]
