@@ -1,5 +1,6 @@
 /**
- * The built-in demo dataset: deterministic, cluttered, non-iconic multi-object scenes with COCO boxes.
+ * The built-in demo dataset: deterministic, cluttered, non-iconic multi-object scenes with COCO boxes
+ * and instance masks (each object's visible pixels).
  *
  * Self-EMD's point is pretraining on scene images (COCO) rather than iconic object-centric ones
  * (ImageNet), so the demo must look like that: textured backgrounds with distractor strokes, 3–10
@@ -13,6 +14,9 @@
  */
 import sharp from 'sharp';
 import type { RawImage } from './raw-image';
+import type { CocoRle } from './masks/mask-types';
+import { encodeLabelMap } from './masks/rle';
+import { compressCounts } from './masks/rle-string';
 import { Rng } from './rng';
 
 export const DEMO_CATEGORIES = [
@@ -41,6 +45,8 @@ export interface DemoCocoAnnotation {
   bbox: [number, number, number, number];
   /** Visible pixels (after occlusion by later objects and clipping to the image). */
   area: number;
+  /** The visible pixels themselves (those counted in `area`), as a compressed COCO RLE. */
+  segmentation: CocoRle;
   iscrowd: 0;
 }
 
@@ -548,8 +554,13 @@ function checkOptions({ count, size, seed }: DemoSceneOptions): void {
 /** One demo scene: the pixels and the annotated objects (`bbox` set) of scene `index` of a stream. */
 export interface DemoScene {
   image: RawImage;
-  /** COCO boxes [x, y, w, h], categories and visible areas of the annotated objects. */
-  annotations: { category: number; bbox: [number, number, number, number]; area: number }[];
+  /** COCO boxes [x, y, w, h], categories, visible areas and visible masks of the annotated objects. */
+  annotations: {
+    category: number;
+    bbox: [number, number, number, number];
+    area: number;
+    segmentation: CocoRle;
+  }[];
 }
 
 /**
@@ -569,10 +580,21 @@ export function generateDemoScene(
   for (let attempt = 0; !scene.objects.some((o) => o.annotated) && attempt < 20; attempt++)
     scene = renderDemoScene(rng, size, scratch);
   const id = `demo/${stream}/${String(index + 1).padStart(6, '0')}`;
+  // each object's mask is where it is the topmost: the pixels its visibleArea and bbox count
+  const masks = encodeLabelMap(scene.owner, size, size, scene.objects.length);
   return {
     image: { id, width: size, height: size, data: scene.data },
-    annotations: scene.objects.flatMap((o) =>
-      o.annotated && o.bbox ? [{ category: o.category, bbox: o.bbox, area: o.visibleArea }] : [],
+    annotations: scene.objects.flatMap((o, k) =>
+      o.annotated && o.bbox
+        ? [
+            {
+              category: o.category,
+              bbox: o.bbox,
+              area: o.visibleArea,
+              segmentation: { size: [size, size], counts: compressCounts(masks[k]!.counts) },
+            },
+          ]
+        : [],
     ),
   };
 }
@@ -600,6 +622,7 @@ export function generateDemoScenes(options: DemoSceneOptions): DemoScenes {
         category_id: a.category,
         bbox: a.bbox,
         area: a.area,
+        segmentation: a.segmentation,
         iscrowd: 0,
       });
   }

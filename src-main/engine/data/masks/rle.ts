@@ -31,6 +31,40 @@ export function encodeMask(mask: BinaryMask): Rle {
   return { size: [h, w], counts };
 }
 
+/**
+ * One RLE per label 0..labels-1 of a label map (row-major, e.g. the topmost object at each pixel or an
+ * instance-index PNG) in a single column-major pass; values outside 0..labels-1 belong to none.
+ */
+export function encodeLabelMap(map: ArrayLike<number>, height: number, width: number, labels: number): Rle[] {
+  const counts: number[][] = Array.from({ length: labels }, () => []);
+  // per label: index of the first pixel of its current run and whether that run is foreground
+  const runStart = new Float64Array(labels);
+  const inside = new Uint8Array(labels);
+  for (let x = 0, p = 0; x < width; x++) {
+    for (let y = 0; y < height; y++, p++) {
+      const l = map[y * width + x]!;
+      // a label's state changes only where it starts or stops: at most two labels per pixel
+      const prev = y > 0 ? map[(y - 1) * width + x]! : x > 0 ? map[(height - 1) * width + x - 1]! : -1;
+      if (l === prev) continue;
+      if (l >= 0 && l < labels && !inside[l]) {
+        counts[l]!.push(p - runStart[l]!);
+        runStart[l] = p;
+        inside[l] = 1;
+      }
+      if (prev >= 0 && prev < labels && inside[prev]) {
+        counts[prev]!.push(p - runStart[prev]!);
+        runStart[prev] = p;
+        inside[prev] = 0;
+      }
+    }
+  }
+  const n = height * width;
+  return counts.map((c, l) => {
+    c.push(n - runStart[l]!);
+    return { size: [height, width], counts: c };
+  });
+}
+
 /** Sum of the counts; a well-formed RLE covers exactly height * width pixels. */
 export function rleLength(rle: Rle): number {
   let n = 0;
