@@ -54,7 +54,7 @@ const USAGE: Record<string, string> = {
     of mean ± sd per arm and paired differences to byol and random with bootstrap 95 % intervals;
     arms: random, byol, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH; Ctrl-C pauses`,
   predict: `selfemd predict RUN --image FILE [--out FILE.png] [--min-score X] [--backend B]
-    a fine-tuned run's boxes as JSON and drawn on a PNG; RUN: run folder, id, unique id prefix or name`,
+    a fine-tuned run’s boxes (and masks, for mask-rcnn) as JSON and drawn on a PNG; RUN: run folder, id, unique id prefix or name`,
   eval: `selfemd eval --gt GT.json --dt DETECTIONS.json [--json]
     COCO bbox stats (the 12 of pycocotools) and VOC AP50`,
   import: `selfemd import PATH [--format auto|images|coco|voc|yolo] [--images DIR] [--split S] [--name S] [--json]

@@ -26,6 +26,8 @@ export interface DetectionEvaluation {
   perCategory: Record<string, CocoCategoryResult & { name: string }>;
   /** VOC (area) AP at IoU 0.5 per category name, and its mean. */
   voc: { mAP: number; perClass: Record<string, number> };
+  /** Mask detectors: COCO's segm evaluation of the detections' masks (the same 12 stats). */
+  segm?: { stats: number[]; perCategory: Record<string, CocoCategoryResult & { name: string }> };
   detections: CocoDetection[];
 }
 
@@ -134,15 +136,17 @@ export function scoreDetections(
   detections: CocoDetection[],
   options: Pick<CocoEvalOptions, 'lastMaxDetOnly'> = {},
 ): DetectionEvaluation {
-  const coco = evaluateCoco(dataset.coco, detections, options);
+  const cocoOptions = options;
+  const coco = evaluateCoco(dataset.coco, detections, cocoOptions);
   const names = new Map(dataset.coco.categories.map((c) => [c.id, c.name]));
-  const perCategory = Object.fromEntries(
-    Object.entries(coco.perCategory).map(([id, r]) => [id, { ...r, name: names.get(Number(id)) ?? id }]),
-  );
+  const named = (perCategory: Record<string, CocoCategoryResult>) =>
+    Object.fromEntries(
+      Object.entries(perCategory).map(([id, r]) => [id, { ...r, name: names.get(Number(id)) ?? id }]),
+    );
   const voc = vocEvalCoco(dataset.coco, detections);
   return {
     stats: coco.stats,
-    perCategory,
+    perCategory: named(coco.perCategory),
     voc: {
       mAP: voc.mAP,
       perClass: Object.fromEntries(Object.entries(voc.perClass).map(([k, v]) => [k, v.ap])),

@@ -2,12 +2,15 @@
  * Mask R-CNN's pieces against hand-built cases: the mask targets (crop of the ground-truth mask to
  * the RoI, resize, mirror), pasting a mask back into the image, and the mask loss — its value
  * against binary cross-entropy computed in JS on the matched class only, and its gradient against
- * finite differences.
+ * finite differences; and the mask head's torchvision names on export.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig } from '../../../shared/config/finetune';
 import { initBackend } from '../../../src-main/engine/backend/select';
+import { createDetector } from '../../../src-main/engine/detection/registry';
+import { detectorToTorchvisionTensors } from '../../../src-main/engine/export/detector-torchvision';
+import { createBackbone } from '../../../src-main/engine/models/registry';
 import type { BinaryMask } from '../../../src-main/engine/data/masks/mask-types';
 import { createMaskBranch, type Pooler } from '../../../src-main/engine/detection/mask-rcnn/mask-branch';
 import { maskTargets, placeMask } from '../../../src-main/engine/detection/mask-rcnn/mask-targets';
@@ -169,5 +172,41 @@ describe('mask loss', () => {
     }
     tf.dispose([features, ...Object.values(grads)]);
     branch.dispose();
+  });
+});
+
+describe('torchvision export of the mask head', () => {
+  it('writes MaskRCNNHeads / MaskRCNNPredictor names and shapes, a zero background mask first', async () => {
+    const K = 2;
+    const config = resolveFinetuneConfig({
+      detector: 'mask-rcnn',
+      backbone: { name: 'resnet18', baseWidth: 4 },
+      fpn: { channels: 8 },
+      roiHeads: { fcDim: 8 },
+      roiMaskHead: { numConv: 2, convDim: 6 },
+    });
+    const det = createDetector(config, createBackbone('resnet18', { baseWidth: 4 }), K);
+    const { tensors } = await detectorToTorchvisionTensors(det, config);
+    const shapes = Object.fromEntries(
+      tensors.filter((t) => t.name.includes('mask_')).map((t) => [t.name, t.shape]),
+    );
+    expect(shapes).toEqual({
+      'roi_heads.mask_head.0.0.weight': [6, 8, 3, 3],
+      'roi_heads.mask_head.0.0.bias': [6],
+      'roi_heads.mask_head.1.0.weight': [6, 6, 3, 3],
+      'roi_heads.mask_head.1.0.bias': [6],
+      'roi_heads.mask_predictor.conv5_mask.weight': [6, 6, 2, 2],
+      'roi_heads.mask_predictor.conv5_mask.bias': [6],
+      'roi_heads.mask_predictor.mask_fcn_logits.weight': [K + 1, 6, 1, 1],
+      'roi_heads.mask_predictor.mask_fcn_logits.bias': [K + 1],
+    });
+    const logits = tensors.find((t) => t.name === 'roi_heads.mask_predictor.mask_fcn_logits.weight')!;
+    const ours = det.parts.get('roi_mask_head')!.params.get('mask_head.predictor.weight')!.dataSync();
+    const data = logits.data as Float32Array;
+    expect(Array.from(data.subarray(0, 6))).toEqual([0, 0, 0, 0, 0, 0]);
+    // class k's row is our output channel k ([1, 1, in, out] → [out, in, 1, 1])
+    for (let k = 0; k < K; k++)
+      for (let i = 0; i < 6; i++) expect(data[(k + 1) * 6 + i]).toBe(ours[i * K + k]);
+    det.dispose();
   });
 });
