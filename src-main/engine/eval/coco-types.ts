@@ -3,6 +3,7 @@
  * the detection-result entries of a COCO results file. Boxes are [x, y, w, h] in pixels, continuous
  * coordinates (the top-left corner of the image is (0, 0)).
  */
+import type { CocoRle, InstanceSegmentation } from '../data/masks/mask-types';
 
 export type CocoBox = [number, number, number, number];
 
@@ -22,6 +23,8 @@ export interface CocoAnnotation {
   area: number;
   /** 1 for a crowd region; pycocotools treats a missing field as 0 here (it would fail instead). */
   iscrowd?: number;
+  /** Polygons or RLE; required by the segm evaluation, unused by bbox. */
+  segmentation?: InstanceSegmentation;
 }
 
 export interface CocoCategory {
@@ -42,4 +45,6 @@ export interface CocoDetection {
   category_id: number;
   bbox: CocoBox;
   score: number;
+  /** The detected mask (COCO results format: RLE, counts a compressed string), for segm evaluation. */
+  segmentation?: CocoRle;
 }
