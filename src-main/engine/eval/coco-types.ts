@@ -23,7 +23,7 @@ export interface CocoAnnotation {
   area: number;
   /** 1 for a crowd region; pycocotools treats a missing field as 0 here (it would fail instead). */
   iscrowd?: number;
-  /** The instance mask (polygons, or RLE for crowd regions), when the dataset has masks. */
+  /** Polygons or RLE; required by the segm evaluation, unused by bbox. */
   segmentation?: InstanceSegmentation;
 }
 
@@ -45,6 +45,6 @@ export interface CocoDetection {
   category_id: number;
   bbox: CocoBox;
   score: number;
-  /** Mask detectors: the detection's mask in the image, as RLE (compressed counts, as pycocotools writes). */
+  /** The detected mask (COCO results format: RLE, counts a compressed string), for segm evaluation. */
   segmentation?: CocoRle;
 }

@@ -1,8 +1,10 @@
 /**
- * COCO bounding-box evaluation, reproducing pycocotools' COCO.loadRes + COCOeval(iouType='bbox')
- * evaluate() / accumulate() / summarize() step for step, so that numbers are comparable with
- * published ones. Written from a reading of cocoapi's PythonAPI/pycocotools (cocoeval.py, coco.py)
- * and common/maskApi.c (bbIou). Behaviours kept on purpose because pycocotools has them:
+ * COCO bounding-box and instance-mask evaluation, reproducing pycocotools' COCO.loadRes +
+ * COCOeval(iouType='bbox' | 'segm') evaluate() / accumulate() / summarize() step for step, so that
+ * numbers are comparable with published ones. Written from a reading of cocoapi's
+ * PythonAPI/pycocotools (cocoeval.py, coco.py) and common/maskApi.c (bbIou, rleIou). The two IoU
+ * types share everything but the IoU and the detections' area (segm: the mask's, see
+ * `dtAreaFromBox`). Behaviours kept on purpose because pycocotools has them:
  *
  * - detections get ids 1..N in input order (loadRes) and area = w*h of their box;
  * - a ground truth's `ignore` field is overwritten by `iscrowd` in _prepare, so only crowd and the
@@ -19,9 +21,19 @@
  *   (searchsorted 'left'); recall thresholds beyond the last point get precision 0;
  * - -1 marks settings without any non-ignored gt and is excluded from the means.
  *
+ * - segm: masks are RLEs (polygons rasterised as rleFrPoly on the image's height x width, and merged);
+ *   mask IoU is computed only where the masks' boxes overlap (rleIou runs bbIou first), is -1 (never
+ *   a match) between masks of different sizes, and against a crowd gt divides by the detection's area;
+ *   a detection without a mask is its box as a polygon (loadRes writes one), and so, with a warning, is
+ *   a gt without one (where pycocotools fails).
+ *
  * Detections on images absent from the ground truth make loadRes assert; here they are dropped and
  * listed in `warnings` instead. Pure TypeScript: no Node, no TF.js.
  */
+import { rleIou } from '../data/masks/mask-iou';
+import { polygonToRle } from '../data/masks/polygon';
+import { rleArea, rleToBbox, type Rle } from '../data/masks/rle';
+import { segmentationToRle, toPlainRle } from '../data/masks/segmentation';
 import type { CocoAnnotation, CocoBox, CocoDataset, CocoDetection } from './coco-types';
 
 export const COCO_STAT_NAMES = [
@@ -41,7 +53,11 @@ export const COCO_STAT_NAMES = [
 
 export type CocoAreaLabel = 'all' | 'small' | 'medium' | 'large';
 
+/** What is compared: boxes, or instance masks (`segmentation` of gts and detections). */
+export type CocoIouType = 'bbox' | 'segm';
+
 export interface CocoEvalParams {
+  iouType: CocoIouType;
   imgIds: number[];
   catIds: number[];
   iouThrs: number[];
@@ -52,6 +68,14 @@ export interface CocoEvalParams {
 }
 
 export interface CocoEvalOptions {
+  /** 'bbox' (default) or 'segm'. */
+  iouType?: CocoIouType;
+  /**
+   * segm only: bucket detections by their box's area instead of their mask's. pycocotools' loadRes
+   * does this when the results' first entry has a `bbox` (which is why detectron2 drops `bbox` from
+   * segm results); set it to reproduce pycocotools on such a results file. Default false.
+   */
+  dtAreaFromBox?: boolean;
   /** Evaluate only these images (pycocotools params.imgIds). Default: every gt image. */
   imgIds?: number[];
   /** Evaluate only these categories (params.catIds). Default: every gt category. */
@@ -95,8 +119,9 @@ function linspace(start: number, stop: number, num: number): number[] {
   return out;
 }
 
-export function defaultCocoParams(): CocoEvalParams {
+export function defaultCocoParams(iouType: CocoIouType = 'bbox'): CocoEvalParams {
   return {
+    iouType,
     imgIds: [],
     catIds: [],
     // np.round((0.95 - .5) / .05) + 1 = 10 and np.round((1.00 - .0) / .01) + 1 = 101
@@ -154,6 +179,8 @@ interface Gt {
   bbox: CocoBox;
   area: number;
   crowd: boolean;
+  /** segm: the mask and its box (rleToBbox), which rleIou compares first. */
+  mask?: Mask;
 }
 
 interface Dt {
@@ -161,6 +188,29 @@ interface Dt {
   bbox: CocoBox;
   area: number;
   score: number;
+  mask?: Mask;
+}
+
+interface Mask {
+  rle: Rle;
+  box: CocoBox;
+}
+
+const maskOf = (rle: Rle): Mask => ({ rle, box: rleToBbox(rle) });
+
+/** A box [x, y, w, h] as the four-point polygon loadRes gives a result without a segmentation. */
+function boxMask(b: CocoBox, height: number, width: number): Rle {
+  const [x1, y1] = b;
+  const x2 = b[0] + b[2];
+  const y2 = b[1] + b[3];
+  return polygonToRle([x1, y1, x1, y2, x2, y2, x2, y1], height, width);
+}
+
+/** maskApi.c rleIou for one pair: bbIou of the masks' boxes first, -1 across sizes. */
+function segmIou(dt: Mask, gt: Mask, crowd: boolean): number {
+  if (cocoBoxIou(dt.box, gt.box, crowd) <= 0) return 0;
+  if (dt.rle.size[0] !== gt.rle.size[0] || dt.rle.size[1] !== gt.rle.size[1]) return -1;
+  return rleIou(dt.rle, gt.rle, crowd);
 }
 
 /** One (image, category) pair: its gts, its score-sorted and truncated detections, their IoUs. */
@@ -270,7 +320,8 @@ export function evaluateCoco(
   opts: CocoEvalOptions = {},
 ): CocoEvalResult {
   const warnings: string[] = [];
-  const p = defaultCocoParams();
+  const segm = (opts.iouType ?? 'bbox') === 'segm';
+  const p = defaultCocoParams(opts.iouType);
   p.imgIds = sortedUnique(opts.imgIds ?? gt.images.map((im) => im.id));
   p.catIds = sortedUnique(opts.catIds ?? gt.categories.map((c) => c.id));
   const { iouThrs, recThrs, areaRng } = p;
@@ -320,6 +371,35 @@ export function evaluateCoco(
   };
   let missingArea = 0;
   let zeroIdGts = 0;
+  // segm: image sizes for rasterising polygons (annToRLE reads them from the image entry)
+  const imageSize = new Map(gt.images.map((im) => [im.id, [im.height, im.width] as const]));
+  const sizeOf = (imageId: number, what: string): [number, number] => {
+    const [h, w] = imageSize.get(imageId) ?? [];
+    if (!(typeof h === 'number' && h > 0 && typeof w === 'number' && w > 0))
+      throw new Error(
+        `segm evaluation: image ${imageId} has no width and height (needed to rasterise ${what})`,
+      );
+    return [h, w];
+  };
+  let gtWithoutMask = 0;
+  let badGtMasks = 0;
+  const gtMask = (ann: CocoAnnotation): Mask => {
+    const seg = ann.segmentation;
+    if (seg === undefined || (Array.isArray(seg) && seg.length === 0)) {
+      gtWithoutMask++;
+      return maskOf(boxMask(ann.bbox, ...sizeOf(ann.image_id, `the box of annotation ${ann.id}`)));
+    }
+    try {
+      // an RLE keeps its own size (a size unlike the detections' gives IoU -1, as in pycocotools)
+      if (!Array.isArray(seg)) return maskOf(toPlainRle(seg));
+      return maskOf(segmentationToRle(seg, ...sizeOf(ann.image_id, `annotation ${ann.id}`)));
+    } catch (err) {
+      if ((err as Error).message.startsWith('segm evaluation')) throw err;
+      badGtMasks++;
+      const [h, w] = imageSize.get(ann.image_id) ?? [0, 0];
+      return maskOf({ size: [h ?? 0, w ?? 0], counts: [(h ?? 0) * (w ?? 0)] });
+    }
+  };
   const refs = p.imgIds.flatMap((id) => imgToAnns.get(id) ?? []);
   for (const ref of refs) {
     if (!catIndex.has(ref.category_id)) continue;
@@ -333,8 +413,24 @@ export function evaluateCoco(
       missingArea++;
     }
     if (ann.id === 0) zeroIdGts++;
-    push(gtCells, i2 * K + k, { id: ann.id, bbox: ann.bbox, area, crowd: Boolean(ann.iscrowd) });
+    push(gtCells, i2 * K + k, {
+      id: ann.id,
+      bbox: ann.bbox,
+      area,
+      crowd: Boolean(ann.iscrowd),
+      ...(segm ? { mask: gtMask(ann) } : {}),
+    });
   }
+  if (segm && gtWithoutMask > 0 && gtWithoutMask === refs.length)
+    throw new Error(
+      `segm evaluation needs instance masks: none of the ${refs.length} evaluated ground-truth annotations has a segmentation`,
+    );
+  if (gtWithoutMask > 0)
+    warnings.push(
+      `${gtWithoutMask} ground-truth annotations have no segmentation: their box is used as their mask (pycocotools would fail)`,
+    );
+  if (badGtMasks > 0)
+    warnings.push(`${badGtMasks} ground-truth annotations have a malformed RLE: evaluated as empty masks`);
   if (missingArea > 0)
     warnings.push(`${missingArea} ground-truth annotations have no numeric area: used w*h of the box`);
   if (zeroIdGts > 0) {
@@ -348,6 +444,20 @@ export function evaluateCoco(
   let unknownImage = 0;
   let unknownCat = 0;
   let badScore = 0;
+  let dtWithoutMask = 0;
+  let badDtMasks = 0;
+  const dtMask = (det: CocoDetection): Mask => {
+    if (!det.segmentation) {
+      dtWithoutMask++;
+      return maskOf(boxMask(det.bbox, ...sizeOf(det.image_id, 'a detection without a mask')));
+    }
+    try {
+      return maskOf(toPlainRle(det.segmentation));
+    } catch {
+      badDtMasks++;
+      return maskOf({ size: [0, 0], counts: [] });
+    }
+  };
   dets.forEach((det, n) => {
     if (!gtImageIds.has(det.image_id)) {
       unknownImage++;
@@ -362,13 +472,21 @@ export function evaluateCoco(
     if (k === undefined && !opts.catIds) unknownCat++;
     // cells keep input order per image, as getAnnIds on the results does
     if (i === undefined || k === undefined) return;
+    const mask = segm ? dtMask(det) : undefined;
     push(dtCells, i * K + k, {
       id: n + 1,
       bbox: det.bbox,
-      area: det.bbox[2] * det.bbox[3],
+      // loadRes: w*h of the box for box results, the mask's area for mask results
+      area: mask && !opts.dtAreaFromBox ? rleArea(mask.rle) : det.bbox[2] * det.bbox[3],
       score: det.score,
+      ...(mask ? { mask } : {}),
     });
   });
+  if (dtWithoutMask > 0)
+    warnings.push(
+      `${dtWithoutMask} detections have no segmentation: their box is used as their mask (as loadRes does)`,
+    );
+  if (badDtMasks > 0) warnings.push(`${badDtMasks} detections have a malformed RLE: they match nothing`);
   if (unknownImage > 0) {
     warnings.push(
       `${unknownImage} detections are on images not in the ground truth (pycocotools refuses them): dropped`,
@@ -398,7 +516,13 @@ export function evaluateCoco(
       const G = gts.length;
       const ious = new Float64Array(dts.length * G);
       for (let d = 0; d < dts.length; d++) {
-        for (let g = 0; g < G; g++) ious[d * G + g] = cocoBoxIou(dts[d]!.bbox, gts[g]!.bbox, gts[g]!.crowd);
+        for (let g = 0; g < G; g++) {
+          const dt = dts[d]!;
+          const gt = gts[g]!;
+          ious[d * G + g] = segm
+            ? segmIou(dt.mask!, gt.mask!, gt.crowd)
+            : cocoBoxIou(dt.bbox, gt.bbox, gt.crowd);
+        }
       }
       cells.push({ gts, dts, ious, offset: total });
       total += dts.length;

@@ -85,8 +85,16 @@ describe('importYolo', () => {
       { id: 1, imageId: 1, categoryId: 1, bbox: [40, 15, 20, 20], area: 400, iscrowd: 0 },
       // cx .95 w .2 -> x 85..105, clipped to 85..100
       { id: 2, imageId: 1, categoryId: 3, bbox: [85, 20, 15, 10], area: 150, iscrowd: 0, clipped: true },
-      // polygon x .1..3, y .1..3 -> [10, 5, 20, 10]
-      { id: 3, imageId: 1, categoryId: 3, bbox: [10, 5, 20, 10], area: 200, iscrowd: 0 },
+      // polygon x .1..3, y .1..3 -> [10, 5, 20, 10]; its mask covers those 200 pixels
+      {
+        id: 3,
+        imageId: 1,
+        categoryId: 3,
+        bbox: [10, 5, 20, 10],
+        area: 200,
+        iscrowd: 0,
+        segmentation: [[10, 5, 30, 5, 30, 15, 10, 15]],
+      },
       { id: 4, imageId: 2, categoryId: 2, bbox: [0, 0, 80, 80], area: 6400, iscrowd: 0 },
       { id: 5, imageId: 4, categoryId: 1, bbox: [5, 5, 10, 10], area: 100, iscrowd: 0 },
     ]);

@@ -1,6 +1,6 @@
 /**
  * COCO "instances" JSON importer. Ids are kept as in the file. Every bad entry is reported with the
- * JSONPath of the entry and skipped; images whose file is missing or unreadable are skipped together
+ * JSONPath of the entry and skipped (a bad segmentation only loses the mask: the box is kept); images whose file is missing or unreadable are skipped together
  * with their annotations, and so are `file_name`s that lead out of the image folder (`../`, absolute
  * paths elsewhere, symlinks pointing out): those are never opened. The image folder is the one given,
  * else the usual layout's (coco-layout.ts). NaN / Infinity tokens (Python's json.dump) are read as
@@ -11,6 +11,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { resolveInsideFolder } from '../inside-folder';
+import { checkSegmentation, type SegmentationVerdict } from '../masks/segmentation-check';
 import { checkBox } from './box-check';
 import { findCocoAnnotationFiles, findCocoImageDir } from './coco-layout';
 import { mapLimit, probeImage } from './image-probe';
@@ -241,6 +242,14 @@ export async function importCoco(
           `${at}.area`,
         );
     }
+    // box-only exports write "segmentation": [] for every object: no mask, nothing to report
+    let mask: SegmentationVerdict | null = null;
+    const seg = a.segmentation;
+    if (seg !== undefined && seg !== null && !(Array.isArray(seg) && seg.length === 0)) {
+      mask = checkSegmentation(seg, image.width, image.height);
+      if (mask.kind === 'skip')
+        problem(`${mask.problem}: mask skipped, box kept`, `${at}.segmentation${mask.at}`);
+    }
     const ann: LabelledAnnotation = {
       id: a.id,
       imageId: a.image_id,
@@ -248,6 +257,7 @@ export async function importCoco(
       bbox: verdict.bbox,
       area,
       iscrowd,
+      ...(mask?.kind === 'ok' ? { segmentation: mask.segmentation } : {}),
       ...(verdict.kind === 'clipped' ? { clipped: true as const } : {}),
     };
     dataset.annotations.push(ann);

@@ -4,6 +4,7 @@
  * the image and with positive size. `report` lists what was wrong with the input and what was done
  * about it (the entry skipped, or fixed as said).
  */
+import type { InstanceSegmentation } from '../masks/mask-types';
 
 export interface LabelledImage {
   id: number;
@@ -19,8 +20,14 @@ export interface LabelledAnnotation {
   imageId: number;
   categoryId: number;
   bbox: [number, number, number, number];
-  /** COCO: the object's (segmentation) area; other formats: w*h of the box. */
+  /** The object's mask area when it has a mask (COCO: the file's `area`), else w*h of the box. */
   area: number;
+  /**
+   * The object's instance mask when the file has a usable one: COCO polygons or RLE as in the file,
+   * YOLO segment lines as polygons in pixels, VOC SegmentationObject PNGs as compressed RLE. A mask
+   * the importer could not use is reported and left out; the box stays.
+   */
+  segmentation?: InstanceSegmentation;
   iscrowd: 0 | 1;
   /** Pascal VOC's "difficult" flag (absent for formats without it). */
   difficult?: boolean;

@@ -34,6 +34,7 @@ export function toCocoJson(ds: LabelledDataset, opts: ToCocoJsonOptions = {}): C
         bbox: [a.bbox[0], a.bbox[1], a.bbox[2], a.bbox[3]],
         area: a.area,
         iscrowd: a.iscrowd === 1 || (a.difficult === true && mode === 'crowd') ? 1 : 0,
+        ...(a.segmentation ? { segmentation: a.segmentation } : {}),
       })),
     categories: ds.categories.map((c) => ({ id: c.id, name: c.name })),
   };

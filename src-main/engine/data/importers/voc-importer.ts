@@ -12,12 +12,15 @@
  * order. Image and annotation paths (a `<filename>`, an id of the split list) that lead out of
  * JPEGImages/ or Annotations/ (`../`, absolute, symlinks pointing out) are reported and skipped,
  * never opened. An id of the split list without its annotation file is reported against the list's
- * line. Throws only when the root, Annotations/ or the image folder is missing, or the split is
- * unknown.
+ * line. Instance masks come from SegmentationObject/<id>.png where it exists (voc-instance-png.ts);
+ * a bad one is reported and only the masks are dropped; an object with a mask gets the mask's area.
+ * Throws only when the root, Annotations/ or the image folder is missing, or the split is unknown.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { resolveInsideFolder } from '../inside-folder';
+import { rleArea, encodeLabelMap, type Rle } from '../masks/rle';
+import { compressCounts } from '../masks/rle-string';
 import { checkBox } from './box-check';
 import { mapLimit, probeImage } from './image-probe';
 import type {
@@ -27,6 +30,7 @@ import type {
   LabelledDataset,
   LabelledImage,
 } from './labelled-dataset';
+import { readVocInstancePng, VOC_VOID_INDEX, type VocInstanceMap } from './voc-instance-png';
 import { parseXml, xmlChild, xmlChildren, xmlChildText, type XmlElement } from './xml';
 
 export const VOC_CLASSES = [
@@ -88,6 +92,8 @@ export async function listVocSplits(root: string): Promise<string[]> {
 }
 
 interface ParsedObject {
+  /** 1-based position among the file's <object>s: the object's index in SegmentationObject PNGs. */
+  index: number;
   name: string;
   difficult: boolean;
   corners: [number, number, number, number];
@@ -168,15 +174,15 @@ async function readVocXml(
     if (w > 0 && h > 0) declared = { width: w, height: h };
   }
   const objects: ParsedObject[] = [];
-  for (const obj of xmlChildren(root, 'object')) {
-    const parsedObj = readObject(obj);
+  xmlChildren(root, 'object').forEach((obj, k) => {
+    const parsedObj = readObject(obj, k + 1);
     if (typeof parsedObj === 'string') problem(`${parsedObj}: object skipped`, obj.line);
     else objects.push(parsedObj);
-  }
+  });
   return { xmlFile, imageFile, declared, objects };
 }
 
-function readObject(obj: XmlElement): ParsedObject | string {
+function readObject(obj: XmlElement, index: number): ParsedObject | string {
   const name = xmlChildText(obj, 'name');
   if (!name) return '<object> without <name>';
   const difficultText = xmlChildText(obj, 'difficult');
@@ -196,7 +202,7 @@ function readObject(obj: XmlElement): ParsedObject | string {
       return `<bndbox> of "${name}" has ${t === undefined ? `no <${k}>` : `<${k}> ${JSON.stringify(t)}, not a number`}`;
     corners.push(v);
   }
-  return { name, difficult, corners: corners as ParsedObject['corners'], line: obj.line };
+  return { index, name, difficult, corners: corners as ParsedObject['corners'], line: obj.line };
 }
 
 export async function importVoc(root: string, opts: VocImportOptions = {}): Promise<ImportResult> {
@@ -279,6 +285,15 @@ export async function importVoc(root: string, opts: VocImportOptions = {}): Prom
   const probes = await mapLimit(files, concurrency, (f) =>
     f?.imageFile ? probeImage(f.imageFile) : Promise.resolve(null),
   );
+  // instance masks where the dataset has them (VOC labels only its segmentation subset)
+  const segDir = path.join(base, 'SegmentationObject');
+  const hasSegDir = await isDir(segDir);
+  const instancePngs = await mapLimit(files, concurrency, async (f, k) => {
+    if (!hasSegDir || !f?.imageFile || f.objects.length === 0) return null;
+    const where = resolveInsideFolder(segDir, `${ids[k]}.png`);
+    if (!where.ok) return null; // absent (or leading out of the folder: never opened)
+    return { file: where.path, map: await readVocInstancePng(where.path) };
+  });
 
   // ---- categories
   const names = new Set<string>();
@@ -319,6 +334,7 @@ export async function importVoc(root: string, opts: VocImportOptions = {}): Prom
       height: probe.height,
     };
     dataset.images.push(image);
+    const masks = instanceMasks(instancePngs[k] ?? null, f, image, report);
     for (const o of f.objects) {
       const categoryId = catId.get(o.name);
       if (categoryId === undefined) {
@@ -337,18 +353,64 @@ export async function importVoc(root: string, opts: VocImportOptions = {}): Prom
         continue;
       }
       if (verdict.kind === 'clipped') problem(`${where}: ${verdict.problem}`, o.line);
+      const mask = masks?.[o.index - 1];
+      if (masks && !mask) {
+        problem(
+          `"${o.name}" (object ${o.index}) has no pixel in SegmentationObject/${path.basename(instancePngs[k]!.file)}: mask skipped, box kept`,
+          o.line,
+        );
+      }
       const ann: LabelledAnnotation = {
         id: dataset.annotations.length + 1,
         imageId: image.id,
         categoryId,
         bbox: verdict.bbox,
-        area: verdict.bbox[2] * verdict.bbox[3],
+        area: mask ? rleArea(mask) : verdict.bbox[2] * verdict.bbox[3],
         iscrowd: 0,
         difficult: o.difficult,
+        ...(mask ? { segmentation: { size: mask.size, counts: compressCounts(mask.counts) } } : {}),
         ...(verdict.kind === 'clipped' ? { clipped: true as const } : {}),
       };
       dataset.annotations.push(ann);
     }
   });
   return { dataset, report };
+}
+
+/**
+ * Per <object> (by 1-based index - 1) its mask from the image's SegmentationObject PNG, null where
+ * the object has no pixel; null for all when there is no usable PNG (problems reported against it).
+ * Void (255) pixels belong to no object; an index beyond the XML's objects is reported and ignored.
+ */
+function instanceMasks(
+  png: { file: string; map: VocInstanceMap } | null,
+  f: ParsedFile,
+  image: LabelledImage,
+  report: ImportProblem[],
+): (Rle | null)[] | null {
+  if (!png) return null;
+  const { file, map } = png;
+  if (!map.ok) {
+    report.push({ file, problem: `${map.reason}: masks of this image skipped, boxes kept` });
+    return null;
+  }
+  if (map.width !== image.width || map.height !== image.height) {
+    report.push({
+      file,
+      problem: `instance PNG is ${map.width}×${map.height} but the image is ${image.width}×${image.height}: masks of this image skipped, boxes kept`,
+    });
+    return null;
+  }
+  const count = Math.max(0, ...f.objects.map((o) => o.index));
+  const extra = new Set<number>();
+  for (const v of map.indices) if (v > count && v !== VOC_VOID_INDEX) extra.add(v);
+  if (extra.size > 0) {
+    report.push({
+      file,
+      problem: `instance index ${[...extra].sort((a, b) => a - b).join(', ')} but the XML has ${count} object${count === 1 ? '' : 's'}: those pixels ignored`,
+    });
+  }
+  // label l = index - 1; background (0 -> -1) and void (254) fall outside 0..count-1
+  const labels = Int16Array.from(map.indices, (v) => v - 1);
+  return encodeLabelMap(labels, map.height, map.width, count).map((r) => (rleArea(r) > 0 ? r : null));
 }

@@ -1,7 +1,8 @@
 /**
  * YOLO (Ultralytics / darknet) importer: images under images/ (optionally images/<split>/), one
  * labels/.../<stem>.txt per image with lines `class cx cy w h` normalised to [0, 1] (segment lines
- * `class x1 y1 x2 y2 ...` are reduced to their bounding box), class names from data.yaml `names`
+ * `class x1 y1 x2 y2 ...` give the box around their points and, when the polygon is usable, the
+ * instance mask: a bad one is reported and only the mask is dropped), class names from data.yaml `names`
  * (list, flow list or index -> name mapping) or, failing that, a darknet classes.txt.
  *
  * The label of an image is found as Ultralytics does: the last "/images/" of its path becomes
@@ -15,6 +16,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { resolveInsideFolder } from '../inside-folder';
+import { checkSegmentation, type SegmentationVerdict } from '../masks/segmentation-check';
 import { checkBox } from './box-check';
 import { mapLimit, probeImage } from './image-probe';
 import type { ImportProblem, ImportResult, LabelledDataset, LabelledImage } from './labelled-dataset';
@@ -283,7 +285,8 @@ export async function importYolo(root: string, opts: YoloImportOptions = {}): Pr
       const first = seen.get(key);
       if (first !== undefined) return problem(line, `duplicate label (same as line ${first}): skipped`);
       seen.set(key, line);
-      if (tokens.length < 5 || (tokens.length > 5 && (tokens.length < 7 || tokens.length % 2 === 0))) {
+      // 5 values is a box, 7 or more a segment; 6 fits neither (a box with a stray value?)
+      if (tokens.length < 5 || tokens.length === 6) {
         return problem(
           line,
           `expected "class cx cy w h" (or "class x1 y1 x2 y2 x3 y3 ..."), found ${tokens.length} values: skipped`,
@@ -302,27 +305,43 @@ export async function importYolo(root: string, opts: YoloImportOptions = {}): Pr
         return problem(line, `unknown category: class ${cls} (${classes.count} classes): skipped`);
       }
       let box: number[];
+      /** A segment line's points in pixels, complete pairs only. */
+      let polygon: number[] | null = null;
       if (nums.length === 4) {
         const [cx, cy, w, h] = nums as [number, number, number, number];
         box = [(cx - w / 2) * image.width, (cy - h / 2) * image.height, w * image.width, h * image.height];
       } else {
-        const xs = nums.filter((_, j) => j % 2 === 0);
-        const ys = nums.filter((_, j) => j % 2 === 1);
-        const x0 = Math.min(...xs) * image.width;
-        const y0 = Math.min(...ys) * image.height;
-        box = [x0, y0, Math.max(...xs) * image.width - x0, Math.max(...ys) * image.height - y0];
+        polygon = nums
+          .slice(0, nums.length - (nums.length % 2))
+          .map((v, j) => v * (j % 2 === 0 ? image.width : image.height));
+        const xs = polygon.filter((_, j) => j % 2 === 0);
+        const ys = polygon.filter((_, j) => j % 2 === 1);
+        const x0 = Math.min(...xs);
+        const y0 = Math.min(...ys);
+        box = [x0, y0, Math.max(...xs) - x0, Math.max(...ys) - y0];
       }
       const verdict = checkBox(box, image.width, image.height);
       if (verdict.kind === 'skip') return problem(line, verdict.problem);
       if (verdict.kind === 'clipped') problem(line, verdict.problem);
+      let mask: SegmentationVerdict | null = null;
+      if (polygon && nums.length % 2 === 1) {
+        problem(
+          line,
+          `segment has an odd number of coordinates (${nums.length}): mask skipped, box of its ${polygon.length / 2} points kept`,
+        );
+      } else if (polygon) {
+        mask = checkSegmentation([polygon], image.width, image.height);
+        if (mask.kind === 'skip') problem(line, `${mask.problem}: mask skipped, box kept`);
+      }
       usedClasses.add(cls);
       dataset.annotations.push({
         id: dataset.annotations.length + 1,
         imageId: image.id,
         categoryId: cls + 1,
         bbox: verdict.bbox,
-        area: verdict.bbox[2] * verdict.bbox[3],
+        area: mask?.kind === 'ok' ? mask.area : verdict.bbox[2] * verdict.bbox[3],
         iscrowd: 0,
+        ...(mask?.kind === 'ok' ? { segmentation: mask.segmentation } : {}),
         ...(verdict.kind === 'clipped' ? { clipped: true as const } : {}),
       });
     });
