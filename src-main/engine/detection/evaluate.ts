@@ -134,9 +134,12 @@ export function datasetHead(dataset: DetectionDataset, count: number): Detection
 export function scoreDetections(
   dataset: Pick<DetectionDataset, 'coco'>,
   detections: CocoDetection[],
-  options: Pick<CocoEvalOptions, 'lastMaxDetOnly'> = {},
+  options: Pick<CocoEvalOptions, 'lastMaxDetOnly'> & {
+    /** Score the masks too (default: when every detection has one); a study's box-only bootstrap says false. */
+    segm?: boolean;
+  } = {},
 ): DetectionEvaluation {
-  const cocoOptions = options;
+  const { segm: withSegm, ...cocoOptions } = options;
   const coco = evaluateCoco(dataset.coco, detections, cocoOptions);
   const names = new Map(dataset.coco.categories.map((c) => [c.id, c.name]));
   const named = (perCategory: Record<string, CocoCategoryResult>) =>
@@ -144,9 +147,15 @@ export function scoreDetections(
       Object.entries(perCategory).map(([id, r]) => [id, { ...r, name: names.get(Number(id)) ?? id }]),
     );
   const voc = vocEvalCoco(dataset.coco, detections);
+  // Masks are scored when the detector gave them (every detection has one, or none has).
+  const segm =
+    (withSegm ?? (detections.length > 0 && detections.every((d) => d.segmentation)))
+      ? evaluateCoco(dataset.coco, detections, { ...cocoOptions, iouType: 'segm' })
+      : undefined;
   return {
     stats: coco.stats,
     perCategory: named(coco.perCategory),
+    ...(segm ? { segm: { stats: segm.stats, perCategory: named(segm.perCategory) } } : {}),
     voc: {
       mAP: voc.mAP,
       perClass: Object.fromEntries(Object.entries(voc.perClass).map(([k, v]) => [k, v.ap])),
