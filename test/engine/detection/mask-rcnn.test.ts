@@ -2,15 +2,18 @@
  * Mask R-CNN's pieces against hand-built cases: the mask targets (crop of the ground-truth mask to
  * the RoI, resize, mirror), pasting a mask back into the image, and the mask loss — its value
  * against binary cross-entropy computed in JS on the matched class only, and its gradient against
- * finite differences; and the mask head's torchvision names on export.
+ * finite differences; masks through the training batch's resize and mirror; and the mask head's
+ * torchvision names on export.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig } from '../../../shared/config/finetune';
 import { initBackend } from '../../../src-main/engine/backend/select';
+import { detectionDatasetFromCoco, makeTrainingBatch } from '../../../src-main/engine/detection/inputs';
 import { createDetector } from '../../../src-main/engine/detection/registry';
 import { detectorToTorchvisionTensors } from '../../../src-main/engine/export/detector-torchvision';
 import { createBackbone } from '../../../src-main/engine/models/registry';
+import { generateDemoScenes } from '../../../src-main/engine/data/demo-scenes';
 import type { BinaryMask } from '../../../src-main/engine/data/masks/mask-types';
 import { createMaskBranch, type Pooler } from '../../../src-main/engine/detection/mask-rcnn/mask-branch';
 import { maskTargets, placeMask } from '../../../src-main/engine/detection/mask-rcnn/mask-targets';
@@ -208,5 +211,33 @@ describe('torchvision export of the mask head', () => {
     for (let k = 0; k < K; k++)
       for (let i = 0; i < 6; i++) expect(data[(k + 1) * 6 + i]).toBe(ours[i * K + k]);
     det.dispose();
+  });
+});
+
+describe('masks in the training batch', () => {
+  it('travel with the boxes through resize and mirror: a mirrored image’s targets are the mirrored targets', () => {
+    const scenes = generateDemoScenes({ count: 1, size: 64, seed: 2, stream: 'masks' });
+    const data = detectionDatasetFromCoco(scenes.images, scenes.coco);
+    const sample = data.samples[0]!;
+    expect(sample.segmentations).toHaveLength(sample.classes.length);
+    const M = 14;
+    const targetsOf = (flip: boolean) => {
+      const { batch, targets } = makeTrainingBatch([sample], 96, 160, [flip]);
+      batch.images.dispose();
+      const masks = targets.masks![0]!.map((m) => m!);
+      return maskTargets(targets.boxes[0]!, masks, M);
+    };
+    const plain = targetsOf(false);
+    const mirrored = targetsOf(true);
+    const R = sample.classes.length;
+    for (let r = 0; r < R; r++)
+      for (let y = 0; y < M; y++)
+        for (let x = 0; x < M; x++)
+          expect(mirrored[(r * M + y) * M + x]).toBe(plain[(r * M + y) * M + (M - 1 - x)]);
+    // each object's own box is mostly its mask (visible pixels of a convex-ish shape)
+    for (let r = 0; r < R; r++) {
+      const filled = plain.subarray(r * M * M, (r + 1) * M * M).reduce((s, v) => s + v, 0);
+      expect(filled / (M * M)).toBeGreaterThan(0.2);
+    }
   });
 });
