@@ -141,6 +141,10 @@ export async function createFinetuneModel(
 export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult> {
   const { config, train, val, runDir, hooks = {} } = args;
   const plan = planFinetune(config, train.samples.length);
+  if (config.detector === 'mask-rcnn' && !train.samples.some((s) => s.segmentations))
+    throw new Error(
+      `data.train (${config.data.train}): no instance masks — mask-rcnn trains on objects' segmentations (COCO polygons / RLE, VOC SegmentationObject, YOLO segment lines); use faster-rcnn for boxes only`,
+    );
 
   const { detector, trainable, sgd, description } = await createFinetuneModel(
     config,

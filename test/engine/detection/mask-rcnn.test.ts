@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig } from '../../../shared/config/finetune';
 import { initBackend } from '../../../src-main/engine/backend/select';
+import { runFinetune } from '../../../src-main/engine/detection/finetune';
 import { detectionDatasetFromCoco, makeTrainingBatch } from '../../../src-main/engine/detection/inputs';
 import { createDetector } from '../../../src-main/engine/detection/registry';
 import { detectorToTorchvisionTensors } from '../../../src-main/engine/export/detector-torchvision';
@@ -239,5 +240,21 @@ describe('masks in the training batch', () => {
       const filled = plain.subarray(r * M * M, (r + 1) * M * M).reduce((s, v) => s + v, 0);
       expect(filled / (M * M)).toBeGreaterThan(0.2);
     }
+  });
+});
+
+describe('a dataset without masks', () => {
+  it('cannot fine-tune mask-rcnn: the error names data.train and says why', async () => {
+    const scenes = generateDemoScenes({ count: 2, size: 64, seed: 2, stream: 'masks' });
+    const coco = {
+      ...scenes.coco,
+      annotations: scenes.coco.annotations.map(({ segmentation: _s, ...a }) => a),
+    };
+    const data = detectionDatasetFromCoco(scenes.images, coco);
+    expect(data.samples[0]!.segmentations).toBeUndefined();
+    const config = resolveFinetuneConfig({ detector: 'mask-rcnn', data: { train: 'boxes-only.json' } });
+    await expect(runFinetune({ config, train: data, runDir: '/nonexistent' })).rejects.toThrow(
+      /data\.train \(boxes-only\.json\): no instance masks/,
+    );
   });
 });
