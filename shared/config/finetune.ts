@@ -4,7 +4,8 @@
  * Self-EMD paper's protocol differs, which is said at the field. Sizes in pixels follow detectron2's
  * ~800 px inputs; `cpuFinetuneOverrides(detector)` scales them for the small images a CPU run can afford.
  */
-import { BACKBONE_NAMES, BACKEND_CHOICES, type BackboneName, type BackendChoice } from './pretrain';
+import { BACKBONE_NAMES, backboneWidthProblem, type BackboneName } from './backbones';
+import { BACKEND_CHOICES, type BackendChoice } from './pretrain';
 import {
   ConfigError,
   type Checker,
@@ -433,6 +434,8 @@ export function finetuneConfigIssues(value: unknown): ConfigIssue[] {
     add('init.path', `must be empty for kind "random", got "${c.init.path}"`);
   if (c.init.kind !== 'random' && c.init.path.trim() === '')
     add('init.path', `is required for kind "${c.init.kind}"`);
+  const width = backboneWidthProblem(c.backbone.name, c.backbone.baseWidth);
+  if (width) add('backbone.baseWidth', width);
   if (c.backbone.norm === 'bn' && c.backbone.freezeAt !== 0)
     add(
       'backbone.freezeAt',

@@ -2,6 +2,7 @@
  * The pretraining run config: one validated tree, defaults in one place (DEFAULT_PRETRAIN_CONFIG).
  * Constants the paper leaves open are fields here, each with the reason for its default.
  */
+import { BACKBONE_NAMES, backboneWidthProblem, type BackboneName } from './backbones';
 import {
   ConfigError,
   type ConfigIssue,
@@ -56,8 +57,8 @@ export function projectionHead(config: PretrainConfig): { hidden: number; dim: n
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
-export const BACKBONE_NAMES = ['resnet18', 'resnet34', 'resnet50', 'resnet101'] as const;
-export type BackboneName = (typeof BACKBONE_NAMES)[number];
+// The names and their width rules live in backbones.ts; re-exported for the existing importers.
+export { BACKBONE_NAMES, type BackboneName } from './backbones';
 
 export const MARGINAL_KINDS = ['global-vector', 'mean-feature'] as const;
 /** `global-vector` is the paper's Eq. 13 (default); `mean-feature` is Eq. 12, the ablation. */
@@ -73,7 +74,7 @@ export interface PretrainConfig {
   backend: BackendChoice;
   backbone: {
     name: BackboneName;
-    /** Channels of the stem and of layer1 (torchvision: 64). Smaller widths make CPU runs feasible. */
+    /** Channels of the stem and of layer1 (torchvision: 64; mobilenet_v2: the stem, 32 = width multiplier 1.0). Smaller widths make CPU runs feasible. */
     baseWidth: number;
   };
   data: {
@@ -272,6 +273,8 @@ export function pretrainConfigIssues(value: unknown): ConfigIssue[] {
   checkObject(value, SHAPE, '', issues);
   if (issues.length === 0) {
     const c = value as PretrainConfig;
+    const width = backboneWidthProblem(c.backbone.name, c.backbone.baseWidth);
+    if (width) issues.push({ path: 'backbone.baseWidth', message: width });
     // Any size ≥ 32 works ('same' padding rounds each stride up: 112 px gives a 4×4 res5 map).
     if (c.emd.scaleView && c.emd.scaleViewSize >= c.data.imageSize)
       issues.push({

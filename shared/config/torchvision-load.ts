@@ -26,10 +26,29 @@ export interface TorchvisionLoad {
   python: string;
 }
 
+/** MobileNetV2's stem at width multiplier 1.0: its baseWidth / 32 is torchvision's `width_mult`. */
+const MOBILENET_V2_STEM = 32;
+
 export function torchvisionLoad(
   backbone: { name: string; baseWidth: number },
   file = 'backbone.safetensors',
 ): TorchvisionLoad {
+  if (backbone.name === 'mobilenet_v2') {
+    // torchvision's constructor takes the width multiplier, so every width has a constructor.
+    const mult = backbone.baseWidth / MOBILENET_V2_STEM;
+    const constructorCall = `torchvision.models.mobilenet_v2(${mult === 1 ? '' : `width_mult=${mult}`})`;
+    return {
+      constructorCall,
+      note: `loads into ${constructorCall} (torchvision's names and shapes; classifier.* is not exported)`,
+      python: [
+        'import torchvision',
+        'from safetensors.torch import load_file',
+        '',
+        `model = ${constructorCall}`,
+        `model.load_state_dict(load_file(${JSON.stringify(file)}), strict=False)  # no classifier in the export`,
+      ].join('\n'),
+    };
+  }
   const spec = TORCHVISION_RESNETS[backbone.name];
   const load = `model.load_state_dict(load_file(${JSON.stringify(file)}), strict=False)  # no fc in the export`;
   if (spec && backbone.baseWidth === TORCHVISION_BASE_WIDTH) {

@@ -48,7 +48,7 @@ describe('selfemd', () => {
     const info = JSON.parse(r.out);
     expect(info.backend.choice).toBe('wasm');
     expect(info.backend.version).toBe('4.22.0');
-    expect(info.backbones).toEqual(['resnet18', 'resnet34', 'resnet50', 'resnet101']);
+    expect(info.backbones).toEqual(['mobilenet_v2', 'resnet18', 'resnet34', 'resnet50', 'resnet101']);
   });
 
   it('pretrains, lists, exports and inspects a tiny run', async () => {

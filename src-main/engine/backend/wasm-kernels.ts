@@ -7,6 +7,8 @@
  * - Conv2DBackpropFilter: missing on wasm (every conv weight gradient).
  * - Conv2DBackpropInput: present but a naive loop; replaced by XNNPACK convolutions.
  * - UnsortedSegmentSum: missing on wasm (the gradient of tf.gather).
+ * - DepthwiseConv2dNativeBackpropInput / …BackpropFilter: missing on wasm (every depthwise conv's
+ *   gradients, so MobileNetV2); direct loops over the heap (depthwise-conv-grads.ts).
  * - BatchMatMul: the stock kernel runs a naive loop for transposed operands (every matMul
  *   gradient) and batches; wrapped so those reach XNNPACK too (batch-mat-mul.ts).
  * - Identity: the stock kernel copies the data. Tensors are immutable, so the output can share
@@ -32,6 +34,7 @@ import {
 } from './kernels/batch-norm-train';
 import { conv2dBackpropFilterWasm } from './kernels/conv2d-backprop-filter';
 import { conv2dBackpropInputWasm } from './kernels/conv2d-backprop-input';
+import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './kernels/depthwise-conv-grads';
 import { avgPoolGradWasm, maxPoolGradWasm } from './kernels/pool-grads';
 import { SGD_MOMENTUM, sgdMomentumWasm } from './kernels/sgd-momentum';
 import { makeTransposeWasm } from './kernels/transpose';
@@ -59,6 +62,16 @@ export function registerWasmKernels(): string[] {
     { kernelName: tf.Conv2DBackpropFilter, backendName: BACKEND, kernelFunc: conv2dBackpropFilterWasm },
     { kernelName: tf.Conv2DBackpropInput, backendName: BACKEND, kernelFunc: backpropInput },
     { kernelName: tf.UnsortedSegmentSum, backendName: BACKEND, kernelFunc: unsortedSegmentSumWasm },
+    {
+      kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+      backendName: BACKEND,
+      kernelFunc: depthwiseBackpropInputWasm,
+    },
+    {
+      kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+      backendName: BACKEND,
+      kernelFunc: depthwiseBackpropFilterWasm,
+    },
     { kernelName: tf.MaxPoolGrad, backendName: BACKEND, kernelFunc: maxPoolGradWasm },
     { kernelName: tf.AvgPoolGrad, backendName: BACKEND, kernelFunc: avgPoolGradWasm },
     { kernelName: tf.BatchMatMul, backendName: BACKEND, kernelFunc: makeBatchMatMulWasm(stockMatMul) },

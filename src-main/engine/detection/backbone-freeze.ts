@@ -8,13 +8,6 @@ import type * as tf from '@tensorflow/tfjs';
 import type { BackboneNorm } from '../../../shared/config/finetune';
 import type { Backbone, BatchStatsSink, ForwardOptions } from '../models/types';
 
-/** 0 for the stem (`conv1`, `bn1`), s for torchvision's `layer{s}` (= res{s+1}); -1 if unknown. */
-export function stageOfParameter(name: string): number {
-  if (name.startsWith('conv1.') || name.startsWith('bn1.')) return 0;
-  const m = /^layer(\d+)\./.exec(name);
-  return m ? Number(m[1]) : -1;
-}
-
 function isBatchNormParam(backbone: Backbone, name: string): boolean {
   const module = name.slice(0, name.lastIndexOf('.'));
   return backbone.buffers.has(`${module}.running_mean`);
@@ -28,7 +21,7 @@ export function backboneTrainableParams(
   const out = new Map<string, tf.Variable>();
   for (const [name, v] of backbone.params) {
     if (norm === 'frozen-bn' && isBatchNormParam(backbone, name)) continue;
-    const stage = stageOfParameter(name);
+    const stage = backbone.stageOf(name);
     if (stage >= 0 && stage < freezeAt) continue;
     out.set(name, v);
   }

@@ -11,7 +11,7 @@ import type { BackboneName } from '../../../shared/config/pretrain';
 import type { FinetuneConfig } from '../../../shared/config/finetune';
 import { layerName, loadTfjsLayersBackbone } from '../export/tfjs-layers';
 import { loadBackboneFromSafetensors } from '../export/torch-state-dict';
-import { createBackbone } from '../models/registry';
+import { backboneTraits, createBackbone } from '../models/registry';
 import { convBnPairs, isResNetBackbone, RESNET_DEPTHS } from '../models/resnet';
 import type { Backbone } from '../models/types';
 import { listCheckpoints, loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
@@ -35,19 +35,24 @@ export function resolvePretrainCheckpoint(p: string): string {
 }
 
 function identityFromCheckpoint(ckpt: LoadedCheckpoint<{ backbone?: string }>): BackboneIdentity {
-  const conv1 = ckpt.tensors.get(`${BACKBONE_PREFIX}conv1.weight`);
-  if (!conv1)
-    throw new Error(
-      `checkpoint ${ckpt.dir}: no ${BACKBONE_PREFIX}conv1.weight — not a pretraining checkpoint`,
-    );
   const keys = new Set(
     [...ckpt.tensors.keys()]
       .filter((k) => k.startsWith(BACKBONE_PREFIX))
       .map((k) => k.slice(BACKBONE_PREFIX.length)),
   );
-  const name = ckpt.state.backbone ?? inferResNetDepth(keys);
-  if (!name) throw new Error(`checkpoint ${ckpt.dir}: cannot tell the backbone's depth`);
-  return { name: name as BackboneName, baseWidth: conv1.shape[3]! };
+  // Checkpoints record their backbone; older ones are told apart by their parameter names.
+  const name =
+    ckpt.state.backbone ??
+    inferResNetDepth(keys) ??
+    (keys.has('features.0.0.weight') ? 'mobilenet_v2' : undefined);
+  if (!name) throw new Error(`checkpoint ${ckpt.dir}: cannot tell the backbone's architecture`);
+  const stemWeight = backboneTraits(name).stemWeight;
+  const stem = ckpt.tensors.get(`${BACKBONE_PREFIX}${stemWeight}`);
+  if (!stem)
+    throw new Error(
+      `checkpoint ${ckpt.dir}: no ${BACKBONE_PREFIX}${stemWeight} — not a pretraining checkpoint of a ${name}`,
+    );
+  return { name: name as BackboneName, baseWidth: stem.shape[3]! };
 }
 
 /** The ResNet depth whose parameter names match (block kind from conv3, blocks per stage counted). */

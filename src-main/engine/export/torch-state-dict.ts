@@ -116,14 +116,17 @@ export async function headToTorchTensors(
   };
 }
 
+/** torchvision's classification heads (ResNet's fc, MobileNetV2's classifier): a backbone has none. */
+const CLASSIFIER_PREFIXES = ['fc.', 'classifier.'];
+
 export interface LoadOptions {
-  /** Accept tensors the model has no place for (default false; `fc.*` is always ignored for backbones). */
+  /** Accept tensors the model has no place for (default false; `fc.*` / `classifier.*` are always ignored for backbones). */
   allowUnexpected?: boolean;
 }
 
 export interface LoadReport {
   loaded: string[];
-  /** Tensors present in the file but not used (fc.*, or any when allowUnexpected). */
+  /** Tensors present in the file but not used (fc.* / classifier.*, or any when allowUnexpected). */
   ignored: string[];
 }
 
@@ -206,7 +209,7 @@ export async function loadBackboneFromSafetensors(
     contents,
     source,
     'linear',
-    (n) => n.startsWith('fc.'),
+    (n) => CLASSIFIER_PREFIXES.some((p) => n.startsWith(p)),
     options,
   );
 }

@@ -7,6 +7,7 @@
  * exporter both walk that one description, so they cannot drift apart.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkImageBatch } from './backbone-input';
 import { applyBatchNorm } from './batch-norm-layer';
 import { addBatchNorm, addConv, createParameterSet, disposeParameterSet, getParam } from './parameter-set';
 import type { Backbone, FeatureInfo, FeatureName, ForwardOptions } from './types';
@@ -139,6 +140,13 @@ export function convBnPairs(arch: ResNetArch): ConvBnSpec[] {
   return out;
 }
 
+/** 0 for the stem (`conv1`, `bn1`), s for torchvision's `layer{s}` (= res{s+1}); -1 if unknown. */
+export function resNetStageOf(name: string): number {
+  if (name.startsWith('conv1.') || name.startsWith('bn1.')) return 0;
+  const m = /^layer(\d+)\./.exec(name);
+  return m ? Number(m[1]) : -1;
+}
+
 export interface ResNetBackbone extends Backbone {
   readonly arch: ResNetArch;
   readonly numBatchesTracked: Map<string, number>;
@@ -186,10 +194,9 @@ export function createResNet(name: ResNetName, options: BackboneOptions = {}): R
     params: set.params,
     buffers: set.buffers,
     numBatchesTracked: set.numBatchesTracked,
+    stageOf: resNetStageOf,
     forward(x: tf.Tensor4D, options: ForwardOptions): Record<FeatureName, tf.Tensor4D> {
-      if (x.rank !== 4 || x.shape[3] !== 3) {
-        throw new Error(`${name}.forward: expected an NHWC batch [N, H, W, 3], got [${x.shape.join(', ')}]`);
-      }
+      checkImageBatch(name, x);
       return tf.tidy(() => {
         let h = convBn(x, arch.stem, options);
         // Max-pool padding: TF.js ignores padded cells, as torch's -inf padding does.

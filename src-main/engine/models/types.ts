@@ -4,6 +4,10 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 
+/**
+ * Level names by stride (res2 = 4, res3 = 8, res4 = 16, res5 = 32): detectron2's ResNet names, used
+ * for every backbone's maps at those strides (MobileNetV2's too; mobilenet-v2.ts says which layers).
+ */
 export type FeatureName = 'res2' | 'res3' | 'res4' | 'res5';
 
 export interface FeatureInfo {
@@ -57,5 +61,10 @@ export interface Backbone extends ParameterSet {
   readonly baseWidth: number;
   readonly featureInfo: Record<FeatureName, FeatureInfo>;
   forward(x: tf.Tensor4D, options: ForwardOptions): Record<FeatureName, tf.Tensor4D>;
+  /**
+   * The stage a parameter belongs to, for detectron2's FREEZE_AT: 0 = the stem, k = the layers
+   * up to and including res{k+1}'s map; -1 for a name outside the backbone.
+   */
+  stageOf(paramName: string): number;
   dispose(): void;
 }

@@ -10,7 +10,6 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveFinetuneConfig, type FinetuneConfig } from '../../../shared/config/finetune';
 import { resolvePretrainConfig } from '../../../shared/config/pretrain';
-import { mergeDefaults } from '../../../shared/config/validation';
 import { evalCommand } from '../../../src-main/cli/commands/eval';
 import { initBackend } from '../../../src-main/engine/backend/select';
 import { DEMO_CATEGORIES, generateDemoScenes, writeDemoPng } from '../../../src-main/engine/data/demo-scenes';
@@ -30,7 +29,7 @@ import { runPretraining } from '../../../src-main/engine/train/pretrain';
 import { loadPretrainImages } from '../../../src-main/engine/data/pretrain-data';
 import { forbidSyncReads, withoutSyncReads } from '../forbid-sync-reads';
 import { tempRunDir } from './overfit-fixture';
-import { TINY_DETECTOR } from './tiny-detector';
+import { tinyFinetuneConfig } from './tiny-detector';
 
 const root = tempRunDir('finetune');
 beforeAll(async () => {
@@ -41,22 +40,8 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const scenes = generateDemoScenes({ count: 4, size: 64, seed: 11, stream: 'finetune-test' });
 const data = detectionDatasetFromCoco(scenes.images, scenes.coco);
 
-function tinyConfig(detector: 'retinanet' | 'faster-rcnn', steps: number): FinetuneConfig {
-  return resolveFinetuneConfig(
-    mergeDefaults(
-      {
-        detector,
-        backend: 'wasm',
-        ...TINY_DETECTOR,
-        data: { minSizeTrain: [48, 64], maxSizeTrain: 96, minSizeTest: 64, maxSizeTest: 96, hflip: true },
-        rpn: { ...TINY_DETECTOR.rpn, preNmsTopkTest: 100, postNmsTopkTest: 50 },
-        optim: { epochs: steps / 2, batchSize: 2, lr: 0.01, warmupFraction: 0.25, decayAt: [0.5] },
-        checkpoint: { everySteps: 3 },
-      },
-      {},
-    ),
-  );
-}
+const tinyConfig = (detector: 'retinanet' | 'faster-rcnn', steps: number): FinetuneConfig =>
+  tinyFinetuneConfig(detector, steps);
 
 async function finalTensors(runDir: string): Promise<Map<string, Float32Array>> {
   const last = listCheckpoints(path.join(runDir, 'checkpoints')).at(-1)!;

@@ -79,8 +79,10 @@ describe('RetinaNet head', () => {
       seed: 0,
     });
     const levels = [
-      tf.randomNormal([2, 8, 8, 8]) as tf.Tensor4D,
-      tf.randomNormal([2, 4, 4, 8], 3, 2) as tf.Tensor4D,
+      // seeded: the min/max bounds below are about the tails of 1,728 draws, so unseeded inputs
+      // made the test fail now and then (a minimum of 0.00198 was seen)
+      tf.randomNormal([2, 8, 8, 8], 0, 1, 'float32', 1) as tf.Tensor4D,
+      tf.randomNormal([2, 4, 4, 8], 3, 2, 'float32', 2) as tf.Tensor4D,
     ];
     const reported: string[] = [];
     const out = head.forward(levels, true, (bn, m, v) => {

@@ -1,12 +1,13 @@
 /**
  * The interoperability check against torchvision, in two parts:
  *
- * - Always (no Python needed): our export of resnet18 / resnet50 (seeded weights) has exactly the
- *   state_dict names and shapes torchvision's models have (fc.* aside), and our forward pass
+ * - Always (no Python needed): our export of resnet18 / resnet50 / mobilenet_v2 (seeded weights) has
+ *   exactly the state_dict names and shapes torchvision's models have (the head, fc.* / classifier.*,
+ *   aside), and our forward pass
  *   reproduces the features torchvision computed from those same weights and input — both frozen in
  *   fixtures/torchvision-reference.json by the live check below.
  * - Where PyTorch is installed (CI installs python3-torch; a machine without it skips with one line):
- *   torchvision loads the export (strict=False: only fc.* missing, nothing unexpected), its features
+ *   torchvision loads the export (strict=False: only the head missing, nothing unexpected), its features
  *   match ours, and they still match the fixture (so the frozen reference cannot go stale).
  *   `SELFEMD_UPDATE_FIXTURES=1` rewrites the fixture from the live run.
  */
@@ -37,7 +38,14 @@ const FEATURES: FeatureName[] = ['res2', 'res3', 'res4', 'res5'];
 const CASES = [
   { arch: 'resnet18', seed: 7, input: [1, 32, 32, 3] },
   { arch: 'resnet50', seed: 8, input: [1, 16, 16, 3] },
+  { arch: 'mobilenet_v2', seed: 9, input: [1, 32, 32, 3] },
 ] as const;
+/** torchvision's classification head, the only keys an export lacks. */
+const HEAD: Record<string, string[]> = {
+  resnet18: ['fc.bias', 'fc.weight'],
+  resnet50: ['fc.bias', 'fc.weight'],
+  mobilenet_v2: ['classifier.1.bias', 'classifier.1.weight'],
+};
 
 const skipReason = skipUnlessTool({
   tool: 'PyTorch',
@@ -50,7 +58,7 @@ interface FrozenCase {
   arch: string;
   seed: number;
   input: { shape: number[]; data: string };
-  /** torchvision's state_dict: name -> shape (fc.* included). */
+  /** torchvision's state_dict: name -> shape (the head included). */
   stateDict: Record<string, number[]>;
   /** NCHW features torchvision computed, float32 little-endian, base64. */
   features: Record<FeatureName, { shape: number[]; data: string }>;
@@ -69,6 +77,8 @@ interface TorchReport {
   maxAbsDiff: Record<FeatureName, number>;
   maxAbs: Record<FeatureName, number>;
   bn1NumBatchesTracked: number;
+  /** torchvision's trainable parameters minus the classification head. */
+  parameters: number;
   ok: boolean;
   stateDict: Record<string, number[]>;
   features: Record<FeatureName, number[]>;
@@ -90,7 +100,8 @@ const maxAbs = (a: ArrayLike<number>) => maxAbsDiff(a, new Float32Array(a.length
 const tolerance = (magnitude: number) => Math.max(1e-3, 1e-4 * magnitude);
 
 function seededBackbone(arch: string, seed: number): Backbone {
-  const b = createBackbone(arch, { baseWidth: 64, seed });
+  // torchvision's widths: 64 for the ResNets, 32 (width multiplier 1.0) for mobilenet_v2
+  const b = createBackbone(arch, { seed });
   calibrateBatchNorm(b, seed);
   return b;
 }
@@ -123,7 +134,7 @@ afterAll(async () => {
 describe('torchvision interoperability against the frozen reference', () => {
   const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Fixture;
 
-  it('has both cases', () => {
+  it('has every case', () => {
     expect(fixture.cases.map((c) => c.arch)).toEqual(CASES.map((c) => c.arch));
   });
 
@@ -133,7 +144,7 @@ describe('torchvision interoperability against the frozen reference', () => {
       const exp = await backboneToTorchTensors(b, { method: 'test' });
       const ours = Object.fromEntries(exp.tensors.map((t) => [t.name, [...t.shape]]));
       const theirs = Object.fromEntries(
-        Object.entries(frozen.stateDict).filter(([name]) => !name.startsWith('fc.')),
+        Object.entries(frozen.stateDict).filter(([name]) => !HEAD[frozen.arch]!.includes(name)),
       );
       expect(ours).toEqual(theirs);
 
@@ -188,7 +199,7 @@ async function prepare(c: (typeof CASES)[number]): Promise<{ files: [string, str
 
 describe('torchvision interoperability, live', () => {
   it.skipIf(Boolean(skipReason))(
-    `resnet18 and resnet50 exports load into torchvision, reproduce our features and the frozen reference${skipReason ? ` (${skipReason})` : ''}`,
+    `resnet18, resnet50 and mobilenet_v2 exports load into torchvision, reproduce our features and the frozen reference${skipReason ? ` (${skipReason})` : ''}`,
     async () => {
       const prepared: Awaited<ReturnType<typeof prepare>>[] = [];
       for (const c of CASES) prepared.push(await prepare(c));
@@ -202,9 +213,9 @@ describe('torchvision interoperability, live', () => {
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as TorchReport);
-      expect(reports.length, `python failed: ${r.stderr}`).toBe(2);
+      expect(reports.length, `python failed: ${r.stderr}`).toBe(CASES.length);
       for (const rep of reports) {
-        expect(rep.missing, rep.arch).toEqual(['fc.bias', 'fc.weight']);
+        expect(rep.missing, rep.arch).toEqual(HEAD[rep.arch]);
         expect(rep.unexpected, rep.arch).toEqual([]);
         expect(rep.bn1NumBatchesTracked).toBe(1);
         for (const f of FEATURES) {
@@ -215,6 +226,14 @@ describe('torchvision interoperability, live', () => {
       }
       expect(reports[0]!.shapes.res5).toEqual([1, 512, 1, 1]);
       expect(reports[1]!.shapes.res2).toEqual([1, 256, 4, 4]);
+      // features.3 / .6 / .13 / .18 at strides 4 / 8 / 16 / 32, and torchvision's parameter count
+      expect(reports[2]!.shapes).toEqual({
+        res2: [1, 24, 8, 8],
+        res3: [1, 32, 4, 4],
+        res4: [1, 96, 2, 2],
+        res5: [1, 1280, 1, 1],
+      });
+      expect(reports[2]!.parameters).toBe(2_223_872);
       expect(r.status, r.stderr).toBe(0);
 
       const live: Fixture = {

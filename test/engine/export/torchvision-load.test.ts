@@ -32,6 +32,16 @@ describe('torchvisionLoad', () => {
     );
   });
 
+  it("mobilenet_v2: torchvision's constructor at every width, width_mult = baseWidth / 32", () => {
+    expect(torchvisionLoad({ name: 'mobilenet_v2', baseWidth: 32 }).constructorCall).toBe(
+      'torchvision.models.mobilenet_v2()',
+    );
+    const half = torchvisionLoad({ name: 'mobilenet_v2', baseWidth: 16 }, 'b.safetensors');
+    expect(half.constructorCall).toBe('torchvision.models.mobilenet_v2(width_mult=0.5)');
+    expect(half.note).toMatch(/classifier\.\* is not exported/);
+    expect(half.python).toContain('model = torchvision.models.mobilenet_v2(width_mult=0.5)');
+  });
+
   it('our width-32 ResNet-18 export has torchvision resnet18’s names with halved widths', async () => {
     const reference = JSON.parse(readFileSync(FIXTURE, 'utf8')) as {
       cases: { arch: string; stateDict: Record<string, number[]> }[];
