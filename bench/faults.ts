@@ -6,8 +6,9 @@
  *   npm run faults -- --only storm,supervisors       some of them
  *   npm run faults -- --kills 5 --epochs 6 --seed 3 --threads 2 --json
  *
- * Damaged files and a full disk are covered by vitest files (test/engine/train/checkpoint-faults,
- * test/store/open, test/store/metrics-writer, test/jobs/disk-full, test/server/import-disk-full);
+ * Damaged files and a full disk during training are covered by vitest files (test/engine/train/checkpoint-faults,
+ * test/store/open, test/store/metrics-writer, test/jobs/disk-full); an import on a full disk is a
+ * scenario here too (`import-disk-full`, a real full tmpfs where it can be mounted);
  * `npm test` runs them, and the short version of each scenario here (test/jobs/kill-storm,
  * test/jobs/two-supervisors, test/server/malformed-corpus, …).
  */
@@ -17,8 +18,17 @@ import { runTwoSupervisors } from './faults/two-supervisors';
 import { runApiFuzz } from './faults/api-fuzz';
 import { CHART_MAX_POINTS, runLoad } from './faults/load';
 import { runMalformedCorpus } from './faults/malformed-corpus';
+import { runImportDiskFull } from './faults/import-disk-full';
 
-const SCENARIOS = ['storm', 'finetune-storm', 'supervisors', 'fuzz', 'load', 'corpus'] as const;
+const SCENARIOS = [
+  'storm',
+  'finetune-storm',
+  'supervisors',
+  'fuzz',
+  'load',
+  'corpus',
+  'import-disk-full',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -211,6 +221,19 @@ if (only.includes('corpus')) {
       r.lost.join('; ') ||
       `${r.before.datasets} datasets, ${r.before.runs} run(s) unchanged (${r.seconds.toFixed(1)} s)`,
   });
+}
+
+if (only.includes('import-disk-full')) {
+  const r = await runImportDiskFull({ mode: 'auto' });
+  raw.importDiskFull = r;
+  for (const c of r.checks)
+    rows.push({
+      scenario: 'full disk: datasets.import meets ENOSPC',
+      times: `${r.imports} imports (${r.mode === 'tmpfs' ? 'a full 256 KiB tmpfs' : 'ENOSPC injected at the write seam'})`,
+      checked: c.what,
+      ok: c.ok,
+      detail: c.detail,
+    });
 }
 
 if (values.json) console.log(JSON.stringify(raw, null, 2));

@@ -55,8 +55,8 @@ const USAGE: Record<string, string> = {
     arms: random, byol, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH; Ctrl-C pauses`,
   predict: `selfemd predict RUN --image FILE [--out FILE.png] [--min-score X] [--backend B]
     a fine-tuned run’s boxes (and masks, for mask-rcnn) as JSON and drawn on a PNG; RUN: run folder, id, unique id prefix or name`,
-  eval: `selfemd eval --gt GT.json --dt DETECTIONS.json [--json]
-    COCO bbox stats (the 12 of pycocotools) and VOC AP50`,
+  eval: `selfemd eval --gt GT.json --dt DETECTIONS.json [--iou-type bbox|segm] [--json]
+    COCO stats (the 12 of pycocotools) of boxes, with VOC AP50, or of masks (segm: RLE results)`,
   import: `selfemd import PATH [--format auto|images|coco|voc|yolo] [--images DIR] [--split S] [--name S] [--json]
     record a dataset in the studio, with its import report; --images: a COCO dataset's image folder
     when the usual layouts (annotations/ + train/, images/, Roboflow's) do not find it, or a VOC

@@ -31,6 +31,7 @@ import type { WorkerSpawner } from './worker-process';
 import { conflict, failed, invalid, notFound, toApiError, unavailable } from './service/api-errors';
 import { readDatasetIndex, removeDatasetIndex } from './service/dataset-index';
 import { importFromPath } from './service/dataset-import';
+import { clearImportLeftovers } from './service/import-leftovers';
 import { addDemoDataset, seedDemoDatasets } from './service/demo-datasets';
 import { listDir } from './service/dir-listing';
 import { detectHardware, withWebGpu } from './service/hardware';
@@ -118,6 +119,11 @@ export class StudioService {
       });
       // …and a study none of whose runs still runs lost its driver: interrupted too, with a resume button.
       store.markInterruptedStudies();
+      const leftovers = clearImportLeftovers(options.home, (id) =>
+        store.listDatasets().some((d) => d.id === id),
+      );
+      if (leftovers.removed.length)
+        console.warn(`studio: removed what interrupted imports left: ${leftovers.removed.join(', ')}`);
       const service = new StudioService(store, manager, options);
       for (const id of wasRunning) {
         const run = store.getRun(id);

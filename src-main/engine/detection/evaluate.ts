@@ -134,10 +134,12 @@ export function datasetHead(dataset: DetectionDataset, count: number): Detection
 export function scoreDetections(
   dataset: Pick<DetectionDataset, 'coco'>,
   detections: CocoDetection[],
-  options: Pick<CocoEvalOptions, 'lastMaxDetOnly'> & {
-    /** Score the masks too (default: when every detection has one); a study's box-only bootstrap says false. */
-    segm?: boolean;
-  } = {},
+  /**
+   * iouType 'segm' scores the detections' masks (`segmentation`); VOC AP50 stays box-based. `segm`:
+   * whether a box evaluation also scores the masks (default: when every detection has one); a
+   * study's box-only bootstrap says false.
+   */
+  options: Pick<CocoEvalOptions, 'lastMaxDetOnly' | 'iouType' | 'dtAreaFromBox'> & { segm?: boolean } = {},
 ): DetectionEvaluation {
   const { segm: withSegm, ...cocoOptions } = options;
   const coco = evaluateCoco(dataset.coco, detections, cocoOptions);
@@ -147,10 +149,12 @@ export function scoreDetections(
       Object.entries(perCategory).map(([id, r]) => [id, { ...r, name: names.get(Number(id)) ?? id }]),
     );
   const voc = vocEvalCoco(dataset.coco, detections);
-  // Masks are scored when the detector gave them (every detection has one, or none has).
+  // A box evaluation scores the masks too when the detector gave them (every detection has one, or
+  // none has), with the masks' own area as detectron2 does (it drops the boxes for segm).
   const segm =
+    (cocoOptions.iouType ?? 'bbox') === 'bbox' &&
     (withSegm ?? (detections.length > 0 && detections.every((d) => d.segmentation)))
-      ? evaluateCoco(dataset.coco, detections, { ...cocoOptions, iouType: 'segm' })
+      ? evaluateCoco(dataset.coco, detections, { ...cocoOptions, iouType: 'segm', dtAreaFromBox: false })
       : undefined;
   return {
     stats: coco.stats,

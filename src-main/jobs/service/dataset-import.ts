@@ -193,9 +193,10 @@ function recordDataset(
   try {
     staging = stageDatasetFiles(home, index, boxes);
   } catch (e) {
+    // The datasets folder, not the hidden staging folder the write met it in (removed by now).
     if (e instanceof DiskFullError)
       throw failed(
-        `could not import ${source}: the disk is full in ${e.folder} (the dataset's index needs ${e.bytesNeeded} bytes` +
+        `could not import ${source}: the disk is full in ${path.join(home, 'datasets')} (the dataset's index needs ${e.bytesNeeded} bytes` +
           (e.bytesFree !== null ? `, ${e.bytesFree} free)` : ')'),
         'Free some space on that disk, then import again; nothing was recorded.',
       );

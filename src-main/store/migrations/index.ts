@@ -7,5 +7,6 @@ import type { Migration } from '../migrate';
 import { migration as m0001 } from './0001_initial';
 import { migration as m0002 } from './0002_train_dataset';
 import { migration as m0003 } from './0003_studies';
+import { migration as m0004 } from './0004_metric_summary';
 
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004];

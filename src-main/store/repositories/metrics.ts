@@ -8,6 +8,7 @@ import type {
 import type { StoreContext } from '../context';
 import { downsampleIndices } from '../downsample';
 import { StoreError } from '../errors';
+import { MetricSummary } from '../metric-summary';
 import { prepareStatements } from '../statements';
 import { finite, int, invalid, list, record, text } from '../validate';
 import type { RunRepository } from './runs';
@@ -16,8 +17,7 @@ const SQL = {
   // A resumed run re-logs the steps after its checkpoint: the newer value replaces the older.
   upsert: `INSERT INTO metrics (run_id, key, step, value, wall_time) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, wall_time = excluded.wall_time`,
-  count: `SELECT count(*) AS n, min(step) AS first, max(step) AS last FROM metrics
-          WHERE run_id = @runId AND key = @key AND step > @since`,
+  count: 'SELECT count(*) AS n FROM metrics WHERE run_id = @runId AND key = @key AND step > @since',
   series: `SELECT step, value, wall_time FROM metrics
            WHERE run_id = @runId AND key = @key AND step > @since ORDER BY step`,
   // Skip-scan over the primary key: one index seek per distinct key instead of reading every row.
@@ -33,7 +33,15 @@ const SQL = {
   wallTime: 'SELECT wall_time FROM metrics WHERE run_id = @runId AND key = @key AND step = @step',
   latest:
     'SELECT step, value, wall_time FROM metrics WHERE run_id = @runId AND key = @key ORDER BY step DESC LIMIT 1',
+  first:
+    'SELECT step, value, wall_time FROM metrics WHERE run_id = @runId AND key = @key AND step > @since ORDER BY step LIMIT 1',
 };
+
+/**
+ * A series up to this many times the points asked for is read whole and downsampled exactly as
+ * downsampleIndices says (≤ 8 000 rows a key for the charts' 4 000); a longer one from metric_summary.
+ */
+const READ_WHOLE_UP_TO = 2;
 
 type SampleRow = [step: number, value: number | null, wallTime: number];
 
@@ -58,6 +66,7 @@ export function checkMetricInput(where: string, field: string, p: unknown, now: 
 
 export class MetricRepository {
   private readonly sql;
+  private readonly summary: MetricSummary;
 
   constructor(
     private readonly ctx: StoreContext,
@@ -66,6 +75,8 @@ export class MetricRepository {
     this.sql = prepareStatements(ctx.db, 'metrics', SQL);
     this.sql.series.raw(true);
     this.sql.latest.raw(true);
+    this.sql.first.raw(true);
+    this.summary = new MetricSummary(ctx.db);
     this.sql.keys.pluck(true);
     this.sql.values.pluck(true);
     this.sql.steps.pluck(true);
@@ -91,7 +102,15 @@ export class MetricRepository {
         { unknownRunIds: missing },
       );
     const write = this.ctx.db.transaction(() => {
-      for (const p of checked) this.sql.upsert.run(p.runId, p.key, p.step, p.value, p.wallTime);
+      const stepsOf = new Map<string, { runId: string; key: string; steps: number[] }>();
+      for (const p of checked) {
+        this.sql.upsert.run(p.runId, p.key, p.step, p.value, p.wallTime);
+        const series = JSON.stringify([p.runId, p.key]);
+        let s = stepsOf.get(series);
+        if (!s) stepsOf.set(series, (s = { runId: p.runId, key: p.key, steps: [] }));
+        s.steps.push(p.step);
+      }
+      for (const s of stepsOf.values()) this.summary.refresh(s.runId, s.key, s.steps);
     });
     write.immediate();
     this.ctx.emit({ tables: ['metrics'], runIds });
@@ -123,33 +142,46 @@ export class MetricRepository {
     const read = this.ctx.db.transaction(() =>
       (wanted ?? (this.sql.keys.all({ runId: id }) as string[])).map((key): MetricSeries => {
         const params = { runId: id, key, since };
-        const {
-          n: totalPoints,
-          first,
-          last,
-        } = this.sql.count.get(params) as {
-          n: number;
-          first: number;
-          last: number;
-        };
+        // The whole series' count is the summary's (a few rows); a range's is counted.
+        const wholeSeries = since === Number.MIN_SAFE_INTEGER;
+        const totalPoints = wholeSeries
+          ? this.summary.total(id, key)
+          : (this.sql.count.get(params) as { n: number }).n;
         if (maxPoints === undefined || totalPoints <= maxPoints) {
           const points = (this.sql.series.all(params) as SampleRow[]).map(toSample);
           return { runId: id, key, points, totalPoints, downsampled: false };
         }
-        const values = (this.sql.values.all(params) as (number | null)[]).map((v) => v ?? NaN);
-        // A step logged at every step (the losses) has its steps implied; only a sparse one reads them.
-        const dense = last - first + 1 === totalPoints;
-        const steps = dense ? null : (this.sql.steps.all(params) as number[]);
-        const stepAt = (i: number) => (steps ? steps[i]! : first + i);
-        const points = downsampleIndices(values, maxPoints).map((i) => ({
-          step: stepAt(i),
-          value: values[i]!,
-          wallTime: this.sql.wallTime.get({ runId: id, key, step: stepAt(i) }) as number,
-        }));
+        const first = toSample(this.sql.first.get(params) as SampleRow);
+        const last = toSample(this.sql.latest.get(params) as SampleRow);
+        const points =
+          (totalPoints > READ_WHOLE_UP_TO * maxPoints &&
+            this.summary.downsample(id, key, { since, first, last, total: totalPoints }, maxPoints)
+              ?.points) ||
+          this.readAndDownsample(params, first.step, last.step, totalPoints, maxPoints);
         return { runId: id, key, points, totalPoints, downsampled: points.length < totalPoints };
       }),
     );
     return read.deferred();
+  }
+
+  /** Reads a series' values (and its steps when sparse) and keeps what downsampleIndices chooses. */
+  private readAndDownsample(
+    params: { runId: string; key: string; since: number },
+    first: number,
+    last: number,
+    totalPoints: number,
+    maxPoints: number,
+  ): MetricSample[] {
+    const values = (this.sql.values.all(params) as (number | null)[]).map((v) => v ?? NaN);
+    // A step logged at every step (the losses) has its steps implied; only a sparse one reads them.
+    const dense = last - first + 1 === totalPoints;
+    const steps = dense ? null : (this.sql.steps.all(params) as number[]);
+    const stepAt = (i: number) => (steps ? steps[i]! : first + i);
+    return downsampleIndices(values, maxPoints).map((i) => ({
+      step: stepAt(i),
+      value: values[i]!,
+      wallTime: this.sql.wallTime.get({ ...params, step: stepAt(i) }) as number,
+    }));
   }
 
   /** The newest sample of every key the run logged. */

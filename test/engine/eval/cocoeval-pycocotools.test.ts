@@ -12,42 +12,22 @@
  * pins the numbers independently of any implementation.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluateCoco, type CocoEvalResult } from '../../../src-main/engine/eval/cocoeval';
 import type { CocoDataset, CocoDetection } from '../../../src-main/engine/eval/coco-types';
-import { skipUnlessTool } from '../../optional-tool';
 import { makeData } from './cocoeval-random-data';
+import { digest, findPycocotools } from './pycocotools-live';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'cocoeval-reference.json');
 const SEEDS = [1, 2, 3];
 
-// The first interpreter that can import pycocotools: $SELFEMD_PYTHON, /usr/bin/python3, python3 on PATH.
-const candidates = [
-  process.env.SELFEMD_PYTHON,
-  existsSync('/usr/bin/python3') ? '/usr/bin/python3' : undefined,
-  'python3',
-].filter((c): c is string => Boolean(c));
-const failures: string[] = [];
-let python = '';
-for (const c of candidates) {
-  const probe = spawnSync(c, ['-c', 'import pycocotools.coco, pycocotools.cocoeval'], { encoding: 'utf8' });
-  if (!probe.error && probe.status === 0) {
-    python = c;
-    break;
-  }
-  failures.push(`${c}: ${(probe.error?.message ?? probe.stderr).trim().split('\n').pop()}`);
-}
-const skipReason = skipUnlessTool({
-  tool: 'pycocotools',
-  tests: 'live pycocotools cross-check (the frozen-reference check still runs)',
-  missing: python ? null : failures.join('; '),
-  install: 'python3 -m pip install pycocotools (or set SELFEMD_PYTHON)',
-  ciCanInstall: false,
-});
+const { python, skipReason } = findPycocotools(
+  'live pycocotools cross-check (the frozen-reference check still runs)',
+);
 
 const runner = `
 import json, sys, io, contextlib
@@ -79,17 +59,6 @@ interface Reference {
 interface Fixture {
   provenance: string;
   seeds: Record<string, Reference>;
-}
-
-/** A digest that moves when any entry moves (the whole 48 480-entry array would make a 1 MB fixture). */
-function digest(values: ArrayLike<number>): [number, number, number] {
-  let sum = 0;
-  let weighted = 0;
-  for (let i = 0; i < values.length; i++) {
-    sum += values[i]!;
-    weighted += values[i]! * ((i % 97) + 1);
-  }
-  return [values.length, sum, weighted];
 }
 
 function reference(

@@ -6,7 +6,7 @@
  * pycocotools checks live wherever it can be imported.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,11 +16,16 @@ import { boxesToRle } from '../../../src-main/engine/data/masks/polygon';
 import { encodeMask } from '../../../src-main/engine/data/masks/rle';
 import { compressCounts } from '../../../src-main/engine/data/masks/rle-string';
 import { defaultCocoParams, evaluateCoco } from '../../../src-main/engine/eval/cocoeval';
-import type { CocoBox, CocoDataset, CocoDetection } from '../../../src-main/engine/eval/coco-types';
-import { skipUnlessTool } from '../../optional-tool';
+import type {
+  CocoAnnotation,
+  CocoBox,
+  CocoDataset,
+  CocoDetection,
+} from '../../../src-main/engine/eval/coco-types';
 import { rng as mulberry32 } from '../ssl/reference';
 import { makeData } from './cocoeval-random-data';
 import { blob, blobShape, makeMaskData } from './cocoeval-segm-data';
+import { digest, findPycocotools } from './pycocotools-live';
 
 /** A dense mask from a pixel predicate, and its RLE in the results format (compressed counts). */
 function dense(h: number, w: number, on: (x: number, y: number) => boolean): BinaryMask {
@@ -38,6 +43,30 @@ function expectStats(got: number[], want: number[]) {
   want.forEach((v, j) => expect(got[j], `stat ${j}`).toBeCloseTo(v, 12));
 }
 
+/** A ground-truth annotation of category 1 with its mask. */
+const gtAnn = (
+  id: number,
+  image_id: number,
+  bbox: CocoBox,
+  area: number,
+  iscrowd: 0 | 1,
+  segmentation: CocoAnnotation['segmentation'],
+): CocoAnnotation => ({ id, image_id, category_id: 1, bbox, area, iscrowd, segmentation });
+/** A category-1 detection whose mask is the pixels `on` selects. */
+const maskDet = (
+  image_id: number,
+  bbox: CocoBox,
+  score: number,
+  h: number,
+  w: number,
+  on: (x: number, y: number) => boolean,
+): CocoDetection => ({ image_id, category_id: 1, bbox, score, segmentation: compressed(dense(h, w, on)) });
+const oneImage = (id: number, w: number, h: number, annotations: CocoAnnotation[]): CocoDataset => ({
+  images: [{ id, width: w, height: h }],
+  annotations,
+  categories: [{ id: 1, name: 'thing' }],
+});
+
 describe('segm evaluation, hand-derived', () => {
   it('scores masks, not boxes: a detection with the right box and 5 of 8 pixels', () => {
     // 10×10 image. gt1 = polygon square x 0..3, y 0..3 (16 px); gt2 = RLE x 6..9, y 6..7 (8 px).
@@ -47,56 +76,15 @@ describe('segm evaluation, hand-derived', () => {
     // recall points up to .50 read 1, the rest 0: AP 51/101. AP = (3 + 7·51/101)/10; AP50 = 1;
     // AP75 = 51/101. Every area is under 32²: small = all, medium and large have no gt (-1).
     // AR@1 keeps d1 only: 1/2 at every threshold. AR@10 = AR@100 = (3·1 + 7·1/2)/10 = 0.65.
-    const h = 10;
-    const w = 10;
-    const gt2 = dense(h, w, rect(6, 6, 9, 7));
-    const gt: CocoDataset = {
-      images: [{ id: 1, width: w, height: h }],
-      annotations: [
-        {
-          id: 1,
-          image_id: 1,
-          category_id: 1,
-          bbox: [0, 0, 4, 4],
-          area: 16,
-          iscrowd: 0,
-          segmentation: [[0, 0, 4, 0, 4, 4, 0, 4]],
-        },
-        {
-          id: 2,
-          image_id: 1,
-          category_id: 1,
-          bbox: [6, 6, 4, 2],
-          area: 8,
-          iscrowd: 0,
-          segmentation: compressed(gt2),
-        },
-      ],
-      categories: [{ id: 1, name: 'thing' }],
-    };
+    const gt = oneImage(1, 10, 10, [
+      gtAnn(1, 1, [0, 0, 4, 4], 16, 0, [[0, 0, 4, 0, 4, 4, 0, 4]]),
+      gtAnn(2, 1, [6, 6, 4, 2], 8, 0, compressed(dense(10, 10, rect(6, 6, 9, 7)))),
+    ]);
     const five = new Set(['6,6', '9,6', '6,7', '9,7', '7,6']);
-    const dets: CocoDetection[] = [
-      {
-        image_id: 1,
-        category_id: 1,
-        bbox: [0, 0, 4, 4],
-        score: 0.9,
-        segmentation: compressed(dense(h, w, rect(0, 0, 3, 3))),
-      },
-      {
-        image_id: 1,
-        category_id: 1,
-        bbox: [6, 6, 4, 2],
-        score: 0.8,
-        segmentation: compressed(dense(h, w, (x, y) => five.has(`${x},${y}`))),
-      },
-      {
-        image_id: 1,
-        category_id: 1,
-        bbox: [0, 8, 2, 2],
-        score: 0.7,
-        segmentation: compressed(dense(h, w, rect(0, 8, 1, 9))),
-      },
+    const dets = [
+      maskDet(1, [0, 0, 4, 4], 0.9, 10, 10, rect(0, 0, 3, 3)),
+      maskDet(1, [6, 6, 4, 2], 0.8, 10, 10, (x, y) => five.has(`${x},${y}`)),
+      maskDet(1, [0, 8, 2, 2], 0.7, 10, 10, rect(0, 8, 1, 9)),
     ];
     const ap = (3 + (7 * 51) / 101) / 10;
     const segm = evaluateCoco(gt, dets, { iouType: 'segm' });
@@ -114,55 +102,14 @@ describe('segm evaluation, hand-derived', () => {
     // ignored at .50, an FP from .55. d1 (0.8) = g1's pixels. At .50: d1 alone counts, AP 1. From
     // .55: FP then TP, recall 0, 1 with precision 0, 1/2 -> envelope 1/2 everywhere, AP 1/2.
     // AP = (1 + 9·1/2)/10 = .55, AP50 1, AP75 .5. AR@1 keeps d2 (ignored): 0. AR@10 = AR@100 = 1.
-    const h = 20;
-    const w = 20;
-    const crowd = encodeMask(dense(h, w, rect(0, 0, 9, 9)));
-    const gt: CocoDataset = {
-      images: [{ id: 7, width: w, height: h }],
-      annotations: [
-        {
-          id: 1,
-          image_id: 7,
-          category_id: 1,
-          bbox: [12, 12, 4, 4],
-          area: 16,
-          iscrowd: 0,
-          segmentation: [[12, 12, 16, 12, 16, 16, 12, 16]],
-        },
-        {
-          id: 2,
-          image_id: 7,
-          category_id: 1,
-          bbox: [0, 0, 10, 10],
-          area: 100,
-          iscrowd: 1,
-          segmentation: crowd,
-        },
-      ],
-      categories: [{ id: 1, name: 'thing' }],
-    };
-    const dets: CocoDetection[] = [
-      {
-        image_id: 7,
-        category_id: 1,
-        bbox: [2, 2, 2, 2],
-        score: 0.95,
-        segmentation: compressed(dense(h, w, rect(2, 2, 3, 3))),
-      },
-      {
-        image_id: 7,
-        category_id: 1,
-        bbox: [8, 0, 4, 2],
-        score: 0.9,
-        segmentation: compressed(dense(h, w, rect(8, 0, 11, 1))),
-      },
-      {
-        image_id: 7,
-        category_id: 1,
-        bbox: [12, 12, 4, 4],
-        score: 0.8,
-        segmentation: compressed(dense(h, w, rect(12, 12, 15, 15))),
-      },
+    const gt = oneImage(7, 20, 20, [
+      gtAnn(1, 7, [12, 12, 4, 4], 16, 0, [[12, 12, 16, 12, 16, 16, 12, 16]]),
+      gtAnn(2, 7, [0, 0, 10, 10], 100, 1, encodeMask(dense(20, 20, rect(0, 0, 9, 9)))),
+    ]);
+    const dets = [
+      maskDet(7, [2, 2, 2, 2], 0.95, 20, 20, rect(2, 2, 3, 3)),
+      maskDet(7, [8, 0, 4, 2], 0.9, 20, 20, rect(8, 0, 11, 1)),
+      maskDet(7, [12, 12, 4, 4], 0.8, 20, 20, rect(12, 12, 15, 15)),
     ];
     expectStats(
       evaluateCoco(gt, dets, { iouType: 'segm' }).stats,
@@ -374,15 +321,6 @@ interface Fixture {
   provenance: string;
   seeds: Record<string, Reference>;
 }
-function digest(values: ArrayLike<number>): [number, number, number] {
-  let sum = 0;
-  let weighted = 0;
-  for (let i = 0; i < values.length; i++) {
-    sum += values[i]!;
-    weighted += values[i]! * ((i % 97) + 1);
-  }
-  return [values.length, sum, weighted];
-}
 const reference = (r: {
   stats: number[];
   precision: ArrayLike<number>;
@@ -424,28 +362,9 @@ describe('segm evaluation against the frozen reference', () => {
   }
 });
 
-const candidates = [
-  process.env.SELFEMD_PYTHON,
-  existsSync('/usr/bin/python3') ? '/usr/bin/python3' : undefined,
-  'python3',
-].filter((c): c is string => Boolean(c));
-const failures: string[] = [];
-let python = '';
-for (const c of candidates) {
-  const probe = spawnSync(c, ['-c', 'import pycocotools.coco, pycocotools.cocoeval'], { encoding: 'utf8' });
-  if (!probe.error && probe.status === 0) {
-    python = c;
-    break;
-  }
-  failures.push(`${c}: ${(probe.error?.message ?? probe.stderr).trim().split('\n').pop()}`);
-}
-const skipReason = skipUnlessTool({
-  tool: 'pycocotools',
-  tests: 'live pycocotools segm cross-check (the frozen-reference check still runs)',
-  missing: python ? null : failures.join('; '),
-  install: 'python3 -m pip install pycocotools (or set SELFEMD_PYTHON)',
-  ciCanInstall: false,
-});
+const { python, skipReason } = findPycocotools(
+  'live pycocotools segm cross-check (the frozen-reference check still runs)',
+);
 // The results file has no bbox, so that loadRes takes mask areas (detectron2 drops bbox for segm too).
 const runner = `
 import json, sys, io, contextlib

@@ -152,6 +152,41 @@ export function rleToBbox(rle: Rle): [number, number, number, number] {
 }
 
 /**
+ * Walks two RLEs of one size together as maskApi.c's rleMerge and rleIou do: `visit` gets each
+ * stretch over which neither changes (its length, possibly 0 where a count is 0, and both values).
+ */
+function walkRuns(
+  a: readonly number[],
+  b: readonly number[],
+  visit: (len: number, va: boolean, vb: boolean) => void,
+): void {
+  let ca = a[0] ?? 0;
+  let cb = b[0] ?? 0;
+  let ia = 1;
+  let ib = 1;
+  let va = false;
+  let vb = false;
+  let ct = 1;
+  while (ct > 0) {
+    const c = Math.min(ca, cb);
+    visit(c, va, vb);
+    ct = 0;
+    ca -= c;
+    if (!ca && ia < a.length) {
+      ca = a[ia++]!;
+      va = !va;
+    }
+    ct += ca;
+    cb -= c;
+    if (!cb && ib < b.length) {
+      cb = b[ib++]!;
+      vb = !vb;
+    }
+    ct += cb;
+  }
+}
+
+/**
  * Union (or intersection) of RLEs of one size, as rleMerge. Throws on differing sizes (pycocotools
  * silently returns an empty 0x0 RLE there). An empty list is refused: it has no size.
  */
@@ -163,40 +198,20 @@ export function mergeRles(rles: Rle[], intersect = false): Rle {
     const B = rles[i]!;
     if (B.size[0] !== h || B.size[1] !== w)
       throw new Error(`mergeRles: size ${B.size.join('x')} differs from ${h}x${w}`);
-    const A = acc;
     const out: number[] = [];
-    let ca = A[0] ?? 0;
-    let cb = B.counts[0] ?? 0;
-    let a = 1;
-    let b = 1;
-    let va = false;
-    let vb = false;
+    // a run ends where the merged value changes; the first run is of zeros
     let v = false;
-    let cc = 0;
-    let ct = 1;
-    while (ct > 0) {
-      const c = Math.min(ca, cb);
-      cc += c;
-      ct = 0;
-      ca -= c;
-      if (!ca && a < A.length) {
-        ca = A[a++]!;
-        va = !va;
+    let run = 0;
+    walkRuns(acc, B.counts, (len, va, vb) => {
+      const next = intersect ? va && vb : va || vb;
+      if (next !== v) {
+        out.push(run);
+        run = 0;
+        v = next;
       }
-      ct += ca;
-      cb -= c;
-      if (!cb && b < B.counts.length) {
-        cb = B.counts[b++]!;
-        vb = !vb;
-      }
-      ct += cb;
-      const vp: boolean = v;
-      v = intersect ? va && vb : va || vb;
-      if (v !== vp || ct === 0) {
-        out.push(cc);
-        cc = 0;
-      }
-    }
+      run += len;
+    });
+    out.push(run);
     acc = out;
   }
   return { size: [h, w], counts: acc };
@@ -204,30 +219,9 @@ export function mergeRles(rles: Rle[], intersect = false): Rle {
 
 /** Foreground pixels shared by two RLEs of one size (the intersection walk of rleIou). */
 export function rleIntersection(a: Rle, b: Rle): number {
-  let ca = a.counts[0] ?? 0;
-  let cb = b.counts[0] ?? 0;
-  let ia = 1;
-  let ib = 1;
-  let va = false;
-  let vb = false;
   let inter = 0;
-  let ct = 1;
-  while (ct > 0) {
-    const c = Math.min(ca, cb);
-    if (va && vb) inter += c;
-    ct = 0;
-    ca -= c;
-    if (!ca && ia < a.counts.length) {
-      ca = a.counts[ia++]!;
-      va = !va;
-    }
-    ct += ca;
-    cb -= c;
-    if (!cb && ib < b.counts.length) {
-      cb = b.counts[ib++]!;
-      vb = !vb;
-    }
-    ct += cb;
-  }
+  walkRuns(a.counts, b.counts, (len, va, vb) => {
+    if (va && vb) inter += len;
+  });
   return inter;
 }
