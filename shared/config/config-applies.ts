@@ -37,8 +37,9 @@ const PRETRAIN_RULES: Rule[] = [
 const demoData = (c: Config) => is('data.train', 'demo')(c) || is('data.val', 'demo')(c);
 const FINETUNE_RULES: Rule[] = [
   ['retinanet.', is('detector', 'retinanet')],
-  ['rpn.', is('detector', 'faster-rcnn')],
-  ['roiHeads.', is('detector', 'faster-rcnn')],
+  ['rpn.', is('detector', 'faster-rcnn', 'mask-rcnn')],
+  ['roiHeads.', is('detector', 'faster-rcnn', 'mask-rcnn')],
+  ['roiMaskHead.', is('detector', 'mask-rcnn')],
   ['init.path', isNot('init.kind', 'random')],
   ['data.demo', demoData],
   ['data.trainSplit', isNot('data.train', 'demo')],

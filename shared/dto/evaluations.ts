@@ -2,7 +2,12 @@
 export const EVALUATION_KINDS = ['coco', 'voc'] as const;
 export type EvaluationKind = (typeof EVALUATION_KINDS)[number];
 
-/** Named summary numbers: COCO's `AP`, `AP50`, ..., `ARl`; VOC's `mAP`. Finite numbers only (COCO uses -1 for "undefined"). */
+/**
+ * Named summary numbers: COCO's `AP`, `AP50`, ..., `ARl`; VOC's `mAP`. Finite numbers only (COCO uses -1 for "undefined").
+ * A mask detector's COCO record also holds the segm evaluation's, prefixed with SEGM_STAT_PREFIX (`segm_AP`, ...).
+ */
+export const SEGM_STAT_PREFIX = 'segm_';
+
 export type EvaluationStats = Record<string, number>;
 
 export interface CategoryStats {

@@ -33,7 +33,7 @@ const USAGE: Record<string, string> = {
     the online backbone (torchvision names in safetensors); RUN: id, unique id prefix or name`,
   transport: `selfemd transport RUN --image A|demo:N [--image B] [--out PREFIX] [--seed N] [--step N] [--grid 7|5|3]
     transport plan of two random crops: JSON + PNG (Fig. 5); RUN: id, unique id prefix or name`,
-  finetune: `selfemd finetune --detector retinanet|faster-rcnn --init RUN|FILE|random --train DATASET --val DATASET
+  finetune: `selfemd finetune --detector retinanet|faster-rcnn|mask-rcnn --init RUN|FILE|random --train DATASET --val DATASET
                  [--size PX] [--epochs N] [--batch N] [--lr X] [--backbone B] [--width N] [--norm N]
                  [--freeze-at N] [--fpn-channels N] [--box-loss L] [--seed N] [--backend B]
                  [--demo-train N] [--demo-val N] [--demo-size PX] [--eval-every N] [--checkpoint-every N]
@@ -55,7 +55,7 @@ const USAGE: Record<string, string> = {
     of mean ± sd per arm and paired differences to byol and random with bootstrap 95 % intervals;
     arms: random, byol, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH; Ctrl-C pauses`,
   predict: `selfemd predict RUN --image FILE [--out FILE.png] [--min-score X] [--backend B]
-    a fine-tuned run's boxes as JSON and drawn on a PNG; RUN: run folder, id, unique id prefix or name`,
+    a fine-tuned run’s boxes (and masks, for mask-rcnn) as JSON and drawn on a PNG; RUN: run folder, id, unique id prefix or name`,
   eval: `selfemd eval --gt GT.json --dt DETECTIONS.json [--iou-type bbox|segm] [--json]
     COCO stats (the 12 of pycocotools) of boxes, with VOC AP50, or of masks (segm: RLE results)`,
   clusters: `selfemd clusters add NAME --endpoint URL|unix:/SOCKET --user U --shared DIR --node-command CMD

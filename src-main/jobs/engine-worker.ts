@@ -170,7 +170,12 @@ async function finetune(job: FinetuneJob): Promise<void> {
         channel.send({
           type: 'evaluation',
           step,
-          evaluation: { stats: e.stats, perCategory: e.perCategory, voc: e.voc },
+          evaluation: {
+            stats: e.stats,
+            perCategory: e.perCategory,
+            voc: e.voc,
+            ...(e.segm ? { segm: e.segm } : {}),
+          },
         }),
     },
   });

@@ -7,12 +7,13 @@
 import * as path from 'node:path';
 import type { FinetuneConfig } from '../../shared/config/finetune';
 import type { JsonObject, RunRecord } from '../../shared/dto';
+import { SEGM_STAT_PREFIX } from '../../shared/dto/evaluations';
 import type { DetectionEvaluation } from '../engine/detection/evaluate';
 import { COCO_STAT_NAMES } from '../engine/eval/cocoeval';
 import type { ExperimentStore } from '../store';
 
 /** What an evaluation carries to the store (the detections themselves stay in the run folder). */
-export type FinetuneEvaluationSummary = Pick<DetectionEvaluation, 'stats' | 'perCategory' | 'voc'>;
+export type FinetuneEvaluationSummary = Pick<DetectionEvaluation, 'stats' | 'perCategory' | 'voc' | 'segm'>;
 
 /** `<home>/runs/<id>[/checkpoints…]` → id. */
 export function runIdInPath(p: string): string | null {
@@ -72,12 +73,23 @@ export function recordFinetuneEvaluation(
       checkpointStep: args.step,
       // COCO's −1 ("no ground truth in this range") is not a number to chart: left out. (NaN crosses
       // a worker's IPC as null: left out too.)
-      stats: Object.fromEntries(COCO_STAT_NAMES.map((k, i) => [k, e.stats[i]]).filter(([, v]) => isStat(v))),
-      perCategory: Object.values(e.perCategory).map((c) => ({
-        categoryId: c.id,
-        name: c.name,
-        stats: Object.fromEntries(Object.entries({ AP: c.ap, AP50: c.ap50 }).filter(([, v]) => isStat(v))),
-      })),
+      // A mask detector's segm stats ride in the same record (`segm_AP`, …): one evaluation of one
+      // checkpoint, as detectron2 reports bbox and segm together.
+      stats: Object.fromEntries(
+        [
+          ...COCO_STAT_NAMES.map((k, i) => [k, e.stats[i]] as const),
+          ...(e.segm ? COCO_STAT_NAMES.map((k, i) => [SEGM_STAT_PREFIX + k, e.segm!.stats[i]] as const) : []),
+        ].filter(([, v]) => isStat(v)),
+      ),
+      perCategory: Object.values(e.perCategory).map((c) => {
+        const m = e.segm?.perCategory[String(c.id)];
+        const named = { AP: c.ap, AP50: c.ap50, ...(m ? { segm_AP: m.ap, segm_AP50: m.ap50 } : {}) };
+        return {
+          categoryId: c.id,
+          name: c.name,
+          stats: Object.fromEntries(Object.entries(named).filter(([, v]) => isStat(v))),
+        };
+      }),
     });
   if (!done.has('voc'))
     store.addEvaluation({

@@ -16,6 +16,7 @@ const METRIC_LABELS: Record<string, string> = {
   'loss/loss_box_reg': 'box regression',
   'loss/loss_rpn_cls': 'RPN objectness',
   'loss/loss_rpn_loc': 'RPN box',
+  'loss/loss_mask': 'mask',
   'val/AP': 'val AP',
   'val/AP50': 'val AP50',
   'val/AP75': 'val AP75',
@@ -23,6 +24,12 @@ const METRIC_LABELS: Record<string, string> = {
   'val/APm': 'val APm',
   'val/APl': 'val APl',
   'val/voc_mAP50': 'val VOC AP50',
+  'val/segm_AP': 'val mask AP',
+  'val/segm_AP50': 'val mask AP50',
+  'val/segm_AP75': 'val mask AP75',
+  'val/segm_APs': 'val mask APs',
+  'val/segm_APm': 'val mask APm',
+  'val/segm_APl': 'val mask APl',
   [QUICK_AP50_KEY]: 'quick AP50 (few val images)',
   'probe/linear_top1': 'probe: linear top-1',
   'probe/knn_top1': 'probe: kNN top-1',
@@ -31,16 +38,27 @@ const METRIC_LABELS: Record<string, string> = {
 export const LOSS_KEYS = ['loss/total', 'loss/global', 'loss/emd'];
 export const COLLAPSE_KEY = 'monitor/collapse_std';
 export const STEP_TIME_KEY = 'perf/step_ms';
-/** A detector fine-tune's loss terms (RetinaNet: cls + box; Faster R-CNN adds the RPN's two). */
+/** A detector fine-tune's loss terms (RetinaNet: cls + box; Faster R-CNN adds the RPN's two; Mask R-CNN the mask's). */
 export const FINETUNE_LOSS_KEYS = [
   'loss/total',
   'loss/loss_cls',
   'loss/loss_box_reg',
   'loss/loss_rpn_cls',
   'loss/loss_rpn_loc',
+  'loss/loss_mask',
 ];
-/** Full evaluations (AP, AP50, VOC) and the quick AP50 on a few val images between them. */
-export const FINETUNE_VAL_KEYS = ['val/AP', 'val/AP50', 'val/voc_mAP50', QUICK_AP50_KEY];
+/**
+ * Full evaluations (AP, AP50, VOC; a mask detector's mask AP and AP50) and the quick AP50 on a few
+ * val images between them. Keys a run never logged are left out of its charts.
+ */
+export const FINETUNE_VAL_KEYS = [
+  'val/AP',
+  'val/AP50',
+  'val/voc_mAP50',
+  'val/segm_AP',
+  'val/segm_AP50',
+  QUICK_AP50_KEY,
+];
 /** The detection probe during pretraining (box classification accuracy on its val boxes). */
 export const PROBE_KEYS = ['probe/linear_top1', 'probe/knn_top1'];
 /** COCO's six AP summary numbers, in the order COCOeval prints them. */

@@ -119,4 +119,31 @@ describe('recording a fine-tune', () => {
     ]);
     store.close();
   });
+  it('keeps a mask detector’s segm stats beside the box stats in its COCO record (segm_AP, …)', () => {
+    const store = openStore(':memory:');
+    const datasetId = demo(store, 'val', 2).id;
+    const run = createFinetuneRun(store, {
+      name: 'mask',
+      config: resolveFinetuneConfig({ detector: 'mask-rcnn' }),
+      datasetId,
+      parentRunId: null,
+    });
+    const box = [0.5, 0.8, 0.6, -1, 0.4, 0.55, 0.3, 0.6, 0.6, -1, 0.5, 0.7];
+    const mask = [0.4, 0.7, 0.5, -1, 0.3, 0.45, 0.2, 0.5, 0.5, -1, 0.4, 0.6];
+    const evaluation = {
+      stats: box,
+      perCategory: { 1: { id: 1, name: 'circle', ap: 0.6, ap50: 0.9, numGt: 2 } },
+      segm: { stats: mask, perCategory: { 1: { id: 1, name: 'circle', ap: 0.35, ap50: 0.75, numGt: 2 } } },
+      voc: { mAP: 0.85, perClass: { circle: 0.9 } },
+      detections: [],
+    } as unknown as DetectionEvaluation;
+    recordFinetuneEvaluation(store, { runId: run.id, datasetId, step: 10, evaluation });
+    const coco = store.listEvaluations(run.id).find((e) => e.kind === 'coco')!;
+    expect(coco.stats).toMatchObject({ AP: 0.5, AP50: 0.8, segm_AP: 0.4, segm_AP50: 0.7, segm_ARl: 0.6 });
+    expect(coco.stats.segm_APs).toBeUndefined();
+    expect(coco.perCategory).toEqual([
+      { categoryId: 1, name: 'circle', stats: { AP: 0.6, AP50: 0.9, segm_AP: 0.35, segm_AP50: 0.75 } },
+    ]);
+    store.close();
+  });
 });

@@ -41,7 +41,9 @@ describe('metric labels', () => {
   });
 
   it('words a key it does not know the same way: last path part, underscores as spaces', () => {
-    expect(metricLabel('loss/loss_mask')).toBe('loss mask');
+    expect(metricLabel('loss/loss_keypoint')).toBe('loss keypoint');
+    // Mask R-CNN's mask term is known
+    expect(metricLabel('loss/loss_mask')).toBe('mask');
     expect(metricLabel('val/AP_custom')).toBe('val AP custom');
     expect(metricLabel('steps_done')).toBe('steps done');
   });

@@ -44,6 +44,7 @@ import { executorFor, onFlag } from '../executor-flag';
 import type { ExecutorName } from '../../../shared/dto/clusters';
 import { followRun, type RunSummary } from '../follow-run';
 import { openStudio, studioHome, type StudioContext } from '../home';
+import { SEGM_STAT_PREFIX } from '../../../shared/dto/evaluations';
 
 const OPTIONS = {
   detector: { type: 'string' },
@@ -336,7 +337,7 @@ async function startFinetune(studio: StudioContext, plan0: FinetuneCliPlan): Pro
   });
 }
 
-/** The run's last evaluation (COCO and VOC on its val set), as the store recorded it. */
+/** The run's last evaluation (COCO and VOC on its val set; a mask detector's segm too), as the store recorded it. */
 function evaluationSummary(store: ExperimentStore, run: RunRecord, runDir: string): RunSummary {
   const evaluations = store.listEvaluations(run.id);
   const step = Math.max(-1, ...evaluations.map((e) => e.checkpointStep ?? -1));
@@ -347,6 +348,11 @@ function evaluationSummary(store: ExperimentStore, run: RunRecord, runDir: strin
     lines.push(
       `evaluation at step ${step}:`,
       formatCocoStats(COCO_STAT_NAMES.map((k) => coco.stats[k] ?? -1)),
+    );
+  if (coco?.stats[`${SEGM_STAT_PREFIX}AP`] !== undefined)
+    lines.push(
+      'masks (COCO segm):',
+      formatCocoStats(COCO_STAT_NAMES.map((k) => coco.stats[SEGM_STAT_PREFIX + k] ?? -1)),
     );
   if (voc?.stats.mAP !== undefined) lines.push(`VOC AP50 (area): ${(100 * voc.stats.mAP).toFixed(1)}`);
   if (coco) lines.push(`detections: ${path.join(runDir, 'val_detections.json')} (ground truth: val_gt.json)`);

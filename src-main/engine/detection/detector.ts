@@ -8,11 +8,17 @@ import type { DetectorName } from '../../../shared/config/finetune';
 import type { Rng } from '../data/rng';
 import type { Backbone, BatchStatsSink, ParameterSet } from '../models/types';
 import type { BoxArray } from './boxes';
+import type { PlacedMask } from './mask-rcnn/mask-targets';
 
 export interface TrainTargets {
   /** Ground truth per image, xyxy in the batch's (resized, flipped) coordinates. */
   boxes: BoxArray[];
   classes: Int32Array[];
+  /**
+   * Instance masks per image, one per box (Mask R-CNN trains on them; other detectors ignore them).
+   * Absent when the dataset has none; null for an object without a mask (its RoIs get no mask loss).
+   */
+  masks?: (PlacedMask | null)[][];
 }
 
 export interface Detections {
@@ -21,6 +27,12 @@ export interface Detections {
   scores: Float32Array;
   /** Contiguous class index 0..K−1. */
   classes: Int32Array;
+  /**
+   * Mask detectors: each detection's mask of its class as `maskSize`² probabilities (row-major,
+   * over the box), to be pasted into the image (mask-rcnn/paste-masks.ts).
+   */
+  maskProbs?: Float32Array;
+  maskSize?: number;
 }
 
 export interface LossContext {

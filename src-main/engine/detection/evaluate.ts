@@ -4,10 +4,14 @@
  * (the 12 stats, pycocotools' numbers) and VOC's per-class AP at IoU 0.5.
  */
 import type { FinetuneConfig } from '../../../shared/config/finetune';
+import type { BinaryMask, CocoRle } from '../data/masks/mask-types';
+import { encodeMask } from '../data/masks/rle';
+import { compressCounts } from '../data/masks/rle-string';
 import type { CocoDetection } from '../eval/coco-types';
 import { evaluateCoco, type CocoCategoryResult, type CocoEvalOptions } from '../eval/cocoeval';
 import { vocEvalCoco } from '../eval/voc';
 import type { Detections, Detector } from './detector';
+import { pasteMask } from './mask-rcnn/paste-masks';
 import {
   makeInputBatch,
   resizedShape,
@@ -22,6 +26,8 @@ export interface DetectionEvaluation {
   perCategory: Record<string, CocoCategoryResult & { name: string }>;
   /** VOC (area) AP at IoU 0.5 per category name, and its mean. */
   voc: { mAP: number; perClass: Record<string, number> };
+  /** Mask detectors: COCO's segm evaluation of the detections' masks (the same 12 stats). */
+  segm?: { stats: number[]; perCategory: Record<string, CocoCategoryResult & { name: string }> };
   detections: CocoDetection[];
 }
 
@@ -60,20 +66,36 @@ export async function detectSamples(
         boxes[o + 2] = d.boxes[o + 2]! * sx;
         boxes[o + 3] = d.boxes[o + 3]! * sy;
       }
-      perImage.push({ boxes, scores: d.scores, classes: d.classes });
+      perImage.push({ ...d, boxes });
+      const [height, width] = s.originalSize;
       for (let k = 0; k < d.scores.length; k++) {
         const [x1, y1, x2, y2] = [boxes[k * 4]!, boxes[k * 4 + 1]!, boxes[k * 4 + 2]!, boxes[k * 4 + 3]!];
+        const M = d.maskSize ?? 0;
         results.push({
           image_id: s.imageId,
           category_id: categories[d.classes[k]!]!.id,
           // Rounded like detectron2's COCO exporter writes them (json floats), enough for any IoU.
           bbox: [round(x1), round(y1), round(x2 - x1), round(y2 - y1)],
           score: round(d.scores[k]!, 5),
+          // Mask detectors: pasted into the original image, as detectron2's instances_to_coco_json.
+          ...(d.maskProbs
+            ? {
+                segmentation: compressedRle(
+                  pasteMask(d.maskProbs, k * M * M, M, boxes.subarray(k * 4, k * 4 + 4), height, width),
+                ),
+              }
+            : {}),
         });
       }
     });
   }
   return { results, perImage };
+}
+
+/** A mask as COCO results files hold it: RLE with pycocotools' compressed counts string. */
+function compressedRle(mask: BinaryMask): CocoRle {
+  const rle = encodeMask(mask);
+  return { size: rle.size, counts: compressCounts(rle.counts) };
 }
 
 function round(v: number, digits = 3): number {
@@ -112,18 +134,32 @@ export function datasetHead(dataset: DetectionDataset, count: number): Detection
 export function scoreDetections(
   dataset: Pick<DetectionDataset, 'coco'>,
   detections: CocoDetection[],
-  /** iouType 'segm' scores the detections' masks (`segmentation`); VOC AP50 stays box-based. */
-  options: Pick<CocoEvalOptions, 'lastMaxDetOnly' | 'iouType' | 'dtAreaFromBox'> = {},
+  /**
+   * iouType 'segm' scores the detections' masks (`segmentation`); VOC AP50 stays box-based. `segm`:
+   * whether a box evaluation also scores the masks (default: when every detection has one); a
+   * study's box-only bootstrap says false.
+   */
+  options: Pick<CocoEvalOptions, 'lastMaxDetOnly' | 'iouType' | 'dtAreaFromBox'> & { segm?: boolean } = {},
 ): DetectionEvaluation {
-  const coco = evaluateCoco(dataset.coco, detections, options);
+  const { segm: withSegm, ...cocoOptions } = options;
+  const coco = evaluateCoco(dataset.coco, detections, cocoOptions);
   const names = new Map(dataset.coco.categories.map((c) => [c.id, c.name]));
-  const perCategory = Object.fromEntries(
-    Object.entries(coco.perCategory).map(([id, r]) => [id, { ...r, name: names.get(Number(id)) ?? id }]),
-  );
+  const named = (perCategory: Record<string, CocoCategoryResult>) =>
+    Object.fromEntries(
+      Object.entries(perCategory).map(([id, r]) => [id, { ...r, name: names.get(Number(id)) ?? id }]),
+    );
   const voc = vocEvalCoco(dataset.coco, detections);
+  // A box evaluation scores the masks too when the detector gave them (every detection has one, or
+  // none has), with the masks' own area as detectron2 does (it drops the boxes for segm).
+  const segm =
+    (cocoOptions.iouType ?? 'bbox') === 'bbox' &&
+    (withSegm ?? (detections.length > 0 && detections.every((d) => d.segmentation)))
+      ? evaluateCoco(dataset.coco, detections, { ...cocoOptions, iouType: 'segm', dtAreaFromBox: false })
+      : undefined;
   return {
     stats: coco.stats,
-    perCategory,
+    perCategory: named(coco.perCategory),
+    ...(segm ? { segm: { stats: segm.stats, perCategory: named(segm.perCategory) } } : {}),
     voc: {
       mAP: voc.mAP,
       perClass: Object.fromEntries(Object.entries(voc.perClass).map(([k, v]) => [k, v.ap])),

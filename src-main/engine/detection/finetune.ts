@@ -141,6 +141,10 @@ export async function createFinetuneModel(
 export async function runFinetune(args: RunFinetuneArgs): Promise<FinetuneResult> {
   const { config, train, val, runDir, hooks = {} } = args;
   const plan = planFinetune(config, train.samples.length);
+  if (config.detector === 'mask-rcnn' && !train.samples.some((s) => s.segmentations))
+    throw new Error(
+      `data.train (${config.data.train}): no instance masks — mask-rcnn trains on objects' segmentations (COCO polygons / RLE, VOC SegmentationObject, YOLO segment lines); use faster-rcnn for boxes only`,
+    );
 
   const { detector, trainable, sgd, description } = await createFinetuneModel(
     config,
@@ -372,12 +376,24 @@ async function evaluateOnVal(
   hooks.onMetrics?.([
     ...names.map((name, i) => ({ key: `val/${name}`, value: evaluation.stats[i]!, step, wallTime: now })),
     { key: 'val/voc_mAP50', value: evaluation.voc.mAP, step, wallTime: now },
+    // Mask detectors: the same six for the masks (detectron2's segm/AP, …) beside the boxes'.
+    ...(evaluation.segm
+      ? names.map((name, i) => ({
+          key: `val/segm_${name}`,
+          value: evaluation.segm!.stats[i]!,
+          step,
+          wallTime: now,
+        }))
+      : []),
   ]);
   hooks.onEvaluation?.(step, evaluation);
   fs.writeFileSync(path.join(runDir, 'val_detections.json'), JSON.stringify(evaluation.detections));
   fs.writeFileSync(path.join(runDir, 'val_gt.json'), JSON.stringify(val.coco));
   hooks.onLog?.(
     `step ${step}: val AP ${(100 * evaluation.stats[0]!).toFixed(1)}, AP50 ${(100 * evaluation.stats[1]!).toFixed(1)} ` +
+      (evaluation.segm
+        ? `mask AP ${(100 * evaluation.segm.stats[0]!).toFixed(1)}, AP50 ${(100 * evaluation.segm.stats[1]!).toFixed(1)} `
+        : '') +
       `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
   return evaluation;

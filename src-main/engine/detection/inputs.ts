@@ -6,11 +6,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { buffersPooledBySize } from '../backend/capabilities';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/augment-params';
+import type { InstanceSegmentation } from '../data/masks/mask-types';
+import { decodeSegmentation } from '../data/masks/segmentation';
 import type { RawImage } from '../data/raw-image';
 import type { CocoDataset } from '../eval/coco-types';
 import { cocoToXyxy, type BoxArray } from './boxes';
 import type { TrainTargets } from './detector';
 import { hostInputBatch } from './host-input-batch';
+import { placeMask, type PlacedMask } from './mask-rcnn/mask-targets';
 
 export interface DetectionSample {
   /** The COCO image id (detections are reported with it). */
@@ -22,6 +25,11 @@ export interface DetectionSample {
   boxes: BoxArray;
   /** Contiguous class index 0..K−1 per box. */
   classes: Int32Array;
+  /**
+   * Instance masks, one per box, as the annotations give them (the original image's pixels),
+   * decoded when a batch needs them; absent when the dataset has none (null: this object has none).
+   */
+  segmentations?: (InstanceSegmentation | null)[];
 }
 
 export interface DetectionCategory {
@@ -50,8 +58,12 @@ export function detectionDatasetFromCoco(images: RawImage[], coco: CocoDataset):
     );
   const categories = coco.categories.map((c) => ({ id: c.id, name: c.name })).sort((a, b) => a.id - b.id);
   const classOf = new Map(categories.map((c, k) => [c.id, k]));
-  const byImage = new Map<number, { boxes: number[]; classes: number[] }>();
-  for (const im of coco.images) byImage.set(im.id, { boxes: [], classes: [] });
+  const byImage = new Map<
+    number,
+    { boxes: number[]; classes: number[]; segmentations: (InstanceSegmentation | null)[] }
+  >();
+  for (const im of coco.images) byImage.set(im.id, { boxes: [], classes: [], segmentations: [] });
+  const withMasks = coco.annotations.some((a) => !a.iscrowd && a.segmentation !== undefined);
   for (const a of coco.annotations) {
     if (a.iscrowd) continue;
     const entry = byImage.get(a.image_id);
@@ -63,6 +75,7 @@ export function detectionDatasetFromCoco(images: RawImage[], coco: CocoDataset):
     if (!(a.bbox[2] > 0 && a.bbox[3] > 0)) continue;
     entry.boxes.push(...cocoToXyxy(a.bbox));
     entry.classes.push(k);
+    entry.segmentations.push(a.segmentation ?? null);
   }
   const samples = coco.images.map((im, i) => {
     const image = images[i]!;
@@ -70,7 +83,14 @@ export function detectionDatasetFromCoco(images: RawImage[], coco: CocoDataset):
     const stored: [number, number] = [image.height, image.width];
     const e = byImage.get(im.id)!;
     const boxes = transformBoxes(Float32Array.from(e.boxes), original, stored, false);
-    return { imageId: im.id, image, originalSize: original, boxes, classes: Int32Array.from(e.classes) };
+    return {
+      imageId: im.id,
+      image,
+      originalSize: original,
+      boxes,
+      classes: Int32Array.from(e.classes),
+      ...(withMasks ? { segmentations: e.segmentations } : {}),
+    };
   });
   return { samples, categories, coco };
 }
@@ -168,7 +188,8 @@ export function makeInputBatch(
 
 /**
  * A training batch of `samples`: each resized to the short side `shortSide` (long side capped at
- * `maxSize`), mirrored where `flips` says, with its boxes moved along.
+ * `maxSize`), mirrored where `flips` says, with its boxes moved along, and its instance masks
+ * (when the dataset has them) decoded and placed in the batch (mask-rcnn/mask-targets.ts).
  */
 export function makeTrainingBatch(
   samples: DetectionSample[],
@@ -187,6 +208,24 @@ export function makeTrainingBatch(
       transformBoxes(s.boxes, [s.image.height, s.image.width], shapes[j]!, flips[j]!),
     ),
     classes: samples.map((s) => s.classes),
+    ...(samples.some((s) => s.segmentations)
+      ? { masks: samples.map((s, j) => placedMasks(s, shapes[j]!, flips[j]!)) }
+      : {}),
   };
   return { batch, targets };
+}
+
+/** A sample's masks decoded at its original size and placed in a batch image of `shape`, mirrored when `flip`. */
+function placedMasks(s: DetectionSample, shape: [number, number], flip: boolean): (PlacedMask | null)[] {
+  const count = s.classes.length;
+  if (!s.segmentations) return new Array<null>(count).fill(null);
+  const [h, w] = s.originalSize;
+  return s.segmentations.map((seg, i) => {
+    if (!seg) return null;
+    try {
+      return placeMask(decodeSegmentation(seg, h, w), shape, flip);
+    } catch (e) {
+      throw new Error(`image ${s.imageId}, object ${i}: ${(e as Error).message}`);
+    }
+  });
 }

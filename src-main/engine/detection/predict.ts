@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import type { FinetuneConfig } from '../../../shared/config/finetune';
+import type { CocoRle } from '../data/masks/mask-types';
+import { decodeSegmentation } from '../data/masks/segmentation';
 import type { RawImage } from '../data/raw-image';
 import { createBackbone } from '../models/registry';
 import { listCheckpoints, loadCheckpoint } from '../train/checkpoint';
@@ -56,6 +58,8 @@ export interface PredictedBox {
   score: number;
   category_id: number;
   category: string;
+  /** Mask detectors: the object's mask in the image (COCO RLE, compressed counts). */
+  segmentation?: CocoRle;
 }
 
 export async function predictImage(
@@ -85,6 +89,7 @@ export async function predictImage(
       score: r.score,
       category_id: r.category_id,
       category: names.get(r.category_id) ?? String(r.category_id),
+      ...(r.segmentation ? { segmentation: r.segmentation } : {}),
     }));
 }
 
@@ -98,10 +103,21 @@ function colour(k: number): [number, number, number] {
   return [f(5), f(3), f(1)];
 }
 
-/** A copy of the image with each box outlined (2 px) in its category's colour. */
+/**
+ * A copy of the image with each box outlined (2 px) in its category's colour, and each mask (mask
+ * detectors) tinted half-way to that colour.
+ */
 export function drawBoxes(image: RawImage, boxes: PredictedBox[], categories: DetectionCategory[]): RawImage {
   const data = new Uint8Array(image.data);
   const index = new Map(categories.map((c, k) => [c.id, k]));
+  // Masks first, lowest score first: the boxes stay on top and the best mask shows where masks overlap.
+  for (const b of [...boxes].sort((p, q) => p.score - q.score)) {
+    if (!b.segmentation) continue;
+    const c = colour(index.get(b.category_id) ?? 0);
+    const mask = decodeSegmentation(b.segmentation, image.height, image.width);
+    for (let p = 0; p < mask.data.length; p++)
+      if (mask.data[p]) for (let ch = 0; ch < 3; ch++) data[p * 3 + ch] = (data[p * 3 + ch]! + c[ch]!) >> 1;
+  }
   const put = (x: number, y: number, c: [number, number, number]) => {
     if (x < 0 || y < 0 || x >= image.width || y >= image.height) return;
     data.set(c, (y * image.width + x) * 3);

@@ -10,6 +10,8 @@ export type DetectorBuilder = (config: FinetuneConfig, backbone: Backbone, numCl
 const builders = new Map<string, DetectorBuilder>([
   ['retinanet', createRetinaNet],
   ['faster-rcnn', createFasterRcnn],
+  // Faster R-CNN's network with the mask branch in its ROI heads (as detectron2's MASK_ON).
+  ['mask-rcnn', (config, backbone, numClasses) => createFasterRcnn(config, backbone, numClasses, true)],
 ]);
 
 export function listDetectors(): string[] {

@@ -18,7 +18,12 @@
  *   from our NHWC-flattened RoI features (y, x, c) to torch's (c, y, x);
  * - box predictor: torchvision puts background at class 0, detectron2 at class K, so
  *   `cls_score` rows rotate; torchvision's `bbox_pred` also has a background class, whose 4 rows
- *   (never used by its loss or inference) are written as zeros.
+ *   (never used by its loss or inference) are written as zeros;
+ * - Mask R-CNN's mask head (torchvision's MaskRCNNHeads, version 2 names, and MaskRCNNPredictor):
+ *   `mask_head.mask_fcn{i}` → `roi_heads.mask_head.{i−1}.0`, `mask_head.deconv` →
+ *   `roi_heads.mask_predictor.conv5_mask` (our [2, 2, out, in] is torch's ConvTranspose2d
+ *   [in, out, 2, 2] after the usual conv transpose), `mask_head.predictor` →
+ *   `roi_heads.mask_predictor.mask_fcn_logits` with a zero background mask at row 0.
  */
 import type { FinetuneConfig } from '../../../shared/config/finetune';
 import type { Detector } from '../detection/detector';
@@ -73,6 +78,14 @@ const roiRename: Rename = (name) => {
   throw new Error(`torchvision export: unexpected box head tensor "${name}"`);
 };
 
+const maskRename: Rename = (name) => {
+  const fcn = /^mask_head\.mask_fcn(\d+)\.(.+)$/.exec(name);
+  if (fcn) return `roi_heads.mask_head.${Number(fcn[1]) - 1}.0.${fcn[2]}`;
+  const m = /^mask_head\.(deconv|predictor)\.(.+)$/.exec(name);
+  if (m) return `roi_heads.mask_predictor.${m[1] === 'deconv' ? 'conv5_mask' : 'mask_fcn_logits'}.${m[2]}`;
+  throw new Error(`torchvision export: unexpected mask head tensor "${name}"`);
+};
+
 /** fc6's [out, P·P·C] with columns (y, x, c) → columns (c, y, x). */
 function reorderPooledColumns(t: F32Tensor, P: number, C: number): F32Tensor {
   const [out, inDim] = t.shape as [number, number];
@@ -88,8 +101,8 @@ function reorderPooledColumns(t: F32Tensor, P: number, C: number): F32Tensor {
   return { ...t, data: dst };
 }
 
-/** Rows of a [rows, ...] tensor: background row(s) moved / added at the front. */
-function withBackgroundFirst(t: F32Tensor, kind: 'rotate' | 'zeros4'): F32Tensor {
+/** Rows of a [rows, ...] tensor: background row(s) moved / added at the front (`zeros4`: 4 rows, `zeros1`: 1). */
+function withBackgroundFirst(t: F32Tensor, kind: 'rotate' | 'zeros4' | 'zeros1'): F32Tensor {
   const rows = t.shape[0]!;
   const rowSize = t.data.length / rows;
   if (kind === 'rotate') {
@@ -98,9 +111,10 @@ function withBackgroundFirst(t: F32Tensor, kind: 'rotate' | 'zeros4'): F32Tensor
     dst.set(t.data.subarray(0, (rows - 1) * rowSize), rowSize);
     return { ...t, data: dst };
   }
-  const dst = new Float32Array(t.data.length + 4 * rowSize);
-  dst.set(t.data, 4 * rowSize);
-  return { ...t, shape: [rows + 4, ...t.shape.slice(1)], data: dst };
+  const zeros = kind === 'zeros4' ? 4 : 1;
+  const dst = new Float32Array(t.data.length + zeros * rowSize);
+  dst.set(t.data, zeros * rowSize);
+  return { ...t, shape: [rows + zeros, ...t.shape.slice(1)], data: dst };
 }
 
 export interface TorchvisionDetectorExport extends TorchExport {
@@ -121,7 +135,13 @@ export async function detectorToTorchvisionTensors(
         fpn: fpnRename(3),
         head: retinaHeadRename(config.retinanet.headNorm === 'bn'),
       }
-    : { backbone: (n) => `backbone.body.${n}`, fpn: fpnRename(2), rpn: rpnRename, roi_heads: roiRename };
+    : {
+        backbone: (n) => `backbone.body.${n}`,
+        fpn: fpnRename(2),
+        rpn: rpnRename,
+        roi_heads: roiRename,
+        roi_mask_head: maskRename,
+      };
   const tensors: SafetensorsTensor[] = [];
   const dropped: string[] = [];
   for (const [part, set] of detector.parts) {
@@ -150,6 +170,7 @@ export async function detectorToTorchvisionTensors(
           t = reorderPooledColumns(t, config.roiHeads.poolerResolution, config.fpn.channels);
         if (t.name.startsWith('box_predictor.cls_score.')) t = withBackgroundFirst(t, 'rotate');
         if (t.name.startsWith('box_predictor.bbox_pred.')) t = withBackgroundFirst(t, 'zeros4');
+        if (t.name.startsWith('mask_head.predictor.')) t = withBackgroundFirst(t, 'zeros1');
       }
       tensors.push({ ...t, name: to });
     }

@@ -106,7 +106,8 @@ export function computeStudyResult(
     data.map((armData) =>
       armData.map((d) => {
         const { gt, dets } = d.resampler.draw(draw);
-        const e = scoreDetections({ coco: gt }, dets, { lastMaxDetOnly: true });
+        // The study's table has box metrics only: a mask detector's masks are not re-scored here.
+        const e = scoreDetections({ coco: gt }, dets, { lastMaxDetOnly: true, segm: false });
         let correct = 0;
         let boxes = 0;
         for (const i of draw) {

@@ -5,6 +5,7 @@ import {
   DEFAULT_FINETUNE_CONFIG,
   resolveFinetuneConfig,
 } from '../../../shared/config/finetune';
+import { configPathApplies } from '../../../shared/config/config-applies';
 import { ConfigError } from '../../../shared/config/validation';
 
 describe('finetune config', () => {
@@ -42,9 +43,35 @@ describe('finetune config', () => {
     });
     expect(f.optim.decayAt.map((x) => x * 90000)).toEqual([60000, 80000]);
     expect(resolveFinetuneConfig({ detector: 'faster-rcnn', optim: { lr: 0.005 } }).optim.lr).toBe(0.005);
-    for (const d of ['retinanet', 'faster-rcnn'] as const)
+    for (const d of ['retinanet', 'faster-rcnn', 'mask-rcnn'] as const)
       expect(() => resolveFinetuneConfig({ ...cpuFinetuneOverrides(d), detector: d })).not.toThrow();
     expect(DEFAULT_FINETUNE_CONFIG.data.minSizeTrain).toEqual([640, 800]);
+  });
+
+  it('Mask R-CNN: Faster R-CNN’s defaults plus detectron2’s mask head (ROI_MASK_HEAD); its section applies to it alone', () => {
+    const m = resolveFinetuneConfig({ detector: 'mask-rcnn' });
+    const f = resolveFinetuneConfig({ detector: 'faster-rcnn' });
+    expect(m.optim.lr).toBe(0.02);
+    expect(m.rpn).toEqual(f.rpn);
+    expect(m.roiHeads).toEqual(f.roiHeads);
+    expect(m.roiMaskHead).toEqual({
+      numConv: 4,
+      convDim: 256,
+      poolerResolution: 14,
+      samplingRatio: 0,
+      lossWeight: 1,
+    });
+    expect(
+      resolveFinetuneConfig({ ...cpuFinetuneOverrides('mask-rcnn'), detector: 'mask-rcnn' }).roiMaskHead
+        .convDim,
+    ).toBe(32);
+    expect(configPathApplies(m as unknown as Record<string, unknown>, 'roiMaskHead.convDim')).toBe(true);
+    expect(configPathApplies(m as unknown as Record<string, unknown>, 'roiHeads.fcDim')).toBe(true);
+    expect(configPathApplies(m as unknown as Record<string, unknown>, 'retinanet.numConvs')).toBe(false);
+    expect(configPathApplies(f as unknown as Record<string, unknown>, 'roiMaskHead.convDim')).toBe(false);
+    expect(() => resolveFinetuneConfig({ detector: 'mask-rcnn', roiMaskHead: { convDim: 0 } })).toThrow(
+      /roiMaskHead\.convDim/,
+    );
   });
 
   it('reports every bad field by path', () => {

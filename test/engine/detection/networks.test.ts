@@ -1,13 +1,16 @@
 /**
  * The detector networks' structure: FPN levels and strides, RetinaNet's prior-probability init,
- * which parameters train under frozen BN / FREEZE_AT, the BN-per-level head, and tensor hygiene.
+ * which parameters train under frozen BN / FREEZE_AT (gradients reach every other one, Mask R-CNN's
+ * mask head included), the BN-per-level head, and tensor hygiene.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig } from '../../../shared/config/finetune';
 import { initBackend } from '../../../src-main/engine/backend/select';
+import type { BinaryMask } from '../../../src-main/engine/data/masks/mask-types';
 import { Rng } from '../../../src-main/engine/data/rng';
 import { createFpn } from '../../../src-main/engine/detection/fpn';
+import { placeMask } from '../../../src-main/engine/detection/mask-rcnn/mask-targets';
 import { createDetector } from '../../../src-main/engine/detection/registry';
 import { createRetinaNetHead } from '../../../src-main/engine/detection/retinanet/head';
 import { createBackbone } from '../../../src-main/engine/models/registry';
@@ -121,7 +124,7 @@ describe('RetinaNet head', () => {
 
 describe('detectors', () => {
   it('frozen BN and FREEZE_AT keep the right backbone parameters out of training; gradients (GIoU box losses) reach the rest', async () => {
-    for (const detector of ['retinanet', 'faster-rcnn'] as const) {
+    for (const detector of ['retinanet', 'faster-rcnn', 'mask-rcnn'] as const) {
       const config = resolveFinetuneConfig({
         detector,
         backbone: { name: 'resnet18', baseWidth: 4, norm: 'frozen-bn', freezeAt: 2 },
@@ -130,6 +133,7 @@ describe('detectors', () => {
         retinanet: { anchorSizes: [8, 16, 32, 64, 128], numConvs: 1, boxLoss: 'giou' },
         rpn: { anchorSizes: [8, 16, 32, 64, 128], batchSizePerImage: 16, boxLoss: 'giou' },
         roiHeads: { batchSizePerImage: 16, fcDim: 8, boxLoss: 'giou' },
+        roiMaskHead: { numConv: 2, convDim: 8 },
       });
       const det = createDetector(config, createBackbone('resnet18', { baseWidth: 4 }), 2);
       const trainable = det.trainableParams();
@@ -143,6 +147,11 @@ describe('detectors', () => {
       const targets = {
         boxes: [Float32Array.from([4, 4, 30, 40]), Float32Array.from([10, 20, 60, 50, 0, 0, 16, 16])],
         classes: [Int32Array.from([1]), Int32Array.from([0, 1])],
+        // an ellipse-ish blob in each box (Mask R-CNN trains on them; the others ignore them)
+        masks: [
+          [blob(64, 64, [4, 4, 30, 40])],
+          [blob(64, 64, [10, 20, 60, 50]), blob(64, 64, [0, 0, 16, 16])],
+        ].map((ms) => ms.map((m) => placeMask(m, [64, 64], false))),
       };
       const before = tf.memory().numTensors;
       const ctx = { onBatchStats: () => {}, rng: new Rng(0) };
@@ -185,6 +194,13 @@ describe('detectors', () => {
         [64, 48],
       ]);
       expect(dets).toHaveLength(2);
+      if (detector === 'mask-rcnn') {
+        for (const d of dets) {
+          expect(d.maskSize).toBe(28);
+          expect(d.maskProbs!.length).toBe(d.scores.length * 28 * 28);
+          expect(d.maskProbs!.every((p) => p >= 0 && p <= 1)).toBe(true);
+        }
+      } else expect(dets[0]!.maskProbs).toBeUndefined();
       for (let o = 0; o < dets[1]!.boxes.length; o += 4)
         expect(dets[1]!.boxes[o + 2]!).toBeLessThanOrEqual(48);
       expect(tf.memory().numTensors).toBe(before);
@@ -193,3 +209,16 @@ describe('detectors', () => {
     }
   });
 });
+
+/** h × w mask of the ellipse inscribed in the box. */
+function blob(h: number, w: number, [x0, y0, x1, y1]: number[]): BinaryMask {
+  const data = new Uint8Array(h * w);
+  const cx = (x0! + x1!) / 2;
+  const cy = (y0! + y1!) / 2;
+  const rx = (x1! - x0!) / 2;
+  const ry = (y1! - y0!) / 2;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      if (((x + 0.5 - cx) / rx) ** 2 + ((y + 0.5 - cy) / ry) ** 2 <= 1) data[y * w + x] = 1;
+  return { height: h, width: w, data };
+}

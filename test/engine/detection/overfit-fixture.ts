@@ -6,7 +6,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolveFinetuneConfig, type FinetuneConfig } from '../../../shared/config/finetune';
+import {
+  resolveFinetuneConfig,
+  type DetectorName,
+  type FinetuneConfig,
+} from '../../../shared/config/finetune';
 import { mergeDefaults } from '../../../shared/config/validation';
 import { generateDemoScenes } from '../../../src-main/engine/data/demo-scenes';
 import { detectionDatasetFromCoco, type DetectionDataset } from '../../../src-main/engine/detection/inputs';
@@ -20,7 +24,7 @@ export function overfitScenes(count: number, seed: number): DetectionDataset {
 
 /** Small but otherwise default detectron2 settings; `overrides` adds the per-detector changes. */
 export function overfitConfig(
-  detector: 'retinanet' | 'faster-rcnn',
+  detector: DetectorName,
   steps: number,
   batch: number,
   overrides: Record<string, unknown>,

@@ -11,6 +11,10 @@
  * backend keeps a buffer per size (webgpu; backend/capabilities.ts), the box head runs on a fixed
  * count instead — the sampling budget in training, the proposal budget in inference — with the
  * padding RoIs weighted zero in every loss term, so the losses and gradients are those of the real RoIs.
+ *
+ * With `withMasks` it is Mask R-CNN (He et al. 2017): the same network with a mask branch in the ROI
+ * heads (mask-rcnn/mask-branch.ts), trained jointly on the foreground RoIs and run on the final
+ * detections, both through this file's pooler (one RoIAlign and level assignment for both heads).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FinetuneConfig } from '../../../../shared/config/finetune';
@@ -26,6 +30,7 @@ import { assignLevels, planRoiAlign, roiAlign, type RoiLevel } from '../roi-alig
 import { buffersPooledBySize } from '../../backend/capabilities';
 import { takeValues } from '../../backend/take-values';
 import { createBoxHead } from './box-head';
+import { createMaskBranch, type MaskLossPlan, type Pooler } from '../mask-rcnn/mask-branch';
 import { sampleRois, type SampledRois } from './roi-targets';
 import { RPN_WEIGHTS, createRpnHead, findProposals, rpnTargets, type RpnTargets } from './rpn';
 
@@ -40,12 +45,15 @@ const MIN_POOLER_LEVEL = 2;
 export interface FasterRcnnLossPlan {
   rpn: RpnTargets;
   rois: SampledRois;
+  /** Mask R-CNN: the foreground RoIs' mask targets. */
+  mask?: MaskLossPlan;
 }
 
 export function createFasterRcnn(
   config: FinetuneConfig,
   backbone: Backbone,
   numClasses: number,
+  withMasks = false,
 ): Detector<FasterRcnnLossPlan> {
   const seed = config.seed * 7919 + 202;
   const rc = config.rpn;
@@ -63,6 +71,7 @@ export function createFasterRcnn(
   const rpn = createRpnHead(config.fpn.channels, rc.anchorRatios.length, seed + 1);
   const P = hc.poolerResolution;
   const head = createBoxHead([P, P, config.fpn.channels], hc.numFc, hc.fcDim, K, seed + 2);
+  const mask = withMasks ? createMaskBranch(config, config.fpn.channels, K, seed + 3) : null;
   const specs = fpn.levels.map((l, i) => ({
     stride: l.stride,
     sizes: [rc.anchorSizes[i]!],
@@ -84,6 +93,7 @@ export function createFasterRcnn(
     ['fpn', fpn],
     ['rpn', rpn],
     ['roi_heads', head],
+    ...(mask ? [['roi_mask_head', mask.head] as const] : []),
   ]);
 
   const features = (images: tf.Tensor4D, training: boolean, ctx?: LossContext) => {
@@ -108,10 +118,17 @@ export function createFasterRcnn(
   };
 
   /**
-   * RoIAlign of boxes (image-major, `batchIndex`) on P2..P5, then the box head: `numRois` rows, the
-   * boxes' then zero RoIs (padding to a fixed count).
+   * RoIAlign of boxes (image-major, `batchIndex`) on the P2..P5 level each is assigned to: `numRois`
+   * rows, the boxes' then zero RoIs (padding to a fixed count). The box and mask heads' pooler.
    */
-  const boxHead = (levels: tf.Tensor4D[], boxes: Float32Array, batchIndex: Int32Array, numRois: number) => {
+  const pool = (
+    levels: tf.Tensor4D[],
+    boxes: Float32Array,
+    batchIndex: Int32Array,
+    numRois: number,
+    resolution: number,
+    samplingRatio: number,
+  ) => {
     const pooled = levels.slice(0, POOLER_LEVELS);
     const geometry: RoiLevel[] = pooled.map((l, i) => ({
       batch: l.shape[0],
@@ -126,12 +143,22 @@ export function createFasterRcnn(
       hc.canonicalBoxSize,
       hc.canonicalLevel,
     );
-    const plan = planRoiAlign(boxes, batchIndex, levelIndex, geometry, P, hc.samplingRatio, numRois);
-    return head.forward(roiAlign(pooled, plan));
+    const plan = planRoiAlign(boxes, batchIndex, levelIndex, geometry, resolution, samplingRatio, numRois);
+    return roiAlign(pooled, plan);
   };
+  const poolerOn =
+    (levels: tf.Tensor4D[]): Pooler =>
+    (boxes, batchIndex, numRois, resolution, samplingRatio) =>
+      pool(levels, boxes, batchIndex, numRois, resolution, samplingRatio);
+  /** The box head on the RoIs' pooled features. */
+  const boxHead = (levels: tf.Tensor4D[], boxes: Float32Array, batchIndex: Int32Array, numRois: number) =>
+    head.forward(pool(levels, boxes, batchIndex, numRois, P, hc.samplingRatio));
+  /** Mask RoIs in a batch of N images: the sampler's foreground budget where shapes must not vary. */
+  const maskRows = (count: number, N: number) =>
+    roiRows(count, N * Math.ceil(hc.batchSizePerImage * hc.positiveFraction));
 
   return {
-    kind: 'faster-rcnn',
+    kind: mask ? 'mask-rcnn' : 'faster-rcnn',
     numClasses,
     backbone,
     parts,
@@ -143,6 +170,7 @@ export function createFasterRcnn(
         ['fpn', fpn],
         ['rpn', rpn],
         ['roi_heads', head],
+        ...(mask ? [['roi_mask_head', mask.head] as const] : []),
       ] as const)
         for (const [n, v] of set.params) out.set(`${part}/${n}`, v);
       return out;
@@ -180,7 +208,12 @@ export function createFasterRcnn(
         },
         ctx.rng,
       );
-      return { rpn, rois };
+      if (!mask) return { rpn, rois };
+      if (!targets.masks)
+        throw new Error(
+          'Mask R-CNN: the training batch has no instance masks (the dataset has no segmentation to train the mask head on)',
+        );
+      return { rpn, rois, mask: mask.plan(rois, targets) };
     },
     losses(images, _sizes, _targets, ctx, prepared) {
       if (!prepared)
@@ -272,12 +305,18 @@ export function createFasterRcnn(
           weights,
         );
       }
-      return {
+      const losses: Record<string, tf.Scalar> = {
         loss_rpn_cls: tf.mul(rpnCls, rc.lossWeight / rpnNorm) as tf.Scalar,
         loss_rpn_loc: tf.mul(rpnLoc, rc.lossWeight / rpnNorm) as tf.Scalar,
         loss_cls: cls,
         loss_box_reg: tf.div(box, denom) as tf.Scalar,
       };
+      if (mask) {
+        if (!prepared.mask) throw new Error('Mask R-CNN: prepareLosses() planned no mask targets');
+        const rows = maskRows(prepared.mask.classes.length, N);
+        losses.loss_mask = mask.loss(poolerOn(levels), prepared.mask, rows);
+      }
+      return losses;
     },
     async predict(images, sizes) {
       const N = images.shape[0];
@@ -287,9 +326,8 @@ export function createFasterRcnn(
         anchors = x.anchors;
         return { levels: x.levels, objectness: x.objectness, deltas: x.deltas };
       });
-      // The proposals need the RPN's values on the host; the levels wait on the device meanwhile.
-      let proposals: { boxes: Float32Array; batchIndex: Int32Array };
-      let head: tf.Tensor[];
+      // The proposals need the RPN's values on the host; the levels wait on the device meanwhile
+      // (until the mask branch, if any, has pooled the final boxes).
       try {
         const [objValues, deltaValues] = await takeValues([f.objectness, f.deltas]);
         const props = sizes.map((size, n) =>
@@ -299,52 +337,65 @@ export function createFasterRcnn(
             nmsThresh: rc.nmsThresh,
           }),
         );
-        const boxes = new Float32Array(props.reduce((s, p) => s + p.boxes.length, 0));
-        const batchIndex = new Int32Array(boxes.length / 4);
-        let o = 0;
-        props.forEach((p, n) => {
-          boxes.set(p.boxes, o * 4);
-          batchIndex.fill(n, o, o + p.boxes.length / 4);
-          o += p.boxes.length / 4;
+        const proposals = imageMajor(props.map((p) => p.boxes));
+        const rows = roiRows(proposals.batchIndex.length, N * rc.postNmsTopkTest);
+        const out = tf.tidy(() => {
+          const o = boxHead(f.levels, proposals.boxes, proposals.batchIndex, rows);
+          return [tf.softmax(o.logits), o.deltas];
         });
-        proposals = { boxes, batchIndex };
-        const rows = roiRows(batchIndex.length, N * rc.postNmsTopkTest);
-        head = tf.tidy(() => {
-          const out = boxHead(f.levels, boxes, batchIndex, rows);
-          return [tf.softmax(out.logits), out.deltas];
-        });
+        const [p, d] = (await takeValues(out)) as [Float32Array, Float32Array];
+        const results: Detections[] = [];
+        for (let n = 0; n < N; n++) {
+          const parts: Float32Array[] = [];
+          const scores: number[] = [];
+          const classes: number[] = [];
+          for (let r = 0; r < proposals.batchIndex.length; r++) {
+            if (proposals.batchIndex[r] !== n) continue;
+            const ref = proposals.boxes.subarray(r * 4, r * 4 + 4);
+            for (let k = 0; k < K; k++) {
+              const s = p[r * (K + 1) + k]!;
+              if (!(s > hc.scoreThreshTest)) continue;
+              parts.push(decodeBoxes(ref, d.subarray((r * K + k) * 4, (r * K + k) * 4 + 4), weights));
+              scores.push(s);
+              classes.push(k);
+            }
+          }
+          results.push(
+            finalizeDetections(
+              parts,
+              scores,
+              classes,
+              sizes[n]!,
+              hc.nmsThreshTest,
+              config.test.detectionsPerImage,
+            ),
+          );
+        }
+        if (mask) {
+          // detectron2's mask_rcnn_inference: the mask head on the final boxes, each detection's class.
+          const final = imageMajor(results.map((r) => r.boxes));
+          const count = final.batchIndex.length;
+          const probs = mask.predict(
+            poolerOn(f.levels),
+            final.boxes,
+            final.batchIndex,
+            Int32Array.from(results.flatMap((r) => [...r.classes])),
+            roiRows(count, N * config.test.detectionsPerImage),
+          );
+          const [values] = (await takeValues([probs])) as [Float32Array];
+          const M2 = mask.maskSize * mask.maskSize;
+          let o = 0;
+          for (const r of results) {
+            const c = r.scores.length;
+            r.maskProbs = values.slice(o * M2, (o + c) * M2);
+            r.maskSize = mask.maskSize;
+            o += c;
+          }
+        }
+        return results;
       } finally {
         tf.dispose(f.levels);
       }
-      const [p, d] = (await takeValues(head)) as [Float32Array, Float32Array];
-      const results: Detections[] = [];
-      for (let n = 0; n < N; n++) {
-        const parts: Float32Array[] = [];
-        const scores: number[] = [];
-        const classes: number[] = [];
-        for (let r = 0; r < proposals.batchIndex.length; r++) {
-          if (proposals.batchIndex[r] !== n) continue;
-          const ref = proposals.boxes.subarray(r * 4, r * 4 + 4);
-          for (let k = 0; k < K; k++) {
-            const s = p[r * (K + 1) + k]!;
-            if (!(s > hc.scoreThreshTest)) continue;
-            parts.push(decodeBoxes(ref, d.subarray((r * K + k) * 4, (r * K + k) * 4 + 4), weights));
-            scores.push(s);
-            classes.push(k);
-          }
-        }
-        results.push(
-          finalizeDetections(
-            parts,
-            scores,
-            classes,
-            sizes[n]!,
-            hc.nmsThreshTest,
-            config.test.detectionsPerImage,
-          ),
-        );
-      }
-      return results;
     },
     getState() {
       return {};
@@ -354,9 +405,23 @@ export function createFasterRcnn(
       fpn.dispose();
       rpn.dispose();
       head.dispose();
+      mask?.dispose();
       backbone.dispose();
     },
   };
+}
+
+/** Per-image boxes as one image-major list with each box's image. */
+function imageMajor(perImage: Float32Array[]): { boxes: Float32Array; batchIndex: Int32Array } {
+  const boxes = new Float32Array(perImage.reduce((s, b) => s + b.length, 0));
+  const batchIndex = new Int32Array(boxes.length / 4);
+  let o = 0;
+  perImage.forEach((b, n) => {
+    boxes.set(b, o * 4);
+    batchIndex.fill(n, o, o + b.length / 4);
+    o += b.length / 4;
+  });
+  return { boxes, batchIndex };
 }
 
 /** `boxes` followed by unit boxes up to `count` (padding RoIs: a real box keeps GIoU finite at weight 0). */

@@ -20,6 +20,8 @@ export interface SampledRois {
   deltas: Float32Array;
   /** Matched ground-truth boxes (the RoI itself for background): [R × 4]. */
   matchedBoxes: BoxArray;
+  /** Index of the matched ground-truth object in its image (−1 for background): Mask R-CNN's mask targets. */
+  matchedIndex: Int32Array;
   numForeground: number;
 }
 
@@ -35,6 +37,7 @@ export function sampleRois(
   const matched: BoxArray[] = [];
   const batch: number[] = [];
   const classes: number[] = [];
+  const matchedIndex: number[] = [];
   proposals.forEach((props, n) => {
     const gt = gtBoxes[n]!;
     const candidates = concatBoxes([props, gt]);
@@ -69,6 +72,7 @@ export function sampleRois(
     for (const i of keep) {
       batch.push(n);
       classes.push(cls(i));
+      matchedIndex.push(cls(i) < numClasses ? m.matched[i]! : -1);
     }
   });
   const all = concatBoxes(boxes);
@@ -85,6 +89,7 @@ export function sampleRois(
     classes: Int32Array.from(classes),
     deltas,
     matchedBoxes: matchedAll,
+    matchedIndex: Int32Array.from(matchedIndex),
     numForeground,
   };
 }
