@@ -52,7 +52,8 @@ const USAGE: Record<string, string> = {
                  [--backend B] [--replicates N] [--name S] [--json] | selfemd study --resume ID
     compare backbones: the SSL arms' pretrainings, every arm × seed fine-tune and probe, then a table
     of mean ± sd per arm and paired differences to byol and random with bootstrap 95 % intervals;
-    arms: random, byol, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH; Ctrl-C pauses`,
+    arms: random, byol, moco-v2, simclr, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH,
+    supervised:PATH (torchvision weights: .pth / .pt / .safetensors); Ctrl-C pauses`,
   predict: `selfemd predict RUN --image FILE [--out FILE.png] [--min-score X] [--backend B]
     a fine-tuned run's boxes as JSON and drawn on a PNG; RUN: run folder, id, unique id prefix or name`,
   eval: `selfemd eval --gt GT.json --dt DETECTIONS.json [--iou-type bbox|segm] [--json]

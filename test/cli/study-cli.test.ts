@@ -74,7 +74,7 @@ describe('selfemd study arguments', () => {
     });
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n').at(-1)).toMatch(
-      /^selfemd study: .*arm "bogus": not one of random, byol, self-emd-eq12, self-emd, self-emd\+spc\+scale, or file:PATH/,
+      /^selfemd study: .*arm "bogus": not one of random, byol, moco-v2, simclr, self-emd-eq12, self-emd, self-emd\+spc\+scale, file:PATH/,
     );
     expect(r.err).not.toMatch(/^\s+at /m);
   }, 120_000);
