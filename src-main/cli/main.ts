@@ -40,7 +40,9 @@ const USAGE: Record<string, string> = {
                  [--gpu NAME] [--gpu-power low|high]
                  [--find-lr [--find-lr-min X] [--find-lr-max X] [--find-lr-steps N] [--find-lr-out FILE]]
     fine-tune a detector; DATASET: demo, a COCO JSON or dataset folder, a VOC or YOLO folder;
-    --init RUN: a pretraining run's id, unique id prefix or name; Ctrl-C pauses it,
+    --init RUN: a pretraining run's id, unique id prefix or name; FILE: a .safetensors, a TF.js
+    model.json, or a PyTorch .pth / .pt state dict (torchvision's ImageNet weights; architecture
+    and width read from its keys); Ctrl-C pauses it,
     --resume --name NAME continues it; --find-lr: a learning-rate range test on the same
     setup instead (prints the loss per lr and a suggested --lr; records no run)`,
   probe: `selfemd probe RUN|FILE|random --train DATASET --val DATASET | --data demo [--size PX] [--backbone B]

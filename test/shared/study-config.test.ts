@@ -23,7 +23,9 @@ describe('study arms', () => {
       { name: 'simclr', kind: 'ssl' },
       { name: 'supervised', kind: 'file', path: '/w/resnet18.pth' },
     ]);
-    expect(() => parseStudyArms('random,swav')).toThrow(/arm "swav": not one of random, byol, moco-v2, simclr/);
+    expect(() => parseStudyArms('random,swav')).toThrow(
+      /arm "swav": not one of random, byol, moco-v2, simclr/,
+    );
     expect(() => parseStudyArms('random,supervised:')).toThrow(/supervised:PATH/);
     expect(() => parseStudyArms('byol')).toThrow(/at least two arms/);
     expect(() => parseStudyArms('byol,byol')).toThrow(/byol is named twice/);
