@@ -51,7 +51,7 @@ const USAGE: Record<string, string> = {
     features at the boxes`,
   study: `selfemd study --arms A,B[,…] (--data demo | --unlabeled DIR --train DATASET --val DATASET)
                  [--seeds N] [--budget smoke|small|paper] [--pretrain-steps N] [--finetune-steps N]
-                 [--backend B] [--replicates N] [--name S] [--json] | selfemd study --resume ID
+                 [--backend B] [--detector D] [--replicates N] [--name S] [--json] | selfemd study --resume ID
     compare backbones: the SSL arms' pretrainings, every arm × seed fine-tune and probe, then a table
     of mean ± sd per arm and paired differences to byol and random with bootstrap 95 % intervals;
     arms: random, byol, moco-v2, simclr, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH,
