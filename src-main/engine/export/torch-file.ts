@@ -140,10 +140,11 @@ function torchHooks(source: string, legacy: boolean): PickleHooks {
         fail(`storage of type ${isPyGlobal(type) ? globalName(type) : String(type)} is not supported`);
       const numel = pid[4];
       if (typeof pid[2] !== 'string' || typeof numel !== 'number') fail('a storage id without key or size');
+      // A legacy view's bytes are its root storage's (pid[2]), from the view's element offset on.
       const view = legacy ? (pid[5] as unknown[] | null) : null;
       return {
         kind: 'storage',
-        key: view ? String(view[0]) : (pid[2] as string),
+        key: pid[2] as string,
         type: type.name,
         numel: numel as number,
         viewOffset: view ? Number(view[1]) : 0,
