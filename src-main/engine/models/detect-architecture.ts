@@ -2,7 +2,8 @@
  * Which backbone a torchvision-named state dict holds, from its keys and shapes alone (a `.pth` of
  * torchvision's ImageNet weights carries no metadata): a ResNet's depth from its block names (blocks
  * per stage, basic or bottleneck), its width from the stem conv. torchvision's `mobilenet_v2` is
- * recognised by its `features.*` names and used when the config's backbone list has it. Whether
+ * recognised by its `features.*` names, its width (the stem's channels, width_mult × 32) from
+ * `features.0.0.weight`. Whether
  * every other tensor fits is the loader's check (torch-state-dict.ts), which names each key whose
  * shape differs, with both shapes.
  */

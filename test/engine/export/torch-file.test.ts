@@ -132,79 +132,106 @@ const skipReason = skipUnlessTool({
   install: 'apt-get install python3-torch python3-torchvision (or set SELFEMD_TORCH_PYTHON)',
 });
 
-describe.skipIf(skipReason !== '')("torchvision's resnet18 at width 16, saved by PyTorch", () => {
-  let dir: string;
-  let expected: Record<string, { shape: number[]; sha256: string }>;
-  const sha = (t: { data: ArrayBufferView }) =>
-    createHash('sha256')
-      .update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))
-      .digest('hex');
-  const config = (file: string, baseWidth = 16) =>
-    resolveFinetuneConfig({
-      init: { kind: 'pytorch', path: file },
-      backbone: { name: 'resnet18', baseWidth },
+describe.skipIf(skipReason !== '')(
+  "torchvision's resnet18 (width 16) and mobilenet_v2 (×0.25), saved by PyTorch",
+  () => {
+    let dir: string;
+    let expected: Record<string, { shape: number[]; sha256: string }>;
+    const sha = (t: { data: ArrayBufferView }) =>
+      createHash('sha256')
+        .update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))
+        .digest('hex');
+    const config = (file: string, baseWidth = 16) =>
+      resolveFinetuneConfig({
+        init: { kind: 'pytorch', path: file },
+        backbone: { name: 'resnet18', baseWidth },
+      });
+
+    beforeAll(async () => {
+      await initBackend('wasm');
+      dir = mkdtempSync(join(tmpdir(), 'selfemd-pth-'));
+      const r = spawnSync(PYTHON, [SCRIPT, 'resnet', dir, '16', '3'], { encoding: 'utf8', timeout: 300_000 });
+      if (r.status !== 0) throw new Error(`${SCRIPT} failed: ${r.stderr}`);
+      expected = JSON.parse(r.stdout) as typeof expected;
+    }, 320_000);
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    for (const file of ['resnet18.pth', 'resnet18-legacy.pt', 'checkpoint.pth']) {
+      it(`${file}: every tensor bit-identical to PyTorch's`, () => {
+        const sd = readTorchStateDict(join(dir, file));
+        expect([...sd.tensors.keys()]).toEqual(Object.keys(expected));
+        for (const [name, t] of sd.tensors) {
+          expect(t.shape, name).toEqual(expected[name]!.shape);
+          expect(sha(t), name).toBe(expected[name]!.sha256);
+        }
+        expect(sd.skipped).toEqual(file === 'checkpoint.pth' ? ['epoch'] : []);
+      });
+    }
+
+    it('the studio reads its architecture from the file; the backbone starts from exactly its tensors', async () => {
+      const file = join(dir, 'resnet18.pth');
+      expect(describeWeightsFile(file)).toEqual({
+        kind: 'pytorch',
+        path: file,
+        arch: 'resnet18',
+        baseWidth: 16,
+        runId: null,
+      });
+      const before = tf.memory().numTensors;
+      const { backbone, description } = await initBackbone(config(file));
+      expect(description).toMatch(
+        /PyTorch state dict .*resnet18\.pth \(100 tensors, fc\.weight, fc\.bias unused\)/,
+      );
+      const ours = await parameterSetToTorchTensors(backbone);
+      const fileTensors = readTorchStateDict(file).tensors;
+      for (const t of ours) expect(sha(t), t.name).toBe(sha(fileTensors.get(t.name)!));
+      expect(ours.length).toBe(fileTensors.size - 2); // all but fc.weight, fc.bias
+      backbone.dispose();
+      expect(tf.memory().numTensors).toBe(before);
     });
 
-  beforeAll(async () => {
-    await initBackend('wasm');
-    dir = mkdtempSync(join(tmpdir(), 'selfemd-pth-'));
-    const r = spawnSync(PYTHON, [SCRIPT, 'resnet', dir, '16', '3'], { encoding: 'utf8', timeout: 300_000 });
-    if (r.status !== 0) throw new Error(`${SCRIPT} failed: ${r.stderr}`);
-    expected = JSON.parse(r.stdout) as typeof expected;
-  }, 320_000);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  for (const file of ['resnet18.pth', 'resnet18-legacy.pt', 'checkpoint.pth']) {
-    it(`${file}: every tensor bit-identical to PyTorch's`, () => {
-      const sd = readTorchStateDict(join(dir, file));
-      expect([...sd.tensors.keys()]).toEqual(Object.keys(expected));
-      for (const [name, t] of sd.tensors) {
-        expect(t.shape, name).toEqual(expected[name]!.shape);
-        expect(sha(t), name).toBe(expected[name]!.sha256);
-      }
-      expect(sd.skipped).toEqual(file === 'checkpoint.pth' ? ['epoch'] : []);
+    it("torchvision's mobilenet_v2 (width_mult 0.25): detected at stem width 8, loaded but for its classifier", async () => {
+      const file = join(dir, 'mobilenet_v2.pth');
+      expect(describeWeightsFile(file)).toMatchObject({
+        kind: 'pytorch',
+        arch: 'mobilenet_v2',
+        baseWidth: 8,
+      });
+      const { backbone, description } = await initBackbone(
+        resolveFinetuneConfig({
+          init: { kind: 'pytorch', path: file },
+          backbone: { name: 'mobilenet_v2', baseWidth: 8 },
+        }),
+      );
+      expect(description).toMatch(/classifier\.1\.weight, classifier\.1\.bias unused/);
+      const fileTensors = readTorchStateDict(file).tensors;
+      for (const t of await parameterSetToTorchTensors(backbone))
+        expect(sha(t), t.name).toBe(sha(fileTensors.get(t.name)!));
+      backbone.dispose();
     });
-  }
 
-  it('the studio reads its architecture from the file; the backbone starts from exactly its tensors', async () => {
-    const file = join(dir, 'resnet18.pth');
-    expect(describeWeightsFile(file)).toEqual({
-      kind: 'pytorch',
-      path: file,
-      arch: 'resnet18',
-      baseWidth: 16,
-      runId: null,
+    it('torchvision weights as safetensors without our metadata: architecture from the header', async () => {
+      const file = join(dir, 'resnet18.safetensors');
+      await writeSafetensors(file, [...readTorchStateDict(join(dir, 'resnet18.pth')).tensors.values()]);
+      expect(describeWeightsFile(file)).toMatchObject({
+        kind: 'safetensors',
+        arch: 'resnet18',
+        baseWidth: 16,
+      });
     });
-    const before = tf.memory().numTensors;
-    const { backbone, description } = await initBackbone(config(file));
-    expect(description).toMatch(
-      /PyTorch state dict .*resnet18\.pth \(100 tensors, fc\.weight, fc\.bias unused\)/,
-    );
-    const ours = await parameterSetToTorchTensors(backbone);
-    const fileTensors = readTorchStateDict(file).tensors;
-    for (const t of ours) expect(sha(t), t.name).toBe(sha(fileTensors.get(t.name)!));
-    expect(ours.length).toBe(fileTensors.size - 2); // all but fc.weight, fc.bias
-    backbone.dispose();
-    expect(tf.memory().numTensors).toBe(before);
-  });
 
-  it('torchvision weights as safetensors without our metadata: architecture from the header', async () => {
-    const file = join(dir, 'resnet18.safetensors');
-    await writeSafetensors(file, [...readTorchStateDict(join(dir, 'resnet18.pth')).tensors.values()]);
-    expect(describeWeightsFile(file)).toMatchObject({ kind: 'safetensors', arch: 'resnet18', baseWidth: 16 });
-  });
-
-  it('a pickled module, a wrong-shaped key and a wrong width are errors naming them', async () => {
-    expect(describeWeightsFile(join(dir, 'module.pth'))).toMatch(
-      /module\.pth: holds a pickled torchvision\.models\.resnet\.WidthResNet|module\.pth: holds a pickled __main__\.WidthResNet/,
-    );
-    await expect(initBackbone(config(join(dir, 'wrong-shape.pth')))).rejects.toThrow(
-      'tensor "layer2.0.conv1.weight" has shape [32, 16, 1, 1], expected [32, 16, 3, 3]',
-    );
-    await expect(initBackbone(config(join(dir, 'resnet18.pth'), 8))).rejects.toThrow(
-      /resnet18\.pth holds a resnet18 of width 16, but backbone is resnet18 of width 8/,
-    );
-    writeFileSync(join(dir, 'empty.pth'), '');
-    expect(describeWeightsFile(join(dir, 'empty.pth'))).toMatch(/empty\.pth: is empty/);
-  });
-});
+    it('a pickled module, a wrong-shaped key and a wrong width are errors naming them', async () => {
+      expect(describeWeightsFile(join(dir, 'module.pth'))).toMatch(
+        /module\.pth: holds a pickled torchvision\.models\.resnet\.WidthResNet|module\.pth: holds a pickled __main__\.WidthResNet/,
+      );
+      await expect(initBackbone(config(join(dir, 'wrong-shape.pth')))).rejects.toThrow(
+        'tensor "layer2.0.conv1.weight" has shape [32, 16, 1, 1], expected [32, 16, 3, 3]',
+      );
+      await expect(initBackbone(config(join(dir, 'resnet18.pth'), 8))).rejects.toThrow(
+        /resnet18\.pth holds a resnet18 of width 16, but backbone is resnet18 of width 8/,
+      );
+      writeFileSync(join(dir, 'empty.pth'), '');
+      expect(describeWeightsFile(join(dir, 'empty.pth'))).toMatch(/empty\.pth: is empty/);
+    });
+  },
+);

@@ -4,7 +4,8 @@
 tiny-conv-bn-legacy.pth, torch < 1.6's format): values the test recomputes without Python, with a
 transposed view, storage offsets, a storage shared by two tensors, float16, bfloat16, float64 and
 int64. `resnet OUT_DIR WIDTH SEED` writes torchvision's resnet18 at that base width (zip, legacy, a
-pickled module, one with a wrong-shaped tensor) and prints each tensor's shape and sha256 as JSON.
+pickled module, one with a wrong-shaped tensor) and prints each tensor's shape and sha256 as JSON;
+also torchvision's mobilenet_v2 at width_mult 0.25.
 """
 import collections
 import hashlib
@@ -13,6 +14,7 @@ import sys
 
 import torch
 import torch.nn as nn
+from torchvision.models import mobilenet_v2
 from torchvision.models.resnet import BasicBlock, ResNet
 
 
@@ -65,6 +67,7 @@ def resnet(out, width, seed):
     wrong = collections.OrderedDict(sd)
     wrong["layer2.0.conv1.weight"] = torch.zeros(2 * width, width, 1, 1)
     torch.save(wrong, f"{out}/wrong-shape.pth")
+    torch.save(mobilenet_v2(width_mult=0.25).state_dict(), f"{out}/mobilenet_v2.pth")  # stem width 8
     summary = {
         k: {"shape": list(v.shape), "sha256": hashlib.sha256(v.contiguous().numpy().tobytes()).hexdigest()}
         for k, v in sd.items()
