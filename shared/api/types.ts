@@ -226,7 +226,7 @@ export interface MetricsCsv {
 /** A new study, as the Study screen and `selfemd study` ask for one (shared/config/study.ts). */
 export interface StudyRequest {
   name?: string;
-  /** Arm names: random, byol, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH. */
+  /** Arm names: random, byol, moco-v2, simclr, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH, supervised:PATH. */
   arms: string[];
   /** Fine-tune seeds per arm. */
   seeds: number;

@@ -24,12 +24,13 @@ export const DETECTOR_NAMES = ['retinanet', 'faster-rcnn', 'mask-rcnn'] as const
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
 
 /**
- * Where the backbone's weights come from — the three arms of the paper's comparison:
+ * Where the backbone's weights come from — the arms of the paper's comparison:
  * `random`; a pretraining run (`pretrain-run`: a run folder, its checkpoints/ folder or one
- * checkpoint folder; the online encoder's backbone is used); an exported backbone file
- * (`safetensors`, or `tfjs`: a TF.js layers model.json or its folder).
+ * checkpoint folder; the online encoder's backbone is used); a backbone file (`safetensors`;
+ * `tfjs`: a TF.js layers model.json or its folder; `pytorch`: a torch.save state dict, `.pth` /
+ * `.pt`, such as torchvision's ImageNet-supervised weights, its architecture read from its keys).
  */
-export const INIT_KINDS = ['random', 'pretrain-run', 'safetensors', 'tfjs'] as const;
+export const INIT_KINDS = ['random', 'pretrain-run', 'safetensors', 'tfjs', 'pytorch'] as const;
 export type InitKind = (typeof INIT_KINDS)[number];
 
 /**

@@ -7,14 +7,28 @@
 import { finetuneSizeOverrides } from './finetune';
 import { DEFAULT_PRETRAIN_CONFIG, type PretrainConfig } from './pretrain';
 
-/** The arms by name; `file:PATH` (an exported or external backbone) is the one with an argument. */
-export const STUDY_SSL_ARMS = ['byol', 'self-emd-eq12', 'self-emd', 'self-emd+spc+scale'] as const;
+/**
+ * The arms by name; `file:PATH` (an exported or external backbone) and `supervised:PATH` (ImageNet
+ * weights as torchvision ships them, a .pth / .pt / .safetensors state dict) take an argument.
+ * `moco-v2` and `simclr` are the paper's contrastive baselines (Table 5), pretrained with their own
+ * documented defaults (shared/config/pretrain.ts `moco`, `simclr`) under the study's shared settings.
+ */
+export const STUDY_SSL_ARMS = [
+  'byol',
+  'moco-v2',
+  'simclr',
+  'self-emd-eq12',
+  'self-emd',
+  'self-emd+spc+scale',
+] as const;
 export type StudySslArm = (typeof STUDY_SSL_ARMS)[number];
 export const STUDY_NAMED_ARMS = ['random', ...STUDY_SSL_ARMS] as const;
 
 /** The config fields that make each SSL arm its method: everything else is the study's shared config. */
 export const ARM_METHOD_FIELDS: Readonly<Record<StudySslArm, Record<string, unknown>>> = {
   byol: { method: 'byol' },
+  'moco-v2': { method: 'moco-v2' },
+  simclr: { method: 'simclr' },
   // Eq. 12: marginals from each location's own mean feature (the ablation); dense EMD only.
   'self-emd-eq12': { method: 'self-emd', emd: { marginals: 'mean-feature', spc: false, scaleView: false } },
   // Eq. 13: marginals from the other view's global vector (the paper's choice); dense EMD only.
@@ -39,8 +53,11 @@ export function parseStudyArm(text: string): StudyArm {
   if (name === 'random') return { name, kind: 'random' };
   if ((STUDY_SSL_ARMS as readonly string[]).includes(name)) return { name: name as StudySslArm, kind: 'ssl' };
   if (name.startsWith('file:') && name.length > 5) return { name, kind: 'file', path: name.slice(5) };
+  // Named for what it is (the paper's ImageNet-supervised row); it starts from its file as file:PATH does.
+  if (name.startsWith('supervised:') && name.length > 11)
+    return { name: 'supervised', kind: 'file', path: name.slice(11) };
   throw new Error(
-    `arm "${name}": not one of ${STUDY_NAMED_ARMS.join(', ')}, or file:PATH (an exported backbone)`,
+    `arm "${name}": not one of ${STUDY_NAMED_ARMS.join(', ')}, file:PATH (an exported backbone) or supervised:PATH (torchvision weights, .pth / .pt / .safetensors)`,
   );
 }
 
@@ -80,6 +97,8 @@ export function budgetOverrides(budget: StudyBudget): {
           data: { demoImages: 32, imageSize: 64 },
           optim: { epochs: 2, batchSize: 8, warmupEpochs: 0.5 },
           byol: { projectorHidden: 64, projectionDim: 32, predictorHidden: 64 },
+          moco: { projectorHidden: 64, projectionDim: 32 },
+          simclr: { projectorHidden: 64, projectionDim: 32 },
           checkpoint: { everySteps: 4 },
           probe: { demoImages: 16 },
         },

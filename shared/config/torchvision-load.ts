@@ -6,7 +6,7 @@
  */
 
 /** torchvision's ResNet block and layer counts for each backbone the studio trains. */
-const TORCHVISION_RESNETS: Record<string, { block: 'BasicBlock' | 'Bottleneck'; layers: number[] }> = {
+export const TORCHVISION_RESNETS: Record<string, { block: 'BasicBlock' | 'Bottleneck'; layers: number[] }> = {
   resnet18: { block: 'BasicBlock', layers: [2, 2, 2, 2] },
   resnet34: { block: 'BasicBlock', layers: [3, 4, 6, 3] },
   resnet50: { block: 'Bottleneck', layers: [3, 4, 6, 3] },

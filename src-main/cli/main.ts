@@ -41,7 +41,9 @@ const USAGE: Record<string, string> = {
                  [--gpu NAME] [--gpu-power low|high] [--on CLUSTER]
                  [--find-lr [--find-lr-min X] [--find-lr-max X] [--find-lr-steps N] [--find-lr-out FILE]]
     fine-tune a detector; DATASET: demo, a COCO JSON or dataset folder, a VOC or YOLO folder;
-    --init RUN: a pretraining run's id, unique id prefix or name; Ctrl-C pauses it,
+    --init RUN: a pretraining run's id, unique id prefix or name; FILE: a .safetensors, a TF.js
+    model.json, or a PyTorch .pth / .pt state dict (torchvision's ImageNet weights; architecture
+    and width read from its keys); Ctrl-C pauses it,
     --resume --name NAME continues it; --find-lr: a learning-rate range test on the same
     setup instead (prints the loss per lr and a suggested --lr; records no run)`,
   probe: `selfemd probe RUN|FILE|random --train DATASET --val DATASET | --data demo [--size PX] [--backbone B]
@@ -50,10 +52,11 @@ const USAGE: Record<string, string> = {
     features at the boxes`,
   study: `selfemd study --arms A,B[,…] (--data demo | --unlabeled DIR --train DATASET --val DATASET)
                  [--seeds N] [--budget smoke|small|paper] [--pretrain-steps N] [--finetune-steps N]
-                 [--backend B] [--replicates N] [--name S] [--on CLUSTER] [--json] | selfemd study --resume ID
+                 [--backend B] [--detector D] [--replicates N] [--name S] [--on CLUSTER] [--json] | selfemd study --resume ID
     compare backbones: the SSL arms' pretrainings, every arm × seed fine-tune and probe, then a table
     of mean ± sd per arm and paired differences to byol and random with bootstrap 95 % intervals;
-    arms: random, byol, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH; Ctrl-C pauses`,
+    arms: random, byol, moco-v2, simclr, self-emd-eq12, self-emd, self-emd+spc+scale, file:PATH,
+    supervised:PATH (torchvision weights: .pth / .pt / .safetensors); Ctrl-C pauses`,
   predict: `selfemd predict RUN --image FILE [--out FILE.png] [--min-score X] [--backend B]
     a fine-tuned run’s boxes (and masks, for mask-rcnn) as JSON and drawn on a PNG; RUN: run folder, id, unique id prefix or name`,
   eval: `selfemd eval --gt GT.json --dt DETECTIONS.json [--iou-type bbox|segm] [--json]

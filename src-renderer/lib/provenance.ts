@@ -17,7 +17,10 @@ export function backboneOrigin(run: RunRecord, parent: RunRecord | null): Backbo
   if (run.parentRunId) return { kind: 'deleted-run' };
   const init = (run.config as { init?: { kind?: unknown; path?: unknown } }).init;
   if (init?.kind === 'pretrain-run') return { kind: 'deleted-run' };
-  if ((init?.kind === 'safetensors' || init?.kind === 'tfjs') && typeof init.path === 'string')
+  if (
+    (init?.kind === 'safetensors' || init?.kind === 'tfjs' || init?.kind === 'pytorch') &&
+    typeof init.path === 'string'
+  )
     return { kind: 'file', file: init.path.split(/[\\/]/).filter(Boolean).pop() ?? init.path };
   return { kind: 'random' };
 }

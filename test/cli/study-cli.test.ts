@@ -49,6 +49,11 @@ describe('selfemd study arguments', () => {
     ]);
     expect(own.request!.data).toEqual({ unlabeled: path.resolve(dir), train: 'demo', val: 'demo' });
     expect(studyRequest(['--resume', 'abc']).resume).toBe('abc');
+    const detector = studyRequest(['--data', 'demo', '--arms', 'byol,moco-v2', '--detector', 'faster-rcnn']);
+    expect(detector.request!.finetune).toEqual({ detector: 'faster-rcnn' });
+    expect(() => studyRequest(['--data', 'demo', '--arms', 'a,b', '--detector', 'yolo'])).toThrow(
+      /^selfemd study: --detector yolo: one of retinanet, faster-rcnn/,
+    );
   });
 
   it('refuses what cannot be a study, naming the flag', () => {
@@ -74,7 +79,7 @@ describe('selfemd study arguments', () => {
     });
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n').at(-1)).toMatch(
-      /^selfemd study: .*arm "bogus": not one of random, byol, self-emd-eq12, self-emd, self-emd\+spc\+scale, or file:PATH/,
+      /^selfemd study: .*arm "bogus": not one of random, byol, moco-v2, simclr, self-emd-eq12, self-emd, self-emd\+spc\+scale, file:PATH/,
     );
     expect(r.err).not.toMatch(/^\s+at /m);
   }, 120_000);

@@ -84,7 +84,7 @@ describe('describeWeightsFile', () => {
       'conv1.weight': { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
     });
     expect(describeWeightsFile(noMeta)).toMatch(
-      /nometa\.safetensors: its metadata does not say which backbone/,
+      /nometa\.safetensors: not a torchvision ResNet or MobileNetV2 state dict: no "conv1\.weight" and "layer1\.0\.conv1\.weight"/,
     );
     const garbage = path.join(dir, 'garbage.safetensors');
     fs.writeFileSync(garbage, Buffer.from([255, 255, 255, 255, 255, 255, 255, 127, 1, 2]));
@@ -95,6 +95,32 @@ describe('describeWeightsFile', () => {
     expect(describeWeightsFile(badJson)).toMatch(/model\.json: not valid JSON/);
     const other = path.join(dir, 'weights.bin');
     fs.writeFileSync(other, 'x');
-    expect(describeWeightsFile(other)).toMatch(/weights\.bin: not an exported backbone/);
+    expect(describeWeightsFile(other)).toMatch(/weights\.bin: not a backbone file/);
+    const notTorch = path.join(dir, 'notes.pth');
+    fs.writeFileSync(notTorch, 'not a torch file');
+    expect(describeWeightsFile(notTorch)).toMatch(/notes\.pth: is neither a torch\.save zip archive/);
+  });
+
+  it('torchvision weights as safetensors without our metadata: depth and width from the header', () => {
+    const entry = (shape: number[]) => ({ dtype: 'F32', shape, data_offsets: [0, 0] });
+    const header: Record<string, unknown> = { 'conv1.weight': entry([24, 3, 7, 7]) };
+    for (const layer of [1, 2, 3, 4])
+      for (const block of [0, 1, 2]) header[`layer${layer}.${block}.conv1.weight`] = entry([1]);
+    expect(describeWeightsFile(safetensors('tv-r34ish.safetensors', header))).toMatch(
+      /a ResNet with 3\/3\/3\/3 blocks per stage \(basic\) is none of/,
+    );
+    for (const [layer, blocks] of [
+      [2, 4],
+      [3, 6],
+      [3, 4],
+      [3, 5],
+    ] as const)
+      header[`layer${layer}.${blocks - 1}.conv1.weight`] = entry([1]);
+    expect(describeWeightsFile(safetensors('tv-r34.safetensors', header))).toMatchObject({
+      kind: 'safetensors',
+      arch: 'resnet34',
+      baseWidth: 24,
+      runId: null,
+    });
   });
 });

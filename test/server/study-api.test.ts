@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StudioService } from '../../src-main/jobs/studio-service';
 import { runShape } from '../../src-main/jobs/study/study-eta';
@@ -14,6 +15,7 @@ import { resolveStudyPlan } from '../../src-main/jobs/study/study-plan';
 import { cocoDataset, imageFolder, tempHome } from './fixtures';
 import { serviceCalls } from './service-calls';
 
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 let home: ReturnType<typeof tempHome>;
 let service: StudioService;
 const { call, refusal } = serviceCalls(() => service);
@@ -55,6 +57,17 @@ describe('studies API', () => {
       data: demo,
     });
     expect(file.message).toMatch(/file:\/nowhere\/sup.safetensors: .*\/nowhere\/sup.safetensors/);
+    // a supervised arm's file is checked as the fine-tune form checks it: a state dict of no ResNet
+    const notResNet = path.join(HERE, '../engine/export/fixtures/tiny-conv-bn.pth');
+    const sup = await refusal('studies.estimate', {
+      arms: ['moco-v2', `supervised:${notResNet}`],
+      seeds: 1,
+      budget: 'smoke',
+      data: demo,
+    });
+    expect(sup.message).toMatch(
+      /supervised: .*tiny-conv-bn\.pth: not a torchvision ResNet or MobileNetV2 state dict/,
+    );
     expect(await call('studies.list', {})).toEqual([]);
   });
 
@@ -105,6 +118,35 @@ describe('studies API', () => {
     } finally {
       fs.rmSync(files, { recursive: true, force: true });
     }
+  });
+
+  it('plans the contrastive baselines and a supervised arm (torchvision weights, depth and width from the file)', async () => {
+    // torchvision's resnet18 names at width 16, as a header (the plan reads no tensor)
+    const header: Record<string, unknown> = {
+      'conv1.weight': { dtype: 'F32', shape: [16, 3, 7, 7], data_offsets: [0, 0] },
+    };
+    for (const layer of [1, 2, 3, 4])
+      for (const block of [0, 1])
+        header[`layer${layer}.${block}.conv1.weight`] = { dtype: 'F32', shape: [1], data_offsets: [0, 0] };
+    const json = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    const weights = path.join(home.dir, 'resnet18-supervised.safetensors');
+    fs.writeFileSync(weights, Buffer.concat([len, json]));
+    const plan = await resolveStudyPlan(home.dir, service.store, (await call('system.info', {})).hardware, {
+      arms: ['moco-v2', 'simclr', `supervised:${weights}`],
+      seeds: 1,
+      budget: 'smoke',
+      data: demo,
+    });
+    expect(plan.arms.map((a) => [a.name, a.kind, a.pretrain?.method ?? a.path])).toEqual([
+      ['moco-v2', 'ssl', 'moco-v2'],
+      ['simclr', 'ssl', 'simclr'],
+      ['supervised', 'file', weights],
+    ]);
+    // the smoke budget shrinks every method's head alike
+    expect(plan.arms[0]!.pretrain!.moco.projectorHidden).toBe(64);
+    expect(plan.arms[1]!.pretrain!.simclr.projectorHidden).toBe(64);
   });
 
   it('estimates from measured step times of runs of the same shape, unknown before', async () => {

@@ -18,7 +18,15 @@ describe('study arms', () => {
       { name: 'byol', kind: 'ssl' },
       { name: 'file:/w/sup.safetensors', kind: 'file', path: '/w/sup.safetensors' },
     ]);
-    expect(() => parseStudyArms('random,simclr')).toThrow(/arm "simclr": not one of random, byol/);
+    expect(parseStudyArms('moco-v2,simclr,supervised:/w/resnet18.pth')).toEqual([
+      { name: 'moco-v2', kind: 'ssl' },
+      { name: 'simclr', kind: 'ssl' },
+      { name: 'supervised', kind: 'file', path: '/w/resnet18.pth' },
+    ]);
+    expect(() => parseStudyArms('random,swav')).toThrow(
+      /arm "swav": not one of random, byol, moco-v2, simclr/,
+    );
+    expect(() => parseStudyArms('random,supervised:')).toThrow(/supervised:PATH/);
     expect(() => parseStudyArms('byol')).toThrow(/at least two arms/);
     expect(() => parseStudyArms('byol,byol')).toThrow(/byol is named twice/);
   });
@@ -32,6 +40,10 @@ describe('study arms', () => {
     const eq12 = resolvePretrainConfig(mergeDefaults(shared, ARM_METHOD_FIELDS['self-emd-eq12']));
     expect(configDifferences(shared, eq12)).toEqual(['emd.marginals', 'emd.scaleView', 'emd.spc', 'method']);
     expect(nonMethodDifferences(shared, { ...eq12, optim: { ...eq12.optim, lr: 1 } })).toEqual(['optim.lr']);
+    // the contrastive baselines differ in their method only: their own sections are shared defaults
+    const moco = resolvePretrainConfig(mergeDefaults(shared, ARM_METHOD_FIELDS['moco-v2']));
+    expect(configDifferences(shared, moco)).toEqual(['method']);
+    expect(moco.moco.temperature).toBe(0.2);
   });
 
   it('writes percent with one decimal and a real minus, zero never negative', () => {

@@ -36,6 +36,7 @@ import {
   type FinetuneInitRequest,
   type ResolvedFinetuneInit,
 } from '../../jobs/service/new-finetune';
+import { PYTORCH_WEIGHTS_EXTENSIONS } from '../../jobs/service/weights-file';
 import { openStore, type ExperimentStore } from '../../store';
 import { gpuEnv, numberFlag, parse, resolveOrExit, runOverrides } from '../args';
 import { CliError } from '../cli-error';
@@ -88,8 +89,8 @@ const OPTIONS = {
 export type RunLookup = (name: string, kind: RunRecord['kind']) => string | undefined;
 
 /**
- * A pretraining run id or name (under <home>/runs), a run / checkpoint folder, a .safetensors file
- * or a TF.js model. `runIdByName` looks a run's name up in the studio's store.
+ * A pretraining run id or name (under <home>/runs), a run / checkpoint folder, a .safetensors file,
+ * a PyTorch .pth / .pt state dict (torchvision's ImageNet weights) or a TF.js model. `runIdByName` looks a run's name up in the studio's store.
  */
 export function resolveInit(
   value: string,
@@ -109,8 +110,10 @@ export function resolveInit(
     if (fs.statSync(abs).isFile()) {
       if (abs.endsWith('.safetensors')) return { kind: 'safetensors', path: abs };
       if (abs.endsWith('.json')) return { kind: 'tfjs', path: abs };
+      if ((PYTORCH_WEIGHTS_EXTENSIONS as readonly string[]).includes(path.extname(abs)))
+        return { kind: 'pytorch', path: abs };
       throw new CliError(
-        `selfemd finetune: --init ${value}: expected a .safetensors file or a TF.js model.json`,
+        `selfemd finetune: --init ${value}: expected a .safetensors file, a PyTorch .pth / .pt state dict or a TF.js model.json`,
       );
     }
     if (fs.existsSync(path.join(abs, 'model.json'))) return { kind: 'tfjs', path: abs };
@@ -251,7 +254,8 @@ export function finetuneOverrides(
 function initRequest(init: unknown, store: ExperimentStore): FinetuneInitRequest {
   const { kind, path: p } = (init ?? { kind: 'random', path: '' }) as { kind: InitKind; path: string };
   if (kind === 'random') return { init: 'random' };
-  if (kind === 'safetensors' || kind === 'tfjs') return { init: 'file', weightsPath: p };
+  if (kind === 'safetensors' || kind === 'tfjs' || kind === 'pytorch')
+    return { init: 'file', weightsPath: p };
   const runId = runIdInPath(p);
   if (runId && store.hasRun(runId)) return { init: 'parent', parentRunId: runId };
   throw new CliError(

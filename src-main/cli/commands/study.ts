@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { STUDY_BUDGETS, type StudyBudget } from '../../../shared/config/study';
+import { DETECTOR_NAMES } from '../../../shared/config/finetune';
 import { BACKEND_CHOICES, type BackendChoice } from '../../../shared/config/pretrain';
 import { ConfigError } from '../../../shared/config/validation';
 import type { StudyRequest } from '../../../shared/api/types';
@@ -36,6 +37,7 @@ const OPTIONS = {
   'pretrain-steps': { type: 'string' },
   'finetune-steps': { type: 'string' },
   backend: { type: 'string' },
+  detector: { type: 'string' },
   replicates: { type: 'string' },
   name: { type: 'string' },
   resume: { type: 'string' },
@@ -74,6 +76,8 @@ export function studyRequest(argv: string[]): {
     throw fail(`--budget ${budget}: one of ${STUDY_BUDGETS.join(', ')}`);
   if (v.backend !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(v.backend))
     throw fail(`--backend ${v.backend}: one of ${BACKEND_CHOICES.join(', ')}`);
+  if (v.detector !== undefined && !(DETECTOR_NAMES as readonly string[]).includes(v.detector))
+    throw fail(`--detector ${v.detector}: one of ${DETECTOR_NAMES.join(', ')}`);
   const seeds = n('seeds') ?? 2;
   const whole = (name: string, x: number | undefined, min: number) => {
     if (x !== undefined && (!Number.isInteger(x) || x < min))
@@ -91,6 +95,8 @@ export function studyRequest(argv: string[]): {
     data: { unlabeled: source('unlabeled'), train: source('train'), val: source('val') },
     ...(v.name ? { name: v.name } : {}),
     ...(v.backend ? { backend: v.backend as BackendChoice } : {}),
+    // the detector every arm fine-tunes (the machine's default recipe for it)
+    ...(v.detector ? { finetune: { detector: v.detector } } : {}),
   };
   const on = onFlag('study', v.on);
   if (on !== undefined) request.on = on;

@@ -1,8 +1,9 @@
 /**
  * The three arms of the paper's comparison, as where a detector's backbone weights come from:
  * random init, a pretraining run (BYOL / Self-EMD; the online encoder's backbone of its newest
- * checkpoint, with BN running statistics), or an exported backbone file (safetensors with
- * torchvision names, or a TF.js layers model.json written by the exporter).
+ * checkpoint, with BN running statistics), or a backbone file (safetensors with torchvision names, a
+ * TF.js layers model.json written by the exporter, or a PyTorch `.pth` / `.pt` state dict such as
+ * torchvision's ImageNet-supervised weights).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,9 +11,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackboneName } from '../../../shared/config/pretrain';
 import type { FinetuneConfig } from '../../../shared/config/finetune';
 import { layerName, loadTfjsLayersBackbone } from '../export/tfjs-layers';
+import { readTorchStateDict } from '../export/torch-file';
 import { loadBackboneFromSafetensors } from '../export/torch-state-dict';
 import { backboneTraits, createBackbone } from '../models/registry';
-import { convBnPairs, isResNetBackbone, RESNET_DEPTHS } from '../models/resnet';
+import { detectArchitecture, resnetDepthFromNames } from '../models/detect-architecture';
+import { convBnPairs, isResNetBackbone } from '../models/resnet';
 import type { Backbone } from '../models/types';
 import { listCheckpoints, loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
 
@@ -43,7 +46,7 @@ function identityFromCheckpoint(ckpt: LoadedCheckpoint<{ backbone?: string }>): 
   // Checkpoints record their backbone; older ones are told apart by their parameter names.
   const name =
     ckpt.state.backbone ??
-    inferResNetDepth(keys) ??
+    resnetDepthFromNames(keys) ??
     (keys.has('features.0.0.weight') ? 'mobilenet_v2' : undefined);
   if (!name) throw new Error(`checkpoint ${ckpt.dir}: cannot tell the backbone's architecture`);
   const stemWeight = backboneTraits(name).stemWeight;
@@ -53,20 +56,6 @@ function identityFromCheckpoint(ckpt: LoadedCheckpoint<{ backbone?: string }>): 
       `checkpoint ${ckpt.dir}: no ${BACKBONE_PREFIX}${stemWeight} — not a pretraining checkpoint of a ${name}`,
     );
   return { name: name as BackboneName, baseWidth: stem.shape[3]! };
-}
-
-/** The ResNet depth whose parameter names match (block kind from conv3, blocks per stage counted). */
-function inferResNetDepth(names: Set<string>): string | undefined {
-  const count = (layer: number) => {
-    let n = 0;
-    while (names.has(`layer${layer}.${n}.conv1.weight`)) n++;
-    return n;
-  };
-  const layers = [1, 2, 3, 4].map(count).join(',');
-  const block = names.has('layer1.0.conv3.weight') ? 'bottleneck' : 'basic';
-  return Object.entries(RESNET_DEPTHS).find(
-    ([, s]) => s.block === block && s.layers.join(',') === layers,
-  )?.[0];
 }
 
 function checkIdentity(config: FinetuneConfig, found: BackboneIdentity, source: string): void {
@@ -124,6 +113,19 @@ export async function initBackbone(
       case 'safetensors': {
         const report = await loadBackboneFromSafetensors(backbone, p);
         return { backbone, description: `safetensors ${p} (${report.loaded.length} tensors)` };
+      }
+      case 'pytorch': {
+        // A torch.save state dict (torchvision's ImageNet weights): no metadata, so the architecture
+        // comes from its keys and shapes; then the one loader checks and assigns every tensor.
+        const contents = readTorchStateDict(p);
+        const shapes = new Map([...contents.tensors].map(([k, t]) => [k, t.shape]));
+        checkIdentity(config, detectArchitecture(shapes, p) as BackboneIdentity, p);
+        const report = await loadBackboneFromSafetensors(backbone, contents, {}, p);
+        const skipped = contents.skipped.length ? `; skipped ${contents.skipped.join(', ')}` : '';
+        return {
+          backbone,
+          description: `PyTorch state dict ${p} (${report.loaded.length} tensors${report.ignored.length ? `, ${report.ignored.join(', ')} unused` : ''}${skipped})`,
+        };
       }
       case 'tfjs': {
         const loaded = await loadTfjsLayersBackbone(p);

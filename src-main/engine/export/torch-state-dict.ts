@@ -189,13 +189,18 @@ export function loadParameterSetFromTorchTensors(
   return { loaded, ignored };
 }
 
-/** Load torchvision-named tensors (a file path or parsed contents) into an existing backbone. */
+/**
+ * Load torchvision-named tensors (a safetensors path, or parsed contents: a safetensors file's or a
+ * PyTorch state dict's, engine/export/torch-file.ts) into an existing backbone.
+ */
 export async function loadBackboneFromSafetensors(
   backbone: Backbone,
   file: string | SafetensorsContents,
   options: LoadOptions = {},
+  /** Names parsed contents in errors (the file they were read from). */
+  contentsSource = 'safetensors contents',
 ): Promise<LoadReport> {
-  const source = typeof file === 'string' ? file : 'safetensors contents';
+  const source = typeof file === 'string' ? file : contentsSource;
   const contents = typeof file === 'string' ? await readSafetensors(file) : file;
   const { arch, baseWidth } = contents.metadata;
   if (arch !== undefined && arch !== backbone.name) {

@@ -140,7 +140,7 @@ export function resolveFinetuneInit(
         forced.backbone = { name: file.arch, baseWidth: file.baseWidth };
         // The run it was exported from, if it is still in the store, becomes the parent.
         parent = file.runId && store.hasRun(file.runId) ? store.getRun(file.runId) : null;
-        initDescription = `the exported backbone ${file.path} (${file.arch}, width ${file.baseWidth}${parent ? `, from "${parent.name}"` : ''})`;
+        initDescription = `${file.kind === 'pytorch' ? 'the PyTorch state dict' : 'the exported backbone'} ${file.path} (${file.arch}, width ${file.baseWidth}${parent ? `, from "${parent.name}"` : ''})`;
       }
     }
   } else if (req.parentRunId === undefined) {

@@ -1,14 +1,21 @@
 /**
- * What an exported backbone file holds, read from its header only (no tensors are loaded in the
- * studio's process): a safetensors file (torchvision names; `__metadata__` carries arch, baseWidth
- * and the run it came from) or a TF.js layers model (model.json's userDefinedMetadata, the same keys).
- * Both are what `exports.run` / `selfemd export` write.
+ * What a backbone file holds, read from its header only (no tensors are loaded in the studio's
+ * process): a safetensors file (torchvision names; `__metadata__` carries arch, baseWidth and the run
+ * it came from when this studio exported it, else the architecture is read from its keys and shapes),
+ * a TF.js layers model (model.json's userDefinedMetadata, the same keys), or a PyTorch state dict
+ * (`.pth` / `.pt`: torchvision's ImageNet weights as users have them; its data.pkl is read for the
+ * keys and shapes, not its tensors).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readTorchStateDictHeader } from '../../engine/export/torch-file';
+import { detectArchitecture } from '../../engine/models/detect-architecture';
+
+/** File endings read as a torch.save state dict. */
+export const PYTORCH_WEIGHTS_EXTENSIONS = ['.pth', '.pt'] as const;
 
 export interface WeightsFile {
-  kind: 'safetensors' | 'tfjs';
+  kind: 'safetensors' | 'tfjs' | 'pytorch';
   /** The file the fine-tune loads (model.json for a TF.js model given as its folder). */
   path: string;
   arch: string;
@@ -26,8 +33,33 @@ export function describeWeightsFile(p: string): WeightsFile | string {
   if (!fs.existsSync(p)) return `${p}: no such file or folder`;
   const modelJson = fs.statSync(p).isDirectory() ? path.join(p, 'model.json') : p;
   if (p.endsWith('.safetensors')) return fromSafetensors(p);
+  if ((PYTORCH_WEIGHTS_EXTENSIONS as readonly string[]).includes(path.extname(p))) return fromTorchFile(p);
   if (path.basename(modelJson) === 'model.json' && fs.existsSync(modelJson)) return fromModelJson(modelJson);
-  return `${p}: not an exported backbone (a .safetensors file, or a TF.js model.json or its folder)`;
+  return `${p}: not a backbone file (a .safetensors file, a PyTorch .pth / .pt state dict, or a TF.js model.json or its folder)`;
+}
+
+/** The architecture from torchvision names and torch shapes, or why not. */
+function detected(
+  file: string,
+  kind: WeightsFile['kind'],
+  shapes: Map<string, readonly number[]>,
+): WeightsFile | string {
+  try {
+    const { name, baseWidth } = detectArchitecture(shapes, file);
+    return { kind, path: file, arch: name, baseWidth, runId: null };
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+function fromTorchFile(file: string): WeightsFile | string {
+  let header;
+  try {
+    header = readTorchStateDictHeader(file);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return detected(file, 'pytorch', new Map(header.tensors.map((t) => [t.name, t.shape])));
 }
 
 function identity(
@@ -61,7 +93,16 @@ function fromSafetensors(file: string): WeightsFile | string {
     } catch (e) {
       return `${file}: its safetensors header is not JSON (${(e as Error).message})`;
     }
-    return identity(file, 'safetensors', (header.__metadata__ ?? {}) as Record<string, unknown>);
+    const meta = (header.__metadata__ ?? {}) as Record<string, unknown>;
+    // Not this studio's export (torchvision weights converted to safetensors): read its keys and shapes.
+    if (meta.arch === undefined) {
+      const shapes = new Map<string, readonly number[]>();
+      for (const [k, v] of Object.entries(header))
+        if (k !== '__metadata__')
+          shapes.set(k, ((v as { shape?: number[] } | null)?.shape ?? []) as number[]);
+      return detected(file, 'safetensors', shapes);
+    }
+    return identity(file, 'safetensors', meta);
   } finally {
     fs.closeSync(fd);
   }

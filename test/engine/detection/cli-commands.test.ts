@@ -14,7 +14,7 @@ const WASM: MachineDescription = { backends: ['auto', 'wasm', 'cpu'], cpus: 2 };
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
 describe('selfemd finetune flags', () => {
-  it('--init: random, a run id under <home>/runs, a safetensors file, a TF.js model folder', () => {
+  it('--init: random, a run id under <home>/runs, a safetensors file, a TF.js model folder, a .pth', () => {
     fs.mkdirSync(path.join(home, 'runs', 'pt-1', 'checkpoints'), { recursive: true });
     fs.writeFileSync(path.join(home, 'bb.safetensors'), '');
     fs.mkdirSync(path.join(home, 'tfjs'));
@@ -33,6 +33,18 @@ describe('selfemd finetune flags', () => {
       path: path.join(home, 'tfjs'),
     });
     expect(() => resolveInit('no-such-run', home)).toThrow(CliError);
+    // torchvision's weights as users have them: a PyTorch state dict
+    for (const file of ['resnet50.pth', 'resnet50.pt']) {
+      fs.writeFileSync(path.join(home, file), '');
+      expect(resolveInit(path.join(home, file), home)).toEqual({
+        kind: 'pytorch',
+        path: path.join(home, file),
+      });
+    }
+    fs.writeFileSync(path.join(home, 'weights.npz'), '');
+    expect(() => resolveInit(path.join(home, 'weights.npz'), home)).toThrow(
+      /expected a \.safetensors file, a PyTorch \.pth \/ \.pt state dict or a TF\.js model\.json/,
+    );
   });
 
   it('--size sets the test size and a [¾, 1] training range; CPU sizes fill the rest; flags win', () => {
