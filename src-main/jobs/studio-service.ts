@@ -135,6 +135,10 @@ export class StudioService {
       if (leftovers.removed.length)
         console.warn(`studio: removed what interrupted imports left: ${leftovers.removed.join(', ')}`);
       const service = new StudioService(store, manager, options);
+      // Runs executing on a cluster went on without us: follow their jobs again from where the
+      // store's ingest offset stands, so their curves continue (nothing is read twice).
+      for (const id of manager.followRemoteRuns())
+        service.log(id, 'following its cluster job again (the studio restarted while it ran)');
       for (const id of wasRunning) {
         const run = store.getRun(id);
         if (run.status === 'interrupted')
