@@ -283,4 +283,14 @@ describe('StudioService', () => {
     expect((await refusal('system.pickPath', { kind: 'folder' })).code).toBe('unavailable');
     expect(existsSync(path.join(home.dir, 'studio.db'))).toBe(true);
   });
+
+  it('refuses a folder that does not exist without echoing a path of thousands of characters', async () => {
+    const missing = path.join(home.dir, ...Array.from({ length: 19 }, () => 'x'.repeat(200)));
+    const long = await refusal('system.listDir', { path: missing });
+    expect(long.message).toMatch(/does not exist$/);
+    expect(long.message.length).toBeLessThan(200);
+    // an ordinary path is shown whole
+    const short = await refusal('system.listDir', { path: path.join(home.dir, 'nowhere') });
+    expect(short.message).toBe(`${path.join(home.dir, 'nowhere')} does not exist`);
+  });
 });

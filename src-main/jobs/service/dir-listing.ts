@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DirEntry, DirListing } from '../../../shared/api/types';
+import { shownValue } from '../../../shared/config/validation';
 import { failed } from './api-errors';
 
 const MAX_ENTRIES = 5000;
@@ -14,12 +15,14 @@ export function listDir(dir: string | undefined, showFiles: boolean): DirListing
     dirents = fs.readdirSync(abs, { withFileTypes: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    // a path of thousands of characters is shown shortened: the message must not echo the input
+    const shown = abs.length > 512 ? shownValue(abs) : abs;
     throw failed(
       code === 'ENOENT'
-        ? `${abs} does not exist`
+        ? `${shown} does not exist`
         : code === 'ENOTDIR'
-          ? `${abs} is not a folder`
-          : `${abs} cannot be read (${code ?? (e as Error).message})`,
+          ? `${shown} is not a folder`
+          : `${shown} cannot be read (${code ?? (e as Error).message})`,
       'Pick another folder.',
     );
   }
