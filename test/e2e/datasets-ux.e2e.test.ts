@@ -235,7 +235,7 @@ describe.skipIf(!browserPath)('the Datasets screen for a new user', () => {
       // the file is checked where it trains: this one is not there
       await page.waitForSelector(`${tid('issue-weightsPath')}:has-text("${EXPORTED}")`);
       await page.click(tid('ft-weights-browse'));
-      await page.waitForSelector(`${tid('path-picker')} strong:text("Choose an exported backbone")`);
+      await page.waitForSelector(`${tid('path-picker')} strong:text("Choose a backbone file")`);
       await page.keyboard.press('Escape');
       await page.waitForSelector(tid('path-picker'), { state: 'detached' });
     },

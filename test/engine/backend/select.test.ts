@@ -30,6 +30,8 @@ describe('initBackend', () => {
       'Conv2DBackpropFilter',
       'Conv2DBackpropInput',
       'UnsortedSegmentSum',
+      'DepthwiseConv2dNativeBackpropInput',
+      'DepthwiseConv2dNativeBackpropFilter',
       'MaxPoolGrad',
       'AvgPoolGrad',
       'BatchMatMul',
