@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SlurmClusterSettings } from '../../../shared/dto/clusters';
 import { slurmrestdPing, testCluster } from '../../../src-main/jobs/service/cluster-check';
-import { localSlurm } from './local-slurm';
+import { localClusterSettings, localSlurm } from './local-slurm';
 
 let socket: string | null = null;
 let shared: string;
@@ -22,19 +22,8 @@ beforeAll(async () => {
 }, 150_000);
 afterAll(() => fs.rmSync(shared, { recursive: true, force: true }));
 
-const settings = (over: Partial<SlurmClusterSettings>): SlurmClusterSettings => ({
-  name: 'local-slurm',
-  kind: 'slurm',
-  endpoint: `unix:${socket}`,
-  apiVersion: 'v0.0.38',
-  user: 'nobody',
-  timeLimitMinutes: 10,
-  cpusPerTask: 1,
-  memoryMb: 256,
-  sharedFolder: shared,
-  nodeCommand: 'node selfemd.mjs',
-  ...over,
-});
+const settings = (over: Partial<SlurmClusterSettings>): SlurmClusterSettings =>
+  localClusterSettings(socket, shared, over);
 
 describe('the connection test against a local Slurm', () => {
   it('passes when slurmrestd and slurmctld answer and the shared folder is writable', async (ctx) => {

@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
+import type { SlurmClusterSettings } from '../../../shared/dto/clusters';
 import { skipUnlessTool } from '../../optional-tool';
 
 export const slurmScript = path.resolve(__dirname, '../../../scripts/slurm-local.sh');
@@ -27,4 +28,28 @@ export function localSlurm(tests: string): Promise<string | null> {
       }
     });
   });
+}
+
+/**
+ * The local cluster's settings as the tests use them: its socket with local auth (jobs run as
+ * `nobody`, so `shared` must be writable by them), 1 CPU; `over` changes what a test needs.
+ */
+export function localClusterSettings(
+  socket: string | null,
+  shared: string,
+  over: Partial<SlurmClusterSettings> = {},
+): SlurmClusterSettings {
+  return {
+    name: 'local-slurm',
+    kind: 'slurm',
+    endpoint: `unix:${socket}`,
+    apiVersion: 'v0.0.38',
+    user: 'nobody',
+    timeLimitMinutes: 10,
+    cpusPerTask: 1,
+    memoryMb: 256,
+    sharedFolder: shared,
+    nodeCommand: 'node selfemd.mjs',
+    ...over,
+  };
 }

@@ -11,7 +11,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SlurmClusterSettings } from '../../../shared/dto/clusters';
 import { TREND_LOSS_KEY } from '../../../shared/metrics/learning-trend';
 import type { RunEvent } from '../../../src-main/jobs/run-events';
 import { RunManager } from '../../../src-main/jobs/run-manager';
@@ -19,7 +18,7 @@ import { eventsPath, readEvents } from '../../../src-main/jobs/slurm/events-file
 import { openStore, type ExperimentStore } from '../../../src-main/store';
 import { appDir, ensureAppBuilt } from '../../app/built-app';
 import { TINY_PRETRAIN, firstEvent } from '../tiny-run';
-import { localSlurm } from './local-slurm';
+import { localClusterSettings, localSlurm } from './local-slurm';
 
 const CLUSTER = 'local-slurm';
 /** The same cluster with a one-minute time limit. */
@@ -46,18 +45,11 @@ beforeAll(async () => {
   // The shared folder: slurmrestd's local auth runs jobs as `nobody`, who must write there.
   shared = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-slurm-shared-'));
   fs.chmodSync(shared, 0o777);
-  const settings: SlurmClusterSettings = {
+  const settings = localClusterSettings(socket, shared, {
     name: CLUSTER,
-    kind: 'slurm',
-    endpoint: `unix:${socket}`,
-    apiVersion: 'v0.0.38',
-    user: 'nobody',
-    timeLimitMinutes: 10,
-    cpusPerTask: 1,
     memoryMb: 2000,
-    sharedFolder: shared,
     nodeCommand: `${process.execPath} ${path.join(appDir, 'cli.mjs')}`,
-  };
+  });
   store = openStore(path.join(home, 'studio.db'));
   managerOptions = {
     home,
