@@ -101,6 +101,11 @@ start() {
     command -v "$b" >/dev/null 2>&1 || die "$b is missing: apt-get install -y slurm-wlm slurmrestd munge curl"
   done
   id "$JOB_USER" >/dev/null 2>&1 || die "job user $JOB_USER does not exist"
+  # Test files start the cluster in parallel: one start at a time, so none restarts a slurmrestd
+  # another is using (a submit then fails with "socket hang up").
+  mkdir -p "$DIR"
+  exec 9>"$DIR/start.lock"
+  flock 9
   if ping_rest && node_up; then
     echo "$SOCKET"
     return 0
@@ -116,13 +121,21 @@ start() {
   if ! alive "$DIR/munge/munged.pid"; then
     runuser -u munge -- munged --socket="$MUNGE_SOCKET" --key-file=/etc/munge/munge.key \
       --log-file="$DIR/munge/munged.log" --pid-file="$DIR/munge/munged.pid" \
-      --seed-file="$DIR/munge/munged.seed" --force
+      --seed-file="$DIR/munge/munged.seed" --force 9>&-
     wait_for munged 50 test -S "$MUNGE_SOCKET"
   fi
   export SLURM_CONF="$CONF"
-  alive "$DIR/run/slurmctld.pid" || slurmctld
-  alive "$DIR/run/slurmd.pid" || slurmd
+  # the daemons must not inherit the start lock (fd 9), or it would be held as long as they run
+  alive "$DIR/run/slurmctld.pid" || slurmctld 9>&-
+  alive "$DIR/run/slurmd.pid" || slurmd 9>&-
   wait_for "the node" 150 node_up
+  # A live slurmrestd busy with other clients may miss one ping: give it 5 s before replacing it.
+  if alive "$DIR/run/slurmrestd.pid"; then
+    for _ in $(seq 25); do
+      ping_rest && break
+      sleep 0.2
+    done
+  fi
   if ! ping_rest; then
     alive "$DIR/run/slurmrestd.pid" && kill "$(cat "$DIR/run/slurmrestd.pid")" 2>/dev/null
     rm -f "$SOCKET"
@@ -135,7 +148,7 @@ start() {
     chown "$uid:$gid" "$DIR/rest"
     SOCKET_REAL="$DIR/rest/slurmrestd.socket"
     setsid slurmrestd -a rest_auth/local -s openapi/v0.0.38 -u "$uid" -g "$gid" "unix:$SOCKET_REAL" \
-      >"$DIR/log/slurmrestd.log" 2>&1 </dev/null &
+      >"$DIR/log/slurmrestd.log" 2>&1 </dev/null 9>&- &
     echo $! >"$DIR/run/slurmrestd.pid"
     wait_for "slurmrestd's socket" 100 test -S "$SOCKET_REAL"
     chmod 777 "$SOCKET_REAL"
