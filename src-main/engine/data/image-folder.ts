@@ -70,12 +70,28 @@ function whyUnlisted(err: unknown): string {
 }
 
 /**
+ * Why `dir` is never a dataset's image folder, or null: the file system's root (a scan would walk
+ * every disk, and a picker's or a script's slip is far likelier than a dataset spread over /), and
+ * Linux's kernel pseudo-filesystems (endless, changing under the scan, never holding images).
+ */
+export function whyNeverAnImageFolder(dir: string): string | null {
+  const abs = path.resolve(dir);
+  if (path.parse(abs).root === abs)
+    return 'is the root of the file system; choose the folder that holds the images';
+  if (process.platform === 'linux' && /^\/(proc|sys|dev)(\/|$)/.test(abs))
+    return `is inside /${abs.split('/')[1]}, a kernel pseudo-filesystem that holds no images`;
+  return null;
+}
+
+/**
  * Image files under `dir` (recursively, symlinked folders not followed), and the sub-folders left out
  * because they vanished or could not be read during the scan: a live tree (`/`, `/proc`) changes
  * under a long scan, and one folder must not sink the whole import with a raw errno. Throws an Error
  * naming the folder when `dir` itself is missing, not a directory, or unreadable.
  */
 export async function scanImageFolderWithReport(dir: string): Promise<ImageFolderScan> {
+  const never = whyNeverAnImageFolder(dir);
+  if (never) throw new Error(`Image folder ${dir}: ${never}`);
   let info;
   try {
     info = await stat(dir);

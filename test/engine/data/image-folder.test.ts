@@ -208,3 +208,16 @@ describe('image folder', () => {
     await rm(onlyBad, { recursive: true, force: true });
   });
 });
+
+describe('folders that are never an image folder', () => {
+  it('refuses the file system root and kernel pseudo-filesystems at once, naming the folder', async () => {
+    const t0 = performance.now();
+    await expect(scanImageFolder('/')).rejects.toThrow(/^Image folder \/: is the root of the file system/);
+    if (process.platform === 'linux') {
+      await expect(scanImageFolder('/proc/self')).rejects.toThrow(/\/proc\/self: is inside \/proc, a kernel/);
+      await expect(scanImageFolder('/sys')).rejects.toThrow(/is inside \/sys/);
+    }
+    // A refusal, not a walk over every disk.
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+});
