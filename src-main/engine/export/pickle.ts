@@ -5,7 +5,8 @@
  * and never runs anything: a GLOBAL is only a name, and what REDUCE, NEWOBJ, BUILD and BINPERSID make
  * of it is the caller's (PickleHooks), which refuses every name it does not know. Not read: the text
  * opcodes of protocol 0/1 (INT, LONG, STRING, UNICODE, FLOAT, PERSID, OBJ, INST), EXT*, and
- * protocol 5's out-of-band buffers; each is an error naming the opcode.
+ * protocol 5's out-of-band buffers; each is an error naming the opcode. Integers longer than 64
+ * bytes and negative lengths are refused too (they only occur in hostile or damaged files).
  */
 
 /** A class or function named by GLOBAL / STACK_GLOBAL. */
@@ -37,6 +38,9 @@ export interface Unpickled {
 
 const MARK = Symbol('mark');
 
+/** The longest LONG1 / LONG4 integer read, in bytes. */
+const MAX_LONG_BYTES = 64;
+
 /** Unpickles the pickle starting at `start`; `source` names the file in errors. */
 export function unpickle(bytes: Uint8Array, hooks: PickleHooks, source: string, start = 0): Unpickled {
   const d = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -47,6 +51,8 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks, source: string, 
     throw new Error(`${source}: pickle at byte ${p}: ${problem}`);
   };
   const need = (n: number) => {
+    // A negative length would step back onto the opcode that gave it and read it again for ever.
+    if (!(n >= 0)) fail(`a length of ${n} bytes`);
     if (p + n > bytes.byteLength) fail('ends early (truncated file?)');
   };
   const u8 = () => (need(1), bytes[p++]!);
@@ -56,7 +62,14 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks, source: string, 
   const u64 = () => (need(8), (p += 8), Number(d.getBigUint64(p - 8, true)));
   const take = (n: number) => (need(n), (p += n), bytes.subarray(p - n, p));
   const utf8 = (n: number) => new TextDecoder().decode(take(n));
-  const latin1 = (n: number) => String.fromCharCode(...take(n));
+  const latin1 = (n: number) => {
+    // Byte = code point (Python's latin-1). In chunks: spreading a long string's bytes as
+    // arguments overflows the call stack.
+    const b = take(n);
+    let s = '';
+    for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+    return s;
+  };
   const line = () => {
     const e = bytes.indexOf(0x0a, p);
     if (e < 0) fail('a GLOBAL name has no newline');
@@ -74,6 +87,10 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks, source: string, 
     return items;
   };
   const long = (n: number): number | bigint => {
+    // Decoding is quadratic in the length (a growing bigint per byte): a 4 MiB LONG4 would run for
+    // hours. torch's largest is its 10-byte magic number.
+    if (n > MAX_LONG_BYTES)
+      fail(`an integer of ${n} bytes (a torch state dict's are at most ${MAX_LONG_BYTES})`);
     const b = take(n);
     let v = 0n;
     for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);

@@ -58,6 +58,9 @@ interface TensorRef {
   stride: number[];
 }
 
+/** An element offset or count: a whole number ≥ 0 (a negative one would read before the storage). */
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
 const isTensorRef = (v: unknown): v is TensorRef =>
   typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'tensor';
 
@@ -88,8 +91,12 @@ const shapeOf = (v: unknown, what: string, fail: (m: string) => never): number[]
   return v as number[];
 };
 
-/** The hooks that turn torch's pickle into storage and tensor references, refusing anything else. */
-function torchHooks(source: string, legacy: boolean): PickleHooks {
+/**
+ * The hooks that turn torch's pickle into storage and tensor references, refusing anything else.
+ * `storageTypes` collects every storage the pickle names, tensors of the state dict or not (the
+ * legacy format's storage records carry no type, so each is sized from it).
+ */
+function torchHooks(source: string, legacy: boolean, storageTypes = new Map<string, string>()): PickleHooks {
   const fail = (m: string): never => {
     throw new Error(`${source}: ${m}`);
   };
@@ -106,7 +113,7 @@ function torchHooks(source: string, legacy: boolean): PickleHooks {
           const [storage, offset, size, stride] = args;
           if (typeof storage !== 'object' || (storage as StorageRef | null)?.kind !== 'storage')
             fail(`${name} without a storage`);
-          if (typeof offset !== 'number') fail(`${name}: storage offset is not a number`);
+          if (!isIndex(offset)) fail(`${name}: storage offset ${String(offset)} is not a whole number ≥ 0`);
           return {
             kind: 'tensor',
             storage: storage as StorageRef,
@@ -129,7 +136,8 @@ function torchHooks(source: string, legacy: boolean): PickleHooks {
       // OrderedDict's state is the state dict's `_metadata` (module versions): not needed to load it.
       if (obj instanceof Map) return obj;
       if (isTensorRef(obj)) return obj;
-      return fail(`cannot restore the state of ${JSON.stringify(state)?.slice(0, 40) ?? 'an object'}`);
+      // Named by kinds, not printed: the state may be cyclic or nested without end.
+      return fail(`cannot restore ${describe(obj)} from ${describe(state)} (only state dicts are read)`);
     },
     persistentLoad(pid) {
       // zip: ('storage', StorageClass, key, location, numel); legacy adds view_metadata.
@@ -142,15 +150,28 @@ function torchHooks(source: string, legacy: boolean): PickleHooks {
       if (typeof pid[2] !== 'string' || typeof numel !== 'number') fail('a storage id without key or size');
       // A legacy view's bytes are its root storage's (pid[2]), from the view's element offset on.
       const view = legacy ? (pid[5] as unknown[] | null) : null;
+      const viewOffset = view ? (Array.isArray(view) ? view[1] : undefined) : 0;
+      if (!isIndex(viewOffset))
+        fail(`storage ${String(pid[2])}: view offset ${String(viewOffset)} is not a whole number ≥ 0`);
+      storageTypes.set(pid[2] as string, type.name);
       return {
         kind: 'storage',
         key: pid[2] as string,
         type: type.name,
         numel: numel as number,
-        viewOffset: view ? Number(view[1]) : 0,
+        viewOffset: viewOffset as number,
       } satisfies StorageRef;
     },
   };
+}
+
+/** What an unpickled value is, in Python's words, without printing it. */
+function describe(v: unknown): string {
+  if (isPyGlobal(v)) return globalName(v);
+  if (Array.isArray(v)) return 'a list';
+  if (v instanceof Map) return 'a dict';
+  if (v === null) return 'None';
+  return `a ${typeof v === 'string' ? 'str' : typeof v}`;
 }
 
 /** The dict of tensors in the unpickled value: itself, or under `state_dict` / `model`. */
@@ -254,22 +275,24 @@ function parse(src: ByteSource, source: string): Parsed {
   const sysInfo = unpickle(bytes, plain, source, protocol.end);
   const info = sysInfo.value instanceof Map ? sysInfo.value : new Map();
   const littleEndian = info.get('little_endian') !== false;
-  const obj = unpickle(bytes, torchHooks(source, true), source, sysInfo.end);
+  // Every storage the object names, a state dict's or not (a checkpoint's optimizer state has its
+  // own): the records that follow are in the key list's order and each must be sized to step past it.
+  const storageTypes = new Map<string, string>();
+  const obj = unpickle(bytes, torchHooks(source, true, storageTypes), source, sysInfo.end);
   const keys = unpickle(bytes, plain, source, obj.end);
   if (!Array.isArray(keys.value)) fail('legacy storage key list is missing');
   const found = findStateDict(obj.value, source);
-  const elementBytes = new Map<string, number>();
-  for (const [, t] of found.entries) elementBytes.set(t.storage.key, STORAGES[t.storage.type]!.bytes);
   const storages = new Map<string, Uint8Array>();
   const d = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let p = keys.end;
   for (const key of keys.value as unknown[]) {
     if (p + 8 > bytes.byteLength) fail(`storage ${String(key)} is missing (truncated file?)`);
+    const type = storageTypes.get(String(key));
+    if (!type) fail(`storage ${String(key)} is listed but not named in the pickle (cannot size it)`);
     const count = Number(d.getBigInt64(p, littleEndian));
-    const size = count * (elementBytes.get(String(key)) ?? 0);
-    if (!elementBytes.has(String(key)))
-      fail(`storage ${String(key)} is not used by any tensor (cannot size it)`);
-    if (p + 8 + size > bytes.byteLength) fail(`storage ${String(key)} runs past the end of the file`);
+    const size = count * STORAGES[type!]!.bytes;
+    if (!(count >= 0) || p + 8 + size > bytes.byteLength)
+      fail(`storage ${String(key)} (${count} elements) runs past the end of the file`);
     storages.set(String(key), bytes.subarray(p + 8, p + 8 + size));
     p += 8 + size;
   }
@@ -281,11 +304,25 @@ function parse(src: ByteSource, source: string): Parsed {
   };
 }
 
+/**
+ * `read()`, with any error that does not yet name the file (a DataView read past a damaged
+ * record's end, …) named with it: every refusal says which file.
+ */
+function naming<T>(source: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message.startsWith(source)) throw e;
+    throw new Error(`${source}: damaged or not a torch.save file (${message})`, { cause: e });
+  }
+}
+
 /** Names, shapes and storage types only: reads data.pkl, not the tensors (the studio's file check). */
 export function readTorchStateDictHeader(file: string): TorchStateDictHeader {
   const src = fileSource(file);
   try {
-    const parsed = parse(src, file);
+    const parsed = naming(file, () => parse(src, file));
     return {
       tensors: parsed.entries.map(([name, t]) => ({ name, shape: t.shape, storage: t.storage.type })),
       skipped: parsed.skipped,
@@ -298,6 +335,10 @@ export function readTorchStateDictHeader(file: string): TorchStateDictHeader {
 
 /** The state dict's tensors, as safetensors' reader gives them (F32 / I64, contiguous, little-endian host). */
 export function decodeTorchStateDict(src: ByteSource, source: string): TorchStateDict {
+  return naming(source, () => decode(src, source));
+}
+
+function decode(src: ByteSource, source: string): TorchStateDict {
   if (endianness() !== 'LE') throw new Error(`${source}: big-endian hosts are not supported`);
   const parsed = parse(src, source);
   const tensors = new Map<string, SafetensorsTensor>();
@@ -319,6 +360,9 @@ export function readTorchStateDict(file: string): TorchStateDict {
   }
 }
 
+/** The most elements a tensor may have beyond its storage's (2^24: 64 MiB of float32). */
+const MAX_REPEATED_ELEMENTS = 2 ** 24;
+
 /** One tensor copied out of its storage: offset and strides applied, widened to F32 / I64. */
 function materialise(
   name: string,
@@ -335,7 +379,13 @@ function materialise(
     fail(`size [${t.shape.join(', ')}] and stride [${t.stride.join(', ')}] differ in rank`);
   const numel = t.shape.reduce((a, b) => a * b, 1);
   const base = t.storage.viewOffset + t.offset;
-  const available = bytes.byteLength / spec.bytes;
+  const available = Math.floor(bytes.byteLength / spec.bytes);
+  // Only overlapping strides (an expand()ed view) make more elements than the storage holds; a few
+  // bytes of file could then ask for gigabytes.
+  if (numel > available && numel > MAX_REPEATED_ELEMENTS)
+    fail(
+      `${numel} elements from a storage of ${available}: repeating a storage (zero strides) past ${MAX_REPEATED_ELEMENTS} elements is not read`,
+    );
   if (numel > 0) {
     const last = base + t.shape.reduce((s, n, i) => s + (n - 1) * t.stride[i]!, 0);
     if (last >= available)

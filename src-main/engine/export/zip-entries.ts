@@ -4,8 +4,10 @@
  * or deflated (method 8, what re-zipping a checkpoint with a generic tool gives). It reads through a
  * ByteSource, so listing a file's entries and reading one small entry (data.pkl) never loads the
  * tensors. Not supported, with an error naming the file: encryption, multi-disk archives, other methods.
+ * A deflated entry is inflated only up to the size the central directory declares.
  */
 import * as fs from 'node:fs';
+import { constants } from 'node:buffer';
 import { inflateRawSync } from 'node:zlib';
 
 /** Random access to a file's bytes (a file descriptor, or bytes in memory for tests). */
@@ -52,6 +54,7 @@ const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 const U32_MAX = 0xffffffff;
+const MAX_LENGTH = constants.MAX_LENGTH;
 
 const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 const u64 = (d: DataView, at: number) => Number(d.getBigUint64(at, true));
@@ -84,9 +87,12 @@ export function zipEntries(src: ByteSource, source: string): Map<string, ZipEntr
   let cdOffset = td.getUint32(at + 16, true);
   if (count === 0xffff || cdSize === U32_MAX || cdOffset === U32_MAX) {
     const locatorAt = src.size - tailLength + at - 20;
+    if (locatorAt < 0) fail('zip64 locator missing');
     const loc = view(src.read(locatorAt, 20));
-    if (locatorAt < 0 || loc.getUint32(0, true) !== ZIP64_LOCATOR) fail('zip64 locator missing');
-    const rec = view(src.read(u64(loc, 8), 56));
+    if (loc.getUint32(0, true) !== ZIP64_LOCATOR) fail('zip64 locator missing');
+    const recAt = u64(loc, 8);
+    if (recAt + 56 > src.size) fail('zip64 end of central directory missing');
+    const rec = view(src.read(recAt, 56));
     if (rec.getUint32(0, true) !== ZIP64_EOCD) fail('zip64 end of central directory missing');
     count = u64(rec, 32);
     cdSize = u64(rec, 40);
@@ -145,7 +151,17 @@ export function readZipEntry(src: ByteSource, entry: ZipEntry, source: string): 
   const raw = src.read(start, entry.compressedSize);
   if (entry.method === 0) return raw;
   if (entry.method === 8) {
-    const out = inflateRawSync(raw);
+    // Inflation stops at the declared size: a few KiB of deflate can stand for gigabytes (a zip
+    // bomb), which would otherwise all be allocated before the size check below.
+    if (entry.size > MAX_LENGTH) fail(`declares ${entry.size} bytes, more than a buffer holds here`);
+    let out: Buffer;
+    try {
+      out = inflateRawSync(raw, { maxOutputLength: Math.max(entry.size, 1) });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        return fail(`inflates past the ${entry.size} bytes its directory declares (damaged, or a zip bomb)`);
+      return fail(`does not inflate (${(e as Error).message})`);
+    }
     if (out.byteLength !== entry.size) fail(`inflated to ${out.byteLength} bytes, expected ${entry.size}`);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }

@@ -3,7 +3,8 @@
 `fixture OUT_DIR` writes the small frozen fixtures (tiny-conv-bn.pth, zip format, and
 tiny-conv-bn-legacy.pth, torch < 1.6's format): values the test recomputes without Python, with a
 transposed view, storage offsets, a storage shared by two tensors, float16, bfloat16, float64 and
-int64. `resnet OUT_DIR WIDTH SEED` writes torchvision's resnet18 at that base width (zip, legacy, a
+int64. `checkpoint OUT_DIR` writes tiny-checkpoint-legacy.pth: a training checkpoint in the legacy
+format whose optimizer state holds storages no state-dict tensor uses. `resnet OUT_DIR WIDTH SEED` writes torchvision's resnet18 at that base width (zip, legacy, a
 pickled module, one with a wrong-shaped tensor) and prints each tensor's shape and sha256 as JSON;
 also torchvision's mobilenet_v2 at width_mult 0.25.
 """
@@ -31,6 +32,19 @@ def fixture(out):
     sd["scale"] = torch.tensor([0.1], dtype=torch.float64)
     torch.save(sd, f"{out}/tiny-conv-bn.pth")
     torch.save(sd, f"{out}/tiny-conv-bn-legacy.pth", _use_new_zipfile_serialization=False)
+
+
+def checkpoint(out):
+    """{"state_dict", "optimizer" (SGD momentum buffers: storages of their own), "epoch"}, legacy format."""
+    conv = nn.Conv2d(1, 2, 1)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([0.5, -1.5]).reshape(2, 1, 1, 1))
+        conv.bias.copy_(torch.tensor([0.25, 2.0]))
+    opt = torch.optim.SGD(conv.parameters(), lr=0.1, momentum=0.9)
+    conv(torch.ones(1, 1, 1, 1)).sum().backward()
+    opt.step()
+    ck = {"state_dict": conv.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}
+    torch.save(ck, f"{out}/tiny-checkpoint-legacy.pth", _use_new_zipfile_serialization=False)
 
 
 class WidthResNet(ResNet):
@@ -78,5 +92,7 @@ def resnet(out, width, seed):
 if __name__ == "__main__":
     if sys.argv[1] == "fixture":
         fixture(sys.argv[2])
+    elif sys.argv[1] == "checkpoint":
+        checkpoint(sys.argv[2])
     else:
         resnet(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
