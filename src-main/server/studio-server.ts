@@ -82,6 +82,16 @@ function deny(res: http.ServerResponse, status: number, message: string, html: b
   sendEnvelope(res, { ok: false, error: { code: 'unauthorized', message } }, status);
 }
 
+/**
+ * Why JSON.parse refused a body, without the snippet of the body V8 quotes in some of its messages
+ * (`Unexpected token 'e', "{"token":eyJhbGciOi"... is not valid JSON`): a request may carry a
+ * cluster's token, and no answer carries a token back.
+ */
+function jsonProblem(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.includes('"') ? 'unexpected text' : message;
+}
+
 /** The body as text, or null when it is larger than `limit` (the rest is drained, not kept). */
 /**
  * The body as text, or null once it passes `limit`: reading stops there (the caller answers 413 and
@@ -211,7 +221,7 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
       } catch (e) {
         sendEnvelope(res, {
           ok: false,
-          error: { code: 'invalid', message: `the request body is not valid JSON (${(e as Error).message})` },
+          error: { code: 'invalid', message: `the request body is not valid JSON (${jsonProblem(e)})` },
         });
         return;
       }

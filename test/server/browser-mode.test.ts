@@ -186,6 +186,15 @@ describe('browser mode', () => {
     });
     expect(notJson.status).toBe(400);
     expect(notJson.body).toContain('not valid JSON');
+    // V8's parse error quotes the start of a body it cannot read; a body may carry a cluster's token
+    const tokenBody = await request('/api/call/clusters.save', {
+      method: 'POST',
+      headers: auth(),
+      body: '{"token":eyJhbGciOiJIUzI1NiJ9.c2VjcmV0}',
+    });
+    expect(tokenBody.status).toBe(400);
+    expect(tokenBody.body).toContain('not valid JSON');
+    expect(tokenBody.body).not.toContain('eyJ');
     const huge = await request('/api/call/datasets.list', {
       method: 'POST',
       headers: auth(),
