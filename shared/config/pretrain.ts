@@ -291,6 +291,20 @@ export function pretrainConfigIssues(value: unknown): ConfigIssue[] {
   return issues;
 }
 
+/**
+ * What a MoCo v2 run should be told about its queue for a dataset of `imageCount` images, or null.
+ * One epoch enqueues 2 × images keys (both views): a larger queue holds keys of the same images from
+ * earlier epochs as negatives (and, until it fills, random rows), so its loss and features say less
+ * than the method's. MoCo's 65536 assumes ImageNet; the trainer says this at the start of the run.
+ */
+export function mocoQueueNote(c: PretrainConfig, imageCount: number): string | null {
+  if (c.method !== 'moco-v2' || imageCount <= 0) return null;
+  const perEpoch = 2 * imageCount;
+  if (c.moco.queueSize <= perEpoch) return null;
+  const keep = Math.max(2 * c.optim.batchSize, perEpoch);
+  return `moco.queueSize ${c.moco.queueSize} is more than one epoch's keys (2 × ${imageCount} images = ${perEpoch}): the queue will hold earlier keys of the same images as negatives; a queue of at most ${keep} keeps each image in it once`;
+}
+
 /** The scale view's size when not set: half the image size, as the paper's 112 at 224. */
 export function defaultScaleViewSize(imageSize: number): number {
   return Math.max(32, Math.round(imageSize / 2));

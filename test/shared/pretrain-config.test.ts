@@ -3,6 +3,7 @@ import {
   DEFAULT_PRETRAIN_CONFIG,
   cpuDemoOverrides,
   pretrainConfigIssues,
+  mocoQueueNote,
   resolvePretrainConfig,
   denseMapSide,
   plannedPretrainSteps,
@@ -178,3 +179,18 @@ function resolveUnchecked(overrides: Record<string, Record<string, unknown>>) {
   for (const [k, v] of Object.entries(overrides)) c[k] = { ...c[k], ...v };
   return c;
 }
+
+describe('the MoCo queue against the dataset', () => {
+  it('is named when it holds more than one epoch of keys, and not otherwise', () => {
+    const gpu = resolvePretrainConfig({ method: 'moco-v2' });
+    expect(mocoQueueNote(gpu, 256)).toBe(
+      `moco.queueSize 65536 is more than one epoch's keys (2 × 256 images = 512): the queue will hold earlier keys of the same images as negatives; a queue of at most 512 keeps each image in it once`,
+    );
+    expect(mocoQueueNote(gpu, 32768)).toBeNull();
+    const demo = resolvePretrainConfig(mergeDefaults(cpuDemoOverrides(), { method: 'moco-v2' }));
+    expect(mocoQueueNote(demo, 256)).toBeNull();
+    // A tiny set still keeps one step's keys (2 × batch).
+    expect(mocoQueueNote(demo, 4)).toMatch(/at most 32 keeps/);
+    expect(mocoQueueNote(resolvePretrainConfig({ method: 'byol' }), 4)).toBeNull();
+  });
+});

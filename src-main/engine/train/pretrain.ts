@@ -15,6 +15,7 @@ import {
   spcLevels,
   type PretrainConfig,
   type PretrainStepPlan,
+  mocoQueueNote,
 } from '../../../shared/config/pretrain';
 import { createRng } from '../data/rng';
 import type { RawImage } from '../data/raw-image';
@@ -226,6 +227,8 @@ export async function runPretraining(args: RunPretrainingArgs): Promise<Training
         ? spcLevels(config.data.imageSize, config.emd.spcGrids)
         : null;
     if (spc?.note) hooks.onLog?.(`spatial pyramid crops: ${spc.note}`);
+    const queueNote = mocoQueueNote(config, images.length);
+    if (queueNote) hooks.onLog?.(queueNote);
     const probe = await createPretrainProbe(config, plan.totalSteps, hooks);
     const task = pretrainTask(config, plan, model, loader);
     if (probe) {
