@@ -60,7 +60,10 @@ export interface StudyProbeRecord {
 
 /** One metric's row of a study's result. */
 export interface StudyMetricRow {
-  /** `AP`, `AP50`, `AP75`, `APs`, `APm`, `APl`, `VOC AP50`, `probe`. */
+  /**
+   * `AP`, `AP50`, `AP75`, `APs`, `APm`, `APl`, `VOC AP50`, then a mask detector's `mask AP`,
+   * `mask AP50`, `mask AP75` (COCO segm), then `probe`.
+   */
   metric: string;
   arms: {
     arm: string;

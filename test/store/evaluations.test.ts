@@ -75,4 +75,14 @@ describe('evaluations', () => {
     store.addEvaluation({ runId: 'other', datasetId, kind: 'voc', stats: { mAP: 0.1 } });
     expect(() => store.deleteDataset(datasetId)).toThrow(/is used by 0 run\(s\) and 1 evaluation\(s\)/);
   });
+
+  it('keeps a mask detector’s segm stats (segm_AP, …) beside the box stats, to run detail and compare', () => {
+    const stats = { AP: 0.5, AP50: 0.8, segm_AP: 0.41, segm_AP50: 0.75, segm_AP75: 0.38 };
+    const perCategory = [
+      { categoryId: 1, name: 'circle', stats: { AP: 0.6, segm_AP: 0.35, segm_AP50: 0.7 } },
+    ];
+    const ev = store.addEvaluation({ runId, datasetId, kind: 'coco', checkpointStep: 4, stats, perCategory });
+    expect(store.listEvaluations(runId)[0]).toMatchObject({ stats, perCategory });
+    expect(store.getRunsForCompare([runId]).runs[0]!.evaluations).toEqual([ev]);
+  });
 });

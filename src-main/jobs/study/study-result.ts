@@ -13,22 +13,43 @@ import type { CocoDataset, CocoDetection } from '../../engine/eval/coco-types';
 import { CocoResampler } from '../../engine/eval/resample';
 import { bootstrapArmMeans, mean, pairedInterval, sampleSd, separable } from '../../engine/stats/bootstrap';
 import { oneDecimal, signedOneDecimal } from '../../../shared/metrics/study-format';
+import { SEGM_STAT_PREFIX } from '../../../shared/dto/evaluations';
 import type { ExperimentStore } from '../../store';
 import type { StudyPlan } from './study-plan';
 
 /** The table's metrics: COCO's six AP numbers, VOC's AP50, the probe's linear top-1. */
 export const STUDY_METRICS = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'VOC AP50', 'probe'] as const;
-const COCO_INDEX: Record<string, number> = { AP: 0, AP50: 1, AP75: 2, APs: 3, APm: 4, APl: 5 };
+/** A mask detector's study also tabulates its masks' COCO AP, AP50 and AP75 (the segm evaluation). */
+export const STUDY_MASK_METRICS = ['mask AP', 'mask AP50', 'mask AP75'] as const;
+const BOX_NAMES = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'];
+const MASK_NAMES = ['AP', 'AP50', 'AP75'];
 const REFERENCES = ['byol', 'random'];
 
-/** The metrics of one detection evaluation (COCO's −1, "no objects of that size", is NaN), in percent. */
-function detectionMetrics(stats: readonly number[], vocMap: number): number[] {
-  const pct = (v: number | undefined) => (typeof v === 'number' && v >= 0 ? 100 * v : Number.NaN);
-  return [...['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'].map((k) => pct(stats[COCO_INDEX[k]!])), pct(vocMap)];
+/** The metrics of a study whose fine-tunes use `detector`: the box ones, then the masks' before the probe. */
+export function studyMetrics(detector: string | undefined): string[] {
+  const masks = detector === 'mask-rcnn' ? [...STUDY_MASK_METRICS] : [];
+  return [...STUDY_METRICS.slice(0, -1), ...masks, 'probe'];
+}
+
+/** COCO's −1 ("no objects of that size") and a missing number are NaN; the rest in percent. */
+const pct = (v: number | undefined) => (typeof v === 'number' && v >= 0 ? 100 * v : Number.NaN);
+
+/** The detection metrics (studyMetrics order, without the probe) of one evaluation's COCO stats. */
+function detectionMetrics(
+  stats: readonly number[],
+  vocMap: number,
+  segmStats: readonly number[] | undefined,
+  masks: boolean,
+): number[] {
+  return [
+    ...BOX_NAMES.map((_, i) => pct(stats[i])),
+    pct(vocMap),
+    ...(masks ? MASK_NAMES.map((_, i) => pct(segmStats?.[i])) : []),
+  ];
 }
 
 interface SeedData {
-  /** The run's recorded metrics (percent), STUDY_METRICS order. */
+  /** The run's recorded metrics (percent), studyMetrics order. */
   recorded: number[];
   resampler: CocoResampler;
   /** Per val image index: correct and total probe boxes. */
@@ -57,6 +78,8 @@ export function computeStudyResult(
   const plan = study.config as unknown as StudyPlan;
   const arms = plan.arms.map((a) => a.name);
   const seeds = plan.seeds;
+  const masks = plan.finetune?.detector === 'mask-rcnn';
+  const metrics = studyMetrics(plan.finetune?.detector);
   const links = store.studyRuns(study.id);
   const probes = store.studyProbes(study.id);
   let valIds: string | null = null;
@@ -70,11 +93,13 @@ export function computeStudyResult(
       const voc = evaluations.find((e) => e.kind === 'voc' && e.checkpointStep === step);
       if (!coco || !voc)
         throw new Error(`study ${study.id}: run ${link.runId} (${arm}, seed ${s}) has no evaluation`);
-      const names = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'];
-      const recorded = [
-        ...names.map((k) => (coco.stats[k] === undefined ? Number.NaN : 100 * coco.stats[k]!)),
-        voc.stats.mAP === undefined ? Number.NaN : 100 * voc.stats.mAP,
-      ];
+      // the record's names (finetune-record.ts): `AP`, …, and a mask detector's `segm_AP`, …
+      const recorded = detectionMetrics(
+        BOX_NAMES.map((k) => coco.stats[k] ?? -1),
+        voc.stats.mAP ?? -1,
+        MASK_NAMES.map((k) => coco.stats[SEGM_STAT_PREFIX + k] ?? -1),
+        masks,
+      );
       const dir = runFolder(link.runId);
       const gt = readJsonFile<CocoDataset>(path.join(dir, 'val_gt.json'));
       const dets = readJsonFile<CocoDetection[]>(path.join(dir, 'val_detections.json'));
@@ -106,27 +131,30 @@ export function computeStudyResult(
     data.map((armData) =>
       armData.map((d) => {
         const { gt, dets } = d.resampler.draw(draw);
-        // The study's table has box metrics only: a mask detector's masks are not re-scored here.
-        const e = scoreDetections({ coco: gt }, dets, { lastMaxDetOnly: true, segm: false });
+        // A mask detector's masks are scored again too (its val detections carry them).
+        const e = scoreDetections({ coco: gt }, dets, { lastMaxDetOnly: true, segm: masks });
         let correct = 0;
         let boxes = 0;
         for (const i of draw) {
           correct += d.probeCorrect[i]!;
           boxes += d.probeBoxes[i]!;
         }
-        return [...detectionMetrics(e.stats, e.voc.mAP), boxes ? (100 * correct) / boxes : Number.NaN];
+        return [
+          ...detectionMetrics(e.stats, e.voc.mAP, e.segm?.stats, masks),
+          boxes ? (100 * correct) / boxes : Number.NaN,
+        ];
       }),
     );
   const replicates = bootstrapArmMeans(score, {
     arms: arms.length,
     seeds: seeds.length,
-    metrics: STUDY_METRICS.length,
+    metrics: metrics.length,
     images: imageCount,
     replicates: plan.bootstrap.replicates,
     seed: plan.bootstrap.seed,
   });
 
-  const rows: StudyMetricRow[] = STUDY_METRICS.map((metric, m) => {
+  const rows: StudyMetricRow[] = metrics.map((metric, m) => {
     const armRows = arms.map((arm, a) => {
       const values = data[a]!.map((d) => d.recorded[m]!);
       const defined = values.filter(Number.isFinite);
