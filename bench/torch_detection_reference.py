@@ -33,10 +33,11 @@ import torchvision
 import torchvision.models.detection.roi_heads as tv_roi_heads
 import torchvision.ops.poolers as tv_poolers
 from PIL import Image
-from torchvision.models.detection import FasterRCNN, RetinaNet
+from torchvision.models.detection import FasterRCNN, MaskRCNN, RetinaNet
 from torchvision.models.detection._utils import _box_loss
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.models.detection.retinanet import (
     RetinaNetClassificationHead,
     RetinaNetHead,
@@ -254,6 +255,25 @@ def head_convs(channels, count, norm_layer):
     return nn.Sequential(*[Conv2dNormActivation(channels, channels, norm_layer=norm_layer) for _ in range(count)])
 
 
+def mask_parts(c, C, K):
+    """Mask R-CNN's mask branch at our config (roiMaskHead; torchvision's version-2 MaskRCNNHeads
+    names, which our export writes): RoIAlign on the same levels, numConv 3×3 convs of convDim, the
+    2×2 deconv and the 1×1 per-class logits (background first). Empty for Faster R-CNN. Only built
+    and loaded here (the --check losses and training cover the box detectors)."""
+    if c["detector"] != "mask-rcnn":
+        return {}
+    m = c["roiMaskHead"]
+    if m["numConv"] < 1:
+        raise SystemExit("roiMaskHead.numConv 0: torchvision's MaskRCNNHeads has at least one conv")
+    return {
+        "mask_roi_pool": MultiScaleRoIAlign(["0", "1", "2", "3"], m["poolerResolution"], m["samplingRatio"],
+                                            canonical_scale=c["roiHeads"]["canonicalBoxSize"],
+                                            canonical_level=c["roiHeads"]["canonicalLevel"]),
+        "mask_head": MaskRCNNHeads(C, [m["convDim"]] * m["numConv"], 1),
+        "mask_predictor": MaskRCNNPredictor(m["convDim"], m["convDim"], K + 1),
+    }
+
+
 def build_model(spec):
     c = spec["config"]
     K = len(spec["categories"])
@@ -301,8 +321,8 @@ def build_model(spec):
             raise SystemExit(f"roiHeads.numFc {hc['numFc']}: torchvision's box head (TwoMLPHead) has 2")
         pool = MultiScaleRoIAlign(["0", "1", "2", "3"], P, hc["samplingRatio"],
                                   canonical_scale=hc["canonicalBoxSize"], canonical_level=hc["canonicalLevel"])
-        model = FasterRCNN(
-            backbone, None, rpn_anchor_generator=anchors, rpn_head=RPNHead(C, len(rc["anchorRatios"])),
+        model = (MaskRCNN if c["detector"] == "mask-rcnn" else FasterRCNN)(
+            backbone, None, **mask_parts(c, C, K), rpn_anchor_generator=anchors, rpn_head=RPNHead(C, len(rc["anchorRatios"])),
             box_roi_pool=pool, box_head=TwoMLPHead(C * P * P, hc["fcDim"]), box_predictor=FastRCNNPredictor(hc["fcDim"], K + 1),
             rpn_pre_nms_top_n_train=rc["preNmsTopkTrain"], rpn_post_nms_top_n_train=rc["postNmsTopkTrain"],
             rpn_pre_nms_top_n_test=rc["preNmsTopkTest"], rpn_post_nms_top_n_test=rc["postNmsTopkTest"],
