@@ -363,6 +363,7 @@ export async function runApiFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       'runs.cancel': () => ({ id: runId }),
       'runs.delete': () => ({ id: runId }),
       'runs.progress': () => ({}),
+      'runs.predictions': () => ({ id: runId, index: 0, size: 128 }),
       'metrics.get': () => ({ runId, keys: ['loss/total'], maxPoints: 100 }),
       'metrics.compare': () => ({ runIds: [runId] }),
       'metrics.csv': () => ({ runIds: [runId] }),

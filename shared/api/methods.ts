@@ -41,6 +41,7 @@ import {
   type MetricsCsv,
   type NewRunMethod,
   type RunDetails,
+  type RunPredictionView,
   type RunProgressInfo,
   type StudyEstimate,
   type StudyRequest,
@@ -132,6 +133,14 @@ export interface ApiMethods {
       on?: ExecutorName;
     };
     result: RunRecord;
+  };
+  /**
+   * A val image of a fine-tune run with the detections its last evaluation wrote (boxes; a mask
+   * detector's masks), `index` over the images it scored, detections scoring at least `minScore`.
+   */
+  'runs.predictions': {
+    args: { id: string; index: number; size?: number; minScore?: number };
+    result: RunPredictionView;
   };
   /** Checkpoints and stops; resolves once the training process has. */
   'runs.pause': { args: { id: string }; result: RunRecord };
@@ -275,6 +284,12 @@ export const METHOD_ARGS: { readonly [M in MethodName]: ArgShape } = {
     name: opt(shortText(120)),
     config: req(plainObject),
     on: opt(executorName),
+  },
+  'runs.predictions': {
+    id: req(runId),
+    index: req(index),
+    size: opt(num({ int: true, min: 64, max: 2048 })),
+    minScore: opt(num({ min: 0, max: 1 })),
   },
   'runs.pause': { id: req(runId) },
   'runs.resume': { id: req(runId) },

@@ -119,6 +119,33 @@ export interface DatasetImageView extends DatasetImage {
   boxesKnown: boolean;
 }
 
+/** One detection of a fine-tuned detector, in its image's own pixels (the prediction preview). */
+export interface PredictedInstance {
+  bbox: [number, number, number, number];
+  categoryId: number;
+  category: string;
+  score: number;
+  /**
+   * Mask detectors: the instance's mask at the preview's size (RunPredictionView.maskSize) as COCO's
+   * uncompressed RLE counts: runs over the pixels in column-major order, starting with zeros.
+   */
+  maskCounts?: number[];
+}
+
+/** A val image of a fine-tune run with the detections of its last evaluation, for the preview. */
+export interface RunPredictionView extends DatasetImage {
+  /** PNG data URL of the image, its long side at most the size asked for. */
+  dataUrl: string;
+  /** How many val images the evaluation scored (index runs over them). */
+  total: number;
+  /** The checkpoint step the evaluation scored; null when the store has no record of it. */
+  step: number | null;
+  /** [height, width] of the masks (the preview's pixels); null for box detectors. */
+  maskSize: [number, number] | null;
+  /** Highest score first, at or above the score asked for. */
+  detections: PredictedInstance[];
+}
+
 export interface DatasetImagePage {
   total: number;
   images: DatasetImage[];

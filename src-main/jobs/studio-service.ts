@@ -53,6 +53,7 @@ import { metricsCsv } from './service/metrics-csv';
 import { resolveNewFinetune } from './service/new-finetune';
 import { notPretrainable, resolveNewRun } from './service/new-run';
 import { appendRunLog, readRunLog } from './service/run-log';
+import { runPredictions } from './service/run-predictions';
 import { engineTasks, type StudioTasks } from './service/studio-tasks';
 import { makeFolder } from '../engine/export/make-folder';
 import { detectDatasetFormat } from '../engine/data/importers/import-dataset';
@@ -491,6 +492,8 @@ export class StudioService {
       return {};
     },
     'runs.progress': () => Object.fromEntries(this.progress),
+    'runs.predictions': (a) =>
+      runPredictions(this.store, this.home, this.manager.trainingDir(a.id), { ...a, runId: a.id }),
 
     'metrics.get': (a) => {
       this.store.getRun(a.runId);
