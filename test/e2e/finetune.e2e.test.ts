@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunDetails } from '../../shared/api/types';
+import type { RunDetails, RunPredictionView } from '../../shared/api/types';
 import type { DatasetRecord, MetricSeries, RunRecord } from '../../shared/dto';
 import { learningTrend } from '../../shared/metrics/learning-trend';
 import { formatNumber } from '../../src-renderer/lib/format';
@@ -164,6 +164,25 @@ describe.skipIf(!browserPath)('fine-tuning a detector in a browser', () => {
         verdict.state === 'not-learning',
       );
       await shot(page, '21-finetune-completed');
+
+      // The prediction preview: the first val image with every box its evaluation wrote (score ≥ 0).
+      await page.click(tid('predictions-open'));
+      await page.$eval(tid('prediction-min-score'), (el) => {
+        (el as HTMLInputElement).value = '0';
+        el.dispatchEvent(new Event('input'));
+      });
+      const preview = await server.call<RunPredictionView>('runs.predictions', {
+        id: finetuneId,
+        index: 0,
+        minScore: 0,
+      });
+      expect(preview.maskSize).toBeNull(); // RetinaNet: boxes only
+      await page.waitForSelector(
+        `${tid('prediction-summary')}:has-text("${preview.detections.length} detection")`,
+      );
+      expect(await page.locator(tid('prediction-box')).count()).toBe(preview.detections.length);
+      await shot(page, '21b-finetune-predictions');
+      await page.keyboard.press('Escape');
 
       await page.click(`${tid('run-parent')} a`);
       await page.waitForSelector(`${tid('children')} a:text("retina from baseline")`);
