@@ -626,7 +626,7 @@ export class StudioService {
     'clusters.remove': (a) => {
       this.store.getCluster(a.name);
       const using = this.store
-        .listRuns({ status: 'running' })
+        .listRuns({ status: ['running', 'queued'] })
         .filter((r) => this.store.getExecution(r.id)?.executor === a.name);
       if (using.length)
         throw conflict(
