@@ -24,7 +24,7 @@ import type {
   TransportKind,
 } from '../../shared/api/types';
 import type { JsonObject, RunExecution, RunRecord, WebGpuStatus } from '../../shared/dto';
-import { openStore, type ExperimentStore, type StoredRunExecution } from '../store';
+import { openStore, type ExperimentStore, type SecretBox, type StoredRunExecution } from '../store';
 import { RunManager } from './run-manager';
 import type { RunEvent } from './run-events';
 import type { WorkerSpawner } from './worker-process';
@@ -73,6 +73,8 @@ export interface StudioServiceOptions {
   spawner?: WorkerSpawner;
   /** better_sqlite3.node built for Electron's ABI. */
   nativeBinding?: string;
+  /** Seals cluster tokens with the OS's protection (the desktop app: safeStorage). */
+  secrets?: SecretBox;
   tasks?: StudioTasks;
   /** A native open dialog (Electron). */
   pickPath?: (kind: 'folder' | 'file', title?: string) => Promise<string | null>;
@@ -115,7 +117,10 @@ export class StudioService {
     fs.mkdirSync(options.home, { recursive: true });
     const store = openStore(
       path.join(options.home, 'studio.db'),
-      options.nativeBinding ? { nativeBinding: options.nativeBinding } : {},
+      {
+        ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+        ...(options.secrets ? { secrets: options.secrets } : {}),
+      },
     );
     try {
       // RunManager marks runs a crash left `running` as interrupted as it starts: note which, for their logs.
