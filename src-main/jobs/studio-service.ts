@@ -59,6 +59,7 @@ import { detectDatasetFormat } from '../engine/data/importers/import-dataset';
 import { listVocSplits } from '../engine/data/importers/voc-importer';
 import { backendInUse } from '../../shared/config/run-defaults';
 import type { StudyDetails } from '../../shared/dto';
+import type { SlurmExecutorOptions } from './slurm/slurm-executor';
 import { StudyRunner } from './study/study-runner';
 import { previewStudyPlan, type StudyPlan } from './study/study-plan';
 import { estimateStudy } from './study/study-eta';
@@ -89,6 +90,8 @@ export interface StudioServiceOptions {
    * a study's defaults), never at start, so a studio nobody looks at starts no GPU worker.
    */
   probeGpu?: () => Promise<WebGpuStatus>;
+  /** Slurm executor tuning (poll intervals, the jobs' environment); tests give their own. */
+  slurm?: SlurmExecutorOptions;
   /** Asks a cluster's slurmrestd whether it is up (the connection test); tests give their own. */
   pingCluster?: ClusterPing;
 }
@@ -131,6 +134,7 @@ export class StudioService {
         holder: `studio (${options.transport === 'electron' ? 'desktop' : 'browser mode'})`,
         // Runs sent to a cluster find its settings (with the token) here, on the main side only.
         clusters: (name) => store.clusterSettings(name),
+        ...(options.slurm ? { slurm: options.slurm } : {}),
       });
       // …and a study none of whose runs still runs lost its driver: interrupted too, with a resume button.
       store.markInterruptedStudies();

@@ -28,7 +28,14 @@ beforeAll(async () => {
   // Jobs run as `nobody` (slurmrestd's local auth): they write the shared folder.
   shared = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-slurm-study-shared-'));
   fs.chmodSync(shared, 0o777);
-  service = StudioService.open({ home: home.dir, transport: 'browser', version: 'test', seedDemos: false });
+  service = StudioService.open({
+    home: home.dir,
+    transport: 'browser',
+    version: 'test',
+    seedDemos: false,
+    // Follow the jobs closely, and let each train on one wasm thread rather than measure a count.
+    slurm: { pollMs: 300, env: { SELFEMD_WASM_THREADS: '1' } },
+  });
   service.store.saveCluster(
     localClusterSettings(socket, shared, {
       memoryMb: 2000,
@@ -73,6 +80,13 @@ describe('a study on a local Slurm', () => {
       expect(store.lastCheckpoint(run.id)!.path.startsWith(path.join(shared, 'runs', run.id))).toBe(true);
     }
     expect(jobs.size).toBe(3);
+    const seconds = (id: string) => {
+      const r = store.getRun(id);
+      return ((r.finishedAt! - r.startedAt!) / 1000).toFixed(1);
+    };
+    console.log(
+      `study on Slurm: ${links.map((l) => `${l.arm}/${l.role} ${seconds(l.runId)} s`).join(', ')}; study ${((done.finishedAt! - done.createdAt) / 1000).toFixed(1)} s`,
+    );
 
     // The table's numbers are the fine-tunes' own evaluations (made on the node) and the probes.
     const result = done.result as unknown as StudyResult;
