@@ -10,8 +10,7 @@ import type { SecretBox } from '../store';
 
 export function safeStorageBox(safeStorage: SafeStorage): SecretBox | undefined {
   if (!safeStorage.isEncryptionAvailable()) return undefined;
-  const backend =
-    process.platform === 'linux' ? safeStorage.getSelectedStorageBackend() : process.platform;
+  const backend = process.platform === 'linux' ? safeStorage.getSelectedStorageBackend() : process.platform;
   if (backend === 'basic_text' || backend === 'unknown') return undefined;
   return {
     name: `Electron safeStorage (${backend})`,

@@ -391,7 +391,12 @@ export class RunManager {
     handle.onQueued?.((reason) => {
       if (live.ended) return;
       this.setStatus(runId, reason === null ? 'running' : 'queued', { error: null });
-      if (reason !== null) this.emit({ type: 'log', runId, message: `queued on ${this.store.getExecution(runId)?.executor ?? 'its cluster'}: ${reason}` });
+      if (reason !== null)
+        this.emit({
+          type: 'log',
+          runId,
+          message: `queued on ${this.store.getExecution(runId)?.executor ?? 'its cluster'}: ${reason}`,
+        });
     });
     handle.onExit((code, signal) => {
       this.live.delete(runId);

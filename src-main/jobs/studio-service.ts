@@ -118,13 +118,10 @@ export class StudioService {
 
   static open(options: StudioServiceOptions): StudioService {
     fs.mkdirSync(options.home, { recursive: true });
-    const store = openStore(
-      path.join(options.home, 'studio.db'),
-      {
-        ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
-        ...(options.secrets ? { secrets: options.secrets } : {}),
-      },
-    );
+    const store = openStore(path.join(options.home, 'studio.db'), {
+      ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+      ...(options.secrets ? { secrets: options.secrets } : {}),
+    });
     try {
       // RunManager marks runs a crash left `running` as interrupted as it starts: note which, for their logs.
       const wasRunning = store.listRuns({ status: 'running' }).map((r) => r.id);

@@ -22,9 +22,13 @@ describe('Executors', () => {
   it('reads a cluster’s settings at each resolution: edits take effect, a removal refuses', () => {
     store.saveCluster(localClusterSettings('/tmp/none.socket', '/shared/a', { name: 'lab' }));
     const lookup = (name: string): SlurmClusterSettings => store.clusterSettings(name);
-    const executors = new Executors(() => {
-      throw new Error('no local runs here');
-    }, lookup, { store });
+    const executors = new Executors(
+      () => {
+        throw new Error('no local runs here');
+      },
+      lookup,
+      { store },
+    );
     const first = executors.get('lab');
     expect(first.runDir('r1', '/home/x')).toBe('/shared/a/runs/r1');
     // Unchanged: the same executor.

@@ -69,7 +69,8 @@ export type JobOutcome =
   | { kind: 'failed'; code: number };
 
 /** How an attempt of a job names itself in the run's events: `Slurm job 12 (restart 1)`. */
-export const attemptLabel = (jobId: string, restart: number): string => `Slurm job ${jobId} (restart ${restart})`;
+export const attemptLabel = (jobId: string, restart: number): string =>
+  `Slurm job ${jobId} (restart ${restart})`;
 
 /** The attempt a log line of the node runner comes from, or null for any other line. */
 export function attemptOf(message: string): { jobId: string; restart: number } | null {

@@ -303,7 +303,8 @@ class SlurmRunHandle implements ExecutionHandle {
       this.deliver({ type: 'log', message: `Slurm job ${job.jobId}: ${job.state}${why}${restarts}` });
     }
     // Pending (at first, or requeued): the run is queued, with Slurm's reason, until an attempt runs.
-    if (job.state === 'PENDING') this.showQueued(job.reason && job.reason !== 'None' ? job.reason : 'Priority');
+    if (job.state === 'PENDING')
+      this.showQueued(job.reason && job.reason !== 'None' ? job.reason : 'Priority');
     else if (!ENDED_STATES.has(job.state)) this.showRunning();
     if (!ENDED_STATES.has(job.state)) return false;
     // The job's last lines were written before Slurm saw it end.

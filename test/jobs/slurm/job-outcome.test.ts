@@ -44,10 +44,12 @@ describe('a Slurm job’s end, for its run', () => {
     // The same end after the attempt had started is the run's own failure.
     expect(jobOutcome(failed, facts({ lastAttemptStarted: true }))).toEqual({ kind: 'failed', code: 1 });
     // …and so is a first attempt that never started (a wrong node command fails the same way each time).
-    expect(jobOutcome(job({ state: 'FAILED', exitCode: 127 }), facts({ lastAttemptStarted: false }))).toEqual({
-      kind: 'failed',
-      code: 127,
-    });
+    expect(jobOutcome(job({ state: 'FAILED', exitCode: 127 }), facts({ lastAttemptStarted: false }))).toEqual(
+      {
+        kind: 'failed',
+        code: 127,
+      },
+    );
   });
 
   it('a requeued attempt whose launch failed (JobLaunchFailure) is resubmitted', () => {
@@ -71,8 +73,13 @@ describe('a Slurm job’s end, for its run', () => {
       resubmit: false,
     });
     // Checkpointed on Slurm's signal and ended COMPLETED: the time limit or the preemption came.
-    expect(jobOutcome(job({}), facts({ selfPaused: true }))).toMatchObject({ kind: 'interrupted', resubmit: true });
-    expect(jobOutcome(job({ exitCode: KILLED_BY_CHECKPOINT_SIGNAL, state: 'FAILED' }), facts())).toMatchObject({
+    expect(jobOutcome(job({}), facts({ selfPaused: true }))).toMatchObject({
+      kind: 'interrupted',
+      resubmit: true,
+    });
+    expect(
+      jobOutcome(job({ exitCode: KILLED_BY_CHECKPOINT_SIGNAL, state: 'FAILED' }), facts()),
+    ).toMatchObject({
       kind: 'interrupted',
       resubmit: true,
     });
@@ -95,7 +102,10 @@ describe('a Slurm job’s end, for its run', () => {
     expect(jobOutcome(job({ state: 'FAILED', exitCode: 1 }), facts({ ended: true }))).toEqual({
       kind: 'reported',
     });
-    expect(jobOutcome(job({ state: 'COMPLETED', exitCode: 0 }), facts())).toEqual({ kind: 'failed', code: 0 });
+    expect(jobOutcome(job({ state: 'COMPLETED', exitCode: 0 }), facts())).toEqual({
+      kind: 'failed',
+      code: 0,
+    });
   });
 
   it('an attempt’s first line names its job and restart', () => {

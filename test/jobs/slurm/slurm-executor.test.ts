@@ -223,10 +223,15 @@ describe('the Slurm executor on a local Slurm', () => {
     expect(statuses.indexOf('queued')).toBeGreaterThan(statuses.indexOf('running'));
     expect(statuses.at(-1)).toBe('completed');
     const lines = readEvents(execution.eventsFile, 0).lines.map((l) => l.message);
-    for (const attempt of [`Slurm job ${jobId} \\(restart 1\\)`, `Slurm job ${execution.jobId} \\(restart 0\\)`])
+    for (const attempt of [
+      `Slurm job ${jobId} \\(restart 1\\)`,
+      `Slurm job ${execution.jobId} \\(restart 0\\)`,
+    ])
       expect(
         lines.some(
-          (m) => m.type === 'log' && new RegExp(`^${attempt} on .*resuming from the checkpoint at step`).test(m.message),
+          (m) =>
+            m.type === 'log' &&
+            new RegExp(`^${attempt} on .*resuming from the checkpoint at step`).test(m.message),
         ),
       ).toBe(true);
     // The file holds every attempt; the store holds each step once.
@@ -237,7 +242,7 @@ describe('the Slurm executor on a local Slurm', () => {
     expect(new Set(written.map((p) => p.step)).size).toBe(24);
   }, 240_000);
 
-  it('a preemption (Slurm\'s checkpoint signal, not the studio\'s pause) resubmits the run from its checkpoint', async (ctx) => {
+  it("a preemption (Slurm's checkpoint signal, not the studio's pause) resubmits the run from its checkpoint", async (ctx) => {
     if (!socket) return ctx.skip();
     const run = manager.startPretrain(tiny(5), { name: 'preempted on slurm', on: CLUSTER });
     await whenCheckpoint(run.id, 2);

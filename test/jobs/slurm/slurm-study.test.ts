@@ -95,9 +95,9 @@ describe('a study on a local Slurm', () => {
       const runId = links.find((l) => l.role === 'finetune' && l.arm === arm)!.runId;
       const coco = store.listEvaluations(runId).find((e) => e.kind === 'coco')!;
       expect(ap.arms.find((a) => a.arm === arm)!.seeds[0]).toBeCloseTo(100 * coco.stats.AP!, 10);
-      expect(result.rows.find((r) => r.metric === 'probe')!.arms.find((a) => a.arm === arm)!.seeds[0]).toEqual(
-        expect.any(Number),
-      );
+      expect(
+        result.rows.find((r) => r.metric === 'probe')!.arms.find((a) => a.arm === arm)!.seeds[0],
+      ).toEqual(expect.any(Number));
     }
     expect(fs.readFileSync(result.files.markdown, 'utf8')).toContain('## VOC AP50');
   }, 300_000);
