@@ -106,8 +106,11 @@ class SlurmRunHandle implements ExecutionHandle {
     this.jobId = attachedJob;
     const run = store.getRun(launch.runId);
     this.progress = { step: run.step ?? 0, totalSteps: run.totalSteps ?? 0 };
-    // Once the supervisor listens (it registers right after this returns).
-    if (attachedJob) setImmediate(() => this.follow());
+    if (attachedJob) {
+      this.noteStartedAttempts();
+      // Once the supervisor listens (it registers right after this returns).
+      setImmediate(() => this.follow());
+    }
   }
 
   send(message: SupervisorMessage): void {
@@ -310,6 +313,23 @@ class SlurmRunHandle implements ExecutionHandle {
     // The job's last lines were written before Slurm saw it end.
     this.ingest();
     return this.end(job);
+  }
+
+  /**
+   * Following again after a restart: which attempts started is in the lines taken before (up to the
+   * recorded offset), not in what is delivered from here on.
+   */
+  private noteStartedAttempts(): void {
+    const upTo = this.store.getExecution(this.launch.runId)?.ingestOffset ?? 0;
+    for (let offset = 0; offset < upTo;) {
+      const read = readEvents(this.eventsFile, offset);
+      if (read.offset === offset) break;
+      for (const { message: m } of read.lines) {
+        const attempt = m.type === 'log' ? attemptOf(m.message) : null;
+        if (attempt) this.startedAttempts.add(`${attempt.jobId}/${attempt.restart}`);
+      }
+      offset = read.offset;
+    }
   }
 
   private showQueued(reason: string): void {
