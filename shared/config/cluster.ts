@@ -29,6 +29,8 @@ export const CLUSTER_DEFAULTS = {
   timeLimitMinutes: 60,
   cpusPerTask: 2,
   memoryMb: 4096,
+  /** Resubmissions in a row after a time limit, a preemption or a node failure. */
+  maxResubmits: 3,
 } as const;
 
 /** Text in a single line: a value that ends up in an HTTP header or an sbatch option cannot carry a newline. */
@@ -137,6 +139,7 @@ export const CLUSTER_FIELDS: { readonly [K in keyof SlurmClusterSettings]-?: Opt
   },
   cpusPerTask: { check: positiveInt(4096) },
   memoryMb: { check: positiveInt(2 ** 31 - 1) },
+  maxResubmits: { check: num({ int: true, min: 0, max: 100 }), optional: true },
   sharedFolder: { check: sharedFolder },
   nodeCommand: { check: lineText('a command', 4096) },
 };

@@ -32,6 +32,11 @@ export interface SlurmClusterSettings {
   memoryMb: number;
   /** A folder this machine and the nodes both see; a run lives in <sharedFolder>/runs/<runId>. */
   sharedFolder: string;
+  /**
+   * How many times in a row a run is sent out again on its own, from its last checkpoint, after an
+   * end that was the scheduler's doing (time limit, preemption, node failure); absent = 3, 0 = never.
+   */
+  maxResubmits?: number;
   /** What runs the studio's built CLI on the nodes, e.g. `node /opt/selfemd/dist/cli/selfemd.mjs`. */
   nodeCommand: string;
 }

@@ -18,12 +18,13 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /**
  * The moves the store accepts (staying in the same status is always allowed).
+ * `queued` is also a run whose job waits in a cluster's queue (pending, or requeued) until it runs.
  * `interrupted` means the process died without saying so (found at startup); such a run, like a failed
  * or cancelled one, may be queued again or resumed from its last checkpoint. `completed` is final.
  */
 export const RUN_STATUS_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
-  queued: ['running', 'cancelled', 'failed'],
-  running: ['paused', 'completed', 'failed', 'cancelled', 'interrupted'],
+  queued: ['running', 'paused', 'cancelled', 'failed', 'interrupted'],
+  running: ['queued', 'paused', 'completed', 'failed', 'cancelled', 'interrupted'],
   paused: ['running', 'cancelled', 'failed', 'interrupted'],
   interrupted: ['queued', 'running', 'cancelled', 'failed'],
   failed: ['queued', 'running'],

@@ -10,6 +10,7 @@ import {
   BrowserWindow,
   dialog,
   ipcMain,
+  safeStorage,
   session,
   shell,
   utilityProcess,
@@ -22,6 +23,7 @@ import { CALL_CHANNEL, createIpcHandler, EVENT_CHANNEL, isTrustedSender } from '
 import { appPaths } from './paths';
 import { probeWebGpu } from '../jobs/service/hardware';
 import { findGpuHost } from './gpu-host';
+import { safeStorageBox } from './safe-storage-box';
 import { appWorkerSpawner } from './utility-spawner';
 
 const paths = appPaths(__dirname);
@@ -86,6 +88,8 @@ async function start(): Promise<void> {
       spawner,
       probeGpu: () => probeWebGpu(spawner),
       nativeBinding: paths.nativeBinding,
+      // After app 'ready' (safeStorage answers only then): cluster tokens sealed by the OS.
+      secrets: safeStorageBox(safeStorage),
       pickPath: async (kind, title) => {
         const options = {
           title,

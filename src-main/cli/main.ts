@@ -63,7 +63,8 @@ const USAGE: Record<string, string> = {
     COCO stats (the 12 of pycocotools) of boxes, with VOC AP50, or of masks (segm: RLE results)`,
   clusters: `selfemd clusters add NAME --endpoint URL|unix:/SOCKET --user U --shared DIR --node-command CMD
                  [--token-file FILE | --token-stdin | --no-token] [--api-version v0.0.38] [--partition P]
-                 [--account A] [--time MINUTES] [--gres gpu:1] [--cpus N] [--mem MB] [--json]
+                 [--account A] [--time MINUTES] [--gres gpu:1] [--cpus N] [--mem MB]
+                 [--max-resubmits N (default 3: after a time limit, preemption or node failure)] [--json]
          | selfemd clusters list [--json] | selfemd clusters test NAME [--json] | selfemd clusters remove NAME
     Slurm clusters that runs go to with --on NAME (pretrain, finetune, study); add replaces a cluster
     of that name, keeping its token unless given one (never as a flag: it would stay in the shell's

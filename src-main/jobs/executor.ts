@@ -28,6 +28,11 @@ export interface ExecutionHandle extends WorkerHandle {
    * cannot outlive its supervisor, and shutting down pauses it.
    */
   detach?(): void;
+  /**
+   * Where the execution waits in a scheduler's queue: called with the scheduler's reason (Slurm's
+   * 'Resources', 'Priority', 'BeginTime'…) while it waits, with null once it runs. Absent: it never queues.
+   */
+  onQueued?(listener: (reason: string | null) => void): void;
 }
 
 export interface RunExecutor {

@@ -30,10 +30,15 @@ const EXECUTOR_KINDS: {
   slurm: (settings, ctx) => new SlurmExecutor(settings, ctx.store, ctx.slurm),
 };
 
-/** Resolves `on` to an executor, making each cluster's once. */
+/**
+ * Resolves `on` to an executor. A cluster's settings are read at every resolution (a submission, a
+ * resume, following a run again): an edit or a removal takes effect for the next one, while a job
+ * already followed keeps the executor it was sent out with. The executor is made again only when the
+ * settings changed.
+ */
 export class Executors {
   private readonly local: RunExecutor;
-  private readonly clusters = new Map<string, RunExecutor>();
+  private readonly clusters = new Map<string, { settings: string; executor: RunExecutor }>();
 
   constructor(
     spawner: WorkerSpawner,
@@ -46,14 +51,22 @@ export class Executors {
   get(on: string | null | undefined): RunExecutor {
     if (isLocal(on)) return this.local;
     const name = on!;
-    const known = this.clusters.get(name);
-    if (known) return known;
     if (!this.lookup) throw new Error(`cluster ${name}: this studio has no clusters configured`);
-    const settings = this.lookup(name);
+    let settings: ClusterSettings;
+    try {
+      settings = this.lookup(name);
+    } catch (e) {
+      // Removed since: nothing more is sent there.
+      this.clusters.delete(name);
+      throw e;
+    }
+    const key = JSON.stringify(settings);
+    const known = this.clusters.get(name);
+    if (known?.settings === key) return known.executor;
     const make = EXECUTOR_KINDS[settings.kind];
     if (!make) throw new Error(`cluster ${name}: unknown kind ${JSON.stringify(settings.kind)}`);
     const executor = make(settings, this.ctx);
-    this.clusters.set(name, executor);
+    this.clusters.set(name, { settings: key, executor });
     return executor;
   }
 }

@@ -190,7 +190,7 @@ export class RunManager {
   private resumeClaimed(runId: string): void {
     const run = this.store.getRun(runId);
     // A run still executing on a cluster (its supervisor closed or died) is followed again, not restarted.
-    if (run.status === 'running' && this.attach(runId)) return;
+    if ((run.status === 'running' || run.status === 'queued') && this.attach(runId)) return;
     if (run.status === 'completed') throw new Error(`run ${runId} has completed; there is nothing to resume`);
     const last = this.store.lastCheckpoint(runId);
     if (!last) throw new Error(`run ${runId} has no checkpoint to resume from; start a new run instead`);
@@ -228,7 +228,8 @@ export class RunManager {
    */
   followRemoteRuns(): string[] {
     const followed: string[] = [];
-    for (const run of this.store.listRuns({ status: 'running' }))
+    // Queued too: a job still waiting in the cluster's queue.
+    for (const run of this.store.listRuns({ status: ['running', 'queued'] }))
       if (this.followUnfollowed(run.id)) followed.push(run.id);
     return followed;
   }
@@ -236,7 +237,8 @@ export class RunManager {
   /** Follows a running cluster run nobody follows (no other live supervisor holds it); false if none. */
   private followUnfollowed(runId: string): boolean {
     if (this.live.has(runId) || !this.store.getExecution(runId)) return false;
-    if (this.store.getRun(runId).status !== 'running' || this.claims.otherHolder(runId) !== null)
+    const status = this.store.getRun(runId).status;
+    if ((status !== 'running' && status !== 'queued') || this.claims.otherHolder(runId) !== null)
       return false;
     try {
       this.claims.claim(runId, 'follow');
@@ -384,6 +386,17 @@ export class RunManager {
           });
         }
       }
+    });
+    // A job waiting in a cluster's queue (at first, or requeued) shows as queued until it runs.
+    handle.onQueued?.((reason) => {
+      if (live.ended) return;
+      this.setStatus(runId, reason === null ? 'running' : 'queued', { error: null });
+      if (reason !== null)
+        this.emit({
+          type: 'log',
+          runId,
+          message: `queued on ${this.store.getExecution(runId)?.executor ?? 'its cluster'}: ${reason}`,
+        });
     });
     handle.onExit((code, signal) => {
       this.live.delete(runId);

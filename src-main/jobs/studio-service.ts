@@ -24,7 +24,7 @@ import type {
   TransportKind,
 } from '../../shared/api/types';
 import type { JsonObject, RunExecution, RunRecord, WebGpuStatus } from '../../shared/dto';
-import { openStore, type ExperimentStore, type StoredRunExecution } from '../store';
+import { openStore, type ExperimentStore, type SecretBox, type StoredRunExecution } from '../store';
 import { RunManager } from './run-manager';
 import type { RunEvent } from './run-events';
 import type { WorkerSpawner } from './worker-process';
@@ -60,6 +60,7 @@ import { detectDatasetFormat } from '../engine/data/importers/import-dataset';
 import { listVocSplits } from '../engine/data/importers/voc-importer';
 import { backendInUse } from '../../shared/config/run-defaults';
 import type { StudyDetails } from '../../shared/dto';
+import type { SlurmExecutorOptions } from './slurm/slurm-executor';
 import { StudyRunner } from './study/study-runner';
 import { previewStudyPlan, type StudyPlan } from './study/study-plan';
 import { estimateStudy } from './study/study-eta';
@@ -74,6 +75,8 @@ export interface StudioServiceOptions {
   spawner?: WorkerSpawner;
   /** better_sqlite3.node built for Electron's ABI. */
   nativeBinding?: string;
+  /** Seals cluster tokens with the OS's protection (the desktop app: safeStorage). */
+  secrets?: SecretBox;
   tasks?: StudioTasks;
   /** A native open dialog (Electron). */
   pickPath?: (kind: 'folder' | 'file', title?: string) => Promise<string | null>;
@@ -88,6 +91,8 @@ export interface StudioServiceOptions {
    * a study's defaults), never at start, so a studio nobody looks at starts no GPU worker.
    */
   probeGpu?: () => Promise<WebGpuStatus>;
+  /** Slurm executor tuning (poll intervals, the jobs' environment); tests give their own. */
+  slurm?: SlurmExecutorOptions;
   /** Asks a cluster's slurmrestd whether it is up (the connection test); tests give their own. */
   pingCluster?: ClusterPing;
 }
@@ -114,10 +119,10 @@ export class StudioService {
 
   static open(options: StudioServiceOptions): StudioService {
     fs.mkdirSync(options.home, { recursive: true });
-    const store = openStore(
-      path.join(options.home, 'studio.db'),
-      options.nativeBinding ? { nativeBinding: options.nativeBinding } : {},
-    );
+    const store = openStore(path.join(options.home, 'studio.db'), {
+      ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+      ...(options.secrets ? { secrets: options.secrets } : {}),
+    });
     try {
       // RunManager marks runs a crash left `running` as interrupted as it starts: note which, for their logs.
       const wasRunning = store.listRuns({ status: 'running' }).map((r) => r.id);
@@ -127,6 +132,7 @@ export class StudioService {
         holder: `studio (${options.transport === 'electron' ? 'desktop' : 'browser mode'})`,
         // Runs sent to a cluster find its settings (with the token) here, on the main side only.
         clusters: (name) => store.clusterSettings(name),
+        ...(options.slurm ? { slurm: options.slurm } : {}),
       });
       // …and a study none of whose runs still runs lost its driver: interrupted too, with a resume button.
       store.markInterruptedStudies();
@@ -629,7 +635,7 @@ export class StudioService {
     'clusters.remove': (a) => {
       this.store.getCluster(a.name);
       const using = this.store
-        .listRuns({ status: 'running' })
+        .listRuns({ status: ['running', 'queued'] })
         .filter((r) => this.store.getExecution(r.id)?.executor === a.name);
       if (using.length)
         throw conflict(

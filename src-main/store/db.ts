@@ -9,6 +9,7 @@ import { StoreError } from './errors';
 import { ExperimentStore } from './experiment-store';
 import { migrate, refuseForeignDatabase } from './migrate';
 import { MIGRATIONS } from './migrations/index';
+import type { SecretBox } from './secret-box';
 
 export interface OpenStoreOptions {
   /**
@@ -20,6 +21,8 @@ export interface OpenStoreOptions {
   busyTimeoutMs?: number;
   /** Clock in epoch ms (default Date.now); tests inject one to pin staleness and ordering. */
   now?: () => number;
+  /** Seals cluster tokens with the OS's protection (the desktop app's safeStorage); absent: see secret-box.ts. */
+  secrets?: SecretBox;
 }
 
 const MEMORY = ':memory:';
@@ -63,7 +66,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Experiment
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     const { to } = migrate(db, MIGRATIONS, file);
-    return new ExperimentStore(db, file, to, opts.now);
+    return new ExperimentStore(db, file, to, opts.now, opts.secrets);
   } catch (e) {
     db.close();
     if (e instanceof StoreError) throw e;

@@ -3,6 +3,7 @@
  * typed operation returning DTOs from shared/dto; no SQL leaves this folder. Writes announce the tables
  * they touched through onChange so live views can refresh.
  */
+import type { SecretBox } from './secret-box';
 import type { ArtifactKind, ArtifactRecord, NewArtifact } from '../../shared/dto/artifacts';
 import type { StoreChange } from '../../shared/dto/changes';
 import type { CheckpointRecord, NewCheckpoint } from '../../shared/dto/checkpoints';
@@ -78,6 +79,7 @@ export class ExperimentStore {
     /** Schema version after migrating. */
     readonly schemaVersion: number,
     now: () => number = Date.now,
+    secrets?: SecretBox,
   ) {
     const ctx: StoreContext = { db, now, emit: (change) => this.announce(change) };
     this.datasets = new DatasetRepository(ctx);
@@ -87,7 +89,7 @@ export class ExperimentStore {
     this.artifacts = new ArtifactRepository(ctx, this.runs);
     this.evaluations = new EvaluationRepository(ctx, this.runs);
     this.studies = new StudyRepository(ctx, this.runs);
-    this.clusters = new ClusterRepository(ctx);
+    this.clusters = new ClusterRepository(ctx, path, secrets);
     this.executions = new ExecutionRepository(ctx, this.runs);
   }
 

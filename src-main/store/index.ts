@@ -1,5 +1,6 @@
 /** The experiment store's public surface. */
 export { openStore, type OpenStoreOptions } from './db';
+export type { SecretBox } from './secret-box';
 export {
   ExperimentStore,
   type ChangeListener,

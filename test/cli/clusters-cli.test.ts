@@ -46,6 +46,8 @@ describe('selfemd clusters', () => {
         '15',
         '--gres',
         'gpu:1',
+        '--max-resubmits',
+        '2',
         '--shared',
         shared,
         '--node-command',
@@ -89,6 +91,7 @@ describe('selfemd clusters', () => {
     expect(listed.map((c) => [c.name, c.hasToken, c.token])).toEqual([['lab', true, undefined]]);
     const store = openStore(path.join(home, 'studio.db'));
     expect(store.clusterSettings('lab').token).toBe(TOKEN);
+    expect(store.clusterSettings('lab').maxResubmits).toBe(2);
     store.close();
   }, 120_000);
 

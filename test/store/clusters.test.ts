@@ -99,4 +99,49 @@ describe('clusters in the store', () => {
     expect(rawCount(file, 'SELECT count(*) FROM clusters WHERE token = ?', TOKEN)).toBe(1);
     expect(fs.existsSync(file)).toBe(true);
   });
+
+  it('without an OS store: the token as it is, in a database file only its owner can read', () => {
+    const t = tempDir();
+    dirs.push(t.cleanup);
+    const file = t.file('studio.db');
+    const store = openStore(file);
+    // No token yet: the file keeps the mode it was made with.
+    store.saveCluster(cluster({ token: undefined }));
+    expect(fs.statSync(file).mode & 0o077).not.toBe(0);
+    store.saveCluster(cluster());
+    for (const f of [file, `${file}-wal`, `${file}-shm`].filter((f) => fs.existsSync(f)))
+      expect((fs.statSync(f).mode & 0o777).toString(8)).toBe('600');
+    store.close();
+    // A database that held a token before this rule is made owner-only when opened.
+    fs.chmodSync(file, 0o644);
+    openStore(file).close();
+    expect((fs.statSync(file).mode & 0o777).toString(8)).toBe('600');
+  });
+
+  it('with an OS store (the app’s safeStorage): the column holds only the sealed token', () => {
+    const t = tempDir();
+    dirs.push(t.cleanup);
+    const file = t.file('studio.db');
+    // A reversible stand-in for safeStorage: what matters is that the store seals and opens through it.
+    const key = 0x5a;
+    const box = {
+      name: 'test box',
+      seal: (plain: string) => Buffer.from([...Buffer.from(plain)].map((b) => b ^ key)),
+      open: (sealed: Buffer) => Buffer.from([...sealed].map((b) => b ^ key)).toString(),
+    };
+    const store = openStore(file, { secrets: box });
+    store.saveCluster(cluster());
+    expect(store.clusterSettings('local-slurm').token).toBe(TOKEN);
+    expect(JSON.stringify(store.listClusters())).not.toContain(TOKEN);
+    store.close();
+    expect(rawCount(file, 'SELECT count(*) FROM clusters WHERE instr(token, ?) > 0', TOKEN)).toBe(0);
+    expect(rawCount(file, "SELECT count(*) FROM clusters WHERE token LIKE 'sealed:v1:%'")).toBe(1);
+    // A process without the box (the CLI under plain Node) cannot use it, and says what to do.
+    const plain = openStore(file);
+    expect(plain.listClusters()[0]!.hasToken).toBe(true);
+    expect(() => plain.clusterSettings('local-slurm')).toThrow(
+      /the token of cluster local-slurm is sealed by the desktop app's OS protection .*selfemd clusters add local-slurm … --token-file FILE/,
+    );
+    plain.close();
+  });
 });

@@ -27,6 +27,7 @@ const ADD_OPTIONS = {
   gres: { type: 'string' },
   cpus: { type: 'string' },
   mem: { type: 'string' },
+  'max-resubmits': { type: 'string' },
   shared: { type: 'string' },
   'node-command': { type: 'string' },
   json: { type: 'boolean' },
@@ -45,6 +46,7 @@ const FLAG_OF: Record<string, string> = {
   gres: '--gres',
   cpusPerTask: '--cpus',
   memoryMb: '--mem',
+  maxResubmits: '--max-resubmits',
   sharedFolder: '--shared',
   nodeCommand: '--node-command',
 };
@@ -82,7 +84,7 @@ async function readToken(v: { 'token-file'?: string; 'token-stdin'?: boolean; 'n
 async function add(argv: string[]): Promise<void> {
   const { values: v, positionals } = parse('clusters add', argv, ADD_OPTIONS, true);
   if (positionals.length !== 1) throw fail('add', 'name the cluster: selfemd clusters add NAME --endpoint …');
-  const n = (flag: 'time' | 'cpus' | 'mem') => numberFlag('clusters add', flag, v[flag]);
+  const n = (flag: 'time' | 'cpus' | 'mem' | 'max-resubmits') => numberFlag('clusters add', flag, v[flag]);
   const input: ClusterInput = {
     name: positionals[0]!,
     kind: 'slurm',
@@ -95,6 +97,7 @@ async function add(argv: string[]): Promise<void> {
     gres: v.gres,
     cpusPerTask: n('cpus') ?? CLUSTER_DEFAULTS.cpusPerTask,
     memoryMb: n('mem') ?? CLUSTER_DEFAULTS.memoryMb,
+    maxResubmits: n('max-resubmits') ?? CLUSTER_DEFAULTS.maxResubmits,
     // made absolute here: the store wants the path the nodes see, not one relative to this shell
     sharedFolder: v.shared === undefined ? (undefined as unknown as string) : path.resolve(v.shared),
     nodeCommand: v['node-command'] as string,

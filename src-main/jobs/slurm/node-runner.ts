@@ -12,9 +12,7 @@ import type { FinetuneJob, PretrainJob, WorkerMessage } from '../protocol';
 import { jobBackend } from '../protocol';
 import { nodeWorkerSpawner, type WorkerSpawner } from '../worker-process';
 import { EventsWriter, eventsPath, jobPath, readEvents } from './events-file';
-
-/** The signal a job asks for before its end and the supervisor sends to pause (not USR1: Node's inspector). */
-export const CHECKPOINT_SIGNAL = 'USR2';
+import { CHECKPOINT_SIGNAL, attemptLabel } from './job-outcome';
 
 type TrainingJob = PretrainJob | FinetuneJob;
 
@@ -61,7 +59,8 @@ export async function runOnNode(runDir: string, spawner: WorkerSpawner = nodeWor
   const past = readEvents(file, 0).lines.map((l) => l.message);
   const job = attemptJob(submitted, past);
   const writer = new EventsWriter(file);
-  const where = `Slurm job ${process.env.SLURM_JOB_ID ?? '?'} (restart ${process.env.SLURM_RESTART_COUNT ?? 0}) on ${os.hostname()}`;
+  // The first line of every attempt: the supervisor learns from it that this attempt started.
+  const where = `${attemptLabel(process.env.SLURM_JOB_ID ?? '?', Number(process.env.SLURM_RESTART_COUNT ?? 0))} on ${os.hostname()}`;
   if (job === 'finished') {
     writer.write({ type: 'log', message: `${where}: the run had already finished; nothing to do` });
     writer.close();

@@ -15,14 +15,14 @@
  * runner continues from the last checkpoint of its events, and the handle follows on.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { CLUSTER_DEFAULTS } from '../../../shared/config/cluster';
 import type { SlurmClusterSettings } from '../../../shared/dto/clusters';
 import type { ExperimentStore } from '../../store';
 import type { ExecutionHandle, ExecutorLaunch, RunExecutor } from '../executor';
 import type { EngineJob, SupervisorMessage, WorkerMessage } from '../protocol';
 import { eventsPath, jobPath, readEvents } from './events-file';
-import { CHECKPOINT_SIGNAL } from './node-runner';
+import { CHECKPOINT_SIGNAL, ENDED_STATES, attemptOf, describeJob, jobOutcome } from './job-outcome';
 import { SlurmRestClient, SlurmRestError, type SlurmJobInfo } from './slurm-rest';
 
 export interface SlurmExecutorOptions {
@@ -35,29 +35,6 @@ export interface SlurmExecutorOptions {
   /** Extra environment for the job (e.g. SELFEMD_WASM_THREADS). */
   env?: Record<string, string>;
 }
-
-/** Job states in which the job will not run again. */
-const ENDED = new Set([
-  'COMPLETED',
-  'FAILED',
-  'CANCELLED',
-  'TIMEOUT',
-  'NODE_FAIL',
-  'PREEMPTED',
-  'BOOT_FAIL',
-  'DEADLINE',
-  'OUT_OF_MEMORY',
-  'SPECIAL_EXIT',
-  'REVOKED',
-]);
-/** Ended states the run survives: it is interrupted and resumes from its last checkpoint. */
-const INTERRUPTING = new Set(['TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE']);
-
-/**
- * The exit code of a node command the checkpoint signal ended before it could checkpoint (Node's
- * handler not yet in place, early in start-up): 128 + SIGUSR2, as the node runner or the shell says it.
- */
-const KILLED_BY_CHECKPOINT_SIGNAL = 128 + os.constants.signals[`SIG${CHECKPOINT_SIGNAL}`];
 
 /** A single-quoted word for the batch script's sh. */
 const shellWord = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -103,6 +80,11 @@ class SlurmRunHandle implements ExecutionHandle {
   private ended = false;
   /** It checkpointed on Slurm's signal without being asked (time limit, preemption). */
   private selfPaused = false;
+  /** The attempts (`jobId/restart`) whose node runner started: they wrote their first line. */
+  private readonly startedAttempts = new Set<string>();
+  /** Shown to the supervisor as queued (the job pending), until it runs. */
+  private queued = false;
+  private queueListener: ((reason: string | null) => void) | null = null;
   private exited = false;
   private followTimer: NodeJS.Timeout | null = null;
   private lastPoll = 0;
@@ -124,8 +106,11 @@ class SlurmRunHandle implements ExecutionHandle {
     this.jobId = attachedJob;
     const run = store.getRun(launch.runId);
     this.progress = { step: run.step ?? 0, totalSteps: run.totalSteps ?? 0 };
-    // Once the supervisor listens (it registers right after this returns).
-    if (attachedJob) setImmediate(() => this.follow());
+    if (attachedJob) {
+      this.noteStartedAttempts();
+      // Once the supervisor listens (it registers right after this returns).
+      setImmediate(() => this.follow());
+    }
   }
 
   send(message: SupervisorMessage): void {
@@ -143,6 +128,10 @@ class SlurmRunHandle implements ExecutionHandle {
 
   onExit(listener: (code: number | null, signal: string | null) => void): void {
     this.exitListener = listener;
+  }
+
+  onQueued(listener: (reason: string | null) => void): void {
+    this.queueListener = listener;
   }
 
   /** Cancels the job outright (scancel). */
@@ -165,13 +154,27 @@ class SlurmRunHandle implements ExecutionHandle {
     fs.chmodSync(this.runDir, 0o777);
     fs.writeFileSync(jobPath(this.runDir), JSON.stringify({ ...job, runDir: this.runDir }, null, 1));
     this.store.beginExecution(this.launch.runId, this.settings.name, this.eventsFile);
+    await this.submitJob();
+    this.deliver({ type: 'log', message: `submitted to ${this.settings.name} as Slurm job ${this.jobId}` });
+    // A stop asked for while submitting.
+    if (this.requested) this.stopJob();
+    this.follow();
+  }
+
+  /**
+   * Sends the run's job.json out as a new batch job. Its node runner continues from the last
+   * checkpoint the run's events name, so a resubmission needs nothing but the same script.
+   */
+  private async submitJob(): Promise<void> {
     const s = this.settings;
     const signalSeconds = this.options.signalSeconds ?? Math.min(120, Math.max(10, s.timeLimitMinutes * 6));
     this.jobId = await this.client.submit({
       script: this.batchScriptText(),
       name: `selfemd-${this.launch.runId.slice(0, 8)}`,
       currentWorkingDirectory: this.runDir,
+      // Appended to, not truncated, by each attempt of a requeued job: an attempt's errors stay readable.
       standardOutput: path.join(this.runDir, 'slurm-%j.out'),
+      openMode: 'append',
       environment: {
         PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
         HOME: this.runDir,
@@ -187,11 +190,37 @@ class SlurmRunHandle implements ExecutionHandle {
       signal: `${CHECKPOINT_SIGNAL}@${signalSeconds}`,
       requeue: true,
     });
+    this.lastJob = null;
+    this.lastPoll = 0;
     this.store.updateExecution(this.launch.runId, { jobId: this.jobId, state: 'PENDING', reason: null });
-    this.deliver({ type: 'log', message: `submitted to ${s.name} as Slurm job ${this.jobId}` });
-    // A stop asked for while submitting.
+  }
+
+  /**
+   * After an end that was the scheduler's doing (a time limit, a preemption, a node failure, a requeued
+   * attempt that could not start): the run goes out again as a new job, from its last checkpoint, at
+   * most the cluster's maxResubmits times in a row; false when that bound is reached.
+   */
+  private async resubmit(why: string): Promise<boolean> {
+    const max = this.settings.maxResubmits ?? CLUSTER_DEFAULTS.maxResubmits;
+    const done = this.store.getExecution(this.launch.runId)?.resubmits ?? 0;
+    if (done >= max) {
+      this.deliver({
+        type: 'log',
+        message: `${why}; not resubmitted: it was resubmitted ${done} time(s) already, the most cluster ${this.settings.name} allows (maxResubmits ${max})`,
+      });
+      return false;
+    }
+    const last = this.store.lastCheckpoint(this.launch.runId);
+    const previous = this.jobId;
+    this.selfPaused = false;
+    await this.submitJob();
+    this.store.updateExecution(this.launch.runId, { resubmits: done + 1 });
+    this.deliver({
+      type: 'log',
+      message: `${why}; resubmitted as Slurm job ${this.jobId} (resubmission ${done + 1} of at most ${max}), continuing from ${last ? `the checkpoint at step ${last.step}` : 'the start: no checkpoint yet'} (job ${previous} is over)`,
+    });
     if (this.requested) this.stopJob();
-    this.follow();
+    return true;
   }
 
   /** The batch script: the node command under srun, so the job's signals reach it (v0.0.38 refuses `B:`). */
@@ -206,7 +235,8 @@ class SlurmRunHandle implements ExecutionHandle {
 
   private stopJob(): void {
     const id = this.jobId!;
-    const pending = this.lastJob?.state === 'PENDING';
+    // Not yet seen running (just submitted or resubmitted) counts as pending: a signal would not reach it.
+    const pending = !this.lastJob || this.lastJob.state === 'PENDING';
     // A running job checkpoints on the signal and stops; a pending one (or a cancel) is just cancelled.
     const signal = this.requested === 'pause' && !pending ? CHECKPOINT_SIGNAL : undefined;
     this.client
@@ -249,7 +279,7 @@ class SlurmRunHandle implements ExecutionHandle {
       // Slurm forgets a job some time after it ended (MinJobAge): what its events say is all there is.
       if (e instanceof SlurmRestError && /Invalid job id|Unable to find/i.test(message)) {
         this.ingest();
-        this.end({
+        return this.end({
           jobId: this.jobId!,
           state: 'UNKNOWN',
           reason: 'no longer known to Slurm',
@@ -258,7 +288,6 @@ class SlurmRunHandle implements ExecutionHandle {
           startTime: 0,
           endTime: 0,
         });
-        return true;
       }
       // slurmrestd down or unreachable: the job runs on regardless; say so once and keep asking.
       if (this.pollError !== message)
@@ -276,11 +305,43 @@ class SlurmRunHandle implements ExecutionHandle {
       const restarts = job.restartCount ? `, restart ${job.restartCount}` : '';
       this.deliver({ type: 'log', message: `Slurm job ${job.jobId}: ${job.state}${why}${restarts}` });
     }
-    if (!ENDED.has(job.state)) return false;
+    // Pending (at first, or requeued): the run is queued, with Slurm's reason, until an attempt runs.
+    if (job.state === 'PENDING')
+      this.showQueued(job.reason && job.reason !== 'None' ? job.reason : 'Priority');
+    else if (!ENDED_STATES.has(job.state)) this.showRunning();
+    if (!ENDED_STATES.has(job.state)) return false;
     // The job's last lines were written before Slurm saw it end.
     this.ingest();
-    this.end(job);
-    return true;
+    return this.end(job);
+  }
+
+  /**
+   * Following again after a restart: which attempts started is in the lines taken before (up to the
+   * recorded offset), not in what is delivered from here on.
+   */
+  private noteStartedAttempts(): void {
+    const upTo = this.store.getExecution(this.launch.runId)?.ingestOffset ?? 0;
+    for (let offset = 0; offset < upTo;) {
+      const read = readEvents(this.eventsFile, offset);
+      if (read.offset === offset) break;
+      for (const { message: m } of read.lines) {
+        const attempt = m.type === 'log' ? attemptOf(m.message) : null;
+        if (attempt) this.startedAttempts.add(`${attempt.jobId}/${attempt.restart}`);
+      }
+      offset = read.offset;
+    }
+  }
+
+  private showQueued(reason: string): void {
+    if (this.queued || this.ended) return;
+    this.queued = true;
+    this.queueListener?.(reason);
+  }
+
+  private showRunning(): void {
+    if (!this.queued) return;
+    this.queued = false;
+    this.queueListener?.(null);
   }
 
   /** Delivers the complete lines written since the recorded offset, then records the new offset. */
@@ -289,12 +350,22 @@ class SlurmRunHandle implements ExecutionHandle {
     if (!execution) return;
     const { lines, offset } = readEvents(this.eventsFile, execution.ingestOffset);
     if (lines.length === 0) return;
+    // An attempt wrote: it runs (the job's state may not have been polled since it started).
+    this.showRunning();
     for (const { message } of lines) this.take(message);
     this.launch.commit();
     this.store.updateExecution(this.launch.runId, { ingestOffset: offset });
   }
 
   private take(m: WorkerMessage): void {
+    if (m.type === 'log') {
+      const attempt = attemptOf(m.message);
+      if (attempt) {
+        this.startedAttempts.add(`${attempt.jobId}/${attempt.restart}`);
+        // A new attempt (a requeue) runs on: what an earlier one did on the signal is behind it.
+        this.selfPaused = false;
+      }
+    }
     if (m.type === 'progress') this.progress = { step: m.progress.step, totalSteps: m.progress.totalSteps };
     if (m.type === 'finished' && m.result.status === 'paused' && this.requested !== 'pause') {
       // Slurm's signal before the time limit or a preemption: the job will end (or be requeued and
@@ -312,41 +383,47 @@ class SlurmRunHandle implements ExecutionHandle {
     this.deliver(m);
   }
 
-  private end(job: SlurmJobInfo): void {
-    if (this.exited) return;
+  /** The job ended: says how to the supervisor, or sends the run out again; true once it is over. */
+  private async end(job: SlurmJobInfo): Promise<boolean> {
+    if (this.exited) return true;
+    const outcome = jobOutcome(job, {
+      ended: this.ended,
+      requested: this.requested,
+      selfPaused: this.selfPaused,
+      lastAttemptStarted: this.startedAttempts.has(`${job.jobId}/${job.restartCount}`),
+    });
+    if (outcome.kind === 'interrupted' && outcome.resubmit)
+      try {
+        if (await this.resubmit(outcome.why)) return false;
+      } catch (e) {
+        // slurmrestd unreachable, the cluster refusing: the run stays resumable by hand.
+        outcome.why += `; resubmitting failed: ${(e as Error).message}`;
+      }
     this.exited = true;
     const listener = this.exitListener;
-    if (this.ended) return listener?.(0, null);
-    const what = `Slurm job ${job.jobId} ${job.state}${job.reason && job.reason !== 'None' ? ` (${job.reason})` : ''}`;
-    // Cancelled as asked before the worker could say so (a cancel; a pause of a job still queued).
-    if (job.state === 'CANCELLED' && this.requested) {
-      this.ended = true;
-      const status = this.requested === 'cancel' ? 'cancelled' : 'paused';
-      this.deliver({ type: 'finished', result: { status, ...this.progress, lastLoss: Number.NaN } });
-      return listener?.(0, null);
+    switch (outcome.kind) {
+      case 'reported':
+        listener?.(0, null);
+        break;
+      case 'stopped':
+        this.ended = true;
+        this.deliver({
+          type: 'finished',
+          result: { status: outcome.status, ...this.progress, lastLoss: Number.NaN },
+        });
+        listener?.(0, null);
+        break;
+      case 'interrupted':
+        listener?.(null, `${outcome.why}; resume continues from the last checkpoint`);
+        break;
+      case 'failed':
+        this.deliver({
+          type: 'log',
+          message: `${describeJob(job)}: its output is in ${path.join(this.runDir, `slurm-${job.jobId}.out`)}`,
+        });
+        listener?.(outcome.code, null);
     }
-    if (job.exitCode === KILLED_BY_CHECKPOINT_SIGNAL && this.requested !== 'cancel')
-      return listener?.(
-        null,
-        `${what}: Slurm's checkpoint signal (its time limit or a preemption) came before the run could checkpoint; resume continues from the last checkpoint`,
-      );
-    if (
-      this.selfPaused ||
-      INTERRUPTING.has(job.state) ||
-      job.state === 'CANCELLED' ||
-      job.state === 'UNKNOWN'
-    )
-      return listener?.(
-        null,
-        this.selfPaused
-          ? `${what} after checkpointing on Slurm's signal (its time limit or a preemption); resume continues from the last checkpoint`
-          : `${what}; resume continues from the last checkpoint`,
-      );
-    this.deliver({
-      type: 'log',
-      message: `${what}: its output is in ${path.join(this.runDir, `slurm-${job.jobId}.out`)}`,
-    });
-    listener?.(job.exitCode ?? 1, null);
+    return true;
   }
 
   private fail(e: unknown): void {

@@ -38,6 +38,8 @@ export interface SlurmJobSubmission {
   currentWorkingDirectory: string;
   standardOutput: string;
   standardError?: string;
+  /** 'append': every attempt of a requeued job appends to its output file instead of truncating it. */
+  openMode?: 'append' | 'truncate';
   environment: Record<string, string>;
   partition?: string;
   account?: string;
@@ -128,6 +130,7 @@ export class SlurmRestClient {
       standard_output: job.standardOutput,
       standard_error: job.standardError ?? job.standardOutput,
       environment: job.environment,
+      ...(job.openMode ? { open_mode: job.openMode } : {}),
       ...(job.partition ? { partition: job.partition } : {}),
       ...(job.account ? { account: job.account } : {}),
       ...(job.timeLimitMinutes ? { time_limit: job.timeLimitMinutes } : {}),

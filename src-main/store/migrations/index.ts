@@ -10,5 +10,6 @@ import { migration as m0003 } from './0003_studies';
 import { migration as m0004 } from './0004_metric_summary';
 import { migration as m0005 } from './0005_run_executions';
 import { migration as m0006 } from './0006_clusters';
+import { migration as m0007 } from './0007_execution_resubmits';
 
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007];

@@ -8,6 +8,7 @@ import type { SlurmClusterSettings, SlurmClusterSummary } from '../../../shared/
 import type { StoreContext } from '../context';
 import { StoreError } from '../errors';
 import { readJson, writeJson } from '../json-column';
+import { openToken, restrictToOwner, sealToken, type SecretBox } from '../secret-box';
 import { prepareStatements } from '../statements';
 
 /**
@@ -27,6 +28,7 @@ const SQL = {
   summary: 'SELECT name, kind, settings, token IS NOT NULL AS has_token FROM clusters WHERE name = ?',
   withToken: 'SELECT name, kind, settings, token FROM clusters WHERE name = ?',
   delete: 'DELETE FROM clusters WHERE name = ?',
+  anyToken: 'SELECT 1 FROM clusters WHERE token IS NOT NULL LIMIT 1',
 };
 
 interface SummaryRow {
@@ -46,8 +48,15 @@ function summary(r: SummaryRow): SlurmClusterSummary {
 export class ClusterRepository {
   private readonly sql;
 
-  constructor(private readonly ctx: StoreContext) {
+  constructor(
+    private readonly ctx: StoreContext,
+    /** The database file (or ':memory:'): made owner-only once it holds a token. */
+    private readonly file: string,
+    private readonly secrets?: SecretBox,
+  ) {
     this.sql = prepareStatements(ctx.db, 'clusters', SQL);
+    // A database from before tokens made it owner-only.
+    if (file !== ':memory:' && this.sql.anyToken.get() !== undefined) restrictToOwner(file);
   }
 
   /** Adds or replaces a cluster by name. */
@@ -66,10 +75,12 @@ export class ClusterRepository {
       name,
       kind,
       settings: writeJson(settings),
-      token: token ? token : null,
+      token: token ? sealToken(token, this.secrets) : null,
       keepToken: token === undefined ? 1 : 0,
       now: this.ctx.now(),
     });
+    // Sealed or not, a token makes the database a secret: its owner's alone.
+    if (token && this.file !== ':memory:') restrictToOwner(this.file);
     this.ctx.emit({ tables: ['clusters'], runIds: [] });
     return this.summary(name);
   }
@@ -94,7 +105,13 @@ export class ClusterRepository {
       (Omit<SummaryRow, 'has_token'> & { token: string | null }) | undefined;
     if (!row) throw notFound(name);
     const stored = readJson<Stored>(row.settings, 'cluster', 'settings', row.name);
-    return { ...stored, name: row.name, kind: 'slurm', ...(row.token !== null ? { token: row.token } : {}) };
+    let token: string | null = null;
+    try {
+      token = row.token === null ? null : openToken(row.token, this.secrets, row.name);
+    } catch (e) {
+      throw new StoreError('invalid', (e as Error).message);
+    }
+    return { ...stored, name: row.name, kind: 'slurm', ...(token !== null ? { token } : {}) };
   }
 
   remove(name: string): void {

@@ -11,6 +11,8 @@ export interface StoredRunExecution extends RunExecution {
   eventsFile: string;
   /** Bytes of eventsFile already taken into the store (always at a line's end). */
   ingestOffset: number;
+  /** Times in a row the supervisor resubmitted the run on its own (reset when the run is sent out anew). */
+  resubmits: number;
 }
 
 /** What a supervisor reports of a job (each field given replaces the stored one). */
@@ -19,16 +21,17 @@ export interface ExecutionUpdate {
   state?: string | null;
   reason?: string | null;
   ingestOffset?: number;
+  resubmits?: number;
 }
 
 const SQL = {
   upsert: `INSERT INTO run_executions (run_id, executor, job_id, state, reason, events_file, ingest_offset, updated_at)
            VALUES (@runId, @executor, NULL, NULL, NULL, @eventsFile, 0, @now)
            ON CONFLICT (run_id) DO UPDATE SET executor = excluded.executor, events_file = excluded.events_file,
-             updated_at = excluded.updated_at`,
+             resubmits = 0, updated_at = excluded.updated_at`,
   byRun: 'SELECT * FROM run_executions WHERE run_id = ?',
   update: `UPDATE run_executions SET job_id = @jobId, state = @state, reason = @reason,
-             ingest_offset = @ingestOffset, updated_at = @now WHERE run_id = @runId`,
+             ingest_offset = @ingestOffset, resubmits = @resubmits, updated_at = @now WHERE run_id = @runId`,
 };
 
 interface ExecutionRow {
@@ -39,6 +42,7 @@ interface ExecutionRow {
   reason: string | null;
   events_file: string;
   ingest_offset: number;
+  resubmits: number;
   updated_at: number;
 }
 
@@ -51,6 +55,7 @@ const toRecord = (r: ExecutionRow): StoredRunExecution => ({
   updatedAt: r.updated_at,
   eventsFile: r.events_file,
   ingestOffset: r.ingest_offset,
+  resubmits: r.resubmits,
 });
 
 export class ExecutionRepository {
@@ -122,6 +127,8 @@ export class ExecutionRepository {
           state: change.state === undefined ? before.state : optText(where, 'state', change.state),
           reason: change.reason === undefined ? before.reason : optText(where, 'reason', change.reason),
           ingestOffset,
+          resubmits:
+            change.resubmits === undefined ? before.resubmits : int(where, 'resubmits', change.resubmits),
           now: this.ctx.now(),
         });
         const after = this.sql.byRun.get(runId) as ExecutionRow;

@@ -2,9 +2,10 @@
  * Runs on a real Slurm (the one-node cluster of scripts/slurm-local.sh): tiny pretrainings submitted
  * through slurmrestd's REST API run the BUILT CLI on the node (dist/app/cli.mjs slurm-node) and every
  * metric they write reaches the store through the supervisor; a pause on the checkpoint signal
- * resumes (a new job) to a complete history; a job `scontrol requeue`d mid-run records no step twice;
- * two runs fan out as two jobs at once. Prints the latency from a metric line written on the node
- * to its row committed in the store.
+ * resumes (a new job) to a complete history; a job `scontrol requeue`d mid-run records no step twice,
+ * and when a requeued attempt cannot start the run is resubmitted from its checkpoint; a preemption's
+ * signal resubmits it too; two runs fan out as two jobs at once. Prints the latency from a metric
+ * line written on the node to its row committed in the store.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -56,7 +57,8 @@ beforeAll(async () => {
     heartbeatMs: 0,
     clusters: (name) => {
       if (name === CLUSTER) return settings;
-      if (name === SHORT) return { ...settings, name: SHORT, timeLimitMinutes: 1 };
+      // Never resubmitted on its own: the time-limit test sees the bound (a resubmission costs a minute).
+      if (name === SHORT) return { ...settings, name: SHORT, timeLimitMinutes: 1, maxResubmits: 0 };
       throw new Error(`no cluster ${name}`);
     },
     // The checkpoint signal 40 s before the end: for one-minute jobs at slurmctld's first time-limit
@@ -88,6 +90,30 @@ afterAll(async () => {
 const lossSteps = (runId: string) =>
   (store.getMetrics(runId, [TREND_LOSS_KEY])[0]?.points ?? []).map((p) => p.step);
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+const SLURM_ENV = { ...process.env, SLURM_CONF };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The run's log lines as the supervisor emitted them. */
+const logsOf = (runId: string) =>
+  events.filter((e) => e.type === 'log' && e.runId === runId).map((e) => (e as { message: string }).message);
+const statusesOf = (runId: string) =>
+  events.flatMap((e) => (e.type === 'status' && e.run.id === runId ? [e.run.status] : []));
+
+/**
+ * `scontrol requeue`s the job and lets it start again at once, after `update` (scontrol update
+ * fields). Slurm holds a requeued job 121 s (BeginTime) because slurmd refuses an attempt launched
+ * within the second of the requeue (the credential revoked then covers it: "Job N already killed, do
+ * not launch batch job", the job FAILED with exit code 1). Started sooner, but in a later second.
+ */
+async function requeueAndRelease(runId: string, jobId: string, update: string[] = []): Promise<void> {
+  execFileSync('scontrol', ['requeue', jobId], { env: SLURM_ENV });
+  const requeuedAt = Date.now();
+  // Held (BeginTime) until the supervisor has shown the run queued.
+  for (let i = 0; i < 100 && store.getRun(runId).status !== 'queued'; i++) await sleep(100);
+  while (Math.floor(Date.now() / 1000) <= Math.floor(requeuedAt / 1000)) await sleep(50);
+  if (update.length) execFileSync('scontrol', ['update', `JobId=${jobId}`, ...update], { env: SLURM_ENV });
+  execFileSync('scontrol', ['update', `JobId=${jobId}`, 'StartTime=now'], { env: SLURM_ENV });
+}
 
 /** Resolves once `m` (default: the file's supervisor) records a checkpoint of the run at `step` or later. */
 const whenCheckpoint = (runId: string, step: number, m = manager) =>
@@ -137,20 +163,20 @@ describe('the Slurm executor on a local Slurm', () => {
 
   it('pauses on the checkpoint signal mid-run and resumes as a new job to a complete history', async (ctx) => {
     if (!socket) return ctx.skip();
-    const run = manager.startPretrain(tiny(10), { name: 'pause on slurm', on: CLUSTER });
+    const run = manager.startPretrain(tiny(6), { name: 'pause on slurm', on: CLUSTER });
     await whenCheckpoint(run.id, 3);
     const firstJob = store.getExecution(run.id)!.jobId;
     const paused = await manager.pause(run.id);
     expect(paused.status).toBe('paused');
-    expect(paused.step).toBeLessThan(20);
+    expect(paused.step).toBeLessThan(12);
     const steps = lossSteps(run.id);
     expect(steps).toEqual(range(steps.length));
     manager.resume(run.id);
     const done = await manager.wait(run.id);
     expect(done.error).toBeNull();
-    expect(done).toMatchObject({ status: 'completed', step: 20, totalSteps: 20 });
+    expect(done).toMatchObject({ status: 'completed', step: 12, totalSteps: 12 });
     expect(store.getExecution(run.id)!.jobId).not.toBe(firstJob);
-    expect(lossSteps(run.id)).toEqual(range(20));
+    expect(lossSteps(run.id)).toEqual(range(12));
   }, 150_000);
 
   it('cancels a running job with scancel: the run is cancelled, the job CANCELLED', async (ctx) => {
@@ -163,46 +189,90 @@ describe('the Slurm executor on a local Slurm', () => {
     expect(store.getExecution(run.id)!.state).toBe('CANCELLED');
   }, 120_000);
 
-  it('a job requeued mid-run (scontrol requeue) resumes from its checkpoint; no step is recorded twice', async (ctx) => {
+  it('a job requeued mid-run (scontrol requeue) resumes from its checkpoint; a requeued attempt that cannot start is resubmitted; no step is recorded twice', async (ctx) => {
     if (!socket) return ctx.skip();
-    const run = manager.startPretrain(tiny(8), { name: 'requeue on slurm', on: CLUSTER });
+    const run = manager.startPretrain(tiny(12), { name: 'requeue on slurm', on: CLUSTER });
     await whenCheckpoint(run.id, 3);
     const jobId = store.getExecution(run.id)!.jobId!;
-    const env = { ...process.env, SLURM_CONF };
-    execFileSync('scontrol', ['requeue', jobId], { env });
-    // Slurm holds a requeued job ~2 minutes (BeginTime); let it start again now.
-    for (let i = 0; i < 50; i++) {
-      const state = execFileSync('squeue', ['-h', '-j', jobId, '-o', '%T'], { env, encoding: 'utf8' }).trim();
-      if (state === 'PENDING') break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    execFileSync('scontrol', ['update', `JobId=${jobId}`, 'StartTime=now'], { env });
+    await requeueAndRelease(run.id, jobId);
+    // The requeued attempt (restart 1) trains on from its checkpoint.
+    const afterRequeue = store.lastCheckpoint(run.id)!.step;
+    await whenCheckpoint(run.id, afterRequeue + 3);
+    // Requeued again, its next attempt cannot start: its output file cannot be opened (slurmd: "IO
+    // setup failed", FAILED, JobLaunchFailure), as the CI run's was refused ("already killed", FAILED,
+    // exit code 1). Not the run's failure: the executor resubmits it from its checkpoint.
+    await requeueAndRelease(run.id, jobId, ['StdOut=/proc/selfemd-no-such-folder/slurm.out']);
     const done = await manager.wait(run.id);
     expect(done.error).toBeNull();
-    expect(done).toMatchObject({ status: 'completed', step: 16, totalSteps: 16 });
-    expect(store.getExecution(run.id)!.jobId).toBe(jobId);
-    expect(lossSteps(run.id)).toEqual(range(16));
-    const lines = readEvents(store.getExecution(run.id)!.eventsFile, 0).lines.map((l) => l.message);
-    const resumed = lines.find(
-      (m) => m.type === 'log' && /\(restart 1\).*resuming from the checkpoint at step/.test(m.message),
-    );
-    expect(resumed).toBeDefined();
-    // The file holds both attempts; the store holds each step once.
+    expect(done).toMatchObject({ status: 'completed', step: 24, totalSteps: 24 });
+    const execution = store.getExecution(run.id)!;
+    expect(execution.jobId).not.toBe(jobId);
+    expect(execution.resubmits).toBe(1);
+    expect(lossSteps(run.id)).toEqual(range(24));
+    const logs = logsOf(run.id);
+    expect(
+      logs.some((m) =>
+        new RegExp(
+          `^Slurm job ${jobId} FAILED \\(JobLaunchFailure\\), exit code \\d+: its attempt after requeue 2 did not start on the node; resubmitted as Slurm job ${execution.jobId} \\(resubmission 1 of at most 3\\), continuing from the checkpoint at step \\d+`,
+        ).test(m),
+      ),
+    ).toBe(true);
+    // While requeued (BeginTime) the run was queued, then running again.
+    expect(logs).toContain(`queued on ${CLUSTER}: BeginTime`);
+    const statuses = statusesOf(run.id);
+    expect(statuses.indexOf('queued')).toBeGreaterThan(statuses.indexOf('running'));
+    expect(statuses.at(-1)).toBe('completed');
+    const lines = readEvents(execution.eventsFile, 0).lines.map((l) => l.message);
+    for (const attempt of [
+      `Slurm job ${jobId} \\(restart 1\\)`,
+      `Slurm job ${execution.jobId} \\(restart 0\\)`,
+    ])
+      expect(
+        lines.some(
+          (m) =>
+            m.type === 'log' &&
+            new RegExp(`^${attempt} on .*resuming from the checkpoint at step`).test(m.message),
+        ),
+      ).toBe(true);
+    // The file holds every attempt; the store holds each step once.
     const written = lines.flatMap((m) =>
       m.type === 'metrics' ? m.points.filter((p) => p.key === TREND_LOSS_KEY) : [],
     );
-    expect(written.length).toBeGreaterThanOrEqual(16);
-    expect(new Set(written.map((p) => p.step)).size).toBe(16);
+    expect(written.length).toBeGreaterThanOrEqual(24);
+    expect(new Set(written.map((p) => p.step)).size).toBe(24);
   }, 240_000);
+
+  it("a preemption (Slurm's checkpoint signal, not the studio's pause) resubmits the run from its checkpoint", async (ctx) => {
+    if (!socket) return ctx.skip();
+    const run = manager.startPretrain(tiny(5), { name: 'preempted on slurm', on: CLUSTER });
+    await whenCheckpoint(run.id, 2);
+    const jobId = store.getExecution(run.id)!.jobId!;
+    // What a preemption with a grace time (or the time limit's --signal) sends every step of the job.
+    execFileSync('scancel', [`--signal=USR2`, jobId], { env: SLURM_ENV });
+    const done = await manager.wait(run.id);
+    expect(done.error).toBeNull();
+    expect(done).toMatchObject({ status: 'completed', step: 10, totalSteps: 10 });
+    const execution = store.getExecution(run.id)!;
+    expect(execution.jobId).not.toBe(jobId);
+    expect(execution.resubmits).toBe(1);
+    expect(lossSteps(run.id)).toEqual(range(10));
+    expect(
+      logsOf(run.id).some((m) =>
+        new RegExp(
+          `^Slurm job ${jobId} COMPLETED after checkpointing on Slurm's signal \\(its time limit or a preemption\\); resubmitted as Slurm job ${execution.jobId} \\(resubmission 1 of at most 3\\)`,
+        ).test(m),
+      ),
+    ).toBe(true);
+  }, 150_000);
 
   it('fans two runs (a two-arm smoke) out as two jobs that run at once', async (ctx) => {
     if (!socket) return ctx.skip();
-    const a = manager.startPretrain(tiny(4), { name: 'arm byol', on: CLUSTER });
-    const b = manager.startPretrain({ ...tiny(4), method: 'byol' }, { name: 'arm self-emd', on: CLUSTER });
+    const a = manager.startPretrain(tiny(2), { name: 'arm byol', on: CLUSTER });
+    const b = manager.startPretrain({ ...tiny(2), method: 'byol' }, { name: 'arm self-emd', on: CLUSTER });
     const [da, db] = await Promise.all([manager.wait(a.id), manager.wait(b.id)]);
     expect([da.status, db.status]).toEqual(['completed', 'completed']);
-    expect(lossSteps(a.id)).toEqual(range(8));
-    expect(lossSteps(b.id)).toEqual(range(8));
+    expect(lossSteps(a.id)).toEqual(range(4));
+    expect(lossSteps(b.id)).toEqual(range(4));
     expect(store.getExecution(a.id)!.jobId).not.toBe(store.getExecution(b.id)!.jobId);
   }, 150_000);
 
@@ -211,7 +281,7 @@ describe('the Slurm executor on a local Slurm', () => {
     // Supervisors of their own (one metrics writer per open store), on the same database file.
     const theirs = openStore(store.path);
     const first = new RunManager(theirs, managerOptions);
-    const run = first.startPretrain(tiny(8), { name: 'outlives its supervisor', on: CLUSTER });
+    const run = first.startPretrain(tiny(5), { name: 'outlives its supervisor', on: CLUSTER });
     await whenCheckpoint(run.id, 3, first);
     await first.shutdown();
     const left = store.getExecution(run.id)!;
@@ -226,8 +296,8 @@ describe('the Slurm executor on a local Slurm', () => {
     await next.shutdown();
     theirs.close();
     expect(done.error).toBeNull();
-    expect(done).toMatchObject({ status: 'completed', step: 16, totalSteps: 16 });
-    expect(lossSteps(run.id)).toEqual(range(16));
+    expect(done).toMatchObject({ status: 'completed', step: 10, totalSteps: 10 });
+    expect(lossSteps(run.id)).toEqual(range(10));
     expect(store.getExecution(run.id)!.ingestOffset).toBe(fs.statSync(left.eventsFile).size);
   }, 150_000);
 
@@ -241,6 +311,8 @@ describe('the Slurm executor on a local Slurm', () => {
     const ended = await manager.wait(run.id);
     expect(ended.status).toBe('interrupted');
     expect(ended.error).toMatch(/^Slurm job \d+ (COMPLETED after checkpointing on Slurm's signal|TIMEOUT)/);
+    // The cluster allows no resubmission: the log says so.
+    expect(logsOf(run.id).some((m) => /; not resubmitted: .*\(maxResubmits 0\)$/.test(m))).toBe(true);
     const last = store.lastCheckpoint(run.id)!;
     console.log(`time limit: ${ended.error}; last checkpoint at step ${last.step}`);
     expect(last.step).toBeGreaterThan(0);
