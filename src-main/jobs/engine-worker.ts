@@ -43,9 +43,14 @@ channel.onDisconnect(() => {
 process.on('SIGINT', () => undefined);
 // On a cluster node (jobs/slurm/node-runner.ts) the job's checkpoint signal, sent before its time
 // limit or by a pause, reaches every process of the job: checkpoint and stop rather than die mid-step.
-process.on('SIGUSR2', () => {
+// SIGTERM is what Slurm sends on a requeue, a preemption or scancel (SIGKILL follows after KillWait),
+// and what a shutting-down system sends: the same graceful stop, so the run resumes from this step.
+const checkpointAndStop = () => {
   stopRequest = 'pause';
-});
+  if (!started) process.exit(0);
+};
+process.on('SIGUSR2', checkpointAndStop);
+process.on('SIGTERM', checkpointAndStop);
 
 channel.onMessage((message) => {
   if (message.type === 'stop') stopRequest = message.mode;
