@@ -224,7 +224,7 @@ export class SlurmRestClient {
           const status = res.statusCode ?? 0;
           if (errors.length > 0) return fail(errors.map(describeError).join('; '), status);
           if (status < 200 || status >= 300)
-            return fail(`HTTP ${status}${text ? `: ${text.slice(0, 200).trim()}` : ''}`, status);
+            return fail(`HTTP ${status}${text ? `: ${this.mask(text).slice(0, 200).trim()}` : ''}`, status);
           if (!parsed) return fail(`answered ${text.length} bytes that are not JSON`, status);
           resolve(parsed);
         });
