@@ -1,11 +1,16 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { LongestFirstSequencer } from './test/longest-first-sequencer';
+import { SLOW_FILES } from './test/slow-files';
 
 // Engine tests train real (tiny) networks on the wasm backend: give them room, and run
 // files in separate forked processes so one file's TF.js backend state cannot leak into another.
-export default defineConfig({
+// `vitest run` (npm test) leaves out the long variants of test/slow-files.ts; `vitest run --mode slow`
+// (npm run test:slow) runs only them.
+export default defineConfig(({ mode }) => ({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: mode === 'slow' ? Object.keys(SLOW_FILES) : ['test/**/*.test.ts'],
+    exclude:
+      mode === 'slow' ? configDefaults.exclude : [...configDefaults.exclude, ...Object.keys(SLOW_FILES)],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
@@ -14,4 +19,4 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },
-});
+}));

@@ -7,6 +7,12 @@
  * budget), 120 steps. Measured with this recipe: mask AP50 0.939 (AP 0.394), box AP50 1.0, loss_mask
  * 0.693 → 0.408, 54 CPU s (79 s wall at load average ~15 on 2 cores, 432 s at ~30); at 150 steps mask
  * AP50 1.000 (AP 0.575) in 73 CPU s; at 100 steps ~0.84 (docs/detection.md, "Mask R-CNN").
+ *
+ * It is also `npm test`'s Faster R-CNN overfit check: Mask R-CNN is Faster R-CNN (the same
+ * createFasterRcnn, RPN, RoIAlign and box head) plus a mask head, trained with that test's recipe,
+ * so its box branch must meet the same bars — RPN and box classification losses halved, box AP50
+ * ≥ 0.9 (measured 1.000). faster-rcnn-overfit.test.ts, the box-only run (26.8 CPU s), runs in
+ * `npm run test:slow` (test/slow-files.ts).
  */
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +64,18 @@ describe('Mask R-CNN', () => {
         `box AP ${box[0]!.toFixed(3)} AP50 ${box[1]!.toFixed(3)}; mask AP ${mask[0]!.toFixed(3)} AP50 ${mask[1]!.toFixed(3)}`,
     );
     expect(result.status).toBe('completed');
+    expect([...series.keys()].filter((k) => k.startsWith('loss/')).sort()).toEqual([
+      'loss/loss_box_reg',
+      'loss/loss_cls',
+      'loss/loss_mask',
+      'loss/loss_rpn_cls',
+      'loss/loss_rpn_loc',
+      'loss/total',
+    ]);
+    // the Faster R-CNN part learns as in the box-only overfit run
+    for (const key of ['loss/loss_cls', 'loss/loss_rpn_cls'])
+      expect(series.get(key)!.at(-1)!, key).toBeLessThan(0.5 * series.get(key)![0]!);
+    expect(box[1]).toBeGreaterThanOrEqual(0.9);
     expect(mloss.at(-1)!).toBeLessThan(0.8 * mloss[0]!);
     // the fine-tune reports the masks' numbers beside the boxes'
     expect(series.get('val/segm_AP50')!.at(-1)).toBe(mask[1]);
