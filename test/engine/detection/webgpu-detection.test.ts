@@ -1,26 +1,89 @@
 /**
- * One RetinaNet and one Faster R-CNN training step on webgpu equal the same step on wasm: from
- * identical weights and the same batch, each loss term within 1e-3 relative and each part's gradient
- * norm (backbone, fpn, heads) within 1e-2. The step is the fine-tuning
- * loop's own sequence (prepareLosses off the tape, then losses on it), so it also shows that
- * detection reads no tensor synchronously (dataSync throws on webgpu in Node). Tiny: width 4,
- * 64 px, batch 2 (SwiftShader is a CPU emulation).
+ * Detectors on webgpu (SwiftShader here). One file, because one process compiles each TF.js program
+ * once and a SwiftShader compile costs more CPU than a step: the second part's steps reuse the
+ * pipelines the first part compiled (they were two files, each compiling everything).
+ *
+ * 1. Fine-tuning keeps its memory flat (first, so that it starts from an empty buffer pool): with
+ *    multi-scale short sides (40–64 px, a new resize shape almost every step) and, for Faster R-CNN,
+ *    RoI and RoIAlign sample counts that change with every batch's proposals, the live tensor count
+ *    is the same after every step and no tensor-sized GPU buffer is allocated after the pool has
+ *    filled (webgpu's pool never frees: before the shapes were fixed, this run grew by ~1.1 MB a
+ *    step — scripts/gpu-memory.ts). Tiny: width 4, 64 px demo scenes, batch 2, 4 steps (the fewest
+ *    expectFlatMemory takes: two to fill the pool, two to show it flat; unpadded sizes grow it at
+ *    every step, so two catch them).
+ * 2. One RetinaNet and one Faster R-CNN training step on webgpu equal the same step on wasm: from
+ *    identical weights and the same batch, each loss term within 1e-3 relative and each part's
+ *    gradient norm (backbone, fpn, heads) within 1e-2. The step is the fine-tuning loop's own
+ *    sequence (prepareLosses off the tape, then losses on it), so it also shows that detection reads
+ *    no tensor synchronously (dataSync throws on webgpu in Node). Tiny: width 4, 64 px, batch 2.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig, type FinetuneConfig } from '../../../shared/config/finetune';
-import { initBackend } from '../../../src-main/engine/backend/select';
+import { mergeDefaults } from '../../../shared/config/validation';
+import { deviceMemory, type DeviceMemory } from '../../../src-main/engine/backend/device-memory';
+import { initBackend, releaseBackend } from '../../../src-main/engine/backend/select';
+import { generateDemoScenes } from '../../../src-main/engine/data/demo-scenes';
 import { Rng } from '../../../src-main/engine/data/rng';
 import type { Detector } from '../../../src-main/engine/detection/detector';
+import { runFinetune } from '../../../src-main/engine/detection/finetune';
+import { detectionDatasetFromCoco } from '../../../src-main/engine/detection/inputs';
 import { createDetector } from '../../../src-main/engine/detection/registry';
 import { createBackbone } from '../../../src-main/engine/models/registry';
 import { partVariables } from '../../../src-main/engine/train/model-parts';
 import { keyedVariableGrads } from '../../../src-main/engine/train/variable-grads';
-import { probeWebGpu, reportSkip } from '../backend/webgpu-harness';
+import { expectFlatMemory, probeWebGpu, reportSkip } from '../backend/webgpu-harness';
+import { tempRunDir } from './overfit-fixture';
 import { TINY_DETECTOR } from './tiny-detector';
 
 const probe = await probeWebGpu();
-reportSkip('webgpu-detection-step.test.ts', probe);
+reportSkip('webgpu-detection.test.ts', probe);
+const root = tempRunDir('webgpu-finetune-memory');
+afterAll(() => {
+  releaseBackend();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+const STEPS = 4;
+const scenes = generateDemoScenes({ count: 4, size: 64, seed: 11, stream: 'webgpu-finetune-memory' });
+const train = detectionDatasetFromCoco(scenes.images, scenes.coco);
+
+describe.skipIf(!probe.info)('fine-tuning on webgpu: flat memory', () => {
+  for (const detector of ['faster-rcnn', 'retinanet'] as const)
+    it(`${detector} with multi-scale sizes`, async () => {
+      await initBackend('webgpu', { env: {} });
+      const config = resolveFinetuneConfig(
+        mergeDefaults(
+          {
+            detector,
+            ...TINY_DETECTOR,
+            data: { minSizeTrain: [40, 64], maxSizeTrain: 96, hflip: true },
+            optim: { epochs: STEPS / 2, batchSize: 2, lr: 0.01, warmupFraction: 0.25, decayAt: [0.5] },
+            checkpoint: { everySteps: 1000 },
+          },
+          {},
+        ),
+      );
+      const memory: DeviceMemory[] = [];
+      const losses: number[] = [];
+      const result = await runFinetune({
+        config,
+        train,
+        runDir: `${root}/${detector}`,
+        hooks: {
+          onProgress: () => memory.push(deviceMemory()),
+          onMetrics: (points) =>
+            losses.push(...points.filter((p) => p.key === 'loss/total').map((p) => p.value)),
+        },
+      });
+      expect(result).toMatchObject({ status: 'completed', step: STEPS });
+      expect(losses).toHaveLength(STEPS);
+      expect(losses.every((l) => Number.isFinite(l) && l > 0)).toBe(true);
+      expect(memory).toHaveLength(STEPS);
+      expectFlatMemory(memory, detector);
+    }, 900_000);
+});
 
 const B = 2;
 const SIZE = 64;
@@ -36,7 +99,7 @@ const TARGETS = {
   classes: [Int32Array.from([1, 0]), Int32Array.from([0, 2])],
 };
 
-function config(detector: 'retinanet' | 'faster-rcnn'): FinetuneConfig {
+function stepConfig(detector: 'retinanet' | 'faster-rcnn'): FinetuneConfig {
   return resolveFinetuneConfig({
     detector,
     ...TINY_DETECTOR,
@@ -99,7 +162,7 @@ describe.skipIf(!probe.info)('one detector training step: webgpu equals wasm', (
     it(
       detector,
       async () => {
-        const c = config(detector);
+        const c = stepConfig(detector);
         await initBackend('wasm', { env: {} });
         const wasm = await oneStep(c, undefined, pixels);
         await initBackend('webgpu', { env: {} });
