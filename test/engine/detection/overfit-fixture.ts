@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { expect } from 'vitest';
 import {
   resolveFinetuneConfig,
   type DetectorName,
@@ -56,4 +57,24 @@ export function overfitConfig(
 
 export function tempRunDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `selfemd-${tag}-`));
+}
+
+/** The loss series Faster R-CNN reports; Mask R-CNN adds `loss/loss_mask`. */
+export const FASTER_RCNN_LOSSES = [
+  'loss/loss_box_reg',
+  'loss/loss_cls',
+  'loss/loss_rpn_cls',
+  'loss/loss_rpn_loc',
+  'loss/total',
+];
+
+/**
+ * The bars of the Faster R-CNN overfit recipe, for its box branch alone (faster-rcnn-overfit) or
+ * inside Mask R-CNN (mask-rcnn-overfit, the one `npm test` runs): the RPN's and the box head's
+ * classification losses at most half their first value, and box AP50 on the training images ≥ 0.9.
+ */
+export function expectBoxBranchOverfit(series: Map<string, number[]>, boxAp50: number | undefined): void {
+  for (const key of ['loss/loss_cls', 'loss/loss_rpn_cls'])
+    expect(series.get(key)!.at(-1)!, key).toBeLessThan(0.5 * series.get(key)![0]!);
+  expect(boxAp50).toBeGreaterThanOrEqual(0.9);
 }
