@@ -89,6 +89,14 @@ export function jobOutcome(job: SlurmJobInfo, facts: RunFacts): JobOutcome {
   if (job.state === 'CANCELLED' && facts.requested)
     return { kind: 'stopped', status: facts.requested === 'cancel' ? 'cancelled' : 'paused' };
   const unasked = facts.requested === null;
+  // A requeued attempt that never ran: the run is where its earlier attempt left it (which may have
+  // checkpointed on the requeue's SIGTERM: this is the later, more specific fact).
+  if (job.restartCount > 0 && !facts.lastAttemptStarted && job.state !== 'COMPLETED')
+    return {
+      kind: 'interrupted',
+      why: `${what}, exit code ${job.exitCode ?? '?'}: its attempt after requeue ${job.restartCount} did not start on the node`,
+      resubmit: unasked,
+    };
   if (job.exitCode === KILLED_BY_CHECKPOINT_SIGNAL && facts.requested !== 'cancel')
     return {
       kind: 'interrupted',
@@ -102,13 +110,6 @@ export function jobOutcome(job: SlurmJobInfo, facts: RunFacts): JobOutcome {
       resubmit: unasked,
     };
   if (SCHEDULER_ENDS.has(job.state)) return { kind: 'interrupted', why: what, resubmit: unasked };
-  // A requeued attempt that never ran: the run is where its earlier attempt left it.
-  if (job.restartCount > 0 && !facts.lastAttemptStarted && job.state !== 'COMPLETED')
-    return {
-      kind: 'interrupted',
-      why: `${what}, exit code ${job.exitCode ?? '?'}: its attempt after requeue ${job.restartCount} did not start on the node`,
-      resubmit: unasked,
-    };
   // Cancelled by someone outside the studio (scancel), past its deadline, or forgotten by Slurm: not
   // sent out again behind their back, but resumable.
   if (job.state === 'CANCELLED' || job.state === 'DEADLINE' || job.state === 'UNKNOWN')

@@ -59,6 +59,13 @@ describe('a Slurm job’s end, for its run', () => {
       kind: 'interrupted',
       resubmit: true,
     });
+    // The attempt before it checkpointed on the requeue's SIGTERM: the attempt that did not start is
+    // still what the log says, the later and more specific fact.
+    expect(jobOutcome(failed, facts({ lastAttemptStarted: false, selfPaused: true }))).toMatchObject({
+      kind: 'interrupted',
+      why: expect.stringMatching(/its attempt after requeue 2 did not start on the node$/) as unknown,
+      resubmit: true,
+    });
   });
 
   it('time limits, preemptions and node failures are resubmitted unless the studio asked the job to stop', () => {
