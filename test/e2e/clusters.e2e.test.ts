@@ -14,8 +14,8 @@ import type { RunRecord, SlurmClusterSummary } from '../../shared/dto';
 import { appDir, ensureAppBuilt } from '../app/built-app';
 import { localSlurm } from '../jobs/slurm/local-slurm';
 import { TINY_PRETRAIN } from '../jobs/tiny-run';
-import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
-import { endSession, screenshotFailures } from './session';
+import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
+import { endSession, openBrowserPage, screenshotFailures, showStudio } from './session';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.ZTJlLXRva2Vu.e2e-SECRET-7781';
 let tmp: string;
@@ -40,12 +40,9 @@ beforeAll(async () => {
   // the nodes run the built CLI
   if (socket) ensureAppBuilt();
   server = await startServer(path.join(tmp, 'home'));
-  browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  ({ browser, page } = await openBrowserPage(tmp));
   page.on('dialog', (d) => void d.accept());
-  await page.goto(server.url);
-  await page.waitForSelector(tid('nav-datasets'));
+  await showStudio(page, server);
 }, 240_000);
 
 screenshotFailures('clusters-', () => page);

@@ -10,8 +10,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src-main/store';
 import { writePng } from '../server/fixtures';
-import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
-import { endSession, screenshotFailures } from './session';
+import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
+import { endSession, openBrowserPage, screenshotFailures, showStudio } from './session';
 
 const LONG = 120_000;
 let tmp: string;
@@ -63,11 +63,8 @@ beforeAll(async () => {
   });
   store.close();
   server = await startServer(home);
-  browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  await page.goto(server.url);
-  await page.waitForSelector(tid('nav-datasets'));
+  ({ browser, page } = await openBrowserPage(tmp));
+  await showStudio(page, server);
 }, 120_000);
 
 screenshotFailures('ds-', () => page);

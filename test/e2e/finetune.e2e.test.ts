@@ -13,8 +13,8 @@ import type { RunDetails, RunPredictionView } from '../../shared/api/types';
 import type { DatasetRecord, MetricSeries, RunRecord } from '../../shared/dto';
 import { learningTrend } from '../../shared/metrics/learning-trend';
 import { formatNumber } from '../../src-renderer/lib/format';
-import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
-import { endSession, screenshotFailures } from './session';
+import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
+import { endSession, openBrowserPage, screenshotFailures } from './session';
 
 const LONG = 240_000;
 let tmp: string;
@@ -29,9 +29,7 @@ const tid = (id: string) => `[data-testid="${id}"]`;
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-ft-'));
   server = await startServer(path.join(tmp, 'home'));
-  browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  ({ browser, page } = await openBrowserPage(tmp));
   const datasets = await server.call<DatasetRecord[]>('datasets.list');
   const train = datasets.find((d) => d.kind === 'demo' && d.split === 'train')!;
   baseline = await server.call<RunRecord>('runs.start', {

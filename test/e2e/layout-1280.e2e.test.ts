@@ -12,7 +12,8 @@ import { DEFAULT_FINETUNE_CONFIG } from '../../shared/config/finetune';
 import { DEFAULT_PRETRAIN_CONFIG } from '../../shared/config/pretrain';
 import type { DatasetRecord, RunRecord } from '../../shared/dto';
 import { openStore } from '../../src-main/store';
-import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
+import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
+import { openBrowserPage } from './session';
 
 const LONG = 120_000;
 const browserPath = e2eBrowser('layout-1280.e2e.test.ts');
@@ -205,10 +206,8 @@ describeE2e('the studio at 1280×800', () => {
     mkdirSync(home, { recursive: true });
     seed(home);
     server = await startServer(home);
-    browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
-    page = browser.pages()[0] ?? (await browser.newPage());
+    ({ browser, page } = await openBrowserPage(tmp));
     await page.setViewportSize({ width: 1280, height: 800 });
-    page.on('pageerror', (e) => console.error('page error:', e.message));
     await page.goto(server.url);
     await page.waitForSelector('[data-testid="nav-runs"]');
   }, LONG);

@@ -15,8 +15,8 @@ import { encodeMask } from '../../src-main/engine/data/masks/rle';
 import { compressCounts } from '../../src-main/engine/data/masks/rle-string';
 import { openStore } from '../../src-main/store';
 import { categoryRgb } from '../../src-renderer/lib/category-colour';
-import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
-import { endSession, screenshotFailures } from './session';
+import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
+import { endSession, openBrowserPage, screenshotFailures, showStudio } from './session';
 
 let tmp: string;
 let server: ServerProcess;
@@ -79,11 +79,8 @@ beforeAll(async () => {
       { image_id: 1, category_id: 2, bbox: [30, 20, 16, 16], score: 0.8, segmentation: rect(30, 20, 46, 36) },
     ]),
   );
-  browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  await page.goto(server.url);
-  await page.waitForSelector(tid('nav-datasets'));
+  ({ browser, page } = await openBrowserPage(tmp));
+  await showStudio(page, server);
 }, 120_000);
 
 screenshotFailures('pred-', () => page);

@@ -4,9 +4,10 @@
  * it uses vitest's hooks, and the global setup imports the harness (where vitest cannot be imported).
  */
 import { rmSync } from 'node:fs';
+import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach } from 'vitest';
-import { shot, type ServerProcess } from './harness';
+import { launchBrowser, shot, type ServerProcess } from './harness';
 
 /** Registers, for the calling test file, a screenshot of the page after each failed test (`FAILED-<prefix><test>`). */
 export function screenshotFailures(prefix: string, page: () => Page | undefined): void {
@@ -28,4 +29,18 @@ export async function endSession(s: {
   await s.browser?.close();
   await s.server?.stop('SIGTERM');
   if (s.tmp) rmSync(s.tmp, { recursive: true, force: true });
+}
+
+/** A browser on a fresh profile under `tmp`, and its page, whose uncaught errors are printed. */
+export async function openBrowserPage(tmp: string): Promise<{ browser: BrowserContext; page: Page }> {
+  const browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  return { browser, page };
+}
+
+/** Opens the studio through the server's access link (it sets the session: later navigations need no token). */
+export async function showStudio(page: Page, server: ServerProcess): Promise<void> {
+  await page.goto(server.url);
+  await page.waitForSelector('[data-testid="nav-datasets"]');
 }

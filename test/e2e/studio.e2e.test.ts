@@ -15,8 +15,8 @@ import type { RunDetails, SystemInfo } from '../../shared/api/types';
 import type { MetricSeries, RunRecord } from '../../shared/dto';
 import { isProcessAlive } from '../../src-main/store/process-alive';
 import { imageFolder } from '../server/fixtures';
-import { artifacts, e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
-import { endSession, screenshotFailures } from './session';
+import { artifacts, e2eBrowser, shot, startServer, type ServerProcess } from './harness';
+import { endSession, openBrowserPage, screenshotFailures } from './session';
 
 const STEP_TIMEOUT = 120_000;
 const LONG = 240_000;
@@ -98,9 +98,7 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-'));
   home = path.join(tmp, 'home');
   server = await startServer(home);
-  browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  ({ browser, page } = await openBrowserPage(tmp));
   await openStudio(server);
 }, 240_000);
 

@@ -11,8 +11,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StudyDetails, StudyRecord, StudyResult } from '../../shared/dto';
 import { tinyStudy } from '../jobs/tiny-run';
-import { e2eBrowser, launchBrowser, shot, startServer, type ServerProcess } from './harness';
-import { endSession, screenshotFailures } from './session';
+import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
+import { endSession, openBrowserPage, screenshotFailures, showStudio } from './session';
 
 const LONG = 400_000;
 let tmp: string;
@@ -27,12 +27,9 @@ beforeAll(async () => {
   if (!browserPath) return;
   tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-study-'));
   server = await startServer(path.join(tmp, 'home'));
-  browser = await launchBrowser(path.join(tmp, 'chromium-profile'));
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  ({ browser, page } = await openBrowserPage(tmp));
   // the access link sets the session; later navigations need no token
-  await page.goto(server.url);
-  await page.waitForSelector(tid('nav-datasets'));
+  await showStudio(page, server);
 }, 240_000);
 
 screenshotFailures('study-', () => page);
