@@ -45,6 +45,11 @@ export const num =
     // One issue per field, naming every bound the value misses ("must be a whole number ≥ 4, got 3.5").
     const missed: string[] = [];
     if (opts.int && !Number.isInteger(v)) missed.push('a whole number');
+    // Past 2^53 whole numbers are no longer exact (ids, seeds, counts): the store refuses them too.
+    else if (opts.int && v > Number.MAX_SAFE_INTEGER && (opts.max ?? Infinity) > Number.MAX_SAFE_INTEGER)
+      missed.push(`≤ ${Number.MAX_SAFE_INTEGER}`);
+    else if (opts.int && v < Number.MIN_SAFE_INTEGER && (opts.min ?? -Infinity) < Number.MIN_SAFE_INTEGER)
+      missed.push(`≥ ${Number.MIN_SAFE_INTEGER}`);
     if (opts.min !== undefined && (opts.exclusiveMin ? v <= opts.min : v < opts.min))
       missed.push(`${opts.exclusiveMin ? '>' : '≥'} ${opts.min}`);
     if (opts.max !== undefined && v > opts.max) missed.push(`≤ ${opts.max}`);
