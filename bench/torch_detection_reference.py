@@ -11,6 +11,8 @@ mean / std. Nothing of the recipe is repeated here.
     torch_detection_reference.py SPEC.json                    train, evaluate, write spec["detections"]
     torch_detection_reference.py SPEC.json --check BATCH      one training-mode forward on a batch our
                                                               side built (no update): prints the losses
+    torch_detection_reference.py SPEC.json --detect-only      no training: the weights' val detections
+                                                              (bench/detection-cross-eval.ts)
 
 Where torchvision has a knob, it is set to our config; where the two must be made to agree in code
 the module says so at the class (anchors, head BN per level, loss hyper-parameters, RoIAlign's
@@ -515,6 +517,12 @@ def main():
     model = build_model(spec)
     if "--check" in sys.argv:
         check(spec, model, sys.argv[sys.argv.index("--check") + 1])
+        return
+    if "--detect-only" in sys.argv:
+        results = detect(spec, model)
+        with open(spec["detections"], "w") as f:
+            json.dump(results, f)
+        emit(event="done", steps=0, detections=len(results))
         return
     history, cpu_s, wall_s = train(spec, model, spec.get("logEvery", 50))
     t0 = time.perf_counter()
