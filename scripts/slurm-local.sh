@@ -38,6 +38,13 @@ ping_rest() {
   printf '%s' "$body" | tr -d ' \n' | grep -q '"errors":\[\]'
 }
 
+# slurmrestd answers at all (any HTTP status): it is alive, whatever slurmctld's state.
+rest_answers() {
+  [ -S "$SOCKET" ] || return 1
+  curl -s --max-time 10 --unix-socket "$SOCKET" -o /dev/null -w '%{http_code}' \
+    http://localhost/slurm/v0.0.38/ping 2>/dev/null | grep -q '^[1-5][0-9][0-9]$'
+}
+
 node_up() {
   SLURM_CONF="$CONF" sinfo -h -N -o '%T' 2>/dev/null | grep -Eq '^(idle|mixed|allocated|completing)'
 }
@@ -129,14 +136,16 @@ start() {
   alive "$DIR/run/slurmctld.pid" || slurmctld 9>&-
   alive "$DIR/run/slurmd.pid" || slurmd 9>&-
   wait_for "the node" 150 node_up
-  # A live slurmrestd busy with other clients may miss one ping: give it 5 s before replacing it.
+  # A live slurmrestd is replaced only when it does not answer at all: replacing one that answers
+  # with slurmctld's errors (busy under a loaded test suite) cut off the requests other test files had
+  # in flight ('socket hang up' on submit) and fixed nothing. Such errors are waited out below.
   if alive "$DIR/run/slurmrestd.pid"; then
     for _ in $(seq 25); do
-      ping_rest && break
+      rest_answers && break
       sleep 0.2
     done
   fi
-  if ! ping_rest; then
+  if ! alive "$DIR/run/slurmrestd.pid" || ! rest_answers; then
     alive "$DIR/run/slurmrestd.pid" && kill "$(cat "$DIR/run/slurmrestd.pid")" 2>/dev/null
     rm -f "$SOCKET"
     # slurmrestd stays in the foreground: detach it. Without -s it wants slurmdbd's plugin too.
@@ -148,13 +157,13 @@ start() {
     chown "$uid:$gid" "$DIR/rest"
     SOCKET_REAL="$DIR/rest/slurmrestd.socket"
     setsid slurmrestd -a rest_auth/local -s openapi/v0.0.38 -u "$uid" -g "$gid" "unix:$SOCKET_REAL" \
-      >"$DIR/log/slurmrestd.log" 2>&1 </dev/null 9>&- &
+      >>"$DIR/log/slurmrestd.log" 2>&1 </dev/null 9>&- &
     echo $! >"$DIR/run/slurmrestd.pid"
     wait_for "slurmrestd's socket" 100 test -S "$SOCKET_REAL"
     chmod 777 "$SOCKET_REAL"
     ln -sfn "$SOCKET_REAL" "$SOCKET"
-    wait_for slurmrestd 100 ping_rest
   fi
+  wait_for slurmrestd 300 ping_rest
   echo "$SOCKET"
 }
 

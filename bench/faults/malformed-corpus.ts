@@ -73,6 +73,13 @@ async function image(file: string, kind: 'png' | 'jpg', seed: number, w = W, h =
 }
 
 /** A JPEG cut in half: its header reads, its pixels do not. */
+/**
+ * How a truncated JPEG's report may read: libvips words it by where the decode stopped ("Premature end
+ * of JPEG file", "VipsJpeg: ... damaged", or a failed read), always inside our "not a decodable image"
+ * or "could not decode" — never as a good image.
+ */
+const TRUNCATED_JPEG = /premature end|damaged|not a decodable image|could not decode/i;
+
 async function truncatedJpeg(file: string): Promise<void> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const full = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } })
@@ -151,7 +158,7 @@ const CASES: CorpusCase[] = [
         args: { path: dir },
         good: { images: 3 },
         bad: [
-          { file: 'cut.jpg', problem: /premature end|damaged/ },
+          { file: 'cut.jpg', problem: TRUNCATED_JPEG },
           { file: 'pixel.png', problem: /1×1|too small|side/ },
           { file: 'notes.jpg', problem: /unreadable|not .*image|unsupported/i },
           { file: 'sub/empty.png', problem: /empty/ },
@@ -283,7 +290,7 @@ const CASES: CorpusCase[] = [
           { file: 'gt.json', problem: /images\[3\]\.file_name.*outside.*never opened/ },
           { file: 'gt.json', problem: /images\[6\]\.file_name.*(outside|absolute).*never opened/ },
           { file: 'gt.json', problem: /images\[7\].*(not found|missing|does not exist)/ },
-          { file: 'cut.jpg', problem: /premature end|damaged/ },
+          { file: 'cut.jpg', problem: TRUNCATED_JPEG },
           { file: 'notes.jpg', problem: /unreadable|not .*image|unsupported/i },
         ],
       };
@@ -449,7 +456,12 @@ export async function runMalformedCorpus(opts: { log?: (line: string) => void } 
       let named = 0;
       for (const b of spec.bad) {
         if (lines.some((l) => l.includes(b.file) && b.problem.test(l))) named++;
-        else problems.push(`${b.file} not named with ${b.problem}`);
+        else {
+          const said = lines.find((l) => l.includes(b.file));
+          problems.push(
+            `${b.file} not named with ${b.problem}${said ? ` (said: ${said})` : ' (not named at all)'}`,
+          );
+        }
       }
       log(`corpus ${k + 1} ${c.name}: ${outcome}; ${lines.length} report line(s)`);
       for (const l of lines) log(`    ${l}`);

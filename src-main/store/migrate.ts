@@ -101,8 +101,14 @@ export function migrate(
   checkList(migrations);
   refuseForeignDatabase(db, migrations, file);
   db.exec(BOOKKEEPING);
-  const from = userVersion(db);
-  verifyApplied(db, migrations, from, file);
+  // The version and the records read in one snapshot: another process migrating the same file between
+  // the two reads would otherwise look like records ahead of the version (seen in the suite: a test
+  // opening the store while a CLI process created it).
+  const from = db.transaction(() => {
+    const version = userVersion(db);
+    verifyApplied(db, migrations, version, file);
+    return version;
+  })();
 
   const record = db.prepare(
     'INSERT INTO schema_migrations (id, name, sha256, applied_at) VALUES (@id, @name, @sha256, @appliedAt)',
