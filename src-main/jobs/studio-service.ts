@@ -136,8 +136,10 @@ export class StudioService {
       });
       // …and a study none of whose runs still runs lost its driver: interrupted too, with a resume button.
       store.markInterruptedStudies();
+      // The recorded ids are read once, at the first folder asked about (after the folder listing).
+      let recorded: Set<number> | undefined;
       const leftovers = clearImportLeftovers(options.home, (id) =>
-        store.listDatasets().some((d) => d.id === id),
+        (recorded ??= new Set(store.listDatasets().map((d) => d.id))).has(id),
       );
       if (leftovers.removed.length)
         console.warn(`studio: removed what interrupted imports left: ${leftovers.removed.join(', ')}`);

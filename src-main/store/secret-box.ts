@@ -21,7 +21,7 @@ export interface SecretBox {
 
 const SEALED = 'sealed:v1:';
 
-export const isSealed = (stored: string): boolean => stored.startsWith(SEALED);
+const isSealed = (stored: string): boolean => stored.startsWith(SEALED);
 
 /** The column's text for `token`: sealed when a box is given. */
 export function sealToken(token: string, box: SecretBox | undefined): string {

@@ -16,7 +16,7 @@ import sharp from 'sharp';
 import type { RawImage } from './raw-image';
 import type { CocoRle } from './masks/mask-types';
 import { encodeLabelMap } from './masks/rle';
-import { compressCounts } from './masks/rle-string';
+import { compressRle } from './masks/rle-string';
 import { Rng } from './rng';
 
 export const DEMO_CATEGORIES = [
@@ -591,7 +591,7 @@ export function generateDemoScene(
               category: o.category,
               bbox: o.bbox,
               area: o.visibleArea,
-              segmentation: { size: [size, size], counts: compressCounts(masks[k]!.counts) },
+              segmentation: compressRle(masks[k]!),
             },
           ]
         : [],

@@ -74,7 +74,7 @@ function whyUnlisted(err: unknown): string {
  * every disk, and a picker's or a script's slip is far likelier than a dataset spread over /), and
  * Linux's kernel pseudo-filesystems (endless, changing under the scan, never holding images).
  */
-export function whyNeverAnImageFolder(dir: string): string | null {
+function whyNeverAnImageFolder(dir: string): string | null {
   const abs = path.resolve(dir);
   if (path.parse(abs).root === abs)
     return 'is the root of the file system; choose the folder that holds the images';

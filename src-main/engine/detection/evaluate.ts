@@ -4,9 +4,7 @@
  * (the 12 stats, pycocotools' numbers) and VOC's per-class AP at IoU 0.5.
  */
 import type { FinetuneConfig } from '../../../shared/config/finetune';
-import type { BinaryMask, CocoRle } from '../data/masks/mask-types';
-import { encodeMask } from '../data/masks/rle';
-import { compressCounts } from '../data/masks/rle-string';
+import { detectionWithMask } from '../eval/coco-detections';
 import type { CocoDetection } from '../eval/coco-types';
 import { evaluateCoco, type CocoCategoryResult, type CocoEvalOptions } from '../eval/cocoeval';
 import { vocEvalCoco } from '../eval/voc';
@@ -71,31 +69,26 @@ export async function detectSamples(
       for (let k = 0; k < d.scores.length; k++) {
         const [x1, y1, x2, y2] = [boxes[k * 4]!, boxes[k * 4 + 1]!, boxes[k * 4 + 2]!, boxes[k * 4 + 3]!];
         const M = d.maskSize ?? 0;
-        results.push({
+        const entry: CocoDetection = {
           image_id: s.imageId,
           category_id: categories[d.classes[k]!]!.id,
           // Rounded like detectron2's COCO exporter writes them (json floats), enough for any IoU.
           bbox: [round(x1), round(y1), round(x2 - x1), round(y2 - y1)],
           score: round(d.scores[k]!, 5),
-          // Mask detectors: pasted into the original image, as detectron2's instances_to_coco_json.
-          ...(d.maskProbs
-            ? {
-                segmentation: compressedRle(
-                  pasteMask(d.maskProbs, k * M * M, M, boxes.subarray(k * 4, k * 4 + 4), height, width),
-                ),
-              }
-            : {}),
-        });
+        };
+        // Mask detectors: pasted into the original image, as detectron2's instances_to_coco_json.
+        results.push(
+          d.maskProbs
+            ? detectionWithMask(
+                entry,
+                pasteMask(d.maskProbs, k * M * M, M, boxes.subarray(k * 4, k * 4 + 4), height, width),
+              )
+            : entry,
+        );
       }
     });
   }
   return { results, perImage };
-}
-
-/** A mask as COCO results files hold it: RLE with pycocotools' compressed counts string. */
-function compressedRle(mask: BinaryMask): CocoRle {
-  const rle = encodeMask(mask);
-  return { size: rle.size, counts: compressCounts(rle.counts) };
 }
 
 function round(v: number, digits = 3): number {

@@ -314,7 +314,9 @@ export function createSgdStep(a: SgdStepArgs): (lr: number) => Promise<SgdStepRe
     // One short side per batch (detectron2 samples per image, then pads; one size wastes no padding).
     const short = lo + rng.int(hi - lo + 1);
     const flips = samples.map(() => config.data.hflip && rng.next() < 0.5);
-    const { batch, targets } = makeTrainingBatch(samples, short, config.data.maxSizeTrain, flips);
+    const { batch, targets } = makeTrainingBatch(samples, short, config.data.maxSizeTrain, flips, {
+      masks: config.detector === 'mask-rcnn',
+    });
     const stats = createBatchStatsCollector();
     const ctx = { onBatchStats: stats.sink, rng };
     let terms: Record<string, tf.Scalar> = {};

@@ -196,6 +196,8 @@ export function makeTrainingBatch(
   shortSide: number,
   maxSize: number,
   flips: boolean[],
+  /** Decode the samples' masks into the targets: only a detector with a mask head reads them. */
+  { masks = true }: { masks?: boolean } = {},
 ): { batch: InputBatch; targets: TrainTargets } {
   const shapes = samples.map((s) => resizedShape(s.image.height, s.image.width, shortSide, maxSize));
   const batch = makeInputBatch(
@@ -208,7 +210,7 @@ export function makeTrainingBatch(
       transformBoxes(s.boxes, [s.image.height, s.image.width], shapes[j]!, flips[j]!),
     ),
     classes: samples.map((s) => s.classes),
-    ...(samples.some((s) => s.segmentations)
+    ...(masks && samples.some((s) => s.segmentations)
       ? { masks: samples.map((s, j) => placedMasks(s, shapes[j]!, flips[j]!)) }
       : {}),
   };

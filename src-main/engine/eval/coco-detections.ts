@@ -11,7 +11,7 @@ import type { ImportProblem } from '../data/importers/labelled-dataset';
 import { parseJsonLocated } from '../data/importers/json-syntax';
 import type { BinaryMask, CocoRle } from '../data/masks/mask-types';
 import { encodeMask, rleToBbox } from '../data/masks/rle';
-import { compressCounts } from '../data/masks/rle-string';
+import { compressRle } from '../data/masks/rle-string';
 import { toPlainRle } from '../data/masks/segmentation';
 import type { CocoBox, CocoDataset, CocoDetection } from './coco-types';
 
@@ -34,8 +34,7 @@ export interface CocoDetectionsResult {
 
 /** A detection's results entry with its mask (results format: RLE with compressed counts). */
 export function detectionWithMask(det: CocoDetection, mask: BinaryMask): CocoDetection {
-  const rle = encodeMask(mask);
-  return { ...det, segmentation: { size: rle.size, counts: compressCounts(rle.counts) } };
+  return { ...det, segmentation: compressRle(encodeMask(mask)) };
 }
 
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
@@ -74,7 +73,6 @@ export function cocoDetectionsFromJson(text: string, opts: CocoDetectionsOptions
   const first = entries[0] as { bbox?: unknown } | undefined;
   firstHasBox = Array.isArray(first?.bbox) && first.bbox.length > 0;
   const sizes = opts.gt ? new Map(opts.gt.images.map((im) => [im.id, im])) : null;
-  const images = opts.gt ? new Set(opts.gt.images.map((im) => im.id)) : null;
   const cats = opts.gt ? new Set(opts.gt.categories.map((c) => c.id)) : null;
   entries.forEach((d, k) => {
     const at = `${prefix}[${k}]`;
@@ -89,7 +87,7 @@ export function cocoDetectionsFromJson(text: string, opts: CocoDetectionsOptions
         `${at}.category_id`,
       );
     }
-    if (images && !images.has(e.image_id))
+    if (sizes && !sizes.has(e.image_id))
       return problem(`unknown image_id ${e.image_id}: skipped`, `${at}.image_id`);
     if (cats && !cats.has(e.category_id))
       return problem(`unknown category_id ${e.category_id}: skipped`, `${at}.category_id`);

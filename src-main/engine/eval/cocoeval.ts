@@ -31,7 +31,7 @@
  * listed in `warnings` instead. Pure TypeScript: no Node, no TF.js.
  */
 import { rleIou } from '../data/masks/mask-iou';
-import { polygonToRle } from '../data/masks/polygon';
+import { boxToRle } from '../data/masks/polygon';
 import { rleArea, rleToBbox, type Rle } from '../data/masks/rle';
 import { segmentationToRle, toPlainRle } from '../data/masks/segmentation';
 import type { CocoAnnotation, CocoBox, CocoDataset, CocoDetection } from './coco-types';
@@ -197,14 +197,6 @@ interface Mask {
 }
 
 const maskOf = (rle: Rle): Mask => ({ rle, box: rleToBbox(rle) });
-
-/** A box [x, y, w, h] as the four-point polygon loadRes gives a result without a segmentation. */
-function boxMask(b: CocoBox, height: number, width: number): Rle {
-  const [x1, y1] = b;
-  const x2 = b[0] + b[2];
-  const y2 = b[1] + b[3];
-  return polygonToRle([x1, y1, x1, y2, x2, y2, x2, y1], height, width);
-}
 
 /** maskApi.c rleIou for one pair: bbIou of the masks' boxes first, -1 across sizes. */
 function segmIou(dt: Mask, gt: Mask, crowd: boolean): number {
@@ -387,14 +379,15 @@ export function evaluateCoco(
     const seg = ann.segmentation;
     if (seg === undefined || (Array.isArray(seg) && seg.length === 0)) {
       gtWithoutMask++;
-      return maskOf(boxMask(ann.bbox, ...sizeOf(ann.image_id, `the box of annotation ${ann.id}`)));
+      return maskOf(boxToRle(ann.bbox, ...sizeOf(ann.image_id, `the box of annotation ${ann.id}`)));
     }
+    // A polygon needs its image's size: a missing one stops the evaluation (sizeOf throws), while a
+    // broken mask is only counted.
+    const size = Array.isArray(seg) ? sizeOf(ann.image_id, `annotation ${ann.id}`) : null;
     try {
       // an RLE keeps its own size (a size unlike the detections' gives IoU -1, as in pycocotools)
-      if (!Array.isArray(seg)) return maskOf(toPlainRle(seg));
-      return maskOf(segmentationToRle(seg, ...sizeOf(ann.image_id, `annotation ${ann.id}`)));
-    } catch (err) {
-      if ((err as Error).message.startsWith('segm evaluation')) throw err;
+      return maskOf(Array.isArray(seg) ? segmentationToRle(seg, ...size!) : toPlainRle(seg));
+    } catch {
       badGtMasks++;
       const [h, w] = imageSize.get(ann.image_id) ?? [0, 0];
       return maskOf({ size: [h ?? 0, w ?? 0], counts: [(h ?? 0) * (w ?? 0)] });
@@ -449,7 +442,7 @@ export function evaluateCoco(
   const dtMask = (det: CocoDetection): Mask => {
     if (!det.segmentation) {
       dtWithoutMask++;
-      return maskOf(boxMask(det.bbox, ...sizeOf(det.image_id, 'a detection without a mask')));
+      return maskOf(boxToRle(det.bbox, ...sizeOf(det.image_id, 'a detection without a mask')));
     }
     try {
       return maskOf(toPlainRle(det.segmentation));

@@ -401,14 +401,15 @@ function materialise(
   }
   const d = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = littleEndian;
+  // bfloat16 is the top half of a float32: widened through one scratch word, not one per element.
+  const bf16Word = new DataView(new ArrayBuffer(4));
   const readers: Record<string, (i: number) => number | bigint> = {
     f32: (i) => d.getFloat32(i * 4, le),
     f64: (i) => d.getFloat64(i * 8, le),
     f16: (i) => halfToFloat(d.getUint16(i * 2, le)),
     bf16: (i) => {
-      const tmp = new DataView(new ArrayBuffer(4));
-      tmp.setUint32(0, d.getUint16(i * 2, le) << 16);
-      return tmp.getFloat32(0);
+      bf16Word.setUint32(0, d.getUint16(i * 2, le) << 16);
+      return bf16Word.getFloat32(0);
     },
   };
   const intReader: Record<string, (i: number) => bigint> = {

@@ -8,7 +8,7 @@
  * shape differs, with both shapes.
  */
 // Shared tables only (no TF.js): the studio's process reads a file's architecture before any training process starts.
-import { BACKBONE_NAMES } from '../../../shared/config/pretrain';
+import { BACKBONE_NAMES, isBackboneName } from '../../../shared/config/backbones';
 import { TORCHVISION_RESNETS } from '../../../shared/config/torchvision-load';
 
 export interface DetectedArchitecture {
@@ -57,15 +57,13 @@ export function detectArchitecture(
         `a ResNet with ${counts.join('/')} blocks per stage (${names.has('layer1.0.conv3.weight') ? 'bottleneck' : 'basic'}) is none of ${Object.keys(TORCHVISION_RESNETS).join(', ')}`,
       );
     }
-    if (!(BACKBONE_NAMES as readonly string[]).includes(name!))
+    if (!isBackboneName(name!))
       fail(
         `holds torchvision's ${name}, which is not a backbone this studio builds (${BACKBONE_NAMES.join(', ')})`,
       );
     return { name: name!, baseWidth: stem[0]! };
   }
   if (names.has('features.0.0.weight') && names.has('features.1.conv.0.0.weight')) {
-    if (!(BACKBONE_NAMES as readonly string[]).includes('mobilenet_v2'))
-      fail("holds torchvision's mobilenet_v2, and this studio has no mobilenet_v2 backbone");
     return { name: 'mobilenet_v2', baseWidth: shapes.get('features.0.0.weight')![0]! };
   }
   const sample = [...names].slice(0, 4).join(', ');

@@ -81,7 +81,6 @@ export interface MobileLayerSpec {
 
 export interface MobileNetV2Arch {
   baseWidth: number;
-  widthMult: number;
   layers: MobileLayerSpec[];
   /** Stride and channels of each layer's output, by `features` index. */
   strides: number[];
@@ -147,7 +146,7 @@ export function describeMobileNetV2(baseWidth: number): MobileNetV2Arch {
   });
   strides.push(stride);
   channels.push(last);
-  return { baseWidth, widthMult, layers, strides, channels };
+  return { baseWidth, layers, strides, channels };
 }
 
 /** 0 for the stem (features.0), k for the layers up to res{k+1}'s map; -1 for other names. */
@@ -161,11 +160,7 @@ export function mobileNetV2StageOf(name: string): number {
   return k < 0 ? -1 : k + 1;
 }
 
-export interface MobileNetV2Backbone extends Backbone {
-  readonly mobileArch: MobileNetV2Arch;
-}
-
-export function createMobileNetV2(options: BackboneOptions = {}): MobileNetV2Backbone {
+export function createMobileNetV2(options: BackboneOptions = {}): Backbone {
   const baseWidth = options.baseWidth ?? MOBILENET_V2_STEM;
   const seed = options.seed ?? 0;
   const arch = describeMobileNetV2(baseWidth);
@@ -202,7 +197,6 @@ export function createMobileNetV2(options: BackboneOptions = {}): MobileNetV2Bac
   return {
     name: 'mobilenet_v2',
     baseWidth,
-    mobileArch: arch,
     featureInfo,
     params: set.params,
     buffers: set.buffers,

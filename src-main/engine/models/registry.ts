@@ -18,13 +18,16 @@ export interface BackboneTraits {
   stemWeight: string;
 }
 
+/** torchvision's ResNets: the default for a registered backbone that says nothing of its traits. */
+const RESNET: BackboneTraits = { defaultBaseWidth: 64, stemWeight: 'conv1.weight' };
+
 const builders = new Map<string, BackboneBuilder>();
 const traits = new Map<string, BackboneTraits>();
 
 export function registerBackbone(
   name: string,
   builder: BackboneBuilder,
-  backboneTraits: BackboneTraits = { defaultBaseWidth: 64, stemWeight: 'conv1.weight' },
+  backboneTraits: BackboneTraits = RESNET,
 ): void {
   if (!/^[a-z][a-z0-9_.-]*$/.test(name)) {
     throw new Error(`registerBackbone: "${name}" is not a valid name (lowercase letters, digits, _ . -)`);
@@ -82,7 +85,6 @@ function naturalCompare(a: string, b: string): number {
  * makes the two lists equal at compile time, so registering one here (and its name there) is all
  * adding a backbone takes — validation, the CLI's `info` and the studio's choices follow.
  */
-const RESNET: BackboneTraits = { defaultBaseWidth: 64, stemWeight: 'conv1.weight' };
 const BUILT_IN: Record<BackboneName, { build: BackboneBuilder; traits: BackboneTraits }> = {
   mobilenet_v2: {
     build: (o) => createMobileNetV2(o),

@@ -91,9 +91,14 @@ export function preview(
   size: number,
   original: { width: number; height: number },
 ): Promise<string> {
-  const scale = Math.min(1, size / Math.max(original.width, original.height));
-  const shortSide = Math.max(1, Math.round(Math.min(original.width, original.height) * scale));
+  const shortSide = Math.min(...previewShape(original.width, original.height, size));
   return imageDataUrl(source, index, size, 'inside', shortSide);
+}
+
+/** The preview's [height, width] for an image of `width` × `height`: long side at most `size`, never enlarged. */
+export function previewShape(width: number, height: number, size: number): [number, number] {
+  const scale = Math.min(1, size / Math.max(width, height));
+  return [Math.max(1, Math.round(height * scale)), Math.max(1, Math.round(width * scale))];
 }
 
 async function imageDataUrl(

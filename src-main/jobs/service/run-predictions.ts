@@ -16,7 +16,7 @@ import type { CocoDataset, CocoDetection } from '../../engine/eval/coco-types';
 import type { ExperimentStore } from '../../store';
 import { conflict, failed, notFound } from './api-errors';
 import { readDatasetIndex, type DatasetIndex } from './dataset-index';
-import { preview, sourceFromIndex } from './image-source';
+import { preview, previewShape, sourceFromIndex } from './image-source';
 
 /** The most detections one preview draws (a detector keeps up to 100 an image; the rest is clutter). */
 export const MAX_PREVIEW_DETECTIONS = 50;
@@ -38,12 +38,6 @@ function readJson<T>(file: string, what: string): T {
       );
     throw failed(`${file}: cannot read the ${what}: ${(e as Error).message}`);
   }
-}
-
-/** The preview's pixel size for an image of `width` × `height` (as image-source's preview scales it). */
-export function previewShape(width: number, height: number, size: number): [number, number] {
-  const scale = Math.min(1, size / Math.max(width, height));
-  return [Math.max(1, Math.round(height * scale)), Math.max(1, Math.round(width * scale))];
 }
 
 /** Nearest-neighbour scaling of a mask to `height` × `width` (pixel centres map to pixel centres). */

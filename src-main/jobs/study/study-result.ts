@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { StudyMetricRow, StudyRecord, StudyResult } from '../../../shared/dto/studies';
 import { scoreDetections } from '../../engine/detection/evaluate';
 import type { CocoDataset, CocoDetection } from '../../engine/eval/coco-types';
+import { COCO_STAT_NAMES } from '../../engine/eval/cocoeval';
 import { CocoResampler } from '../../engine/eval/resample';
 import { bootstrapArmMeans, mean, pairedInterval, sampleSd, separable } from '../../engine/stats/bootstrap';
 import { oneDecimal, signedOneDecimal } from '../../../shared/metrics/study-format';
@@ -19,15 +20,16 @@ import type { StudyPlan } from './study-plan';
 
 /** The table's metrics: COCO's six AP numbers, VOC's AP50, the probe's linear top-1. */
 export const STUDY_METRICS = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'VOC AP50', 'probe'] as const;
+/** COCO's stats the table takes for boxes (the first six), and for a mask detector's masks (the first three). */
+const BOX_NAMES = COCO_STAT_NAMES.slice(0, 6);
+const MASK_NAMES = COCO_STAT_NAMES.slice(0, 3);
 /** A mask detector's study also tabulates its masks' COCO AP, AP50 and AP75 (the segm evaluation). */
-export const STUDY_MASK_METRICS = ['mask AP', 'mask AP50', 'mask AP75'] as const;
-const BOX_NAMES = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'];
-const MASK_NAMES = ['AP', 'AP50', 'AP75'];
+const STUDY_MASK_METRICS = MASK_NAMES.map((k) => `mask ${k}`);
 const REFERENCES = ['byol', 'random'];
 
 /** The metrics of a study whose fine-tunes use `detector`: the box ones, then the masks' before the probe. */
 export function studyMetrics(detector: string | undefined): string[] {
-  const masks = detector === 'mask-rcnn' ? [...STUDY_MASK_METRICS] : [];
+  const masks = detector === 'mask-rcnn' ? STUDY_MASK_METRICS : [];
   return [...STUDY_METRICS.slice(0, -1), ...masks, 'probe'];
 }
 

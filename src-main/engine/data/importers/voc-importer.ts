@@ -20,7 +20,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { resolveInsideFolder } from '../inside-folder';
 import { rleArea, encodeLabelMap, type Rle } from '../masks/rle';
-import { compressCounts } from '../masks/rle-string';
+import { compressRle } from '../masks/rle-string';
 import { checkBox } from './box-check';
 import { mapLimit, probeImage } from './image-probe';
 import type {
@@ -368,7 +368,7 @@ export async function importVoc(root: string, opts: VocImportOptions = {}): Prom
         area: mask ? rleArea(mask) : verdict.bbox[2] * verdict.bbox[3],
         iscrowd: 0,
         difficult: o.difficult,
-        ...(mask ? { segmentation: { size: mask.size, counts: compressCounts(mask.counts) } } : {}),
+        ...(mask ? { segmentation: compressRle(mask) } : {}),
         ...(verdict.kind === 'clipped' ? { clipped: true as const } : {}),
       };
       dataset.annotations.push(ann);

@@ -96,11 +96,12 @@ export function polygonsToRle(polygons: readonly (readonly number[])[], h: numbe
 
 /** RLE of boxes [x, y, w, h] (rleFrBbox: each box as a four-point polygon), merged. */
 export function boxesToRle(boxes: readonly (readonly number[])[], h: number, w: number): Rle {
-  return mergeRles(
-    boxes.map(([x, y, bw, bh]) => {
-      const xe = x! + bw!;
-      const ye = y! + bh!;
-      return polygonToRle([x!, y!, x!, ye, xe, ye, xe, y!], h, w);
-    }),
-  );
+  return mergeRles(boxes.map((b) => boxToRle(b, h, w)));
+}
+
+/** One [x, y, w, h] box as the four-point polygon pycocotools' frBbox rasterises. */
+export function boxToRle([x, y, bw, bh]: readonly number[], h: number, w: number): Rle {
+  const xe = x! + bw!;
+  const ye = y! + bh!;
+  return polygonToRle([x!, y!, x!, ye, xe, ye, xe, y!], h, w);
 }

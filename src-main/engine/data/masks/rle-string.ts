@@ -8,6 +8,13 @@
  * arithmetic (exact up to 2^53) and never with `|`, `<<` or `>>` on the values.
  */
 
+import type { Rle } from './rle';
+
+/** An RLE as COCO files hold it (annotations, results): its counts as the compressed string. */
+export function compressRle(rle: Rle): { size: [number, number]; counts: string } {
+  return { size: rle.size, counts: compressCounts(rle.counts) };
+}
+
 /** The compressed string of uncompressed counts. */
 export function compressCounts(counts: readonly number[]): string {
   const out: number[] = [];

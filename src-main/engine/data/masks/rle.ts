@@ -66,7 +66,7 @@ export function encodeLabelMap(map: ArrayLike<number>, height: number, width: nu
 }
 
 /** Sum of the counts; a well-formed RLE covers exactly height * width pixels. */
-export function rleLength(rle: Rle): number {
+function rleLength(rle: Rle): number {
   let n = 0;
   for (const c of rle.counts) n += c;
   return n;

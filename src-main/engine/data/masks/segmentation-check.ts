@@ -60,7 +60,7 @@ function segmentsCross(
  * The first pair of non-adjacent edges that cross (indices of their first points), or null. A point
  * of one edge touching another is allowed; a proper crossing or a collinear overlap is not.
  */
-export function polygonSelfIntersection(pts: readonly [number, number][]): [number, number] | null {
+function polygonSelfIntersection(pts: readonly [number, number][]): [number, number] | null {
   const n = pts.length;
   for (let i = 0; i < n; i++) {
     const a = pts[i]!;

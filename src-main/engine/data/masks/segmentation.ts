@@ -8,7 +8,7 @@ import { boxesToRle, polygonsToRle } from './polygon';
 import { decodeRle, rleProblem, type Rle } from './rle';
 import { decompressCounts } from './rle-string';
 
-export function isCocoRle(seg: InstanceSegmentation): seg is CocoRle {
+function isCocoRle(seg: InstanceSegmentation): seg is CocoRle {
   return !Array.isArray(seg);
 }
 

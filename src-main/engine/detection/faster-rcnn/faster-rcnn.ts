@@ -166,13 +166,8 @@ export function createFasterRcnn(
       const out = new Map<string, tf.Variable>();
       for (const [n, v] of backboneTrainableParams(backbone, config.backbone.norm, config.backbone.freezeAt))
         out.set(`backbone/${n}`, v);
-      for (const [part, set] of [
-        ['fpn', fpn],
-        ['rpn', rpn],
-        ['roi_heads', head],
-        ...(mask ? [['roi_mask_head', mask.head] as const] : []),
-      ] as const)
-        for (const [n, v] of set.params) out.set(`${part}/${n}`, v);
+      for (const [part, set] of parts)
+        if (part !== 'backbone') for (const [n, v] of set.params) out.set(`${part}/${n}`, v);
       return out;
     },
     async prepareLosses(images, sizes, targets: TrainTargets, ctx) {
