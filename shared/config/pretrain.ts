@@ -330,12 +330,18 @@ export function resolvePretrainConfig(overrides: unknown = {}): PretrainConfig {
   return merged as PretrainConfig;
 }
 
-/** A small config that trains in seconds on CPU: what demos, tests and the first run use. */
+/**
+ * A small config that trains in seconds on CPU: what demos, tests and the first run use.
+ * Width 16 is the CPU fine-tune recipe's backbone (`cpuFinetuneOverrides`), so a fine-tune from this
+ * run (whose init decides the width) runs the measured recipe; a width-16 step costs ~0.4× a
+ * width-32 one, so 3 epochs (48 steps) take about the CPU time 1 epoch at width 32 took
+ * (docs/detection.md, "The CLI / studio default from a demo pretraining run").
+ */
 export function cpuDemoOverrides(): Partial<Record<keyof PretrainConfig, unknown>> {
   return {
-    backbone: { name: 'resnet18', baseWidth: 32 },
+    backbone: { name: 'resnet18', baseWidth: 16 },
     data: { imageSize: 96, demoImages: 256 },
-    optim: { epochs: 1, batchSize: 16, lr: 0.05, warmupEpochs: 0.25 },
+    optim: { epochs: 3, batchSize: 16, lr: 0.05, warmupEpochs: 0.25 },
     byol: { projectorHidden: 512, projectionDim: 128, predictorHidden: 512 },
     // 256 images give 512 keys an epoch: a queue below that holds each image at most once.
     moco: { queueSize: 256, momentum: 0.99, projectorHidden: 512, projectionDim: 128 },

@@ -1,6 +1,6 @@
 /**
  * How an exported backbone loads in PyTorch. torchvision's constructors (resnet18 … resnet152) build
- * base width 64 only; an export at another width (the CPU default: ResNet-18 at width 32) has the
+ * base width 64 only; an export at another width (the CPU default: ResNet-18 at width 16) has the
  * same parameter names at other sizes, so it loads into torchvision's ResNet class with its layers
  * rebuilt at that width — the few lines of PyTorch below (also in the README).
  */

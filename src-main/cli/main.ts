@@ -23,7 +23,7 @@ const USAGE: Record<string, string> = {
     self-supervised pretraining (--probe-*: the detection probe every N steps, as metrics; --gpu:
     part of the webgpu adapter's name, --gpu-power: which adapter Dawn prefers); without
     --full, this machine's defaults for the backend (the studio's forms start from the same; on
-    wasm/CPU: resnet18 width 32, 96 px) fill what you leave out`,
+    wasm/CPU: resnet18 width 16, 96 px, 3 epochs) fill what you leave out`,
   runs: `selfemd runs [--json] | selfemd runs show RUN [--json]
     list runs: id, name, kind, method, status, progress; show: one run, with the backend it trained
     on, the GPU asked for (--gpu, --gpu-power) and the adapter it got`,

@@ -91,6 +91,8 @@ describe('--gpu and --gpu-power', () => {
       '4',
       '--size',
       '64',
+      '--epochs',
+      '1',
       '--name',
       'gpu-asked',
       '--json',

@@ -53,7 +53,7 @@ describe('pretrain config', () => {
   it('the CPU demo overrides resolve', () => {
     const c = resolvePretrainConfig(cpuDemoOverrides());
     expect(c.data.imageSize).toBe(96);
-    expect(c.backbone.baseWidth).toBe(32);
+    expect(c.backbone.baseWidth).toBe(16);
     expect(c.emd.scaleViewSize).toBeLessThan(c.data.imageSize);
   });
 

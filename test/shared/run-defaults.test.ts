@@ -88,6 +88,18 @@ describe('run defaults', () => {
     }
   });
 
+  it('the CPU demo pretraining trains the backbone the CPU fine-tune recipes use', () => {
+    // A fine-tune from a pretraining run takes the run's backbone, so the default pipeline (demo
+    // pretraining, then the default fine-tune from it) runs the measured recipe only if they agree.
+    const pretrain = resolvePretrainConfig(withRunDefaults('pretrain', WASM, {}));
+    for (const detector of ['faster-rcnn', 'retinanet'] as const) {
+      const { name, baseWidth } = resolveFinetuneConfig(cpuFinetuneOverrides(detector)).backbone;
+      expect(pretrain.backbone).toEqual({ name, baseWidth });
+    }
+    // width 16 is ~0.4× a width-32 step: 3 epochs take the CPU time 1 epoch at width 32 took
+    expect(pretrain.optim.epochs).toBe(3);
+  });
+
   it('overrides win over the defaults of the backend they name', () => {
     expect(requestedBackend({ backend: 'cpu' })).toBe('cpu');
     expect(requestedBackend({ backend: 'tpu' })).toBe('auto');
@@ -97,7 +109,7 @@ describe('run defaults', () => {
     );
     expect(c.optim.epochs).toBe(3);
     expect(c.data.imageSize).toBe(96);
-    expect(c.backbone.baseWidth).toBe(32);
+    expect(c.backbone.baseWidth).toBe(16);
     expect(resolvePretrainConfig(withRunDefaults('pretrain', GPU, {})).data.imageSize).toBe(224);
     const f = resolveFinetuneConfig(withRunDefaults('finetune', WASM, { backbone: { baseWidth: 8 } }));
     expect(f.backbone).toMatchObject({ name: 'resnet18', baseWidth: 8 });

@@ -70,10 +70,10 @@ describe('torchvisionLoad', () => {
 });
 
 describe('the README', () => {
-  it('shows the PyTorch lines that build ResNet-18 at width 32, as the export note says', () => {
+  it('shows the PyTorch lines that build ResNet-18 at width 16 (the CPU default), as the export note says', () => {
     const readme = readFileSync(path.join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
     expect(readme).toContain(
-      `\`\`\`python\n${torchvisionLoad({ name: 'resnet18', baseWidth: 32 }).python}\n\`\`\``,
+      `\`\`\`python\n${torchvisionLoad({ name: 'resnet18', baseWidth: 16 }).python}\n\`\`\``,
     );
   });
 });
