@@ -183,6 +183,8 @@ describe.skipIf(!browserPath)('Self-EMD Studio in a browser', () => {
     'validates the new-run form inline, then starts a tiny Self-EMD run whose curve grows',
     async () => {
       await page.goto(`${server.origin}/#/runs/new?dataset=${state.demoId}`);
+      // A fresh home's first run: the form as it opens (this machine's recommended sizes) can start.
+      await page.waitForSelector(`${tid('start-run')}:not([disabled])`);
       await fillRunForm({ name: 'A · self-emd', method: 'self-emd', epochs: A_EPOCHS });
       await page.fill(tid('field-optim.batchSize'), '0');
       await page.waitForSelector(tid('issue-optim.batchSize'));
