@@ -311,6 +311,20 @@ export function defaultScaleViewSize(imageSize: number): number {
 }
 
 /**
+ * The scale view's size after the image size changed from `oldImageSize` to `imageSize` in a form:
+ * it follows the image size while it is the old size's default, and stays where a user put it.
+ */
+export function scaleViewSizeFollowing(
+  scaleViewSize: number,
+  oldImageSize: number,
+  imageSize: number,
+): number {
+  return scaleViewSize === defaultScaleViewSize(oldImageSize)
+    ? defaultScaleViewSize(imageSize)
+    : scaleViewSize;
+}
+
+/**
  * Defaults under partial overrides, unvalidated. Sizes that depend on the image size follow it unless
  * the overrides set them (a scale view fixed at 112, or 64, would be as large as a 64 px image).
  */

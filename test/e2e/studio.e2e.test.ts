@@ -185,6 +185,10 @@ describe.skipIf(!browserPath)('Self-EMD Studio in a browser', () => {
       await page.goto(`${server.origin}/#/runs/new?dataset=${state.demoId}`);
       // A fresh home's first run: the form as it opens (this machine's recommended sizes) can start.
       await page.waitForSelector(`${tid('start-run')}:not([disabled])`);
+      // A smaller image size takes the scale view down with it (a 48 px view would not fit a 48 px image).
+      await page.fill(tid('field-data.imageSize'), '48');
+      await page.waitForSelector(`${tid('scale-view-size')}:has-text("a third 32 px view")`);
+      await page.waitForSelector(`${tid('start-run')}:not([disabled])`);
       await fillRunForm({ name: 'A · self-emd', method: 'self-emd', epochs: A_EPOCHS });
       await page.fill(tid('field-optim.batchSize'), '0');
       await page.waitForSelector(tid('issue-optim.batchSize'));

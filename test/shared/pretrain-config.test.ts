@@ -5,6 +5,7 @@ import {
   pretrainConfigIssues,
   mocoQueueNote,
   resolvePretrainConfig,
+  scaleViewSizeFollowing,
   denseMapSide,
   plannedPretrainSteps,
   pretrainDatasetTooSmall,
@@ -48,6 +49,13 @@ describe('pretrain config', () => {
     expect(() => resolvePretrainConfig({ data: { imageSize: 64 }, emd: { scaleViewSize: 64 } })).toThrow(
       /must be smaller than data.imageSize \(64\)/,
     );
+  });
+
+  it("in a form, the scale view follows an edited image size while it is the old size's default", () => {
+    expect(scaleViewSizeFollowing(48, 96, 64)).toBe(32);
+    expect(scaleViewSizeFollowing(112, 224, 160)).toBe(80);
+    // one the user set stays (and validation names it if it no longer fits)
+    expect(scaleViewSizeFollowing(40, 96, 64)).toBe(40);
   });
 
   it('the CPU demo overrides resolve', () => {
