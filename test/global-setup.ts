@@ -1,11 +1,41 @@
 /**
- * Runs once before any test file: builds the renderer (when stale) for the browser end-to-end
- * tests. Built here rather than by each e2e file, because files run in parallel and two vite
- * builds into dist/renderer at once empty each other's output under a running server (a lazily
- * loaded view then fails to load).
+ * Runs once around the whole run:
+ * - builds the renderer (when stale) for the browser end-to-end tests. Built here rather than by
+ *   each e2e file, because files run in parallel and two vite builds into dist/renderer at once empty
+ *   each other's output under a running server (a lazily loaded view then fails to load);
+ * - makes the run's private temp root (`selfemd-tests-*` in the real temp folder): every test file
+ *   gets its own folder in it (test/file-tmpdir.ts), and at the end the root must be empty. What is
+ *   left there was written after its file ended (by a process that outlived it): the run fails naming
+ *   it, and the root is removed either way, so a run leaves nothing in /tmp.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TestProject } from 'vitest/node';
 import { ensureRendererBuilt } from './e2e/harness';
 
-export default function setup(): void {
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The run's private temp root (global-setup.ts); each test file makes its folder in it. */
+    testTmpRoot: string;
+  }
+}
+
+export default function setup(project: TestProject): () => void {
   ensureRendererBuilt();
+  const realTmp = os.tmpdir();
+  // tsx's transform cache stays where tsx keeps it; each file's folder links to it (file-tmpdir.ts).
+  fs.mkdirSync(path.join(realTmp, `tsx-${process.getuid?.() ?? os.userInfo().username}`), {
+    recursive: true,
+  });
+  const root = fs.mkdtempSync(path.join(realTmp, 'selfemd-tests-'));
+  project.provide('testTmpRoot', root);
+  return () => {
+    const left = fs.readdirSync(root);
+    fs.rmSync(root, { recursive: true, force: true });
+    if (left.length > 0)
+      throw new Error(
+        `test files left these in their temp folders after they ended (written by a process that outlived its file?): ${left.join(', ')}`,
+      );
+  };
 }

@@ -3,11 +3,11 @@
  * serves the studio behind its token, and the page's favicon links resolve to the app icon.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appDir, ensureAppBuilt, repo } from './built-app';
+import { tempDir } from '../temp-dir';
 
 let home: string;
 let server: ChildProcess;
@@ -17,7 +17,7 @@ let cookie: string;
 
 beforeAll(async () => {
   ensureAppBuilt();
-  home = mkdtempSync(path.join(os.tmpdir(), 'selfemd-built-server-'));
+  home = tempDir('selfemd-built-server-');
   server = spawn(process.execPath, [path.join(appDir, 'server.mjs'), '--port', '0', '--home', home], {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,17 +8,17 @@
  * and the packaging config is valid for electron-builder and packs only built files.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { finetuneSizeOverrides, resolveFinetuneConfig } from '../../shared/config/finetune';
 import { DEFAULT_PRETRAIN_CONFIG } from '../../shared/config/pretrain';
 import type { ExportResult, TransportResult } from '../../shared/dto/tasks';
 import { DEMO_CATEGORIES } from '../../src-main/engine/data/demo-scenes';
 import { tinyConfig } from '../engine/train/tiny-config';
 import { appDir as out, ensureAppBuilt, message, repo, runBuiltWorker } from './built-app';
+import { tempDir } from '../temp-dir';
 
 function requires(file: string): string[] {
   const text = readFileSync(file, 'utf8');
@@ -82,7 +82,7 @@ describe('Electron bundles', () => {
   });
 
   it('the bundled engine worker reports a failed job in words', async () => {
-    const runDir = mkdtempSync(path.join(os.tmpdir(), 'selfemd-bundle-'));
+    const runDir = tempDir('selfemd-bundle-');
     try {
       const run = await runBuiltWorker({
         kind: 'export',
@@ -164,9 +164,8 @@ describe('the built engine worker runs every job the studio sends', () => {
   const pretrainConfig = tinyConfig({ backend: 'wasm', optim: { epochs: 1 } });
 
   beforeAll(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'selfemd-built-worker-'));
+    dir = tempDir('selfemd-built-worker-');
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('pretrains on the demo scenes with the prefetch thread rendering the batches', async () => {
     const run = await runBuiltWorker({

@@ -5,11 +5,11 @@
  * locked, the CSP blocks inline scripts, and training-free API calls work end to end.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../temp-dir';
 
 const repo = path.resolve(__dirname, '../..');
 
@@ -44,7 +44,7 @@ describe.skipIf(!binary)('the Electron app', () => {
       ['-e', "import('./scripts/electron-native.mjs').then((m) => m.ensureElectronSqlite())"],
       { cwd: repo, stdio: 'pipe' },
     );
-    home = mkdtempSync(path.join(os.tmpdir(), 'selfemd-electron-'));
+    home = tempDir('selfemd-electron-');
     app = await _electron.launch({
       executablePath: binary!,
       args: [path.join(repo, 'dist', 'app', 'main.cjs')],

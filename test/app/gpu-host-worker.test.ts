@@ -7,10 +7,8 @@
  * adapter asked for, its loss and checkpoint are recorded. Skips with one line where no adapter can be had; fails under
  * CI=true (.ci/run provides SwiftShader).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gpuLine, type WebGpuStatus } from '../../shared/dto/gpu-adapter';
 import { findGpuHost } from '../../src-main/app/gpu-host';
 import { appWorkerSpawner, type UtilityProcessApi } from '../../src-main/app/utility-spawner';
@@ -21,6 +19,7 @@ import type { WorkerSpawner } from '../../src-main/jobs/worker-process';
 import { tinyConfig } from '../engine/train/tiny-config';
 import { reportSkip } from '../engine/backend/webgpu-harness';
 import { appDir, ensureAppBuilt } from './built-app';
+import { tempDir } from '../temp-dir';
 
 ensureAppBuilt();
 
@@ -47,8 +46,7 @@ reportSkip(
 );
 
 describe.skipIf(probe.state !== 'available')('the GPU host runs the built engine worker on webgpu', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'selfemd-gpu-host-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('selfemd-gpu-host-');
 
   it('the probe names the adapter a webgpu run gets', () => {
     if (probe.state !== 'available') throw new Error('unreachable');

@@ -4,10 +4,10 @@
  * points at a PNG of the size its header declares, and the files end where the headers say.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../temp-dir';
 
 const repo = path.resolve(__dirname, '../..');
 const assets = path.join(repo, 'assets');
@@ -22,12 +22,11 @@ function pngSize(png: Buffer): [number, number] {
 
 let fresh: string;
 beforeAll(() => {
-  fresh = mkdtempSync(path.join(os.tmpdir(), 'selfemd-icons-'));
+  fresh = tempDir('selfemd-icons-');
   execFileSync(process.execPath, [path.join(repo, 'scripts', 'icons.mjs'), '--out', fresh], {
     stdio: 'pipe',
   });
 }, 60_000);
-afterAll(() => rmSync(fresh, { recursive: true, force: true }));
 
 describe('app icon', () => {
   it('the committed files are the ones the script renders from the SVG', () => {

@@ -16,7 +16,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -40,6 +39,7 @@ import { makeTrainingBatch } from '../../src-main/engine/detection/inputs';
 import { writeSafetensors, type SafetensorsTensor } from '../../src-main/engine/export/safetensors';
 import { createBatchStatsCollector } from '../../src-main/engine/models/running-stats';
 import { skipUnlessTool } from '../optional-tool';
+import { tempDir } from '../temp-dir';
 
 const skipReason = skipUnlessTool({
   tool: 'PyTorch',
@@ -76,7 +76,7 @@ let dir: string;
 let data: DetectionData;
 beforeAll(async () => {
   await initBackend('wasm');
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-tvref-'));
+  dir = tempDir('selfemd-tvref-');
 });
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });

@@ -5,11 +5,11 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import smoke from '../../scripts/smoke-pretrain.json';
 import { appDir, ensureAppBuilt, repo } from '../app/built-app';
+import { tempDir } from '../temp-dir';
 
 let home: string;
 
@@ -27,10 +27,9 @@ function node(args: string[], cwd = repo): Promise<{ code: number | null; out: s
 }
 
 beforeAll(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-built-cli-'));
+  home = tempDir('selfemd-built-cli-');
   ensureAppBuilt();
 }, 120_000);
-afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
 describe('the built selfemd', () => {
   const cli = path.join(appDir, 'cli.mjs');
@@ -65,12 +64,11 @@ describe('bin/selfemd.mjs', () => {
   const built = (r: { err: string }) => (r.err.match(/building the app \(([^)]*)\)/) ?? [])[1];
 
   beforeAll(() => {
-    copy = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-build-copy-'));
+    copy = tempDir('selfemd-build-copy-');
     for (const part of ['bin', 'scripts', 'src-main', 'shared', 'assets', 'package.json'])
       fs.cpSync(path.join(repo, part), path.join(copy, part), { recursive: true, preserveTimestamps: true });
     fs.symlinkSync(path.join(repo, 'node_modules'), path.join(copy, 'node_modules'));
   });
-  afterAll(() => fs.rmSync(copy, { recursive: true, force: true }));
 
   it('builds once when started twice on a fresh checkout, then runs the build as it is', async () => {
     const first = await Promise.all([node([bin(), 'help'], copy), node([bin(), 'help'], copy)]);

@@ -4,13 +4,13 @@
  * never a stack trace; runs are addressed by id, unique id prefix or name, and `runs` shows names.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { findRunRef, resolveRunRef } from '../../src-main/cli/run-ref';
 import { openStore } from '../../src-main/store';
 import { runSelfemd } from './run-selfemd';
+import { tempDir } from '../temp-dir';
 
 let home: string;
 const selfemd = (...args: string[]) => runSelfemd(home, args, { SELFEMD_DEBUG: '' });
@@ -32,7 +32,7 @@ const COMMANDS = [
 ];
 
 beforeAll(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-cli-usage-'));
+  home = tempDir('selfemd-cli-usage-');
   const store = openStore(path.join(home, 'studio.db'));
   for (const [id, name] of [
     ['a1b2c3d4-0000', 'st-byol'],
@@ -43,7 +43,6 @@ beforeAll(() => {
     store.createRun({ id, kind: 'pretrain', name, method: 'byol', backbone: 'resnet18', config: {} });
   store.close();
 });
-afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
 describe('selfemd COMMAND --help', () => {
   it('answers with the command’s own usage, exit 0, for every command', async () => {

@@ -1,17 +1,17 @@
 /** The `selfemd` command as a user runs it: one-line errors, and a tiny run from pretrain to export. */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src-main/engine/export/safetensors';
 import { ensureAppBuilt } from '../app/built-app';
 import { runSelfemd } from './run-selfemd';
+import { tempDir } from '../temp-dir';
 
 let home: string;
 const selfemd = (...args: string[]) => runSelfemd(home, args);
 
 beforeAll(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-cli-'));
+  home = tempDir('selfemd-cli-');
   // Built first: a stale build would say so on stderr before the command's own one line.
   ensureAppBuilt();
 }, 120_000);

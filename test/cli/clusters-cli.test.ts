@@ -3,11 +3,11 @@
  * the token is read from a file and never printed, and `--on` names a configured cluster.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src-main/store';
 import { runSelfemd } from './run-selfemd';
+import { tempDir } from '../temp-dir';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.Y2xpLXRva2VuLXNlY3JldA.cli-SIG-31337';
 let home: string;
@@ -20,12 +20,11 @@ const selfemd = async (...args: string[]) => {
 };
 
 beforeAll(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-clusters-cli-'));
+  home = tempDir('selfemd-clusters-cli-');
   shared = path.join(home, 'shared');
   fs.mkdirSync(shared);
   fs.writeFileSync(path.join(home, 'token.txt'), `${TOKEN}\n`);
 });
-afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
 describe('selfemd clusters', () => {
   it('adds a cluster with its token from a file, lists it without the token, and refuses bad flags by name', async () => {

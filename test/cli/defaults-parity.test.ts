@@ -5,8 +5,6 @@
  * here would differ on some machine.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolvePretrainConfig } from '../../shared/config/pretrain';
 import {
@@ -20,6 +18,7 @@ import { resolveNewFinetune } from '../../src-main/jobs/service/new-finetune';
 import { resolveNewRun } from '../../src-main/jobs/service/new-run';
 import { StudioService } from '../../src-main/jobs/studio-service';
 import { openStore } from '../../src-main/store';
+import { tempDir } from '../temp-dir';
 
 const MACHINES: Record<string, MachineDescription> = {
   gpu: { backends: ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], cpus: 8 },
@@ -28,7 +27,7 @@ const MACHINES: Record<string, MachineDescription> = {
 };
 const BACKENDS = [undefined, 'auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-parity-'));
+const home = tempDir('selfemd-parity-');
 const store = openStore(':memory:');
 afterAll(() => {
   store.close();

@@ -4,18 +4,17 @@
  * and one-line errors for a bad --iou-type, results without masks and ground truth without masks.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { evalCommand } from '../../src-main/cli/commands/eval';
 import { generateDemoScenes } from '../../src-main/engine/data/demo-scenes';
 import { decodeSegmentation } from '../../src-main/engine/data/masks/segmentation';
 import { detectionWithMask } from '../../src-main/engine/eval/coco-detections';
 import { evaluateCoco } from '../../src-main/engine/eval/cocoeval';
 import type { CocoDetection } from '../../src-main/engine/eval/coco-types';
+import { tempDir } from '../temp-dir';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-eval-segm-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('selfemd-eval-segm-');
 const size = 64;
 const { coco } = generateDemoScenes({ count: 4, size, seed: 1 });
 const gtFile = path.join(dir, 'gt.json');

@@ -6,12 +6,12 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { finetuneSizeOverrides } from '../../shared/config/finetune';
 import { RunManager } from '../../src-main/jobs/run-manager';
 import { openStore } from '../../src-main/store';
+import { tempDir } from '../temp-dir';
 
 const BIN = path.resolve(__dirname, '../../bin/selfemd.mjs');
 const NAME = 'ft-cli';
@@ -102,11 +102,9 @@ async function startAndKill(name: string) {
 }
 
 beforeAll(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-ft-cli-'));
+  home = tempDir('selfemd-ft-cli-');
   fs.writeFileSync(path.join(home, 'tiny.json'), JSON.stringify(TINY));
 });
-
-afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
 describe('selfemd finetune', () => {
   it('killed after two recorded checkpoints, keeps its history and resumes to a complete one', async () => {

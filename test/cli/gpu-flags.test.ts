@@ -5,10 +5,7 @@
  * adapters there are (Dawn's list): the flag reached the training process. `info --backend webgpu`
  * names the adapter and its limits.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { MachineDescription } from '../../shared/config/run-defaults';
 import type { RunRecord } from '../../shared/dto';
 import { gpuEnv } from '../../src-main/cli/args';
@@ -16,12 +13,12 @@ import { finetuneOverrides } from '../../src-main/cli/commands/finetune';
 import { pretrainOverrides } from '../../src-main/cli/commands/pretrain';
 import { ensureAppBuilt } from '../app/built-app';
 import { runSelfemd } from './run-selfemd';
+import { tempDir } from '../temp-dir';
 
 const WASM: MachineDescription = { backends: ['auto', 'wasm', 'cpu'], cpus: 2 };
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-gpu-flags-'));
+const home = tempDir('selfemd-gpu-flags-');
 // Built first: a stale build would say so on stderr before the command's own one line.
 beforeAll(() => ensureAppBuilt(), 120_000);
-afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
 /** A pretraining asking webgpu for an adapter no GPU has, at the smallest size. */
 const NO_SUCH_GPU = [

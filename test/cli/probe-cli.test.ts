@@ -4,16 +4,15 @@
  * bad arguments get one-line errors naming the flag.
  */
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../src-main/cli/cli-error';
 import { pretrainOverrides } from '../../src-main/cli/commands/pretrain';
 import { resolveProbeConfig } from '../../src-main/cli/commands/probe';
+import { tempDir } from '../temp-dir';
 
 const BIN = path.resolve(__dirname, '../../bin/selfemd.mjs');
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-cli-'));
+const home = tempDir('probe-cli-');
 const CPU_MACHINE = { cpus: 2, backends: ['wasm', 'cpu'] as const };
 
 function selfemd(args: string[]) {

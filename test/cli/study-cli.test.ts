@@ -3,15 +3,14 @@
  * what cannot be a study is one line naming the flag or the arm, exit 2, before anything trains.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { studyRequest } from '../../src-main/cli/commands/study';
 import { runSelfemd } from './run-selfemd';
+import { tempDir } from '../temp-dir';
 
 let home: string;
-beforeAll(() => (home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-study-cli-'))));
-afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
+beforeAll(() => (home = tempDir('selfemd-study-cli-')));
 
 describe('selfemd study arguments', () => {
   it('turns the flags into the request', () => {

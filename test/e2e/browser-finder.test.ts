@@ -2,15 +2,14 @@
  * `npm test` on a machine without Chromium: the e2e files find a browser in the usual places, and
  * where there is none they skip with one line saying what to install — except under CI=true.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { skipUnlessTool } from '../optional-tool';
 import { findBrowser } from './harness';
+import { tempDir } from '../temp-dir';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-browser-finder-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('selfemd-browser-finder-');
 afterEach(() => vi.unstubAllEnvs());
 
 function fakeExecutable(file: string): string {

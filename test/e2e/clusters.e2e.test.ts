@@ -5,8 +5,7 @@
  * scripts/slurm-local.sh (where it can start), the cluster offered in the run forms, and removed.
  * Screenshots go to test-artifacts/e2e.
  */
-import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { localSlurm } from '../jobs/slurm/local-slurm';
 import { TINY_PRETRAIN } from '../jobs/tiny-run';
 import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
 import { endSession, openBrowserPage, screenshotFailures, showStudio } from './session';
+import { tempDir } from '../temp-dir';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.ZTJlLXRva2Vu.e2e-SECRET-7781';
 let tmp: string;
@@ -30,7 +30,7 @@ const browserPath = e2eBrowser(path.basename(__filename));
 
 beforeAll(async () => {
   if (!browserPath) return;
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-clusters-'));
+  tmp = tempDir('selfemd-e2e-clusters-');
   // jobs of the local Slurm run as nobody: the shared folder and the way to it are open to them
   chmodSync(tmp, 0o755);
   shared = path.join(tmp, 'shared');

@@ -3,8 +3,7 @@
  * offers its splits (ImageSets/Main) and takes another image folder than JPEGImages/; a labelled
  * image opens with its boxes drawn, the ones the import clipped marked. No training here. Screenshots go to test-artifacts/e2e.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { openStore } from '../../src-main/store';
 import { writePng } from '../server/fixtures';
 import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
 import { endSession, openBrowserPage, screenshotFailures, showStudio } from './session';
+import { tempDir } from '../temp-dir';
 
 const LONG = 120_000;
 let tmp: string;
@@ -42,7 +42,7 @@ async function vocFolder(root: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-ds-'));
+  tmp = tempDir('selfemd-e2e-ds-');
   // a pretraining run with one export on record, for the fine-tune form's list of the studio's exports
   const home = path.join(tmp, 'home');
   mkdirSync(home, { recursive: true });

@@ -4,8 +4,6 @@
  * fields inline, start a tiny RetinaNet on the demo scenes and watch it complete with its COCO / VOC
  * evaluation table, linked to its parent, and listed with its kind. Screenshots go to test-artifacts/e2e.
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +13,7 @@ import { learningTrend } from '../../shared/metrics/learning-trend';
 import { formatNumber } from '../../src-renderer/lib/format';
 import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
 import { endSession, openBrowserPage, screenshotFailures } from './session';
+import { tempDir } from '../temp-dir';
 
 const LONG = 240_000;
 let tmp: string;
@@ -27,7 +26,7 @@ let finetuneId: string;
 const tid = (id: string) => `[data-testid="${id}"]`;
 
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-ft-'));
+  tmp = tempDir('selfemd-e2e-ft-');
   server = await startServer(path.join(tmp, 'home'));
   ({ browser, page } = await openBrowserPage(tmp));
   const datasets = await server.call<DatasetRecord[]>('datasets.list');

@@ -3,8 +3,7 @@
  * (page, panel, table column) wraps onto a second line, and a toast never covers a table.
  * Runs are put straight into the store (no training). Screenshots go to test-artifacts/e2e.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import type { DatasetRecord, RunRecord } from '../../shared/dto';
 import { openStore } from '../../src-main/store';
 import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
 import { openBrowserPage } from './session';
+import { tempDir } from '../temp-dir';
 
 const LONG = 120_000;
 const browserPath = e2eBrowser('layout-1280.e2e.test.ts');
@@ -201,7 +201,7 @@ async function toast(p: Page, name: string): Promise<void> {
 const describeE2e = browserPath ? describe : describe.skip;
 describeE2e('the studio at 1280×800', () => {
   beforeAll(async () => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-layout-'));
+    tmp = tempDir('selfemd-e2e-layout-');
     const home = path.join(tmp, 'home');
     mkdirSync(home, { recursive: true });
     seed(home);

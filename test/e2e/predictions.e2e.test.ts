@@ -4,8 +4,7 @@
  * the class colours. The run is recorded in the home's store with the files its evaluation writes
  * (val_gt.json, val_detections.json) instead of trained, so the check takes seconds.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +16,7 @@ import { openStore } from '../../src-main/store';
 import { categoryRgb } from '../../src-renderer/lib/category-colour';
 import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
 import { endSession, openBrowserPage, screenshotFailures, showStudio } from './session';
+import { tempDir } from '../temp-dir';
 
 let tmp: string;
 let server: ServerProcess;
@@ -27,7 +27,7 @@ let runId: string;
 const tid = (id: string) => `[data-testid="${id}"]`;
 
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-pred-'));
+  tmp = tempDir('selfemd-e2e-pred-');
   const home = path.join(tmp, 'home');
   server = await startServer(home);
   const val = (await server.call<DatasetRecord[]>('datasets.list')).find(

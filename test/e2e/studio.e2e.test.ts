@@ -5,8 +5,7 @@
  * two runs (and export their metrics as CSV), hover a cell of the transport plan, export a backbone,
  * restart the server and find the history intact. Screenshots of each screen go to test-artifacts/e2e.
  */
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +16,7 @@ import { isProcessAlive } from '../../src-main/store/process-alive';
 import { imageFolder } from '../server/fixtures';
 import { artifacts, e2eBrowser, shot, startServer, type ServerProcess } from './harness';
 import { endSession, openBrowserPage, screenshotFailures } from './session';
+import { tempDir } from '../temp-dir';
 
 const STEP_TIMEOUT = 120_000;
 const LONG = 240_000;
@@ -95,7 +95,7 @@ async function fillRunForm(opts: {
 }
 
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-'));
+  tmp = tempDir('selfemd-e2e-');
   home = path.join(tmp, 'home');
   server = await startServer(home);
   ({ browser, page } = await openBrowserPage(tmp));

@@ -4,8 +4,6 @@
  * grid with every run completed, the bar chart of differences and the table with the result's
  * numbers. Screenshots go to test-artifacts/e2e.
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +11,7 @@ import type { StudyDetails, StudyRecord, StudyResult } from '../../shared/dto';
 import { tinyStudy } from '../jobs/tiny-run';
 import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
 import { endSession, openBrowserPage, screenshotFailures, showStudio } from './session';
+import { tempDir } from '../temp-dir';
 
 const LONG = 400_000;
 let tmp: string;
@@ -25,7 +24,7 @@ const browserPath = e2eBrowser(path.basename(__filename));
 
 beforeAll(async () => {
   if (!browserPath) return;
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'selfemd-e2e-study-'));
+  tmp = tempDir('selfemd-e2e-study-');
   server = await startServer(path.join(tmp, 'home'));
   ({ browser, page } = await openBrowserPage(tmp));
   // the access link sets the session; later navigations need no token

@@ -8,7 +8,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src-main/engine/train/checkpoint';
@@ -17,8 +16,9 @@ import type { RunEvent } from '../../src-main/jobs/run-events';
 import type Database from 'better-sqlite3';
 import { openStore } from '../../src-main/store';
 import { TINY_PRETRAIN, firstEvent } from './tiny-run';
+import { tempDir } from '../temp-dir';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-diskfull-'));
+const root = tempDir('selfemd-diskfull-');
 const disk = path.join(root, 'disk');
 fs.mkdirSync(disk);
 

@@ -3,15 +3,15 @@
  * reaches the next run sent there, a removal stops sending there; an unchanged cluster keeps its executor.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SlurmClusterSettings } from '../../shared/dto/clusters';
 import { Executors } from '../../src-main/jobs/executors';
 import { openStore } from '../../src-main/store';
 import { localClusterSettings } from './slurm/local-slurm';
+import { tempDir } from '../temp-dir';
 
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-executors-'));
+const home = tempDir('selfemd-executors-');
 const store = openStore(path.join(home, 'studio.db'));
 afterAll(() => {
   store.close();

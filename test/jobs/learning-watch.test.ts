@@ -3,7 +3,6 @@
  * a RunManager driven by a scripted worker (no training process), so the reports are exactly known.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LearningWatch } from '../../src-main/jobs/learning-watch';
@@ -12,6 +11,7 @@ import type { RunEvent } from '../../src-main/jobs/run-events';
 import { RunManager } from '../../src-main/jobs/run-manager';
 import type { WorkerHandle } from '../../src-main/jobs/worker-process';
 import { openStore, type ExperimentStore } from '../../src-main/store';
+import { tempDir } from '../temp-dir';
 
 /** A worker that does nothing on its own: the test sends its reports. */
 function scriptedWorker(): { handle: WorkerHandle; say(m: WorkerMessage): void } {
@@ -39,7 +39,7 @@ let home: string;
 let store: ExperimentStore;
 
 beforeEach(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-learning-'));
+  home = tempDir('selfemd-learning-');
   store = openStore(path.join(home, 'studio.db'));
 });
 afterEach(() => {

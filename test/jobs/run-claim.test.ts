@@ -11,9 +11,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunClaims, RunHeldError, processStartTime } from '../../src-main/jobs/run-claim';
 import type { ExperimentStore } from '../../src-main/store';
 import { openStore } from '../../src-main/store';
-import { tempDir } from '../store/helpers';
+import { tempStoreDir } from '../store/helpers';
 
-let tmp: ReturnType<typeof tempDir>;
+let tmp: ReturnType<typeof tempStoreDir>;
 let store: ExperimentStore;
 const RUN = 'run-1';
 const claimFile = () => path.join(tmp.dir, 'claims', `${RUN}.json`);
@@ -24,7 +24,7 @@ const writeClaim = (holder: object) => {
 const claims = () => new RunClaims(tmp.dir, 'selfemd test', (fn) => store.exclusive(fn));
 
 beforeEach(() => {
-  tmp = tempDir();
+  tmp = tempStoreDir();
   store = openStore(tmp.file('studio.db'));
 });
 afterEach(() => {

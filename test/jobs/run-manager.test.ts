@@ -4,7 +4,6 @@
  * last checkpoint to completion, and pause/cancel are honoured.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePretrainConfig } from '../../shared/config/pretrain';
@@ -15,6 +14,7 @@ import type { WorkerSpawner } from '../../src-main/jobs/worker-process';
 import { openStore, type ExperimentStore } from '../../src-main/store';
 import type { RunEvent } from '../../src-main/jobs/run-events';
 import { TINY_PRETRAIN } from './tiny-run';
+import { tempDir } from '../temp-dir';
 
 const TINY = TINY_PRETRAIN;
 
@@ -24,7 +24,7 @@ let manager: RunManager;
 const events: RunEvent[] = [];
 
 beforeAll(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-jobs-'));
+  home = tempDir('selfemd-jobs-');
   store = openStore(path.join(home, 'studio.db'));
   manager = new RunManager(store, { home, heartbeatMs: 0 });
   manager.on((e) => events.push(e));

@@ -6,7 +6,6 @@
  * masks); a box detector's does not.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scoreDetections } from '../../src-main/engine/detection/evaluate';
@@ -15,6 +14,7 @@ import type { CocoDataset, CocoDetection } from '../../src-main/engine/eval/coco
 import { recordFinetuneEvaluation } from '../../src-main/jobs/finetune-record';
 import { computeStudyResult, STUDY_METRICS, studyCsv } from '../../src-main/jobs/study/study-result';
 import { openStore, type ExperimentStore } from '../../src-main/store';
+import { tempDir } from '../temp-dir';
 
 const SIZE = 16;
 const IMAGES = 6;
@@ -70,7 +70,7 @@ afterEach(() => {
 });
 
 function tabulate(store: ExperimentStore, detector: 'mask-rcnn' | 'faster-rcnn') {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-study-result-'));
+  home = tempDir('selfemd-study-result-');
   const datasetId = store.createDataset({
     name: 'val',
     kind: 'coco',

@@ -1,17 +1,16 @@
 /** Reading which backbone an exported file holds, from its header only (jobs/service/weights-file.ts). */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/engine/backend/select';
 import { writeSafetensors } from '../../src-main/engine/export/safetensors';
 import { saveBackboneAsTfjsLayers } from '../../src-main/engine/export/tfjs-layers';
 import { backboneToTorchTensors } from '../../src-main/engine/export/torch-state-dict';
 import { createBackbone } from '../../src-main/engine/models/registry';
 import { describeWeightsFile } from '../../src-main/jobs/service/weights-file';
+import { tempDir } from '../temp-dir';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-weights-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('selfemd-weights-');
 
 function safetensors(name: string, header: Record<string, unknown>): string {
   const json = Buffer.from(JSON.stringify(header));

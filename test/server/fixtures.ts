@@ -1,13 +1,13 @@
 /** Small datasets on disk for service and server tests: real PNGs, a broken file, a COCO file with a missing image. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { GpuAdapterInfo } from '../../shared/dto/gpu-adapter';
+import { removeTempDir, tempDir } from '../temp-dir';
 
 export function tempHome(prefix = 'selfemd-api-'): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const dir = tempDir(prefix);
+  return { dir, cleanup: () => removeTempDir(dir) };
 }
 
 /** A w×h PNG whose colour depends on `seed`. */

@@ -13,6 +13,7 @@ import { runShape } from '../../src-main/jobs/study/study-eta';
 import type { StudyPlan } from '../../src-main/jobs/study/study-plan';
 import { resolveStudyPlan } from '../../src-main/jobs/study/study-plan';
 import { cocoDataset, imageFolder, tempHome } from './fixtures';
+import { tempDir } from '../temp-dir';
 import { serviceCalls } from './service-calls';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -72,7 +73,7 @@ describe('studies API', () => {
   });
 
   it('estimates without writing to the store: demo splits and unimported paths are only read', async () => {
-    const files = fs.mkdtempSync(path.join(home.dir, '..', 'selfemd-study-api-data-'));
+    const files = tempDir('selfemd-study-api-data-');
     try {
       const photos = await imageFolder(files);
       const coco = await cocoDataset(files);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import type { SlurmClusterSettings } from '../../shared/dto/clusters';
 import { openStore } from '../../src-main/store/db';
 import { isStoreError } from '../../src-main/store/errors';
-import { memoryStore, rawCount, tempDir } from './helpers';
+import { memoryStore, rawCount, tempStoreDir } from './helpers';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2VuLWZvci10ZXN0cw.sig-NOT-TO-LEAK-42';
 
@@ -89,7 +89,7 @@ describe('clusters in the store', () => {
   });
 
   it('keeps the token in its own column: the settings column never holds it', () => {
-    const t = tempDir();
+    const t = tempStoreDir();
     dirs.push(t.cleanup);
     const file = t.file('studio.db');
     const store = openStore(file);
@@ -101,7 +101,7 @@ describe('clusters in the store', () => {
   });
 
   it('without an OS store: the token as it is, in a database file only its owner can read', () => {
-    const t = tempDir();
+    const t = tempStoreDir();
     dirs.push(t.cleanup);
     const file = t.file('studio.db');
     const store = openStore(file);
@@ -119,7 +119,7 @@ describe('clusters in the store', () => {
   });
 
   it('with an OS store (the app’s safeStorage): the column holds only the sealed token', () => {
-    const t = tempDir();
+    const t = tempStoreDir();
     dirs.push(t.cleanup);
     const file = t.file('studio.db');
     // A reversible stand-in for safeStorage: what matters is that the store seals and opens through it.

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src-main/store/db';
-import { fileHealth, pretrainRun, tempDir } from './helpers';
+import { fileHealth, pretrainRun, tempStoreDir } from './helpers';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
@@ -61,7 +61,7 @@ function runUntilKilled(file: string, runId: string, flushesBeforeKill: number):
 }
 
 describe('crash safety', () => {
-  const tmp = tempDir();
+  const tmp = tempStoreDir();
   const file = tmp.file('crash.db');
   let runId: string;
   beforeAll(() => {

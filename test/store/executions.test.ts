@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src-main/store/db';
 import type { ExperimentStore } from '../../src-main/store/experiment-store';
-import { memoryStore, pretrainRun, tempDir } from './helpers';
+import { memoryStore, pretrainRun, tempStoreDir } from './helpers';
 
 describe('run executions', () => {
   let store: ExperimentStore;
@@ -44,7 +44,7 @@ describe('run executions', () => {
   });
 
   it('keeps the offset across a reopen', () => {
-    const tmp = tempDir();
+    const tmp = tempStoreDir();
     try {
       const file = tmp.file('s.db');
       const a = openStore(file);

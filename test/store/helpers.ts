@@ -1,18 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NewRun } from '../../shared/dto/runs';
 import { openStore, type OpenStoreOptions } from '../../src-main/store/db';
 import type { ExperimentStore } from '../../src-main/store/experiment-store';
+import { removeTempDir, tempDir } from '../temp-dir';
 
-/** A temp folder per test, removed afterwards. */
-export function tempDir(): { dir: string; file: (name: string) => string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'selfemd-store-'));
+/** A temp folder for a store (tempDir), with a way to name files in it. */
+export function tempStoreDir(): { dir: string; file: (name: string) => string; cleanup: () => void } {
+  const dir = tempDir('selfemd-store-');
   return {
     dir,
     file: (name) => join(dir, name),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => removeTempDir(dir),
   };
 }
 

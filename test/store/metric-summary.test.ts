@@ -13,7 +13,7 @@ import type { ExperimentStore } from '../../src-main/store/experiment-store';
 import { migrate } from '../../src-main/store/migrate';
 import { MIGRATIONS } from '../../src-main/store/migrations/index';
 import { BUILD_METRIC_SUMMARY, SUMMARY_LEVELS } from '../../src-main/store/migrations/0004_metric_summary';
-import { pretrainRun, tempDir } from './helpers';
+import { pretrainRun, tempStoreDir } from './helpers';
 
 /** Deterministic pseudo-random numbers in [0, 1) (LCG). */
 function lcg(seed: number): () => number {
@@ -62,11 +62,11 @@ function expectBlocksAnswer(got: MetricSample[], all: MetricSample[], maxPoints:
 }
 
 describe('metric summary', () => {
-  let tmp: ReturnType<typeof tempDir>;
+  let tmp: ReturnType<typeof tempStoreDir>;
   let store: ExperimentStore;
   let runId: string;
   beforeEach(() => {
-    tmp = tempDir();
+    tmp = tempStoreDir();
     store = openStore(tmp.file('studio.db'));
     runId = store.createRun(pretrainRun()).id;
   });
@@ -207,8 +207,8 @@ describe('metric summary', () => {
 });
 
 describe('migration 0004 on a store from before it', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  beforeEach(() => (tmp = tempDir()));
+  let tmp: ReturnType<typeof tempStoreDir>;
+  beforeEach(() => (tmp = tempStoreDir()));
   afterEach(() => tmp.cleanup());
 
   it('builds the summary of the runs already stored, and their charts answer as the rule says', () => {

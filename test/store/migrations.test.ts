@@ -7,7 +7,7 @@ import { openStore } from '../../src-main/store/db';
 import { StoreError } from '../../src-main/store/errors';
 import { migrate, migrationLabel, sqlHash, type Migration } from '../../src-main/store/migrate';
 import { MIGRATIONS } from '../../src-main/store/migrations/index';
-import { tempDir } from './helpers';
+import { tempStoreDir } from './helpers';
 
 const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), '../../src-main/store/migrations');
 const LATEST = MIGRATIONS.length;
@@ -17,8 +17,8 @@ const tables = (db: Database.Database): string[] =>
 const version = (db: Database.Database): number => db.pragma('user_version', { simple: true }) as number;
 
 describe('migrations', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  beforeEach(() => (tmp = tempDir()));
+  let tmp: ReturnType<typeof tempStoreDir>;
+  beforeEach(() => (tmp = tempStoreDir()));
   afterEach(() => tmp.cleanup());
 
   it('lists every file in migrations/ exactly once, ids matching the file numbers', () => {

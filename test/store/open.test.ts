@@ -6,13 +6,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src-main/store/db';
 import { StoreError } from '../../src-main/store/errors';
 import { MIGRATIONS } from '../../src-main/store/migrations/index';
-import { tempDir } from './helpers';
+import { tempStoreDir } from './helpers';
 
 const require = createRequire(import.meta.url);
 
 describe('openStore', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  beforeEach(() => (tmp = tempDir()));
+  let tmp: ReturnType<typeof tempStoreDir>;
+  beforeEach(() => (tmp = tempStoreDir()));
   afterEach(() => tmp.cleanup());
 
   it('opens a file in WAL mode with NORMAL sync, foreign keys on and the busy timeout set', () => {

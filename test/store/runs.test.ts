@@ -5,7 +5,7 @@ import { openStore } from '../../src-main/store/db';
 import { StoreError } from '../../src-main/store/errors';
 import type { ExperimentStore } from '../../src-main/store/experiment-store';
 import { AMD_ADAPTER } from '../server/fixtures';
-import { manualClock, memoryStore, pretrainRun, rawCount, tempDir } from './helpers';
+import { manualClock, memoryStore, pretrainRun, rawCount, tempStoreDir } from './helpers';
 
 const backend = { name: 'wasm', version: '4.22.0', threads: 2 };
 
@@ -313,7 +313,7 @@ describe('runs', () => {
 
 describe('deleting a run', () => {
   it('cascades to its metrics, checkpoints, artifacts and evaluations, and detaches its fine-tunes', () => {
-    const tmp = tempDir();
+    const tmp = tempStoreDir();
     const file = tmp.file('cascade.db');
     const store = openStore(file);
     try {

@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBmp, encodeBmp24 } from '../../../src-main/engine/data/bmp';
 import { loadImageFolder, scanImageFolder, storedSize } from '../../../src-main/engine/data/image-folder';
+import { tempDir } from '../../temp-dir';
 
 /** An image whose left half is red and right half is blue, top row green: orientation is checkable. */
 function pattern(w: number, h: number): Uint8Array {
@@ -48,7 +48,7 @@ const px = (img: { width: number; data: Uint8Array }, x: number, y: number) =>
 describe('image folder', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'selfemd-folder-'));
+    dir = tempDir('selfemd-folder-');
     await mkdir(path.join(dir, 'nested', 'deeper'), { recursive: true });
     const raw = (w: number, h: number) =>
       sharp(Buffer.from(pattern(w, h)), { raw: { width: w, height: h, channels: 3 } });
@@ -200,7 +200,7 @@ describe('image folder', () => {
     await expect(loadImageFolder(empty, { shortSide: 32 })).rejects.toThrow(
       new RegExp(`${empty}.*no images`),
     );
-    const onlyBad = await mkdtemp(path.join(os.tmpdir(), 'selfemd-bad-'));
+    const onlyBad = tempDir('selfemd-bad-');
     await writeFile(path.join(onlyBad, 'x.png'), 'nope');
     await expect(loadImageFolder(onlyBad, { shortSide: 32 })).rejects.toThrow(
       /none of 1 image files.*x\.png/,

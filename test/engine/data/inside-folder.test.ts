@@ -1,12 +1,11 @@
 /** The shared "stays inside the chosen folder" check: traversal, absolute paths and symlinks. */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, realpathSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isWithin, resolveInsideFolder } from '../../../src-main/engine/data/inside-folder';
+import { tempDir } from '../../temp-dir';
 
-const tmp = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'selfemd-inside-')));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = realpathSync(tempDir('selfemd-inside-'));
 const root = path.join(tmp, 'dataset');
 const outside = path.join(tmp, 'secret.jpg');
 mkdirSync(path.join(root, 'img', 'sub'), { recursive: true });

@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import {
   loadPretrainImages,
   pretrainViewSpecs,
 } from '../../../src-main/engine/data/pretrain-data';
+import { tempDir } from '../../temp-dir';
 
 describe('pretrain data from the run config', () => {
   it('builds the demo set at imageSize × cacheScale, independent of the run seed', async () => {
@@ -29,7 +29,7 @@ describe('pretrain data from the run config', () => {
   });
 
   it('loads a folder source and names it in errors', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'selfemd-pd-'));
+    const dir = tempDir('selfemd-pd-');
     try {
       await sharp({ create: { width: 50, height: 30, channels: 3, background: '#336699' } })
         .png()

@@ -1,7 +1,7 @@
 /** `selfemd finetune` flag handling: what --init resolves to, how --size spreads, one-line errors. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig } from '../../../shared/config/finetune';
 import { finetuneOverrides, resolveInit } from '../../../src-main/cli/commands/finetune';
 import { CliError } from '../../../src-main/cli/cli-error';
@@ -11,7 +11,6 @@ import { tempRunDir } from './overfit-fixture';
 const home = tempRunDir('cli-home');
 /** A machine with WebAssembly only: the CPU fine-tuning sizes are its defaults. */
 const WASM: MachineDescription = { backends: ['auto', 'wasm', 'cpu'], cpus: 2 };
-afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
 describe('selfemd finetune flags', () => {
   it('--init: random, a run id under <home>/runs, a safetensors file, a TF.js model folder, a .pth', () => {

@@ -8,8 +8,7 @@
  * costs ~0.4 CPU s and its total loss is still ~1.0 after 150 steps, too slow for this budget
  * (docs/detection.md); its cause has its own test (retinanet-head-init.test.ts).
  */
-import * as fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { cpuFinetuneOverrides, resolveFinetuneConfig } from '../../../shared/config/finetune';
 import { mergeDefaults } from '../../../shared/config/validation';
 import { initBackend } from '../../../src-main/engine/backend/select';
@@ -22,7 +21,6 @@ const runDir = tempRunDir('default-recipe');
 beforeAll(async () => {
   await initBackend('wasm');
 });
-afterAll(() => fs.rmSync(runDir, { recursive: true, force: true }));
 
 /** The preset on 32 train / 16 val demo scenes: 8 steps an epoch, 160 steps. */
 const SUBSET = {

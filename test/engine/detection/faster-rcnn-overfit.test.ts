@@ -6,8 +6,7 @@
  * 256-d box head, lr 0.04 on a batch of 2. Measured with this recipe on four image pairs (scene
  * seeds 3–6): AP50 0.97–1.0 after 100 steps.
  */
-import * as fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
 import { runFinetune } from '../../../src-main/engine/detection/finetune';
 import {
@@ -23,7 +22,6 @@ const runDir = tempRunDir('faster-rcnn');
 beforeAll(async () => {
   await initBackend('wasm');
 });
-afterAll(() => fs.rmSync(runDir, { recursive: true, force: true }));
 
 describe('Faster R-CNN', () => {
   it('overfits 2 demo scenes (15 objects, 6 classes) to AP50 ≥ 0.9', async () => {

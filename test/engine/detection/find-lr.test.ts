@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig } from '../../../shared/config/finetune';
 import { mergeDefaults } from '../../../shared/config/validation';
 import { findLrCommand, finetuneOverrides } from '../../../src-main/cli/commands/finetune';
@@ -21,7 +21,6 @@ const root = tempRunDir('find-lr');
 beforeAll(async () => {
   await initBackend('wasm');
 });
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const scenes = generateDemoScenes({ count: 8, size: 64, seed: 5, stream: 'find-lr-test' });
 const train = detectionDatasetFromCoco(scenes.images, scenes.coco);

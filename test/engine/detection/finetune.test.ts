@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveFinetuneConfig, type FinetuneConfig } from '../../../shared/config/finetune';
 import { resolvePretrainConfig } from '../../../shared/config/pretrain';
 import { evalCommand } from '../../../src-main/cli/commands/eval';
@@ -35,7 +35,6 @@ const root = tempRunDir('finetune');
 beforeAll(async () => {
   await initBackend('wasm');
 });
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const scenes = generateDemoScenes({ count: 4, size: 64, seed: 11, stream: 'finetune-test' });
 const data = detectionDatasetFromCoco(scenes.images, scenes.coco);

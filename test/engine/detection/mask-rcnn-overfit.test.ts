@@ -14,8 +14,7 @@
  * ≥ 0.9 (measured 1.000). faster-rcnn-overfit.test.ts, the box-only run (26.8 CPU s), runs in
  * `npm run test:slow` (test/slow-files.ts).
  */
-import * as fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
 import { runFinetune } from '../../../src-main/engine/detection/finetune';
 import {
@@ -31,7 +30,6 @@ const runDir = tempRunDir('mask-rcnn');
 beforeAll(async () => {
   await initBackend('wasm');
 });
-afterAll(() => fs.rmSync(runDir, { recursive: true, force: true }));
 
 describe('Mask R-CNN', () => {
   it('overfits 2 demo scenes (15 objects, 6 classes) to mask AP50 ≥ 0.8', async () => {

@@ -4,9 +4,8 @@
  * with an FPN on its four maps (features.3 / .6 / .13 / .18) fine-tunes from the Self-EMD
  * checkpoint and evaluates.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
 import { generateDemoScenes } from '../../../src-main/engine/data/demo-scenes';
 import { loadPretrainImages } from '../../../src-main/engine/data/pretrain-data';
@@ -31,7 +30,6 @@ beforeAll(async () => {
   await initBackend('wasm');
   images = (await loadPretrainImages(tinyConfig().data)).images;
 });
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe('mobilenet_v2 pretraining and transfer', () => {
   it('byol and self-emd pretrain it: finite losses, and its depthwise weights move', async () => {

@@ -3,9 +3,6 @@
  * classes, objects from ~5 px up) fine-tuned and evaluated on themselves at one scale, through the
  * real fine-tuning loop (runFinetune), on a ResNet-18 of width 8 from random init.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { expect } from 'vitest';
 import {
   resolveFinetuneConfig,
@@ -15,6 +12,7 @@ import {
 import { mergeDefaults } from '../../../shared/config/validation';
 import { generateDemoScenes } from '../../../src-main/engine/data/demo-scenes';
 import { detectionDatasetFromCoco, type DetectionDataset } from '../../../src-main/engine/detection/inputs';
+import { tempDir } from '../../temp-dir';
 
 export const OVERFIT_SIZE = 96;
 
@@ -56,7 +54,7 @@ export function overfitConfig(
 }
 
 export function tempRunDir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `selfemd-${tag}-`));
+  return tempDir(`selfemd-${tag}-`);
 }
 
 /** The loss series Faster R-CNN reports; Mask R-CNN adds `loss/loss_mask`. */

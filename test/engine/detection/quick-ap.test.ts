@@ -4,9 +4,8 @@
  * learning to detect shows between full evaluations. Its value is the AP50 of the model of that step
  * on exactly those images: checked against the saved final model scored on them afterwards.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { QUICK_AP50_KEY, resolveFinetuneConfig } from '../../../shared/config/finetune';
 import { mergeDefaults } from '../../../shared/config/validation';
 import { initBackend } from '../../../src-main/engine/backend/select';
@@ -23,7 +22,6 @@ const root = tempRunDir('quick-ap');
 beforeAll(async () => {
   await initBackend('wasm');
 });
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const scenes = generateDemoScenes({ count: 4, size: 64, seed: 11, stream: 'quick-ap-test' });
 const data = detectionDatasetFromCoco(scenes.images, scenes.coco);

@@ -3,9 +3,8 @@
  * trains 2 steps on wasm from random init and evaluates. (Its pretraining shares every part with
  * ResNet-50's, tested in pretrain.test.ts; here the 23-block res4 goes through the detector.)
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
 import { generateDemoScenes } from '../../../src-main/engine/data/demo-scenes';
 import { runFinetune } from '../../../src-main/engine/detection/finetune';
@@ -18,7 +17,6 @@ const root = tempRunDir('resnet101');
 beforeAll(async () => {
   await initBackend('wasm');
 });
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe('resnet101 fine-tuning', () => {
   it('Faster R-CNN with an FPN on its four maps trains 2 steps and evaluates', async () => {

@@ -6,8 +6,7 @@
  * pycocotools checks live wherever it can be imported.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +25,7 @@ import { rng as mulberry32 } from '../ssl/reference';
 import { makeData } from './cocoeval-random-data';
 import { blob, blobShape, makeMaskData } from './cocoeval-segm-data';
 import { digest, findPycocotools } from './pycocotools-live';
+import { tempDir } from '../../temp-dir';
 
 /** A dense mask from a pixel predicate, and its RLE in the results format (compressed counts). */
 function dense(h: number, w: number, on: (x: number, y: number) => boolean): BinaryMask {
@@ -379,7 +379,7 @@ print(json.dumps({'stats': [float(x) for x in E.stats], 'precision': E.eval['pre
 `;
 
 describe.skipIf(Boolean(skipReason))('segm evaluation vs pycocotools, live', () => {
-  const dir = skipReason ? '' : mkdtempSync(join(tmpdir(), 'cocoeval-segm-'));
+  const dir = skipReason ? '' : tempDir('cocoeval-segm-');
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

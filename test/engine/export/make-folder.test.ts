@@ -1,13 +1,13 @@
 /** makeFolder: creates nested folders, and fails with the folder's name where none can be made. */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeFolder } from '../../../src-main/engine/export/make-folder';
+import { tempDir } from '../../temp-dir';
 
 describe('makeFolder', () => {
   it('creates missing levels, accepts an existing folder, names a file in the way', () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'make-folder-'));
+    const root = tempDir('make-folder-');
     const deep = path.join(root, 'a', 'b', 'c');
     makeFolder(deep);
     expect(fs.statSync(deep).isDirectory()).toBe(true);

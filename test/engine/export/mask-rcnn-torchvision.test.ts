@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { referencePython, torchvisionMissing } from '../../../bench/detection-reference';
 import { initBackend } from '../../../src-main/engine/backend/select';
 import { runFinetune } from '../../../src-main/engine/detection/finetune';
@@ -52,7 +52,6 @@ const dir = tempRunDir('mask-rcnn-export');
 beforeAll(async () => {
   await initBackend('wasm');
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Float32 round-off over a few convs at these widths is ~1e-6; 1e-4 leaves room, a wrong BN does not fit. */
 const TOLERANCE = 1e-4;

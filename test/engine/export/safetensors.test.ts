@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,10 +8,11 @@ import {
   writeSafetensors,
   type SafetensorsTensor,
 } from '../../../src-main/engine/export/safetensors';
+import { tempDir } from '../../temp-dir';
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'selfemd-st-'));
+  dir = tempDir('selfemd-st-');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

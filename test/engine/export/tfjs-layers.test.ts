@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
@@ -13,11 +12,12 @@ import { createMlpHead } from '../../../src-main/engine/models/heads';
 import { createBackbone } from '../../../src-main/engine/models/registry';
 import type { Backbone, FeatureName } from '../../../src-main/engine/models/types';
 import { calibrateBatchNorm, maxAbs, maxAbsDiff } from './helpers';
+import { tempDir } from '../../temp-dir';
 
 let dir: string;
 beforeAll(async () => {
   await initBackend('wasm');
-  dir = await mkdtemp(join(tmpdir(), 'selfemd-tfjs-'));
+  dir = tempDir('selfemd-tfjs-');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -13,12 +13,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig } from '../../../shared/config/finetune';
 import { torchvisionMissing } from '../../../bench/detection-reference';
 import { initBackend } from '../../../src-main/engine/backend/select';
@@ -34,6 +33,7 @@ import { bytesSource } from '../../../src-main/engine/export/zip-entries';
 import { detectArchitecture } from '../../../src-main/engine/models/detect-architecture';
 import { describeWeightsFile } from '../../../src-main/jobs/service/weights-file';
 import { skipUnlessTool } from '../../optional-tool';
+import { tempDir } from '../../temp-dir';
 
 const PYTHON = process.env.SELFEMD_TORCH_PYTHON ?? '/usr/bin/python3';
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -149,12 +149,11 @@ describe.skipIf(skipReason !== '')(
 
     beforeAll(async () => {
       await initBackend('wasm');
-      dir = mkdtempSync(join(tmpdir(), 'selfemd-pth-'));
+      dir = tempDir('selfemd-pth-');
       const r = spawnSync(PYTHON, [SCRIPT, 'resnet', dir, '16', '3'], { encoding: 'utf8', timeout: 300_000 });
       if (r.status !== 0) throw new Error(`${SCRIPT} failed: ${r.stderr}`);
       expected = JSON.parse(r.stdout) as typeof expected;
     }, 320_000);
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     for (const file of ['resnet18.pth', 'resnet18-legacy.pt', 'checkpoint.pth']) {
       it(`${file}: every tensor bit-identical to PyTorch's`, () => {

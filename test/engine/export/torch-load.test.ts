@@ -14,8 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +26,7 @@ import type { Backbone, FeatureName } from '../../../src-main/engine/models/type
 import { torchvisionMissing } from '../../../bench/detection-reference';
 import { skipUnlessTool } from '../../optional-tool';
 import { calibrateBatchNorm } from './helpers';
+import { tempDir } from '../../temp-dir';
 
 // Debian's python3 (pyenv's python3 on PATH has no torch); overridable for other machines.
 const PYTHON = process.env.SELFEMD_TORCH_PYTHON ?? '/usr/bin/python3';
@@ -125,7 +125,7 @@ function ourFeatures(
 let dir: string;
 beforeAll(async () => {
   await initBackend('wasm');
-  dir = await mkdtemp(join(tmpdir(), 'selfemd-torch-'));
+  dir = tempDir('selfemd-torch-');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
@@ -20,11 +19,12 @@ import { createDenseMlpHead, createMlpHead } from '../../../src-main/engine/mode
 import { createBackbone } from '../../../src-main/engine/models/registry';
 import { withoutSyncReads } from '../forbid-sync-reads';
 import { calibrateBatchNorm } from './helpers';
+import { tempDir } from '../../temp-dir';
 
 let dir: string;
 beforeAll(async () => {
   await initBackend('wasm');
-  dir = await mkdtemp(join(tmpdir(), 'selfemd-sd-'));
+  dir = tempDir('selfemd-sd-');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -1,12 +1,12 @@
 /** Temp-dir dataset fixtures: real images written with sharp, text files as given. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 export function makeTempDir(prefix: string): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const dir = tempDir(prefix);
+  return { dir, cleanup: () => removeTempDir(dir) };
 }
 
 export function writeText(file: string, text: string): string {

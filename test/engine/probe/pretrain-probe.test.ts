@@ -2,9 +2,6 @@
  * The probe during pretraining: with probe.data set, a tiny run reports probe/linear_top1 and
  * probe/knn_top1 every probe.every steps and after the last, as accuracies; the probe is off by default.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pretrainConfigIssues, resolvePretrainConfig } from '../../../shared/config/pretrain';
 import { ConfigError } from '../../../shared/config/validation';
@@ -14,6 +11,7 @@ import type { RawImage } from '../../../src-main/engine/data/raw-image';
 import { runPretraining } from '../../../src-main/engine/train/pretrain';
 import type { MetricSample } from '../../../src-main/engine/train/training-hooks';
 import { tinyConfig } from '../train/tiny-config';
+import { tempDir } from '../../temp-dir';
 
 let images: RawImage[];
 
@@ -31,7 +29,7 @@ describe('probe during pretraining', () => {
     const result = await runPretraining({
       config,
       images,
-      runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'probe-pretrain-')),
+      runDir: tempDir('probe-pretrain-'),
       prefetch: 'none',
       hooks: { onMetrics: (p) => metrics.push(...p), onLog: (m) => log.push(m) },
     });

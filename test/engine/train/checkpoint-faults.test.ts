@@ -5,7 +5,6 @@
  * folder, names the folder, and the previous checkpoint stays loadable.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import {
   resumeCheckpoint,
   saveCheckpoint,
 } from '../../../src-main/engine/train/checkpoint';
+import { tempDir } from '../../temp-dir';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -27,7 +27,7 @@ afterEach(() => setWriteFaultForTests(null));
 
 /** Three checkpoints (steps 1..3) whose tensor `w` holds the step number. */
 async function threeCheckpoints(): Promise<string> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-faults-'));
+  const root = tempDir('ckpt-faults-');
   for (let step = 1; step <= 3; step++)
     await saveCheckpoint(root, step, new Map([['w', tf.fill([256], step)]]), { step, epoch: 0 });
   return root;
@@ -121,7 +121,7 @@ describe('a full disk', () => {
   });
 
   it('fails an export write the same way, leaving no truncated file', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'export-full-'));
+    const dir = tempDir('export-full-');
     const out = path.join(dir, 'backbone.safetensors');
     setWriteFaultForTests(() => Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }));
     const tensor = { name: 'w', dtype: 'F32' as const, shape: [4], data: new Float32Array(4) };

@@ -2,8 +2,6 @@
  * MoCo v2 and SimCLR through the normal pretraining loop on wasm at tiny sizes: they train, report
  * their metrics, and MoCo's queue (rows and pointer) is checkpointed and resumed exactly.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
@@ -14,9 +12,10 @@ import { runPretraining } from '../../../src-main/engine/train/pretrain';
 import type { MetricSample } from '../../../src-main/engine/train/training-hooks';
 import { pauseThenResume } from './pause-resume';
 import { tinyConfig } from './tiny-config';
+import { tempDir } from '../../temp-dir';
 
 let images: RawImage[];
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'pretrain-baselines-'));
+const tmp = () => tempDir('pretrain-baselines-');
 const heads = {
   moco: { queueSize: 12, projectorHidden: 32, projectionDim: 16 },
   simclr: { projectorHidden: 32, projectionDim: 16 },

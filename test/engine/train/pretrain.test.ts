@@ -3,8 +3,6 @@
  * type trains, resume is bit-for-bit, a diverging loss stops the run and keeps the last good
  * checkpoint, and no tensor leaks across steps.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +15,10 @@ import { NonFiniteLossError } from '../../../src-main/engine/train/training-loop
 import type { RawImage } from '../../../src-main/engine/data/raw-image';
 import { pauseThenResume } from './pause-resume';
 import { tinyConfig } from './tiny-config';
+import { tempDir } from '../../temp-dir';
 
 let images: RawImage[];
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'pretrain-'));
+const tmp = () => tempDir('pretrain-');
 
 beforeAll(async () => {
   await initBackend('wasm');

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import {
 } from '../../../src-main/engine/train/checkpoint';
 import { decayOnlyMatrices, Sgd } from '../../../src-main/engine/train/sgd';
 import { sgdMomentumAvailable } from '../../../src-main/engine/backend/kernels/sgd-momentum';
+import { tempDir } from '../../temp-dir';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -97,7 +97,7 @@ describe('SGD on wasm (one fused WebAssembly SIMD kernel per parameter)', () => 
 
 describe('checkpoints', () => {
   it('round-trips tensors and state, atomically, and prunes old ones', async () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
+    const root = tempDir('ckpt-');
     const a = tf.tensor2d([
       [1.5, -2],
       [3, 4e-8],
@@ -131,7 +131,7 @@ describe('checkpoints', () => {
   });
 
   it('reports a truncated tensor file with the folder name', async () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
+    const root = tempDir('ckpt-');
     const { dir } = await saveCheckpoint(root, 1, new Map([['a', tf.ones([64])]]), {});
     fs.truncateSync(path.join(dir, 'tensors.bin'), 10);
     expect(() => loadCheckpoint(dir)).toThrow(`checkpoint ${dir} is damaged: tensors.bin is truncated at a`);

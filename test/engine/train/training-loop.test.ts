@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -26,13 +25,14 @@ import {
 } from '../../../src-main/engine/train/training-loop';
 import { keyedVariableGrads } from '../../../src-main/engine/train/variable-grads';
 import { forbidSyncReads } from '../forbid-sync-reads';
+import { tempDir } from '../../temp-dir';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
 afterEach(() => vi.restoreAllMocks());
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'training-loop-'));
+const tmp = () => tempDir('training-loop-');
 
 interface RegressionState extends LoopPosition {
   rng: RngState;

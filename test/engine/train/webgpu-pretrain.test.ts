@@ -12,7 +12,6 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,10 +25,11 @@ import { runPretraining } from '../../../src-main/engine/train/pretrain';
 import { NonFiniteLossError } from '../../../src-main/engine/train/training-loop';
 import { expectFlatMemory, probeWebGpu, reportSkip } from '../backend/webgpu-harness';
 import { tinyConfig } from './tiny-config';
+import { tempDir } from '../../temp-dir';
 
 const probe = await probeWebGpu();
 reportSkip('webgpu-pretrain.test.ts', probe);
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-webgpu-pretrain-'));
+const root = tempDir('selfemd-webgpu-pretrain-');
 afterAll(() => {
   releaseBackend();
   fs.rmSync(root, { recursive: true, force: true });

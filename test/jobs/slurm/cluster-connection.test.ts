@@ -4,23 +4,22 @@
  * shared folder is checked, and a wrong socket or a missing folder fails in words.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { SlurmClusterSettings } from '../../../shared/dto/clusters';
 import { slurmrestdPing, testCluster } from '../../../src-main/jobs/service/cluster-check';
 import { localClusterSettings, localSlurm } from './local-slurm';
+import { tempDir } from '../../temp-dir';
 
 let socket: string | null = null;
 let shared: string;
 
 beforeAll(async () => {
-  shared = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-cluster-check-'));
+  shared = tempDir('selfemd-cluster-check-');
   // jobs run as nobody (slurmrestd's local auth): the folder must be theirs to write
   fs.chmodSync(shared, 0o777);
   socket = await localSlurm('cluster-connection.test.ts (the connection test against a local Slurm)');
 }, 150_000);
-afterAll(() => fs.rmSync(shared, { recursive: true, force: true }));
 
 const settings = (over: Partial<SlurmClusterSettings>): SlurmClusterSettings =>
   localClusterSettings(socket, shared, over);

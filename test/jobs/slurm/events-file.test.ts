@@ -5,18 +5,18 @@
  * events name (on the thread count it had), or nothing when the run already finished.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolvePretrainConfig } from '../../../shared/config/pretrain';
 import type { PretrainJob, WorkerMessage } from '../../../src-main/jobs/protocol';
 import { EventsWriter, readEvents } from '../../../src-main/jobs/slurm/events-file';
 import { attemptJob } from '../../../src-main/jobs/slurm/node-runner';
+import { tempDir } from '../../temp-dir';
 
 let dir: string;
 let file: string;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-events-'));
+  dir = tempDir('selfemd-events-');
   file = path.join(dir, 'events.jsonl');
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -9,7 +9,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TREND_LOSS_KEY } from '../../../shared/metrics/learning-trend';
@@ -20,6 +19,7 @@ import { openStore, type ExperimentStore } from '../../../src-main/store';
 import { appDir, ensureAppBuilt } from '../../app/built-app';
 import { TINY_PRETRAIN, firstEvent } from '../tiny-run';
 import { localClusterSettings, localSlurm } from './local-slurm';
+import { tempDir } from '../../temp-dir';
 
 const CLUSTER = 'local-slurm';
 /** The same cluster with a one-minute time limit. */
@@ -42,9 +42,9 @@ beforeAll(async () => {
   socket = await localSlurm('slurm-executor.test.ts (runs on a local Slurm)');
   if (!socket) return;
   ensureAppBuilt();
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-slurm-home-'));
+  home = tempDir('selfemd-slurm-home-');
   // The shared folder: slurmrestd's local auth runs jobs as `nobody`, who must write there.
-  shared = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-slurm-shared-'));
+  shared = tempDir('selfemd-slurm-shared-');
   fs.chmodSync(shared, 0o777);
   const settings = localClusterSettings(socket, shared, {
     name: CLUSTER,

@@ -3,13 +3,12 @@
  * answers and Slurm's `errors`, and that the token never shows in an error; then ping against the
  * real local Slurm when one can start.
  */
-import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlurmRestClient, SlurmRestError } from '../../../src-main/jobs/slurm/slurm-rest';
 import { localSlurm } from './local-slurm';
+import { tempDir } from '../../temp-dir';
 
 const TOKEN = 'eyJ-secret-token-value';
 
@@ -151,7 +150,7 @@ describe('SlurmRestClient over http (a recording slurmrestd double)', () => {
     expect(() => new SlurmRestClient({ endpoint: url, apiVersion: '38', user: 'u' })).toThrow(
       /apiVersion 38/,
     );
-    const missing = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-slurm-')), 'none.socket');
+    const missing = path.join(tempDir('selfemd-slurm-'), 'none.socket');
     const gone = new SlurmRestClient({ endpoint: `unix:${missing}`, apiVersion: 'v0.0.38', user: 'u' });
     await expect(gone.ping()).rejects.toThrow(/no socket there/);
   });

@@ -5,7 +5,6 @@
  * study's result table is filled from the runs' own evaluations (read from the shared folder).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StudyResult } from '../../../shared/dto';
@@ -14,6 +13,7 @@ import { appDir, ensureAppBuilt } from '../../app/built-app';
 import { tempHome } from '../../server/fixtures';
 import { tinyStudy } from '../tiny-run';
 import { localClusterSettings, localSlurm } from './local-slurm';
+import { tempDir } from '../../temp-dir';
 
 let socket: string | null = null;
 let home: ReturnType<typeof tempHome>;
@@ -26,7 +26,7 @@ beforeAll(async () => {
   ensureAppBuilt();
   home = tempHome('selfemd-slurm-study-');
   // Jobs run as `nobody` (slurmrestd's local auth): they write the shared folder.
-  shared = fs.mkdtempSync(path.join(os.tmpdir(), 'selfemd-slurm-study-shared-'));
+  shared = tempDir('selfemd-slurm-study-shared-');
   fs.chmodSync(shared, 0o777);
   service = StudioService.open({
     home: home.dir,

@@ -5,8 +5,7 @@
  * toBbox and area, pairs through merge and iou with crowd flags.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rleIou } from '../../../../src-main/engine/data/masks/mask-iou';
@@ -15,6 +14,7 @@ import { encodeMask, mergeRles, rleArea, rleToBbox } from '../../../../src-main/
 import { compressCounts, decompressCounts } from '../../../../src-main/engine/data/masks/rle-string';
 import { rng as mulberry32 } from '../../ssl/reference';
 import { findPycocotools } from '../../eval/pycocotools-live';
+import { tempDir } from '../../../temp-dir';
 
 const { python, skipReason } = findPycocotools('live pycocotools mask-API cross-check');
 
@@ -43,7 +43,7 @@ print(json.dumps(out))
 `;
 
 describe.skipIf(Boolean(skipReason))('mask API vs pycocotools, live', () => {
-  const dir = skipReason ? '' : mkdtempSync(join(tmpdir(), 'mask-api-'));
+  const dir = skipReason ? '' : tempDir('mask-api-');
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
