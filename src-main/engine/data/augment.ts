@@ -173,8 +173,9 @@ const EARLIER = [0, 1, 1, 0, 0, 1, 0, 0, 0];
 function adjustHue(x: tf.Tensor4D, shift: tf.Tensor4D): tf.Tensor4D {
   const [n, hgt, wid] = x.shape;
   const flat = (t: tf.Tensor) => tf.reshape(t, [n * hgt * wid, 3]);
-  const maxc = tf.max(x, -1, true);
-  const minc = tf.min(x, -1, true);
+  const [r, g, b] = tf.split(x, 3, -1);
+  const maxc = tf.maximum(tf.maximum(r!, g!), b!);
+  const minc = tf.minimum(tf.minimum(r!, g!), b!);
   const cr = tf.sub(maxc, minc);
   const fromMax = tf.sub(maxc, x); // 0 exactly at the max channel(s)
   const chroma = tf.add(cr, tf.cast(tf.equal(cr, 0), 'float32')); // grey pixels divide by 1
@@ -185,7 +186,7 @@ function adjustHue(x: tf.Tensor4D, shift: tf.Tensor4D): tf.Tensor4D {
   );
   const isMax = tf.cast(tf.lessEqual(flat(fromMax), 0), 'float32');
   const first = tf.mul(isMax, tf.relu(tf.sub(1, tf.matMul(isMax, tf.tensor2d(EARLIER, [3, 3])))));
-  const h6 = tf.reshape(tf.sum(tf.mul(first, candidates), -1), [n, hgt, wid, 1]);
+  const h6 = tf.reshape(tf.matMul(tf.mul(first, candidates), tf.ones([3, 1])), [n, hgt, wid, 1]);
   let h = tf.add(tf.div(h6, 6), 1);
   h = tf.add(tf.sub(h, tf.floor(h)), shift);
   h = tf.sub(h, tf.floor(h));
