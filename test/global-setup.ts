@@ -29,6 +29,9 @@ export default function setup(project: TestProject): () => void {
     recursive: true,
   });
   const root = fs.mkdtempSync(path.join(realTmp, 'selfemd-tests-'));
+  // Traversable by others, as /tmp is: the local Slurm's jobs run as `nobody` and write a test's
+  // shared folder inside it (each folder in it keeps its own permissions; tempDir's are private).
+  fs.chmodSync(root, 0o755);
   project.provide('testTmpRoot', root);
   return () => {
     const left = fs.readdirSync(root);

@@ -13,7 +13,11 @@ export const slurmScript = path.resolve(__dirname, '../../../scripts/slurm-local
 /** Starts the local cluster; resolves with its slurmrestd socket, or null after printing the skip line. */
 export function localSlurm(tests: string): Promise<string | null> {
   return new Promise((resolve, reject) => {
-    execFile('bash', [slurmScript, 'start'], { encoding: 'utf8', timeout: 120_000 }, (error, out, err) => {
+    // The cluster outlives the test file (later files and runs find it running), so its daemons do
+    // not get the file's own TMPDIR (test/file-tmpdir.ts would count them as processes left behind).
+    const { TMPDIR: _fileTmp, ...env } = process.env;
+    const options = { encoding: 'utf8' as const, timeout: 120_000, env };
+    execFile('bash', [slurmScript, 'start'], options, (error, out, err) => {
       if (!error) return resolve(out.trim().split('\n').pop()!);
       try {
         skipUnlessTool({
