@@ -12,8 +12,9 @@ export default defineConfig(({ mode }) => ({
     exclude:
       mode === 'slow' ? configDefaults.exclude : [...configDefaults.exclude, ...Object.keys(SLOW_FILES)],
     globalSetup: ['test/global-setup.ts'],
-    // each file's own TMPDIR and the check that it leaves nothing there; its CPU seconds on request
-    setupFiles: ['test/file-cpu.ts', 'test/file-tmpdir.ts'],
+    // each file's own TMPDIR and the check that it leaves nothing there; its CPU seconds on request;
+    // the built engine worker for the training processes a test starts (see each file)
+    setupFiles: ['test/file-cpu.ts', 'test/file-tmpdir.ts', 'test/built-engine-worker.ts'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     // the long files first, so that the two forks finish together (see the sequencer)

@@ -3,6 +3,8 @@
  * - builds the renderer (when stale) for the browser end-to-end tests. Built here rather than by
  *   each e2e file, because files run in parallel and two vite builds into dist/renderer at once empty
  *   each other's output under a running server (a lazily loaded view then fails to load);
+ * - builds the app's Node entries (when stale): the tests' training processes run its engine worker
+ *   (test/built-engine-worker.ts);
  * - makes the run's private temp root (`selfemd-tests-*` in the real temp folder): every test file
  *   gets its own folder in it (test/file-tmpdir.ts), and at the end the root must be empty. What is
  *   left there was written after its file ended (by a process that outlived it): the run fails naming
@@ -12,6 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { ensureAppBuilt } from './app/built-app';
 import { ensureRendererBuilt } from './e2e/harness';
 
 declare module 'vitest' {
@@ -23,6 +26,7 @@ declare module 'vitest' {
 
 export default function setup(project: TestProject): () => void {
   ensureRendererBuilt();
+  ensureAppBuilt();
   const realTmp = os.tmpdir();
   // tsx's transform cache stays where tsx keeps it; each file's folder links to it (file-tmpdir.ts).
   fs.mkdirSync(path.join(realTmp, `tsx-${process.getuid?.() ?? os.userInfo().username}`), {
