@@ -28,7 +28,15 @@ const EXIT_GRACE_MS = 15_000;
 
 const root = inject('testTmpRoot');
 const file = path.relative(process.cwd(), expect.getState().testPath ?? `pid-${process.pid}`);
-const dir = path.join(root, `${path.basename(file).replace(/\.test\.ts$/, '')}-${process.pid}`);
+// Short: programs put unix sockets in TMPDIR (Chromium's SingletonSocket), and their paths must fit
+// in 107 bytes.
+const dir = path.join(
+  root,
+  `${path
+    .basename(file)
+    .replace(/\.test\.ts$/, '')
+    .slice(0, 16)}-${process.pid}`,
+);
 fs.mkdirSync(dir);
 // Processes the test starts with `--import tsx` keep sharing tsx's cache in the real temp folder
 // (a cold cache costs each of them about a second of CPU).

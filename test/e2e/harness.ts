@@ -108,7 +108,10 @@ export interface ServerProcess {
 export function startServer(home: string, opts: { ownGroup?: boolean } = {}): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(repo, 'src-main', 'server', 'main.ts'), '--port', '0'],
+    // The built server (test/global-setup.ts builds it when a source is newer): what `npm run serve`
+    // runs, and its training processes run the built engine worker; from the sources through tsx
+    // each server start and each of its training processes cost ~1.5–2 CPU s more.
+    [path.join(repo, 'dist', 'app', 'server.mjs'), '--port', '0'],
     {
       cwd: repo,
       env: { ...process.env, SELFEMD_HOME: home },
