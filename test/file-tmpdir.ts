@@ -10,19 +10,10 @@
  * own folder is looked at.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, expect, inject } from 'vitest';
-import { removeTempDirs } from './temp-dir';
+import { leftovers, removeTempDirs, TSX_CACHE } from './temp-dir';
 
-/** tsx's transform cache folder name (`tsx-<uid>`), in os.tmpdir(). */
-const TSX_CACHE = `tsx-${process.getuid?.() ?? os.userInfo().username}`;
-/**
- * What may stay in the folder because the product keeps it there on purpose (the folder is removed
- * with it anyway): the pthread worker script of the threaded wasm backend, written once per content
- * and reused by later processes (src-main/engine/backend/wasm-threaded.ts).
- */
-const KEPT_ON_PURPOSE = [/^selfemd-tfjs-wasm-[0-9a-f]+\.worker\.cjs$/];
 /** How long a process the file started may take to exit after the file's afterAll hooks. */
 const EXIT_GRACE_MS = 15_000;
 
@@ -47,9 +38,7 @@ afterAll(async () => {
   removeTempDirs();
   const alive = await outlivingProcesses(dir);
   for (const p of alive) killQuietly(p.pid);
-  const left = fs
-    .readdirSync(dir)
-    .filter((name) => name !== TSX_CACHE && !KEPT_ON_PURPOSE.some((re) => re.test(name)));
+  const left = leftovers(dir);
   fs.rmSync(dir, { recursive: true, force: true });
   const problems = [
     ...left.map((name) => `left in the temp folder: ${name} (make it with tempDir from test/temp-dir.ts)`),

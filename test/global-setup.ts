@@ -6,9 +6,8 @@
  * - builds the app's Node entries (when stale): the tests' training processes run its engine worker
  *   (test/built-engine-worker.ts);
  * - makes the run's private temp root (`selfemd-tests-*` in the real temp folder): every test file
- *   gets its own folder in it (test/file-tmpdir.ts), and at the end the root must be empty. What is
- *   left there was written after its file ended (by a process that outlived it): the run fails naming
- *   it, and the root is removed either way, so a run leaves nothing in /tmp.
+ *   gets its own folder in it (test/file-tmpdir.ts), removed when the file ends. What is left in the
+ *   root at the end fails the run, named; the root is removed either way, so a run leaves nothing in /tmp.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,6 +15,7 @@ import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureAppBuilt } from './app/built-app';
 import { ensureRendererBuilt } from './e2e/harness';
+import { leftovers, TSX_CACHE } from './temp-dir';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -29,20 +29,23 @@ export default function setup(project: TestProject): () => void {
   ensureAppBuilt();
   const realTmp = os.tmpdir();
   // tsx's transform cache stays where tsx keeps it; each file's folder links to it (file-tmpdir.ts).
-  fs.mkdirSync(path.join(realTmp, `tsx-${process.getuid?.() ?? os.userInfo().username}`), {
-    recursive: true,
-  });
+  fs.mkdirSync(path.join(realTmp, TSX_CACHE), { recursive: true });
   const root = fs.mkdtempSync(path.join(realTmp, 'selfemd-tests-'));
   // Traversable by others, as /tmp is: the local Slurm's jobs run as `nobody` and write a test's
   // shared folder inside it (each folder in it keeps its own permissions; tempDir's are private).
   fs.chmodSync(root, 0o755);
   project.provide('testTmpRoot', root);
   return () => {
-    const left = fs.readdirSync(root);
+    // A file's folder is still here when its afterAll hooks did not run: vitest runs none in a file
+    // whose tests were all skipped (then it holds only the tsx link), or the file's process died.
+    // Anything else in it was left there.
+    const left = fs
+      .readdirSync(root)
+      .flatMap((file) => leftovers(path.join(root, file)).map((name) => `${file}/${name}`));
     fs.rmSync(root, { recursive: true, force: true });
     if (left.length > 0)
       throw new Error(
-        `test files left these in their temp folders after they ended (written by a process that outlived its file?): ${left.join(', ')}`,
+        `left in test files' temp folders (the folder is named after the file and its process id): ${left.join(', ')}`,
       );
   };
 }

@@ -26,6 +26,23 @@ export function removeTempDir(dir: string): void {
   made.delete(dir);
 }
 
+/** tsx's transform cache folder name (`tsx-<uid>`) in os.tmpdir(); each file's folder links to it. */
+export const TSX_CACHE = `tsx-${process.getuid?.() ?? os.userInfo().username}`;
+
+/**
+ * What may stay in a temp folder because the product keeps it there on purpose (the folder is removed
+ * with it anyway): the pthread worker script of the threaded wasm backend, written once per content
+ * and reused by later processes (src-main/engine/backend/wasm-threaded.ts).
+ */
+const KEPT_ON_PURPOSE = [/^selfemd-tfjs-wasm-[0-9a-f]+\.worker\.cjs$/];
+
+/** The entries of a test file's temp folder that nobody should have left there. */
+export function leftovers(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name !== TSX_CACHE && !KEPT_ON_PURPOSE.some((re) => re.test(name)));
+}
+
 /** Removes every folder tempDir made that is still there. */
 export function removeTempDirs(): void {
   for (const dir of [...made]) removeTempDir(dir);

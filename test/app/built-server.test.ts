@@ -3,11 +3,11 @@
  * serves the studio behind its token, and the page's favicon links resolve to the app icon.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appDir, ensureAppBuilt, repo } from './built-app';
-import { tempDir } from '../temp-dir';
+import { removeTempDir, tempDir } from '../temp-dir';
 
 let home: string;
 let server: ChildProcess;
@@ -46,7 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (server.exitCode === null) server.kill('SIGTERM');
   await exited;
-  rmSync(home, { recursive: true, force: true });
+  removeTempDir(home);
 });
 
 const get = (p: string) => fetch(`${origin}${p}`, { headers: { Cookie: cookie } });

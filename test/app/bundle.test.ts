@@ -8,7 +8,6 @@
  * and the packaging config is valid for electron-builder and packs only built files.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { rmSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +17,7 @@ import type { ExportResult, TransportResult } from '../../shared/dto/tasks';
 import { DEMO_CATEGORIES } from '../../src-main/engine/data/demo-scenes';
 import { tinyConfig } from '../engine/train/tiny-config';
 import { appDir as out, ensureAppBuilt, message, repo, runBuiltWorker } from './built-app';
-import { tempDir } from '../temp-dir';
+import { removeTempDir, tempDir } from '../temp-dir';
 
 function requires(file: string): string[] {
   const text = readFileSync(file, 'utf8');
@@ -96,7 +95,7 @@ describe('Electron bundles', () => {
       expect(message(run, 'backend').info.choice).toBe('cpu');
       expect(message(run, 'failed').message).toMatch(/checkpoint/i);
     } finally {
-      rmSync(runDir, { recursive: true, force: true });
+      removeTempDir(runDir);
     }
   });
 

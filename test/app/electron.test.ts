@@ -5,11 +5,11 @@
  * locked, the CSP blocks inline scripts, and training-free API calls work end to end.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../temp-dir';
+import { removeTempDir, tempDir } from '../temp-dir';
 
 const repo = path.resolve(__dirname, '../..');
 
@@ -56,7 +56,7 @@ describe.skipIf(!binary)('the Electron app', () => {
 
   afterAll(async () => {
     await app?.close();
-    if (home) rmSync(home, { recursive: true, force: true });
+    if (home) removeTempDir(home);
   });
 
   it('loads the renderer from app:// with the studio API and nothing of Node', async () => {

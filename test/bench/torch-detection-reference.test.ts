@@ -39,7 +39,7 @@ import { makeTrainingBatch } from '../../src-main/engine/detection/inputs';
 import { writeSafetensors, type SafetensorsTensor } from '../../src-main/engine/export/safetensors';
 import { createBatchStatsCollector } from '../../src-main/engine/models/running-stats';
 import { skipUnlessTool } from '../optional-tool';
-import { tempDir } from '../temp-dir';
+import { removeTempDir, tempDir } from '../temp-dir';
 
 const skipReason = skipUnlessTool({
   tool: 'PyTorch',
@@ -79,7 +79,7 @@ beforeAll(async () => {
   dir = tempDir('selfemd-tvref-');
 });
 afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
+  removeTempDir(dir);
 });
 
 /** Our losses on one batch (4 train images, short side 112, the 2nd and 4th flipped), and the batch file. */

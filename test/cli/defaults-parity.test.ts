@@ -4,7 +4,6 @@
  * forms (runs.validate / runs.start's resolvers). If either side grew its own defaults, the configs
  * here would differ on some machine.
  */
-import * as fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolvePretrainConfig } from '../../shared/config/pretrain';
 import {
@@ -18,7 +17,7 @@ import { resolveNewFinetune } from '../../src-main/jobs/service/new-finetune';
 import { resolveNewRun } from '../../src-main/jobs/service/new-run';
 import { StudioService } from '../../src-main/jobs/studio-service';
 import { openStore } from '../../src-main/store';
-import { tempDir } from '../temp-dir';
+import { removeTempDir, tempDir } from '../temp-dir';
 
 const MACHINES: Record<string, MachineDescription> = {
   gpu: { backends: ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], cpus: 8 },
@@ -31,7 +30,7 @@ const home = tempDir('selfemd-parity-');
 const store = openStore(':memory:');
 afterAll(() => {
   store.close();
-  fs.rmSync(home, { recursive: true, force: true });
+  removeTempDir(home);
 });
 
 const backendFlag = (b: string | undefined) => (b ? ['--backend', b] : []);

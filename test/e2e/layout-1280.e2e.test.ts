@@ -3,7 +3,7 @@
  * (page, panel, table column) wraps onto a second line, and a toast never covers a table.
  * Runs are put straight into the store (no training). Screenshots go to test-artifacts/e2e.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import type { DatasetRecord, RunRecord } from '../../shared/dto';
 import { openStore } from '../../src-main/store';
 import { e2eBrowser, shot, startServer, type ServerProcess } from './harness';
 import { openBrowserPage } from './session';
-import { tempDir } from '../temp-dir';
+import { removeTempDir, tempDir } from '../temp-dir';
 
 const LONG = 120_000;
 const browserPath = e2eBrowser('layout-1280.e2e.test.ts');
@@ -215,7 +215,7 @@ describeE2e('the studio at 1280×800', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    if (tmp) removeTempDir(tmp);
   });
 
   const pages: [string, string, string][] = [

@@ -3,11 +3,11 @@
  * browser closed, the server stopped and the temporary folder removed. Apart from harness.ts because
  * it uses vitest's hooks, and the global setup imports the harness (where vitest cannot be imported).
  */
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach } from 'vitest';
 import { launchBrowser, shot, type ServerProcess } from './harness';
+import { removeTempDir } from '../temp-dir';
 
 /** Registers, for the calling test file, a screenshot of the page after each failed test (`FAILED-<prefix><test>`). */
 export function screenshotFailures(prefix: string, page: () => Page | undefined): void {
@@ -28,7 +28,7 @@ export async function endSession(s: {
 }): Promise<void> {
   await s.browser?.close();
   await s.server?.stop('SIGTERM');
-  if (s.tmp) rmSync(s.tmp, { recursive: true, force: true });
+  if (s.tmp) removeTempDir(s.tmp);
 }
 
 /** A browser on a fresh profile under `tmp`, and its page, whose uncaught errors are printed. */

@@ -16,7 +16,7 @@ import type { RunEvent } from '../../src-main/jobs/run-events';
 import type Database from 'better-sqlite3';
 import { openStore } from '../../src-main/store';
 import { TINY_PRETRAIN, firstEvent } from './tiny-run';
-import { tempDir } from '../temp-dir';
+import { removeTempDir, tempDir } from '../temp-dir';
 
 const root = tempDir('selfemd-diskfull-');
 const disk = path.join(root, 'disk');
@@ -34,7 +34,7 @@ const mounted = tryMount();
 
 afterAll(() => {
   if (mounted) execFileSync('umount', ['-l', disk]);
-  fs.rmSync(root, { recursive: true, force: true });
+  removeTempDir(root);
 });
 
 const freeBytes = (dir: string): number => {

@@ -2,20 +2,19 @@
  * Executors resolve a run's `on` from the cluster settings as they are at each submission: an edit
  * reaches the next run sent there, a removal stops sending there; an unchanged cluster keeps its executor.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SlurmClusterSettings } from '../../shared/dto/clusters';
 import { Executors } from '../../src-main/jobs/executors';
 import { openStore } from '../../src-main/store';
 import { localClusterSettings } from './slurm/local-slurm';
-import { tempDir } from '../temp-dir';
+import { removeTempDir, tempDir } from '../temp-dir';
 
 const home = tempDir('selfemd-executors-');
 const store = openStore(path.join(home, 'studio.db'));
 afterAll(() => {
   store.close();
-  fs.rmSync(home, { recursive: true, force: true });
+  removeTempDir(home);
 });
 
 describe('Executors', () => {

@@ -2,7 +2,6 @@
  * The supervisor says once in a run's log when its loss has not fallen after a quarter of its steps:
  * a RunManager driven by a scripted worker (no training process), so the reports are exactly known.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LearningWatch } from '../../src-main/jobs/learning-watch';
@@ -11,7 +10,7 @@ import type { RunEvent } from '../../src-main/jobs/run-events';
 import { RunManager } from '../../src-main/jobs/run-manager';
 import type { WorkerHandle } from '../../src-main/jobs/worker-process';
 import { openStore, type ExperimentStore } from '../../src-main/store';
-import { tempDir } from '../temp-dir';
+import { removeTempDir, tempDir } from '../temp-dir';
 
 /** A worker that does nothing on its own: the test sends its reports. */
 function scriptedWorker(): { handle: WorkerHandle; say(m: WorkerMessage): void } {
@@ -44,7 +43,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   store.close();
-  fs.rmSync(home, { recursive: true, force: true });
+  removeTempDir(home);
 });
 
 function managerWithScriptedWorker() {

@@ -14,7 +14,7 @@ import type { CocoDataset, CocoDetection } from '../../src-main/engine/eval/coco
 import { recordFinetuneEvaluation } from '../../src-main/jobs/finetune-record';
 import { computeStudyResult, STUDY_METRICS, studyCsv } from '../../src-main/jobs/study/study-result';
 import { openStore, type ExperimentStore } from '../../src-main/store';
-import { tempDir } from '../temp-dir';
+import { removeTempDir, tempDir } from '../temp-dir';
 
 const SIZE = 16;
 const IMAGES = 6;
@@ -65,7 +65,7 @@ function detections(arm: string, seed: number, withMasks: boolean): CocoDetectio
 
 let home: string | null = null;
 afterEach(() => {
-  if (home) fs.rmSync(home, { recursive: true, force: true });
+  if (home) removeTempDir(home);
   home = null;
 });
 

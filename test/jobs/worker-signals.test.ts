@@ -3,20 +3,15 @@
  * on the checkpoint signal SIGUSR2: it checkpoints at the step it reached and stops as paused (exit 0),
  * instead of dying mid-step and losing the steps since its last periodic checkpoint.
  */
-import * as fs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolvePretrainConfig } from '../../shared/config/pretrain';
 import type { WorkerMessage } from '../../src-main/jobs/protocol';
 import { nodeWorkerSpawner } from '../../src-main/jobs/worker-process';
 import { TINY_PRETRAIN } from './tiny-run';
 import { tempDir } from '../temp-dir';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-
 async function stopWith(signal: NodeJS.Signals) {
   const runDir = tempDir('selfemd-worker-signal-');
-  dirs.push(runDir);
   // Periodic checkpoints far apart: a checkpoint at the stopping step can only come from the signal.
   const config = resolvePretrainConfig({
     ...TINY_PRETRAIN,

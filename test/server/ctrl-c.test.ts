@@ -3,20 +3,19 @@
  * training processes alike. The server pauses its live runs (each checkpoints and stops) and says so;
  * the runs are then `paused` with no error, not `interrupted` by a killed process, and resume.
  */
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunDetails } from '../../shared/api/types';
 import type { DatasetRecord, RunRecord } from '../../shared/dto';
 import { openStore } from '../../src-main/store';
 import { startServer, type ServerProcess } from '../e2e/harness';
-import { tempDir } from '../temp-dir';
+import { removeTempDir, tempDir } from '../temp-dir';
 
 const tmp = tempDir('selfemd-ctrl-c-');
 let server: ServerProcess | undefined;
 afterAll(async () => {
   await server?.stop('SIGKILL');
-  rmSync(tmp, { recursive: true, force: true });
+  removeTempDir(tmp);
 });
 
 describe('browser mode and Ctrl-C', () => {

@@ -13,7 +13,7 @@ import { runShape } from '../../src-main/jobs/study/study-eta';
 import type { StudyPlan } from '../../src-main/jobs/study/study-plan';
 import { resolveStudyPlan } from '../../src-main/jobs/study/study-plan';
 import { cocoDataset, imageFolder, tempHome } from './fixtures';
-import { tempDir } from '../temp-dir';
+import { removeTempDir, tempDir } from '../temp-dir';
 import { serviceCalls } from './service-calls';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -117,7 +117,7 @@ describe('studies API', () => {
       expect(same.message).toMatch(/data.val.*is the train set/);
       expect(stored()).toEqual(before);
     } finally {
-      fs.rmSync(files, { recursive: true, force: true });
+      removeTempDir(files);
     }
   });
 

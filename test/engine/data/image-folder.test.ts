@@ -1,10 +1,10 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBmp, encodeBmp24 } from '../../../src-main/engine/data/bmp';
 import { loadImageFolder, scanImageFolder, storedSize } from '../../../src-main/engine/data/image-folder';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 /** An image whose left half is red and right half is blue, top row green: orientation is checkable. */
 function pattern(w: number, h: number): Uint8Array {
@@ -85,7 +85,7 @@ describe('image folder', () => {
     await mkdir(path.join(dir, 'empty'));
   });
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   });
 
   it('scans recursively, case-insensitively, in sorted order', async () => {
@@ -205,7 +205,7 @@ describe('image folder', () => {
     await expect(loadImageFolder(onlyBad, { shortSide: 32 })).rejects.toThrow(
       /none of 1 image files.*x\.png/,
     );
-    await rm(onlyBad, { recursive: true, force: true });
+    removeTempDir(onlyBad);
   });
 });
 

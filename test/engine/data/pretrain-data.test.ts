@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +8,7 @@ import {
   loadPretrainImages,
   pretrainViewSpecs,
 } from '../../../src-main/engine/data/pretrain-data';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 describe('pretrain data from the run config', () => {
   it('builds the demo set at imageSize × cacheScale, independent of the run seed', async () => {
@@ -45,7 +44,7 @@ describe('pretrain data from the run config', () => {
       const missing = resolvePretrainConfig({ data: { source: path.join(dir, 'nope') } });
       await expect(loadPretrainImages(missing.data)).rejects.toThrow(path.join(dir, 'nope'));
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      removeTempDir(dir);
     }
   });
 

@@ -18,7 +18,6 @@
  *    no tensor synchronously (dataSync throws on webgpu in Node). Tiny: width 4, 64 px, batch 2.
  */
 import * as tf from '@tensorflow/tfjs';
-import * as fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveFinetuneConfig, type FinetuneConfig } from '../../../shared/config/finetune';
 import { mergeDefaults } from '../../../shared/config/validation';
@@ -36,13 +35,14 @@ import { keyedVariableGrads } from '../../../src-main/engine/train/variable-grad
 import { expectFlatMemory, probeWebGpu, reportSkip } from '../backend/webgpu-harness';
 import { tempRunDir } from './overfit-fixture';
 import { TINY_DETECTOR } from './tiny-detector';
+import { removeTempDir } from '../../temp-dir';
 
 const probe = await probeWebGpu();
 reportSkip('webgpu-detection.test.ts', probe);
 const root = tempRunDir('webgpu-finetune-memory');
 afterAll(() => {
   releaseBackend();
-  fs.rmSync(root, { recursive: true, force: true });
+  removeTempDir(root);
 });
 
 const STEPS = 4;

@@ -12,7 +12,7 @@
  * pins the numbers independently of any implementation.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ import { evaluateCoco, type CocoEvalResult } from '../../../src-main/engine/eval
 import type { CocoDataset, CocoDetection } from '../../../src-main/engine/eval/coco-types';
 import { makeData } from './cocoeval-random-data';
 import { digest, findPycocotools } from './pycocotools-live';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'cocoeval-reference.json');
 const SEEDS = [1, 2, 3];
@@ -142,7 +142,7 @@ describe('evaluateCoco against the frozen reference', () => {
 describe.skipIf(Boolean(skipReason))('evaluateCoco vs pycocotools, live', () => {
   const dir = skipReason ? '' : tempDir('cocoeval-x-');
   afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir) removeTempDir(dir);
   });
   const live: Fixture = {
     provenance:

@@ -6,7 +6,7 @@
  * pycocotools checks live wherever it can be imported.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ import { rng as mulberry32 } from '../ssl/reference';
 import { makeData } from './cocoeval-random-data';
 import { blob, blobShape, makeMaskData } from './cocoeval-segm-data';
 import { digest, findPycocotools } from './pycocotools-live';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 /** A dense mask from a pixel predicate, and its RLE in the results format (compressed counts). */
 function dense(h: number, w: number, on: (x: number, y: number) => boolean): BinaryMask {
@@ -381,7 +381,7 @@ print(json.dumps({'stats': [float(x) for x in E.stats], 'precision': E.eval['pre
 describe.skipIf(Boolean(skipReason))('segm evaluation vs pycocotools, live', () => {
   const dir = skipReason ? '' : tempDir('cocoeval-segm-');
   afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir) removeTempDir(dir);
   });
   const live: Fixture = {
     provenance:

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeFolder } from '../../../src-main/engine/export/make-folder';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 describe('makeFolder', () => {
   it('creates missing levels, accepts an existing folder, names a file in the way', () => {
@@ -16,7 +16,7 @@ describe('makeFolder', () => {
     expect(() => makeFolder(path.join(root, 'file', 'sub'))).toThrow(
       `cannot create the folder ${path.join(root, 'file', 'sub')}: ${path.join(root, 'file')} is a file`,
     );
-    fs.rmSync(root, { recursive: true, force: true });
+    removeTempDir(root);
   });
 
   it.runIf(fs.existsSync('/proc/self'))('fails at once under /proc (where a recursive mkdir loops)', () => {

@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,14 +8,14 @@ import {
   writeSafetensors,
   type SafetensorsTensor,
 } from '../../../src-main/engine/export/safetensors';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 let dir: string;
 beforeAll(async () => {
   dir = tempDir('selfemd-st-');
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  removeTempDir(dir);
 });
 
 /** A header + data section built by hand, for the decoder's error paths. */

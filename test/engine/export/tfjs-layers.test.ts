@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
@@ -12,7 +12,7 @@ import { createMlpHead } from '../../../src-main/engine/models/heads';
 import { createBackbone } from '../../../src-main/engine/models/registry';
 import type { Backbone, FeatureName } from '../../../src-main/engine/models/types';
 import { calibrateBatchNorm, maxAbs, maxAbsDiff } from './helpers';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 let dir: string;
 beforeAll(async () => {
@@ -20,7 +20,7 @@ beforeAll(async () => {
   dir = tempDir('selfemd-tfjs-');
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  removeTempDir(dir);
 });
 
 describe('TF.js layers export', () => {

@@ -14,7 +14,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +25,7 @@ import type { Backbone, FeatureName } from '../../../src-main/engine/models/type
 import { torchvisionMissing } from '../../../bench/detection-reference';
 import { skipUnlessTool } from '../../optional-tool';
 import { calibrateBatchNorm } from './helpers';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 // Debian's python3 (pyenv's python3 on PATH has no torch); overridable for other machines.
 const PYTHON = process.env.SELFEMD_TORCH_PYTHON ?? '/usr/bin/python3';
@@ -128,7 +127,7 @@ beforeAll(async () => {
   dir = tempDir('selfemd-torch-');
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  removeTempDir(dir);
 });
 
 describe('torchvision interoperability against the frozen reference', () => {

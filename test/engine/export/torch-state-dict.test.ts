@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/select';
@@ -19,7 +18,7 @@ import { createDenseMlpHead, createMlpHead } from '../../../src-main/engine/mode
 import { createBackbone } from '../../../src-main/engine/models/registry';
 import { withoutSyncReads } from '../forbid-sync-reads';
 import { calibrateBatchNorm } from './helpers';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 let dir: string;
 beforeAll(async () => {
@@ -27,7 +26,7 @@ beforeAll(async () => {
   dir = tempDir('selfemd-sd-');
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  removeTempDir(dir);
 });
 
 describe('backbone → torch state_dict tensors', () => {

@@ -25,14 +25,14 @@ import { runPretraining } from '../../../src-main/engine/train/pretrain';
 import { NonFiniteLossError } from '../../../src-main/engine/train/training-loop';
 import { expectFlatMemory, probeWebGpu, reportSkip } from '../backend/webgpu-harness';
 import { tinyConfig } from './tiny-config';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 const probe = await probeWebGpu();
 reportSkip('webgpu-pretrain.test.ts', probe);
 const root = tempDir('selfemd-webgpu-pretrain-');
 afterAll(() => {
   releaseBackend();
-  fs.rmSync(root, { recursive: true, force: true });
+  removeTempDir(root);
 });
 
 const CHILD = path.join(import.meta.dirname, 'fixtures', 'webgpu-resume-child.ts');

@@ -11,7 +11,7 @@ import { resolvePretrainConfig } from '../../../shared/config/pretrain';
 import type { PretrainJob, WorkerMessage } from '../../../src-main/jobs/protocol';
 import { EventsWriter, readEvents } from '../../../src-main/jobs/slurm/events-file';
 import { attemptJob } from '../../../src-main/jobs/slurm/node-runner';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 let dir: string;
 let file: string;
@@ -19,7 +19,7 @@ beforeEach(() => {
   dir = tempDir('selfemd-events-');
   file = path.join(dir, 'events.jsonl');
 });
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterEach(() => removeTempDir(dir));
 
 const log = (message: string): WorkerMessage => ({ type: 'log', message });
 

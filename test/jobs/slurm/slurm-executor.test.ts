@@ -19,7 +19,7 @@ import { openStore, type ExperimentStore } from '../../../src-main/store';
 import { appDir, ensureAppBuilt } from '../../app/built-app';
 import { TINY_PRETRAIN, firstEvent } from '../tiny-run';
 import { localClusterSettings, localSlurm } from './local-slurm';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 const CLUSTER = 'local-slurm';
 /** The same cluster with a one-minute time limit. */
@@ -82,8 +82,8 @@ afterAll(async () => {
   if (!socket) return;
   await manager.shutdown();
   store.close();
-  fs.rmSync(home, { recursive: true, force: true });
-  fs.rmSync(shared, { recursive: true, force: true });
+  removeTempDir(home);
+  removeTempDir(shared);
 });
 
 /** The loss history's steps as the store holds them. */

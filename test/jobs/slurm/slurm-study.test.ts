@@ -13,7 +13,7 @@ import { appDir, ensureAppBuilt } from '../../app/built-app';
 import { tempHome } from '../../server/fixtures';
 import { tinyStudy } from '../tiny-run';
 import { localClusterSettings, localSlurm } from './local-slurm';
-import { tempDir } from '../../temp-dir';
+import { removeTempDir, tempDir } from '../../temp-dir';
 
 let socket: string | null = null;
 let home: ReturnType<typeof tempHome>;
@@ -48,7 +48,7 @@ afterAll(async () => {
   if (!socket) return;
   await service.close();
   home.cleanup();
-  fs.rmSync(shared, { recursive: true, force: true });
+  removeTempDir(shared);
 });
 
 describe('a study on a local Slurm', () => {

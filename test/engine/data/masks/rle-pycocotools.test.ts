@@ -5,7 +5,7 @@
  * toBbox and area, pairs through merge and iou with crowd flags.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rleIou } from '../../../../src-main/engine/data/masks/mask-iou';
@@ -14,7 +14,7 @@ import { encodeMask, mergeRles, rleArea, rleToBbox } from '../../../../src-main/
 import { compressCounts, decompressCounts } from '../../../../src-main/engine/data/masks/rle-string';
 import { rng as mulberry32 } from '../../ssl/reference';
 import { findPycocotools } from '../../eval/pycocotools-live';
-import { tempDir } from '../../../temp-dir';
+import { removeTempDir, tempDir } from '../../../temp-dir';
 
 const { python, skipReason } = findPycocotools('live pycocotools mask-API cross-check');
 
@@ -45,7 +45,7 @@ print(json.dumps(out))
 describe.skipIf(Boolean(skipReason))('mask API vs pycocotools, live', () => {
   const dir = skipReason ? '' : tempDir('mask-api-');
   afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir) removeTempDir(dir);
   });
 
   it('agrees on every string, box, area, merge and IoU', () => {
