@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, expect, inject } from 'vitest';
-import { leftovers, removeTempDirs, TSX_CACHE } from './temp-dir';
+import { leftovers, removeTempDirs, SHARED_CACHES } from './temp-dir';
 
 /** How long a process the file started may take to exit after the file's afterAll hooks. */
 const EXIT_GRACE_MS = 15_000;
@@ -29,9 +29,8 @@ const dir = path.join(
     .slice(0, 16)}-${process.pid}`,
 );
 fs.mkdirSync(dir);
-// Processes the test starts with `--import tsx` keep sharing tsx's cache in the real temp folder
-// (a cold cache costs each of them about a second of CPU).
-fs.symlinkSync(path.join(path.dirname(root), TSX_CACHE), path.join(dir, TSX_CACHE));
+for (const cache of SHARED_CACHES)
+  fs.symlinkSync(path.join(path.dirname(root), cache), path.join(dir, cache));
 process.env.TMPDIR = dir;
 
 afterAll(async () => {

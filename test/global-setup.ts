@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureAppBuilt } from './app/built-app';
 import { ensureRendererBuilt } from './e2e/harness';
-import { leftovers, TSX_CACHE } from './temp-dir';
+import { leftovers, SHARED_CACHES } from './temp-dir';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,8 +28,8 @@ export default function setup(project: TestProject): () => void {
   ensureRendererBuilt();
   ensureAppBuilt();
   const realTmp = os.tmpdir();
-  // tsx's transform cache stays where tsx keeps it; each file's folder links to it (file-tmpdir.ts).
-  fs.mkdirSync(path.join(realTmp, TSX_CACHE), { recursive: true });
+  // Tools' caches stay where the tools keep them; each file's folder links to them (temp-dir.ts).
+  for (const cache of SHARED_CACHES) fs.mkdirSync(path.join(realTmp, cache), { recursive: true });
   const root = fs.mkdtempSync(path.join(realTmp, 'selfemd-tests-'));
   // Traversable by others, as /tmp is: the local Slurm's jobs run as `nobody` and write a test's
   // shared folder inside it (each folder in it keeps its own permissions; tempDir's are private).
@@ -37,7 +37,7 @@ export default function setup(project: TestProject): () => void {
   project.provide('testTmpRoot', root);
   return () => {
     // A file's folder is still here when its afterAll hooks did not run: vitest runs none in a file
-    // whose tests were all skipped (then it holds only the tsx link), or the file's process died.
+    // whose tests were all skipped (then it holds only the cache links), or the file's process died.
     // Anything else in it was left there.
     const left = fs
       .readdirSync(root)

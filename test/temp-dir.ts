@@ -26,8 +26,12 @@ export function removeTempDir(dir: string): void {
   made.delete(dir);
 }
 
-/** tsx's transform cache folder name (`tsx-<uid>`) in os.tmpdir(); each file's folder links to it. */
-export const TSX_CACHE = `tsx-${process.getuid?.() ?? os.userInfo().username}`;
+/**
+ * Tools' caches in os.tmpdir(), shared by every test file: each file's folder links to the real temp
+ * folder's (test/file-tmpdir.ts). tsx's transforms (`tsx-<uid>`: a cold cache costs each process
+ * started with `--import tsx` about a second of CPU) and jiti's (the renderer build's config loading).
+ */
+export const SHARED_CACHES = [`tsx-${process.getuid?.() ?? os.userInfo().username}`, 'jiti'];
 
 /**
  * What may stay in a temp folder because the product keeps it there on purpose (the folder is removed
@@ -40,7 +44,7 @@ const KEPT_ON_PURPOSE = [/^selfemd-tfjs-wasm-[0-9a-f]+\.worker\.cjs$/];
 export function leftovers(dir: string): string[] {
   return fs
     .readdirSync(dir)
-    .filter((name) => name !== TSX_CACHE && !KEPT_ON_PURPOSE.some((re) => re.test(name)));
+    .filter((name) => !SHARED_CACHES.includes(name) && !KEPT_ON_PURPOSE.some((re) => re.test(name)));
 }
 
 /** Removes every folder tempDir made that is still there. */
