@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { afterAll, expect } from 'vitest';
 
 const log = process.env.SELFEMD_TEST_CPU_LOG;
@@ -27,7 +28,9 @@ function cpuSeconds(): { self: number; children: number } | null {
   }
 }
 
-if (log) {
+// In the shared worker thread (vitest.config.ts UNIT) /proc/self is the whole vitest process: those
+// files are not logged one by one.
+if (log && isMainThread) {
   const file = path.relative(process.cwd(), expect.getState().testPath ?? '');
   afterAll(() => {
     const cpu = cpuSeconds();

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { isProcessAlive } from '../src-main/store/process-alive';
 import { ensureAppBuilt } from './app/built-app';
 import { ensureRendererBuilt } from './e2e/harness';
 import { leftovers, SHARED_CACHES } from './temp-dir';
@@ -30,7 +31,8 @@ export default function setup(project: TestProject): () => void {
   const realTmp = os.tmpdir();
   // Tools' caches stay where the tools keep them; each file's folder links to them (temp-dir.ts).
   for (const cache of SHARED_CACHES) fs.mkdirSync(path.join(realTmp, cache), { recursive: true });
-  const root = fs.mkdtempSync(path.join(realTmp, 'selfemd-tests-'));
+  removeRootsOfEndedRuns(realTmp);
+  const root = fs.mkdtempSync(path.join(realTmp, `selfemd-tests-${process.pid}-`));
   // Traversable by others, as /tmp is: the local Slurm's jobs run as `nobody` and write a test's
   // shared folder inside it (each folder in it keeps its own permissions; tempDir's are private).
   fs.chmodSync(root, 0o755);
@@ -48,4 +50,21 @@ export default function setup(project: TestProject): () => void {
         `left in test files' temp folders (the folder is named after the file and its process id): ${left.join(', ')}`,
       );
   };
+}
+
+/**
+ * A run that did not get to its teardown (killed, or a `vitest list`, which collects the files
+ * without their hooks) leaves its root: removed by the next run once its process has ended. Roots
+ * of runs still going (other checkouts' runs on this machine) are left alone.
+ */
+function removeRootsOfEndedRuns(tmp: string): void {
+  for (const name of fs.readdirSync(tmp)) {
+    const pid = Number(/^selfemd-tests-(\d+)-/.exec(name)?.[1]);
+    if (!pid || isProcessAlive(pid)) continue;
+    try {
+      fs.rmSync(path.join(tmp, name), { recursive: true, force: true });
+    } catch (e) {
+      console.warn(`could not remove the temp root of an ended test run, ${name}: ${(e as Error).message}`);
+    }
+  }
 }
