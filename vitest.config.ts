@@ -3,16 +3,34 @@ import { LongestFirstSequencer } from './test/longest-first-sequencer';
 import { SLOW_FILES } from './test/slow-files';
 
 /**
- * Test files that load no TF.js and keep no state between files (the contract, the renderer's pure
- * functions, the store, the dataset importers): they share one worker thread, one after the other,
- * without a fresh process each. A forked process per file costs ~0.5 CPU s before its first test;
- * these 45 files took 38 CPU s in forks and 14 s in the thread (`npx vitest run <their folders>`).
+ * Test files whose imports reach no TF.js package and that start no process and keep no state
+ * between files (the contract, the renderer's pure functions, the store, the dataset importers, and
+ * pure logic elsewhere): they share one worker thread, one after the other, without a forked process
+ * each. A fork costs ~0.5 CPU s before a file's first test: these 62 files took 50 CPU s in forks and
+ * 17 s in the thread (`npx vitest run <them>` with and without `--pool=threads --no-isolate`).
  */
 const UNIT = [
   'test/shared/**/*.test.ts',
   'test/renderer/**/*.test.ts',
   'test/store/**/*.test.ts',
   'test/engine/importers/**/*.test.ts',
+  'test/engine/data/inside-folder.test.ts',
+  'test/engine/data/masks/rle.test.ts',
+  'test/engine/data/rng.test.ts',
+  'test/engine/detection/finetune-config.test.ts',
+  'test/engine/eval/coco-detections-masks.test.ts',
+  'test/engine/eval/coco-detections.test.ts',
+  'test/engine/eval/cocoeval.test.ts',
+  'test/engine/eval/voc.test.ts',
+  'test/engine/export/make-folder.test.ts',
+  'test/engine/export/safetensors.test.ts',
+  'test/engine/stats/bootstrap.test.ts',
+  'test/engine/train/schedules.test.ts',
+  'test/jobs/finetune-record.test.ts',
+  'test/jobs/slurm/job-outcome.test.ts',
+  'test/bench/detection-bench-table.test.ts',
+  'test/cli/follow-run.test.ts',
+  'test/server/serving-inside.test.ts',
 ];
 
 // Engine tests train real (tiny) networks on the wasm backend: give them room, and run the other
