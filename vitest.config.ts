@@ -3,10 +3,10 @@ import { LongestFirstSequencer } from './test/longest-first-sequencer';
 import { SLOW_FILES } from './test/slow-files';
 
 /**
- * Test files whose imports reach no TF.js package and that start no process and keep no state
- * between files (the contract, the renderer's pure functions, the store, the dataset importers, and
- * pure logic elsewhere): they share one worker thread, one after the other, without a forked process
- * each. A fork costs ~0.5 CPU s before a file's first test: these 62 files took 50 CPU s in forks and
+ * Test files whose imports reach no TF.js package (its engine and backends are process-wide state)
+ * and that keep no state between files (the contract, the renderer's pure functions, the store, the
+ * dataset importers, and pure logic elsewhere): they share one worker thread, one after the other,
+ * without a forked process each. A fork costs ~0.5 CPU s before a file's first test: these 62 files took 50 CPU s in forks and
  * 17 s in the thread (`npx vitest run <them>` with and without `--pool=threads --no-isolate`).
  */
 const UNIT = [
