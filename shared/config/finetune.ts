@@ -45,6 +45,14 @@ export type BackboneNorm = (typeof BACKBONE_NORMS)[number];
 export const LAYER_NORMS = ['none', 'bn'] as const;
 export type LayerNorm = (typeof LAYER_NORMS)[number];
 
+/**
+ * Norm of the RetinaNet head's subnet convs: a LayerNorm, or `gn`, GroupNorm (Wu & He 2018) of
+ * `retinanet.headNormGroups` groups — per image, so independent of the batch (torchvision's
+ * RetinaNet v2 head; detectron2's "GN"); its convs then have no bias, as torchvision's.
+ */
+export const HEAD_NORMS = [...LAYER_NORMS, 'gn'] as const;
+export type HeadNorm = (typeof HEAD_NORMS)[number];
+
 export const BOX_LOSSES = ['smooth-l1', 'giou'] as const;
 export type BoxLoss = (typeof BOX_LOSSES)[number];
 
@@ -109,7 +117,9 @@ export interface FinetuneConfig {
     /** Height / width. */
     anchorRatios: number[];
     numConvs: number;
-    headNorm: LayerNorm;
+    headNorm: HeadNorm;
+    /** GroupNorm groups with headNorm `gn` (must divide fpn.channels); detectron2 / torchvision: 32. */
+    headNormGroups: number;
     priorProb: number;
     /** IoU < low: background, ≥ high: foreground, in between: ignored. */
     iouThresholds: [number, number];
@@ -241,6 +251,7 @@ export const DEFAULT_FINETUNE_CONFIG: FinetuneConfig = {
     anchorRatios: [0.5, 1, 2],
     numConvs: 4,
     headNorm: 'none',
+    headNormGroups: 32,
     priorProb: 0.01,
     iouThresholds: [0.4, 0.5],
     allowLowQualityMatches: true,
@@ -353,7 +364,8 @@ const SHAPE = {
     anchorScales: listOf(positive(), { minLength: 1 }),
     anchorRatios: listOf(positive(), { minLength: 1 }),
     numConvs: num({ int: true, min: 0, max: 8 }),
-    headNorm: oneOf(LAYER_NORMS),
+    headNorm: oneOf(HEAD_NORMS),
+    headNormGroups: num({ int: true, min: 1, max: 1024 }),
     priorProb: num({ min: 0, exclusiveMin: true, max: 0.5 }),
     iouThresholds: pair(fraction),
     allowLowQualityMatches: bool,
@@ -452,6 +464,11 @@ export function finetuneConfigIssues(value: unknown): ConfigIssue[] {
     add(
       'retinanet.anchorSizes',
       `needs one size per level P3..P7 (5), got ${c.retinanet.anchorSizes.length}`,
+    );
+  if (c.retinanet.headNorm === 'gn' && c.fpn.channels % c.retinanet.headNormGroups !== 0)
+    add(
+      'retinanet.headNormGroups',
+      `must divide fpn.channels (${c.fpn.channels}) with headNorm "gn", got ${c.retinanet.headNormGroups}`,
     );
   if (c.rpn.anchorSizes.length !== 5)
     add('rpn.anchorSizes', `needs one size per level P2..P6 (5), got ${c.rpn.anchorSizes.length}`);

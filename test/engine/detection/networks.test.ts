@@ -120,7 +120,66 @@ describe('RetinaNet head', () => {
     tf.dispose([...levels, ...out.logits, ...out.deltas]);
     head.dispose();
   });
+
+  it('GroupNorm: torchvision v2 names, no conv bias, no statistics; the same output in training and inference, per image', () => {
+    const head = createRetinaNetHead({
+      channels: 8,
+      numClasses: 3,
+      numAnchors: 9,
+      numConvs: 2,
+      norm: 'gn',
+      normGroups: 2,
+      priorProb: 0.01,
+      numLevels: 2,
+      seed: 0,
+    });
+    expect([...head.params.keys()].filter((k) => k.startsWith('cls_subnet.')).sort()).toEqual([
+      'cls_subnet.0.weight',
+      'cls_subnet.1.bias',
+      'cls_subnet.1.weight',
+      'cls_subnet.3.weight',
+      'cls_subnet.4.bias',
+      'cls_subnet.4.weight',
+    ]);
+    expect(head.buffers.size).toBe(0);
+    expect([...head.affineNorms].sort()).toEqual([
+      'bbox_subnet.1',
+      'bbox_subnet.4',
+      'cls_subnet.1',
+      'cls_subnet.4',
+    ]);
+    const a = tf.randomNormal([1, 6, 6, 8], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const b = tf.randomNormal([1, 6, 6, 8], 3, 2, 'float32', 2) as tf.Tensor4D;
+    const both = tf.concat([a, b]) as tf.Tensor4D;
+    const reported: string[] = [];
+    const train = head.forward([both], true, (bn) => reported.push(bn));
+    const infer = head.forward([both], false);
+    const alone = head.forward([a], true);
+    expect(reported).toEqual([]);
+    const maxDiff = (p: tf.Tensor, q: tf.Tensor) =>
+      tf.tidy(() => tf.max(tf.abs(tf.sub(p, q))).dataSync()[0]!);
+    expect(maxDiff(train.logits[0]!, infer.logits[0]!)).toBe(0);
+    // image 0's output does not depend on image 1 (BN's would)
+    expect(maxDiff(tf.slice(train.deltas[0]!, 0, 1), alone.deltas[0]!)).toBeLessThan(1e-5);
+    expect(() => createRetinaNetHead({ ...headOptions, norm: 'gn', normGroups: 3 })).toThrow(
+      /3 GroupNorm groups do not divide 8 channels/,
+    );
+    tf.dispose([a, b, both, ...train.logits, ...train.deltas, ...infer.logits, ...infer.deltas]);
+    tf.dispose([...alone.logits, ...alone.deltas]);
+    head.dispose();
+  });
 });
+
+const headOptions = {
+  channels: 8,
+  numClasses: 3,
+  numAnchors: 9,
+  numConvs: 2,
+  norm: 'none',
+  priorProb: 0.01,
+  numLevels: 2,
+  seed: 0,
+} as const;
 
 describe('detectors', () => {
   it('frozen BN and FREEZE_AT keep the right backbone parameters out of training; gradients (GIoU box losses) reach the rest', async () => {
