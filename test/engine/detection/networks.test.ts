@@ -11,6 +11,7 @@ import type { BinaryMask } from '../../../src-main/engine/data/masks/mask-types'
 import { Rng } from '../../../src-main/engine/data/rng';
 import { createFpn } from '../../../src-main/engine/detection/fpn';
 import { placeMask } from '../../../src-main/engine/detection/mask-rcnn/mask-targets';
+import { createFinetuneModel } from '../../../src-main/engine/detection/finetune';
 import { createDetector } from '../../../src-main/engine/detection/registry';
 import { createRetinaNetHead } from '../../../src-main/engine/detection/retinanet/head';
 import { createBackbone } from '../../../src-main/engine/models/registry';
@@ -169,6 +170,45 @@ describe('RetinaNet head', () => {
     head.dispose();
   });
 });
+
+describe('fine-tuning SGD', () => {
+  it('decays conv weights but not GroupNorm γ / β (weightDecayNorm 0), as it does not BN’s', async () => {
+    const config = resolveFinetuneConfig({
+      backbone: { name: 'resnet18', baseWidth: 4 },
+      fpn: { channels: 8 },
+      retinanet: { numConvs: 1, headNorm: 'gn', headNormGroups: 2 },
+    });
+    const { detector, trainable, sgd } = await createFinetuneModel(config, 2);
+    const keys = [
+      'head/cls_subnet.0.weight',
+      'head/cls_subnet.1.weight',
+      'head/cls_subnet.1.bias',
+      'backbone/bn1.weight',
+    ];
+    // γ = 1 and β = 0 at init: give β a value so that a decay would show
+    trainable.get('head/cls_subnet.1.bias')!.assign(tf.fill([8], 0.5));
+    const before = keys.map((k) => trainable.get(k)!.dataSync().slice());
+    const zeros = new Map([...trainable].map(([k, v]) => [k, tf.zerosLike(v)]));
+    sgd.step(zeros, 1);
+    const moved = keys.map((k, i) => relChange(trainable.get(k)!.dataSync(), before[i]!));
+    // weight decay 1e-4 at lr 1 on zero gradients: w ← w·(1 − 1e-4)
+    expect(moved[0]).toBeCloseTo(config.optim.weightDecay, 6);
+    expect(moved.slice(1)).toEqual([0, 0, 0]);
+    tf.dispose([...zeros.values()]);
+    sgd.dispose();
+    detector.dispose();
+  });
+});
+
+function relChange(after: ArrayLike<number>, before: ArrayLike<number>): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < before.length; i++) {
+    d += Math.abs(after[i]! - before[i]!);
+    n += Math.abs(before[i]!);
+  }
+  return d / n;
+}
 
 const headOptions = {
   channels: 8,
