@@ -123,17 +123,7 @@ describe('RetinaNet head', () => {
   });
 
   it('GroupNorm: torchvision v2 names, no conv bias, no statistics; the same output in training and inference, per image', () => {
-    const head = createRetinaNetHead({
-      channels: 8,
-      numClasses: 3,
-      numAnchors: 9,
-      numConvs: 2,
-      norm: 'gn',
-      normGroups: 2,
-      priorProb: 0.01,
-      numLevels: 2,
-      seed: 0,
-    });
+    const head = createRetinaNetHead({ ...headOptions, norm: 'gn', normGroups: 2 });
     expect([...head.params.keys()].filter((k) => k.startsWith('cls_subnet.')).sort()).toEqual([
       'cls_subnet.0.weight',
       'cls_subnet.1.bias',

@@ -10,6 +10,7 @@ import { torchvisionMissing } from '../../../bench/detection-reference';
 import { initBackend } from '../../../src-main/engine/backend/select';
 import { groupNorm } from '../../../src-main/engine/nn/group-norm';
 import { skipUnlessTool } from '../../optional-tool';
+import { expectNormClose, normTestData, relErr, type NormResult } from './norm-fixtures';
 
 const EPS = 1e-5;
 const PYTHON = process.env.SELFEMD_TORCH_PYTHON ?? '/usr/bin/python3';
@@ -26,20 +27,6 @@ const CASES: Case[] = [
   { name: '[4,1,1,8], 2 groups (a 1×1 map)', shape: [4, 1, 1, 8], groups: 2 },
 ];
 
-function data(shape: number[], offset: number) {
-  const n = shape.reduce((a, b) => a * b);
-  const c = shape[3]!;
-  // Channel offsets far from zero and different spreads: a one-pass E[x²] − μ² would lose digits.
-  const x = Float32Array.from(
-    { length: n },
-    (_, i) => 20 * ((i % c) - 2) + Math.sin(i * 0.77 + offset) * (1 + (i % c)),
-  );
-  const w = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.29 + offset));
-  const gamma = Float32Array.from({ length: c }, (_, i) => 0.5 + 0.3 * i * (i % 2 ? -1 : 1));
-  const beta = Float32Array.from({ length: c }, (_, i) => 0.1 * i - 0.2);
-  return { x, w, gamma, beta };
-}
-
 /** The textbook formula on [N, H, W, G, C/G], for autodiff. */
 function plainGroupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number): tf.Tensor {
   const [n, h, w, c] = x.shape as number[];
@@ -50,18 +37,10 @@ function plainGroupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups:
   return tf.add(tf.mul(xhat, gamma), beta);
 }
 
-interface Result {
-  y: Float32Array;
-  loss: number;
-  dx: Float32Array;
-  dGamma: Float32Array;
-  dBeta: Float32Array;
-}
-
 /** Loss Σ y²·w, so dy depends on y and the mean / x̂ terms of the backward matter. */
-function evaluate(c: Case, impl: 'closed-form' | 'plain'): Result {
+function evaluate(c: Case, impl: 'closed-form' | 'plain'): NormResult {
   return tf.tidy(() => {
-    const d = data(c.shape, c.groups);
+    const d = normTestData(c.shape, c.groups);
     const x = tf.tensor4d(d.x, c.shape);
     const gamma = tf.tensor1d(d.gamma);
     const beta = tf.tensor1d(d.beta);
@@ -84,26 +63,7 @@ function evaluate(c: Case, impl: 'closed-form' | 'plain'): Result {
   });
 }
 
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let err = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i]! - want[i]!));
-    scale = Math.max(scale, Math.abs(want[i]!));
-  }
-  return err / scale;
-}
-
-function expectClose(got: Result, want: Result, tol: number): void {
-  expect(relErr(got.y, want.y)).toBeLessThan(tol);
-  expect(Math.abs(got.loss - want.loss) / Math.abs(want.loss)).toBeLessThan(tol);
-  expect(relErr(got.dx, want.dx)).toBeLessThan(tol * 10);
-  expect(relErr(got.dGamma, want.dGamma)).toBeLessThan(tol * 10);
-  expect(relErr(got.dBeta, want.dBeta)).toBeLessThan(tol * 10);
-}
-
-const reference = new Map<string, Result>();
+const reference = new Map<string, NormResult>();
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -117,12 +77,12 @@ describe('groupNorm vs autodiff of the plain formula', () => {
     // The reference is not degenerate: every gradient has signal.
     expect(Math.max(...want.dx.map(Math.abs))).toBeGreaterThan(1e-3);
     expect(Math.max(...want.dGamma.map(Math.abs))).toBeGreaterThan(1e-3);
-    expectClose(evaluate(c, 'closed-form'), want, 1e-5);
+    expectNormClose(evaluate(c, 'closed-form'), want, 1e-5);
   });
 
   it.each(CASES.map((c) => [c.name, c] as const))('%s on wasm equals the cpu reference', async (_, c) => {
     await tf.setBackend('wasm');
-    expectClose(evaluate(c, 'closed-form'), reference.get(c.name)!, 2e-5);
+    expectNormClose(evaluate(c, 'closed-form'), reference.get(c.name)!, 2e-5);
   });
 
   it('normalises each image and group on its own (not across the batch)', async () => {
@@ -180,7 +140,7 @@ interface TorchResult {
 function torchResults(): TorchResult[] {
   const input = JSON.stringify(
     CASES.map((c) => {
-      const d = data(c.shape, c.groups);
+      const d = normTestData(c.shape, c.groups);
       return {
         shape: c.shape,
         groups: c.groups,
