@@ -556,9 +556,9 @@ export function finetuneSizeOverrides(
  * random init in 4.5 CPU minutes. RetinaNet trains at 192 px (short side 160–192, the scenes scaled
  * up, anchors 12–192): at 128 px the smallest third of the objects is below its P3 stride's scale
  * (it has no P2, and no RoI crop) and it reaches AP50 2.6; at 192 px, 28.9 in 768 steps. It gets
- * 20 epochs (1280 steps, ~500 CPU s with its evaluations): at 1024 steps AP50 was 37.8 / 12.8 / 40.2
- * over seeds 0–2 — the low seed finds the objects but misnames them (classifying the six shapes is
- * learned last) — and at 1280 it is above 30 at every seed measured. Its head has BN (per level, as
+ * 20 epochs (1280 steps, ~520 CPU s with its evaluations on an idle machine): at 1024 steps AP50 was
+ * 37.8 / 12.8 / 40.2 over seeds 0–2 — the low seed finds the objects but misnames them (classifying
+ * the six shapes is learned last) — and at 1280 it is 45.6 / 46.8 / 39.5 / 39.3 over seeds 0–3. Its head has BN (per level, as
  * detectron2's CycleBatchNormList): without it the head hardly learns in a few hundred steps; GroupNorm
  * (`headNorm: 'gn'`) was tried on the low seed and not chosen (18.8 at 1024 steps, +10 % per step).
  */
