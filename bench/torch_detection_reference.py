@@ -292,7 +292,11 @@ def build_model(spec):
         strides = [8, 16, 32, 64, 128]
         anchors = DetectronAnchors([[s * k for k in rc["anchorScales"]] for s in rc["anchorSizes"]], rc["anchorRatios"], strides)
         A = len(rc["anchorScales"]) * len(rc["anchorRatios"])
-        norm = functools.partial(CycleBatchNorm2d, levels=5) if rc["headNorm"] == "bn" else None
+        norm = {
+            "bn": functools.partial(CycleBatchNorm2d, levels=5),
+            # torchvision's RetinaNet v2 head norm (its convs then have no bias, as ours)
+            "gn": lambda channels: nn.GroupNorm(rc["headNormGroups"], channels),
+        }.get(rc["headNorm"])
         head = RetinaNetHead(C, A, K)
         head.classification_head.__class__ = FocalClassificationHead
         head.classification_head.alpha = rc["focalAlpha"]
@@ -356,7 +360,7 @@ def param_groups(model, c):
     """detectron2's: weight decay on weights and biases, weightDecayNorm on norm γ / β."""
     norm_ids = set()
     for m in model.modules():
-        if isinstance(m, (nn.BatchNorm2d, CycleBatchNorm2d)):
+        if isinstance(m, (nn.BatchNorm2d, CycleBatchNorm2d, nn.GroupNorm)):
             norm_ids.update(id(p) for p in m.parameters(recurse=False))
     params = [p for p in model.parameters() if p.requires_grad]
     o = c["optim"]

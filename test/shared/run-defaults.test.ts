@@ -53,7 +53,7 @@ describe('run defaults', () => {
       expect(r.detector).toBe('retinanet');
       expect(r.data).toMatchObject({ minSizeTrain: [160, 192], minSizeTest: 192, maxSizeTest: 320 });
       expect(r.retinanet.anchorSizes).toEqual([12, 24, 48, 96, 192]);
-      expect(r.optim.epochs).toBe(16);
+      expect(r.optim.epochs).toBe(20);
     }
     const f = cpu('faster-rcnn');
     expect(f.data).toMatchObject({ minSizeTrain: [96, 128], minSizeTest: 128, maxSizeTest: 213 });

@@ -93,7 +93,10 @@ function isNormParam(detector: Detector, key: string): boolean {
   const set = detector.parts.get(key.slice(0, slash));
   const module = key.slice(slash + 1, key.lastIndexOf('.'));
   return Boolean(
-    set && (set.buffers.has(`${module}.running_mean`) || set.buffers.has(`${module}.0.running_mean`)),
+    set &&
+    (set.buffers.has(`${module}.running_mean`) ||
+      set.buffers.has(`${module}.0.running_mean`) ||
+      set.affineNorms?.has(module)),
   );
 }
 

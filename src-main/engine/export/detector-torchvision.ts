@@ -133,7 +133,7 @@ export async function detectorToTorchvisionTensors(
     ? {
         backbone: (n) => `backbone.body.${n}`,
         fpn: fpnRename(3),
-        head: retinaHeadRename(config.retinanet.headNorm === 'bn'),
+        head: retinaHeadRename(config.retinanet.headNorm !== 'none'),
       }
     : {
         backbone: (n) => `backbone.body.${n}`,

@@ -9,10 +9,11 @@ import type { ParameterSet } from './types';
 
 export interface MutableParameterSet extends ParameterSet {
   readonly numBatchesTracked: Map<string, number>;
+  readonly affineNorms: Set<string>;
 }
 
 export function createParameterSet(): MutableParameterSet {
-  return { params: new Map(), buffers: new Map(), numBatchesTracked: new Map() };
+  return { params: new Map(), buffers: new Map(), numBatchesTracked: new Map(), affineNorms: new Set() };
 }
 
 function addVariable(

@@ -47,6 +47,11 @@ export interface ParameterSet {
    * Optional so simple ParameterSets need not carry it (export then writes 0).
    */
   readonly numBatchesTracked?: Map<string, number>;
+  /**
+   * Norm layers without running statistics (GroupNorm), by name (`cls_subnet.1`): their γ / β are
+   * norm parameters (optim.weightDecayNorm) though no buffer says so, as a BN's running_mean does.
+   */
+  readonly affineNorms?: ReadonlySet<string>;
 }
 
 /** One BN layer's batch moments from a training-mode forward (count = elements per channel). */

@@ -115,4 +115,17 @@ describe('finetune config', () => {
     ]);
     expect(err2!.message).toMatch(/backbone\.freezeAt: must be 0 with backbone\.norm "bn"/);
   });
+
+  it('RetinaNet head GroupNorm: the group count must divide the FPN channels; the FPN has no "gn"', () => {
+    const gn = { headNorm: 'gn', headNormGroups: 4 };
+    expect(resolveFinetuneConfig({ fpn: { channels: 32 }, retinanet: gn }).retinanet).toMatchObject(gn);
+    expect(() =>
+      resolveFinetuneConfig({ fpn: { channels: 36 }, retinanet: { headNorm: 'gn', headNormGroups: 8 } }),
+    ).toThrow(/retinanet\.headNormGroups: must divide fpn\.channels \(36\) with headNorm "gn", got 8/);
+    // only used with gn: any count is accepted with BN
+    expect(() =>
+      resolveFinetuneConfig({ fpn: { channels: 36 }, retinanet: { headNorm: 'bn', headNormGroups: 8 } }),
+    ).not.toThrow();
+    expect(() => resolveFinetuneConfig({ fpn: { norm: 'gn' } })).toThrow(/fpn\.norm/);
+  });
 });

@@ -11,6 +11,7 @@ import type { BinaryMask } from '../../../src-main/engine/data/masks/mask-types'
 import { Rng } from '../../../src-main/engine/data/rng';
 import { createFpn } from '../../../src-main/engine/detection/fpn';
 import { placeMask } from '../../../src-main/engine/detection/mask-rcnn/mask-targets';
+import { createFinetuneModel } from '../../../src-main/engine/detection/finetune';
 import { createDetector } from '../../../src-main/engine/detection/registry';
 import { createRetinaNetHead } from '../../../src-main/engine/detection/retinanet/head';
 import { createBackbone } from '../../../src-main/engine/models/registry';
@@ -120,7 +121,95 @@ describe('RetinaNet head', () => {
     tf.dispose([...levels, ...out.logits, ...out.deltas]);
     head.dispose();
   });
+
+  it('GroupNorm: torchvision v2 names, no conv bias, no statistics; the same output in training and inference, per image', () => {
+    const head = createRetinaNetHead({ ...headOptions, norm: 'gn', normGroups: 2 });
+    expect([...head.params.keys()].filter((k) => k.startsWith('cls_subnet.')).sort()).toEqual([
+      'cls_subnet.0.weight',
+      'cls_subnet.1.bias',
+      'cls_subnet.1.weight',
+      'cls_subnet.3.weight',
+      'cls_subnet.4.bias',
+      'cls_subnet.4.weight',
+    ]);
+    expect(head.buffers.size).toBe(0);
+    expect([...head.affineNorms].sort()).toEqual([
+      'bbox_subnet.1',
+      'bbox_subnet.4',
+      'cls_subnet.1',
+      'cls_subnet.4',
+    ]);
+    const a = tf.randomNormal([1, 6, 6, 8], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const b = tf.randomNormal([1, 6, 6, 8], 3, 2, 'float32', 2) as tf.Tensor4D;
+    const both = tf.concat([a, b]) as tf.Tensor4D;
+    const reported: string[] = [];
+    const train = head.forward([both], true, (bn) => reported.push(bn));
+    const infer = head.forward([both], false);
+    const alone = head.forward([a], true);
+    expect(reported).toEqual([]);
+    const maxDiff = (p: tf.Tensor, q: tf.Tensor) =>
+      tf.tidy(() => tf.max(tf.abs(tf.sub(p, q))).dataSync()[0]!);
+    expect(maxDiff(train.logits[0]!, infer.logits[0]!)).toBe(0);
+    // image 0's output does not depend on image 1 (BN's would)
+    expect(maxDiff(tf.slice(train.deltas[0]!, 0, 1), alone.deltas[0]!)).toBeLessThan(1e-5);
+    expect(() => createRetinaNetHead({ ...headOptions, norm: 'gn', normGroups: 3 })).toThrow(
+      /3 GroupNorm groups do not divide 8 channels/,
+    );
+    tf.dispose([a, b, both, ...train.logits, ...train.deltas, ...infer.logits, ...infer.deltas]);
+    tf.dispose([...alone.logits, ...alone.deltas]);
+    head.dispose();
+  });
 });
+
+describe('fine-tuning SGD', () => {
+  it('decays conv weights but not GroupNorm γ / β (weightDecayNorm 0), as it does not BN’s', async () => {
+    const config = resolveFinetuneConfig({
+      backbone: { name: 'resnet18', baseWidth: 4 },
+      fpn: { channels: 8 },
+      retinanet: { numConvs: 1, headNorm: 'gn', headNormGroups: 2 },
+    });
+    const { detector, trainable, sgd } = await createFinetuneModel(config, 2);
+    const keys = [
+      'head/cls_subnet.0.weight',
+      'head/cls_subnet.1.weight',
+      'head/cls_subnet.1.bias',
+      'backbone/bn1.weight',
+    ];
+    // γ = 1 and β = 0 at init: give β a value so that a decay would show
+    trainable.get('head/cls_subnet.1.bias')!.assign(tf.fill([8], 0.5));
+    const before = keys.map((k) => trainable.get(k)!.dataSync().slice());
+    const zeros = new Map([...trainable].map(([k, v]) => [k, tf.zerosLike(v)]));
+    sgd.step(zeros, 1);
+    const moved = keys.map((k, i) => relChange(trainable.get(k)!.dataSync(), before[i]!));
+    // weight decay 1e-4 at lr 1 on zero gradients: w ← w·(1 − 1e-4)
+    expect(moved[0]).toBeCloseTo(config.optim.weightDecay, 6);
+    expect(moved.slice(1)).toEqual([0, 0, 0]);
+    tf.dispose([...zeros.values()]);
+    sgd.dispose();
+    detector.dispose();
+  });
+});
+
+function relChange(after: ArrayLike<number>, before: ArrayLike<number>): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < before.length; i++) {
+    d += Math.abs(after[i]! - before[i]!);
+    n += Math.abs(before[i]!);
+  }
+  return d / n;
+}
+
+const headOptions = {
+  channels: 8,
+  numClasses: 3,
+  numAnchors: 9,
+  numConvs: 2,
+  norm: 'none',
+  priorProb: 0.01,
+  numLevels: 2,
+  seed: 0,
+} as const;
 
 describe('detectors', () => {
   it('frozen BN and FREEZE_AT keep the right backbone parameters out of training; gradients (GIoU box losses) reach the rest', async () => {

@@ -7,10 +7,16 @@
  *
  * With norm `bn` each level keeps its own batch / running statistics while γ and β are shared,
  * as detectron2's CycleBatchNormList does: levels differ too much in statistics to share them.
+ * With norm `gn` (GroupNorm of `normGroups` groups, per image: nothing depends on the batch or the
+ * level) the convs have no bias, as torchvision's Conv2dNormActivation: unlike BN's, a bias before
+ * GN is not cancelled by it (GN subtracts one mean per group of channels), so keeping it would train
+ * parameters torchvision's head does not have.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LayerNorm } from '../../../../shared/config/finetune';
+import type { HeadNorm } from '../../../../shared/config/finetune';
+import { normalArray } from '../../models/init';
 import { batchNormInfer, batchNormTrain } from '../../nn/batch-norm';
+import { groupNorm } from '../../nn/group-norm';
 import {
   addBuffer,
   addParam,
@@ -43,7 +49,9 @@ export interface RetinaNetHeadOptions {
   numClasses: number;
   numAnchors: number;
   numConvs: number;
-  norm: LayerNorm;
+  norm: HeadNorm;
+  /** GroupNorm groups with norm `gn`. */
+  normGroups?: number;
   priorProb: number;
   numLevels: number;
   seed: number;
@@ -65,20 +73,31 @@ export function createRetinaNetHead(o: RetinaNetHeadOptions): RetinaNetHead {
   const set = createParameterSet();
   const C = o.channels;
   const init = { std: headInitStd(C) };
+  const normed = o.norm !== 'none';
+  // torch's Sequential of (conv, [norm,] relu): conv i sits at index 3i with a norm, 2i without.
+  const step = normed ? 3 : 2;
+  const groups = o.normGroups ?? 32;
+  if (o.norm === 'gn' && C % groups !== 0)
+    throw new Error(`RetinaNet head: ${groups} GroupNorm groups do not divide ${C} channels`);
   for (const subnet of ['cls_subnet', 'bbox_subnet']) {
     for (let i = 0; i < o.numConvs; i++) {
-      // torch's Sequential of (conv, [norm,] relu): conv i sits at index 2i or 3i.
-      const name = `${subnet}.${i * (o.norm === 'bn' ? 3 : 2)}`;
-      addConvLayer(set, name, { kernel: 3, inChannels: C, outChannels: C, init, norm: 'none' }, o.seed);
-      if (o.norm === 'bn') {
-        const bn = `${subnet}.${i * 3 + 1}`;
-        addParam(set, `${bn}.weight`, new Float32Array(C).fill(1), [C]);
-        addParam(set, `${bn}.bias`, new Float32Array(C), [C]);
-        for (let l = 0; l < o.numLevels; l++) {
-          addBuffer(set, `${bn}.${l}.running_mean`, new Float32Array(C), [C]);
-          addBuffer(set, `${bn}.${l}.running_var`, new Float32Array(C).fill(1), [C]);
-          set.numBatchesTracked.set(`${bn}.${l}`, 0);
-        }
+      const name = `${subnet}.${i * step}`;
+      if (o.norm === 'gn') {
+        const wName = `${name}.weight`;
+        addParam(set, wName, normalArray(9 * C * C, init.std, o.seed, wName), [3, 3, C, C]);
+      } else
+        addConvLayer(set, name, { kernel: 3, inChannels: C, outChannels: C, init, norm: 'none' }, o.seed);
+      if (normed) {
+        const norm = `${subnet}.${i * 3 + 1}`;
+        addParam(set, `${norm}.weight`, new Float32Array(C).fill(1), [C]);
+        addParam(set, `${norm}.bias`, new Float32Array(C), [C]);
+        if (o.norm === 'gn') set.affineNorms.add(norm);
+        else
+          for (let l = 0; l < o.numLevels; l++) {
+            addBuffer(set, `${norm}.${l}.running_mean`, new Float32Array(C), [C]);
+            addBuffer(set, `${norm}.${l}.running_var`, new Float32Array(C).fill(1), [C]);
+            set.numBatchesTracked.set(`${norm}.${l}`, 0);
+          }
       }
     }
   }
@@ -95,26 +114,30 @@ export function createRetinaNetHead(o: RetinaNetHeadOptions): RetinaNetHead {
   const subnet = (name: string, x: tf.Tensor4D, level: number, training: boolean, sink?: BatchStatsSink) => {
     let h = x;
     for (let i = 0; i < o.numConvs; i++) {
-      const step = o.norm === 'bn' ? 3 : 2;
-      h = applyConvLayer(set, `${name}.${i * step}`, h, { training: false });
-      if (o.norm === 'bn') {
-        const bn = `${name}.${i * 3 + 1}`;
-        const gamma = getParam(set, `${bn}.weight`) as tf.Tensor1D;
-        const beta = getParam(set, `${bn}.bias`) as tf.Tensor1D;
-        if (training) {
+      const conv = `${name}.${i * step}`;
+      h =
+        o.norm === 'gn'
+          ? tf.conv2d(h, getParam(set, `${conv}.weight`) as tf.Tensor4D, 1, 1)
+          : applyConvLayer(set, conv, h, { training: false });
+      if (normed) {
+        const norm = `${name}.${i * 3 + 1}`;
+        const gamma = getParam(set, `${norm}.weight`) as tf.Tensor1D;
+        const beta = getParam(set, `${norm}.bias`) as tf.Tensor1D;
+        if (o.norm === 'gn') h = groupNorm(h, gamma, beta, groups);
+        else if (training) {
           const count = h.size / C;
           if (count < 2)
             throw new Error(
               `RetinaNet head: BN on level ${level} needs more than 1 value per channel (batch × H × W = ${count})`,
             );
           const r = batchNormTrain(h, gamma, beta);
-          sink?.(`${bn}.${level}`, r.mean, r.variance, count);
+          sink?.(`${norm}.${level}`, r.mean, r.variance, count);
           h = r.y;
         } else {
           h = batchNormInfer(
             h,
-            getParam(set, `${bn}.${level}.running_mean`) as tf.Tensor1D,
-            getParam(set, `${bn}.${level}.running_var`) as tf.Tensor1D,
+            getParam(set, `${norm}.${level}.running_mean`) as tf.Tensor1D,
+            getParam(set, `${norm}.${level}.running_var`) as tf.Tensor1D,
             gamma,
             beta,
           );

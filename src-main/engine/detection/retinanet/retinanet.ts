@@ -43,6 +43,7 @@ export function createRetinaNet(config: FinetuneConfig, backbone: Backbone, numC
     numAnchors,
     numConvs: rc.numConvs,
     norm: rc.headNorm,
+    normGroups: rc.headNormGroups,
     priorProb: rc.priorProb,
     numLevels: fpn.levels.length,
     seed,
