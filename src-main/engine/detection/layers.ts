@@ -29,6 +29,8 @@ export interface ConvLayerSpec {
   init: WeightInit;
   /** `bn`: no bias, a BN `<name>.norm` after the conv (detectron2's Conv2d(norm=...)). */
   norm?: LayerNorm;
+  /** false: neither a bias nor a norm here, the caller's norm follows (GroupNorm, as torchvision's). */
+  bias?: boolean;
   biasValue?: number;
 }
 
@@ -47,7 +49,8 @@ export function addConvLayer(
     cout,
   ]);
   if (spec.norm === 'bn') addBatchNorm(set, `${name}.norm`, cout);
-  else addParam(set, `${name}.bias`, new Float32Array(cout).fill(spec.biasValue ?? 0), [cout]);
+  else if (spec.bias !== false)
+    addParam(set, `${name}.bias`, new Float32Array(cout).fill(spec.biasValue ?? 0), [cout]);
 }
 
 /** conv (stride, torch-style symmetric padding (k − 1) / 2) then bias or norm; no activation. */
@@ -63,7 +66,7 @@ export function applyConvLayer(
   const y = tf.conv2d(x, w, stride, pad === 0 ? 'valid' : pad);
   const bias = set.params.get(`${name}.bias`);
   if (bias) return tf.add(y, bias) as tf.Tensor4D;
-  return applyBatchNorm(set, `${name}.norm`, y, options);
+  return set.params.has(`${name}.norm.weight`) ? applyBatchNorm(set, `${name}.norm`, y, options) : y;
 }
 
 export function addLinearLayer(

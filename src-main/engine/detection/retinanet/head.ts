@@ -14,7 +14,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { HeadNorm } from '../../../../shared/config/finetune';
-import { normalArray } from '../../models/init';
 import { batchNormInfer, batchNormTrain } from '../../nn/batch-norm';
 import { groupNorm } from '../../nn/group-norm';
 import {
@@ -82,11 +81,8 @@ export function createRetinaNetHead(o: RetinaNetHeadOptions): RetinaNetHead {
   for (const subnet of ['cls_subnet', 'bbox_subnet']) {
     for (let i = 0; i < o.numConvs; i++) {
       const name = `${subnet}.${i * step}`;
-      if (o.norm === 'gn') {
-        const wName = `${name}.weight`;
-        addParam(set, wName, normalArray(9 * C * C, init.std, o.seed, wName), [3, 3, C, C]);
-      } else
-        addConvLayer(set, name, { kernel: 3, inChannels: C, outChannels: C, init, norm: 'none' }, o.seed);
+      const conv = { kernel: 3, inChannels: C, outChannels: C, init, norm: 'none' as const };
+      addConvLayer(set, name, { ...conv, bias: o.norm !== 'gn' }, o.seed);
       if (normed) {
         const norm = `${subnet}.${i * 3 + 1}`;
         addParam(set, `${norm}.weight`, new Float32Array(C).fill(1), [C]);
@@ -115,10 +111,7 @@ export function createRetinaNetHead(o: RetinaNetHeadOptions): RetinaNetHead {
     let h = x;
     for (let i = 0; i < o.numConvs; i++) {
       const conv = `${name}.${i * step}`;
-      h =
-        o.norm === 'gn'
-          ? tf.conv2d(h, getParam(set, `${conv}.weight`) as tf.Tensor4D, 1, 1)
-          : applyConvLayer(set, conv, h, { training: false });
+      h = applyConvLayer(set, conv, h, { training: false });
       if (normed) {
         const norm = `${name}.${i * 3 + 1}`;
         const gamma = getParam(set, `${norm}.weight`) as tf.Tensor1D;
